@@ -1,0 +1,19 @@
+"""lrlab: learning-rate and optimizer experiments on the classic Keras MNIST network.
+
+The public API; each name lives in the module that owns its job. Importing lrlab does not
+import TensorFlow: only training does.
+"""
+
+from lrlab.config import ExperimentConfig, load_config, parse_config
+from lrlab.errors import ConfigError, DataError, LrlabError, StoreError
+from lrlab.runner import SweepObserver, SweepReport, run_sweep
+from lrlab.trials import Trial, expand_trials
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError", "DataError", "ExperimentConfig", "LrlabError", "StoreError",
+    "SweepObserver", "SweepReport", "Trial", "__version__", "expand_trials", "load_config",
+    "parse_config", "run_sweep",
+]
+

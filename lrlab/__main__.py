@@ -1,0 +1,3 @@
+from lrlab.cli import app
+
+app(prog_name="lrlab")

@@ -1,0 +1,67 @@
+"""The one place lrlab imports TensorFlow and Keras, lazily.
+
+Commands that do not train (``--help``, ``--version``, ``compare``) never call these, so they
+start in well under a second instead of the several seconds TensorFlow takes to import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from lrlab.errors import LrlabError
+
+
+@contextlib.contextmanager
+def _native_stderr_captured() -> Iterator[None]:
+    """Hold back what native code writes to fd 2, replaying it only if the block fails.
+
+    TensorFlow's C++ start-up lines (CUDA probing, oneDNN notices) are written before
+    ``TF_CPP_MIN_LOG_LEVEL`` is read, and would drown the progress display.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable fd 2 (some embedded interpreters): nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            os.write(2, sink.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@functools.cache
+def import_tensorflow() -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    with _native_stderr_captured():
+        import tensorflow as tf
+
+        tf.constant(0.0)  # the first op initialises the devices, which logs again
+    return tf
+
+
+def import_keras() -> Any:
+    import_tensorflow()
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise LrlabError(
+            f"lrlab trains with Keras's TensorFlow backend, but KERAS_BACKEND is "
+            f"{keras.backend.backend()!r}; unset it or set KERAS_BACKEND=tensorflow"
+        )
+    return keras

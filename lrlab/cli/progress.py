@@ -1,0 +1,122 @@
+"""Progress displays for ``lrlab sweep``: a live rich display on a terminal, plain lines
+otherwise (CI logs, pipes), nothing with ``--quiet``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from lrlab.runner import SweepObserver
+from lrlab.training import EpochRecord
+from lrlab.trials import Trial
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A metric for display: fixed decimals, scientific when huge (diverged), '-' if missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.2e}" if abs(value) >= 1e4 else f"{value:.{digits}f}"
+
+
+def _epoch_text(trial: Trial, record: EpochRecord, epochs: int) -> str:
+    text = (f"{trial.trial_id} epoch {record.epoch}/{epochs} "
+            f"loss {fmt(record.loss)} acc {fmt(record.accuracy)}")
+    if not math.isnan(record.val_accuracy):
+        text += f" val_acc {fmt(record.val_accuracy)}"
+    return text
+
+
+def _finished_text(trial: Trial, row: dict[str, Any]) -> str:
+    text = f"{trial.trial_id} {row['status']}"
+    if row.get("best_val_accuracy") is not None:
+        text += f" best val_acc {fmt(row['best_val_accuracy'])}"
+    text += f" test_acc {fmt(row.get('test_accuracy'))} ({fmt(row.get('seconds'), 1)} s)"
+    if row.get("error"):
+        text += f": {row['error']}"
+    return text
+
+
+class PlainProgress(SweepObserver):
+    """One line per epoch and per trial, for logs."""
+
+    def __init__(self, console: Console, *, epochs: int) -> None:
+        self._console, self._epochs = console, epochs
+        self._done = self._total = 0
+
+    def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
+        self._total = pending
+        skipped = len(trials) - pending
+        note = f" ({skipped} already finished)" if skipped else ""
+        self._console.print(f"sweep: {pending} trial(s) to run{note} -> {run_dir}",
+                            highlight=False)
+
+    def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
+        self._console.print(f"  {_epoch_text(trial, record, self._epochs)}", highlight=False)
+
+    def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
+        self._done += 1
+        self._console.print(f"[{self._done}/{self._total}] {_finished_text(trial, row)}",
+                            highlight=False)
+
+
+class LiveProgress(SweepObserver):
+    """A rich progress bar over all epochs of all pending trials, with the current trial's
+    latest metrics, and a line printed above it as each trial finishes."""
+
+    def __init__(self, console: Console, *, epochs: int) -> None:
+        self._epochs = epochs
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("epochs"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=console, transient=True,
+        )
+        self._task: Any = None
+        self._done = self._total = 0
+        self._epochs_run = 0
+
+    def __enter__(self) -> LiveProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
+        self._total = pending
+        self._progress.console.print(f"sweep: {pending} trial(s) to run -> {run_dir}",
+                                     highlight=False)
+        self._task = self._progress.add_task(self._describe(), total=pending * self._epochs)
+
+    def trial_started(self, trial: Trial) -> None:
+        self._epochs_run = 0
+        self._progress.update(self._task, description=self._describe(trial.trial_id))
+
+    def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
+        self._epochs_run += 1
+        self._progress.update(self._task, advance=1, description=self._describe(
+            _epoch_text(trial, record, self._epochs)))
+
+    def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
+        self._done += 1
+        # A diverged trial stops early: count its skipped epochs as done for the ETA.
+        self._progress.update(self._task, advance=self._epochs - self._epochs_run,
+                              description=self._describe())
+        self._progress.console.print(f"[{self._done}/{self._total}] "
+                                     f"{_finished_text(trial, row)}", highlight=False)
+
+    def _describe(self, current: str = "") -> str:
+        return f"trial {min(self._done + 1, self._total)}/{self._total} {current}".rstrip()

@@ -1,0 +1,335 @@
+"""The experiment config: typed schema, YAML loading, and one-line errors that point at the line.
+
+This is the only module that reads a config file. Everything downstream receives an
+:class:`ExperimentConfig`, never a raw dict.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from lrlab.errors import ConfigError
+from lrlab.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
+
+DATASETS = ("mnist", "fashion_mnist", "npz", "synthetic")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "swish",
+               "softplus", "softsign", "leaky_relu", "relu6", "mish", "linear")
+
+
+def _as_list(value: Any) -> Any:
+    # A scalar is a one-value axis, so `momentum: 0.9` and `momentum: [0.9, 0.99]` both work.
+    return value if isinstance(value, list) else [value]
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    seen = [v for i, v in enumerate(values) if v in values[:i]]
+    if seen:
+        raise ValueError(f"duplicate value {seen[0]!r}; each value of an axis must differ")
+    return values
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
+
+
+def _axis(item: Any) -> Any:
+    """A swept axis of ``item``: a scalar or a non-empty list of distinct values."""
+    return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1),
+                     AfterValidator(_distinct)]
+
+
+PositiveFloat = Annotated[float, Field(gt=0), AfterValidator(_finite)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    dataset: Literal["mnist", "fashion_mnist", "npz", "synthetic"] = "mnist"
+    path: Path | None = None
+    validation: Annotated[int, Field(ge=0)] = 10_000
+    train_limit: Annotated[int, Field(ge=1)] | None = None
+    test_limit: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _npz_needs_path(self) -> DataConfig:
+        if self.dataset == "npz" and self.path is None:
+            raise ValueError("dataset 'npz' needs data.path: the .npz file to load")
+        return self
+
+
+class ModelConfig(_Strict):
+    hidden: Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)] = [512]
+    activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
+
+
+class TrainingConfig(_Strict):
+    epochs: Annotated[int, Field(ge=1)] = 3
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    # A trial has diverged once its epoch loss exceeds this multiple of the initial loss.
+    diverge_factor: Annotated[float, Field(gt=1), AfterValidator(_finite)] = 4.0
+
+
+class LogSpace(_Strict):
+    """``num`` learning rates spaced evenly on a log scale from ``start`` to ``stop``."""
+
+    start: PositiveFloat
+    stop: PositiveFloat
+    num: Annotated[int, Field(ge=1)]
+
+    def values(self) -> list[float]:
+        if self.num == 1:
+            return [self.start]
+        lo, hi = math.log10(self.start), math.log10(self.stop)
+        return [10 ** (lo + (hi - lo) * i / (self.num - 1)) for i in range(self.num)]
+
+
+class OptimizerConfig(_Strict):
+    """Base of the per-optimizer models generated from :data:`lrlab.optimizers.OPTIMIZERS`."""
+
+    name: str
+    # A list (or one rate), or a log-spaced range; the tag keeps errors to the branch meant.
+    learning_rates: Annotated[
+        Union[Annotated[_axis(PositiveFloat), Tag("list")],  # type: ignore[valid-type]
+              Annotated[LogSpace, Tag("range")]],
+        Discriminator(lambda v: "range" if isinstance(v, (dict, LogSpace)) else "list"),
+    ]
+
+    def rates(self) -> list[float]:
+        lr = self.learning_rates
+        return lr.values() if isinstance(lr, LogSpace) else list(lr)
+
+    def hyperparameter_axes(self) -> dict[str, list[Any]]:
+        """Every hyperparameter but the learning rate, as name -> values, unset ones left out."""
+        return {
+            key: value
+            for key, value in self
+            if key not in ("name", "learning_rates") and value is not None
+        }
+
+
+def _hyperparameter_field(h: Hyperparameter) -> tuple[Any, Any]:
+    if h.kind == "bool":
+        item: Any = bool
+    else:
+        def check(value: float, h: Hyperparameter = h) -> float:
+            if not (math.isfinite(value) and h.accepts(value)):
+                raise ValueError(f"expected {h.describe()}")
+            return value
+
+        item = Annotated[float, AfterValidator(check)]
+    default = None if h.default is None else [h.default]
+    return (_axis(item) | None, default)  # type: ignore[operator]
+
+
+def _optimizer_model(spec: OptimizerSpec) -> type[OptimizerConfig]:
+    fields = {h.name: _hyperparameter_field(h) for h in spec.all_hyperparameters}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{spec.keras_class}Config",
+        __base__=OptimizerConfig,
+        name=(Literal[spec.name], ...),
+        **fields,
+    )
+
+
+OPTIMIZER_MODELS: dict[str, type[OptimizerConfig]] = {
+    name: _optimizer_model(spec) for name, spec in OPTIMIZERS.items()
+}
+AnyOptimizer = Annotated[Union[tuple(OPTIMIZER_MODELS.values())], Field(discriminator="name")]
+
+
+class SweepConfig(_Strict):
+    seeds: _axis(Annotated[int, Field(ge=0)]) = [0]  # type: ignore[valid-type]
+    optimizers: Annotated[list[AnyOptimizer], Field(min_length=1)]  # type: ignore[valid-type]
+
+
+class ExperimentConfig(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    sweep: SweepConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, defaults filled in, as plain YAML-able data.
+
+        Optimizer options that are off (Keras default ``None``) are left out, to keep it short.
+        """
+        data = self.model_dump(mode="json")
+        data["sweep"]["optimizers"] = [
+            {k: v for k, v in entry.items() if v is not None}
+            for entry in data["sweep"]["optimizers"]
+        ]
+        return data
+
+
+# --- loading -------------------------------------------------------------------------------
+
+Loc = tuple[Union[str, int], ...]
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate a YAML experiment config.
+
+    ``name`` defaults to the file's stem; a relative ``data.path`` is taken relative to the
+    config file. Raises :class:`ConfigError` with ``file:line: key: problem``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; expected a YAML config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    return parse_config(text, source=str(path), base_dir=path.parent, default_name=path.stem)
+
+
+def parse_config(
+    text: str, *, source: str = "<config>", base_dir: Path | None = None,
+    default_name: str = "sweep",
+) -> ExperimentConfig:
+    """Validate config text; the building block of :func:`load_config`, handy in tests."""
+    raw, lines = _read_yaml(text, source)
+    if raw is None:
+        raise ConfigError(f"{source}: config is empty; expected a mapping with a 'sweep' key")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}:1: expected a mapping of keys (name, data, model, "
+                          f"training, sweep), got {type(raw).__name__}")
+    raw.setdefault("name", default_name)
+    data = raw.get("data")
+    if base_dir is not None and isinstance(data, dict) and isinstance(data.get("path"), str):
+        data["path"] = str((base_dir / Path(data["path"]).expanduser()).resolve())
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], raw, lines, source)) from None
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse YAML, returning the data and the 1-based line of every key and list item."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: YAML syntax error: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines, source)
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if (*loc, key) in lines:
+                raise ConfigError(f"{source}:{key_node.start_mark.line + 1}: "
+                                  f"{_dotted((*loc, key))}: duplicate key")
+            _index_lines(value_node, (*loc, key), lines, source)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*loc, i), lines, source)
+
+
+def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> str:
+    """One line for a pydantic error: ``file:line: dotted.key: problem``."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    loc = _data_loc(error["loc"], raw)
+    if kind == "union_tag_invalid":
+        loc = (*loc, "name")
+        problem = (f"unknown optimizer {ctx['tag']!r}; expected one of: "
+                   f"{', '.join(OPTIMIZERS)}")
+    elif kind == "union_tag_not_found":
+        problem = f"missing key 'name'; expected one of: {', '.join(OPTIMIZERS)}"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(error["loc"][:-1])
+        problem = f"unknown key; expected one of: {', '.join(allowed)}"
+    elif kind == "missing":
+        problem = "missing required key"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problem = f"{message} (got {error['input']!r})"
+    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+    where = f"{source}:{line}" if line is not None else source
+    return f"{where}: {_dotted(loc) or 'config'}: {problem}"
+
+
+_UNION_TAGS = {*OPTIMIZERS, "list", "range"}
+
+
+def _data_loc(loc: Loc, raw: Any) -> Loc:
+    """Drop the parts of a pydantic location that name a union branch, not a key."""
+    out: list[str | int] = []
+    node = raw
+    for part in loc:
+        in_data = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node))
+        if in_data:
+            node = node[part]
+        elif part in _UNION_TAGS or (isinstance(part, int) and not isinstance(node, list)):
+            continue  # a union branch, or the index given to a scalar read as a one-item axis
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """The keys the model at a pydantic location accepts, for 'unknown key' messages."""
+    model: type[BaseModel] = ExperimentConfig
+    for part in loc:
+        if isinstance(part, str) and part in OPTIMIZER_MODELS:
+            model = OPTIMIZER_MODELS[part]
+        elif isinstance(part, str) and part in model.model_fields:
+            found = _model_in(model.model_fields[part].annotation)
+            if found is not None:
+                model = found
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

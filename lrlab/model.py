@@ -1,0 +1,44 @@
+"""The network: the classic Keras MNIST dense model, with its hidden layers configurable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lrlab._tf import import_keras
+from lrlab.config import ModelConfig
+
+INPUT_DIM, CLASSES = 784, 10
+
+
+def build_model(config: ModelConfig) -> Any:
+    """``Dense(h, activation)`` for each ``h`` in ``hidden``, then ``Dense(10, softmax)``.
+
+    Images arrive flattened to 784 values, so the classic example's ``Flatten`` layer is
+    done once in the data instead of on every batch.
+    """
+    keras = import_keras()
+    layers = [keras.Input((INPUT_DIM,))]
+    layers += [keras.layers.Dense(units, activation=config.activation) for units in config.hidden]
+    layers.append(keras.layers.Dense(CLASSES, activation="softmax"))
+    return keras.Sequential(layers, name="lrlab_dense")
+
+
+def initial_weights(model: Any, *, seed: int) -> list[np.ndarray]:
+    """Glorot-uniform kernels and zero biases (Keras's Dense defaults), drawn from ``seed``.
+
+    Every trial of a seed starts from these exact arrays; that is what makes the sweep a
+    controlled comparison of optimizers and learning rates.
+    """
+    keras = import_keras()
+    weights = []
+    for index, variable in enumerate(model.weights):
+        shape = tuple(variable.shape)
+        if len(shape) == 2:
+            # One distinct, reproducible stream per layer and seed.
+            init = keras.initializers.GlorotUniform(seed=seed * 1009 + index)
+            weights.append(np.asarray(init(shape), dtype=np.float32))
+        else:
+            weights.append(np.zeros(shape, dtype=np.float32))
+    return weights

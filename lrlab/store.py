@@ -1,0 +1,171 @@
+"""The run directory: the only code that writes (and, for resuming, reads) run files.
+
+Layout (documented in the README)::
+
+    <runs>/<name>-<YYYYmmdd-HHMMSS>/
+        sweep.yaml            resolved config
+        environment.json      versions, hardware, start time, command line
+        results.csv           one row per trial, rewritten as trials finish
+        trials/<trial-id>/
+            params.json       the trial's parameters
+            history.csv       one row per epoch (HISTORY_COLUMNS)
+            result.json       status, final/best/test metrics, wall time
+
+Every file is written to a temporary file in the same folder and renamed over the target,
+so a crash or a kill leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lrlab.errors import StoreError
+
+HISTORY_COLUMNS = ("epoch", "lr", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
+PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
+TRIALS_DIR = "trials"
+
+
+def safe_name(name: str) -> str:
+    """A sweep name reduced to one harmless path component (no '/', '..', or spaces)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:80]
+    return cleaned or "sweep"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+    try:
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False, encoding="utf-8",
+                                         newline="") as tmp:
+            tmp.write(text)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp.name, path)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def _json_safe(value: Any) -> Any:
+    # JSON has no NaN or infinity; a missing or diverged metric is written as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n",
+                            extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+class RunStore:
+    """One sweep's run directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, runs_dir: Path, name: str, *, now: datetime) -> RunStore:
+        """Make a new, empty run directory under ``runs_dir``; never reuses one.
+
+        ``mkdir`` fails if the folder exists, so two sweeps started in the same second
+        get ``-2``, ``-3``... instead of sharing a directory.
+        """
+        stem = f"{safe_name(name)}-{now:%Y%m%d-%H%M%S}"
+        try:
+            runs_dir.mkdir(parents=True, exist_ok=True)
+            for attempt in range(1, 1000):
+                root = runs_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
+                try:
+                    root.mkdir()
+                except FileExistsError:
+                    continue
+                (root / TRIALS_DIR).mkdir()
+                return cls(root)
+        except OSError as exc:
+            raise StoreError(f"{runs_dir}: cannot create a run directory "
+                             f"({exc.strerror or exc}); choose another with --runs-dir") from None
+        raise StoreError(f"{runs_dir}: too many run directories named {stem}-*")
+
+    @classmethod
+    def open(cls, root: Path) -> RunStore:
+        """An existing run directory, for ``--resume``."""
+        if not (root / CONFIG_FILE).is_file():
+            raise StoreError(f"{root}: not a run directory (no {CONFIG_FILE}); expected a "
+                             f"folder written by 'lrlab sweep'")
+        return cls(root)
+
+    # -- sweep-level files --------------------------------------------------------------
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_text(self.root / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+
+    def read_config(self) -> dict[str, Any]:
+        path = self.root / CONFIG_FILE
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise StoreError(f"{path}: unreadable run config ({exc})") from None
+        if not isinstance(data, dict):
+            raise StoreError(f"{path}: corrupted run config; expected a mapping")
+        return data
+
+    def write_environment(self, environment: dict[str, Any]) -> None:
+        atomic_write_text(self.root / ENVIRONMENT_FILE,
+                          json.dumps(_json_safe(environment), indent=2) + "\n")
+
+    def write_results_table(self, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+        atomic_write_text(self.root / RESULTS_FILE, _csv_text(columns, rows))
+
+    # -- per-trial files ----------------------------------------------------------------
+
+    def trial_dir(self, trial_id: str) -> Path:
+        path = self.root / TRIALS_DIR / trial_id
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
+        return path
+
+    def write_params(self, trial_id: str, params: dict[str, Any]) -> None:
+        atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE,
+                          json.dumps(_json_safe(params), indent=2) + "\n")
+
+    def write_history(self, trial_id: str, rows: Iterable[dict[str, Any]]) -> None:
+        atomic_write_text(self.trial_dir(trial_id) / HISTORY_FILE,
+                          _csv_text(HISTORY_COLUMNS, rows))
+
+    def write_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        atomic_write_text(self.trial_dir(trial_id) / RESULT_FILE,
+                          json.dumps(_json_safe(result), indent=2) + "\n")
+
+    def read_result(self, trial_id: str) -> dict[str, Any] | None:
+        """A trial's result, or None when it has none or it cannot be read (so it re-runs)."""
+        path = self.root / TRIALS_DIR / trial_id / RESULT_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
