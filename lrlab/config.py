@@ -224,7 +224,10 @@ def parse_config(
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc.errors()[0], raw, lines, source)) from None
+        errors = exc.errors()
+        # A misspelt key also shows up as a missing one; the typo is the useful report.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        raise ConfigError(_describe(first, raw, lines, source)) from None
 
 
 def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: data file not found") from None
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as exc:  # not a zip, truncated, pickled objects
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip, truncated
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
     validate_arrays(arrays, source=str(path))
     return arrays
@@ -173,7 +174,8 @@ def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) 
 
 
 def _pixels(images: np.ndarray) -> np.ndarray:
-    return (images.reshape(len(images), -1).astype(np.float32) / 255.0).astype(np.float32)
+    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))  # also for 0 images
+    return flat.astype(np.float32) / np.float32(255.0)
 
 
 def synthetic_arrays(*, n_train: int, n_test: int, seed: int = 1234) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ so a crash or a kill leaves either the old file or the new one, never half of on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -47,16 +48,23 @@ def safe_name(name: str) -> str:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+    tmp_name = None
     try:
         with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".tmp", delete=False, encoding="utf-8",
                                          newline="") as tmp:
+            tmp_name = tmp.name
             tmp.write(text)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        os.replace(tmp_name, path)
+    except BaseException as exc:  # Ctrl-C included: never leave a temporary file behind
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
 
 
 def _json_safe(value: Any) -> Any:
