@@ -54,8 +54,8 @@ class SweepReport:
 def run_sweep(
     config: ExperimentConfig,
     *,
-    runs_dir: Path = Path("runs"),
-    resume: Path | None = None,
+    runs_dir: str | Path = "runs",
+    resume: str | Path | None = None,
     observer: SweepObserver | None = None,
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -68,13 +68,13 @@ def run_sweep(
     """
     observer = observer or SweepObserver()
     trials = expand_trials(config)
-    store = _open_resumable(resume, config) if resume else None
+    store = _open_resumable(Path(resume), config) if resume else None
     done = _finished_rows(store, trials) if store else {}
     dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
 
     now = datetime.now(timezone.utc)
     if store is None:
-        store = RunStore.create(runs_dir, config.name, now=now)
+        store = RunStore.create(Path(runs_dir), config.name, now=now)
         store.write_config(config.to_dict())
     store.write_environment(collect_environment(started_at=now.isoformat(timespec="seconds"),
                                                 argv=argv if argv is not None else sys.argv))

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lrlab.cli import app
+from lrlab.data import synthetic_arrays
+
+runner = CliRunner()
+
+
+def one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_version_and_help_do_not_import_tensorflow() -> None:
+    code = ("import sys; from typer.testing import CliRunner; from lrlab.cli import app; "
+            "r = CliRunner().invoke(app, ['--version']); "
+            "h = CliRunner().invoke(app, ['sweep', '--help']); "
+            "print(r.stdout.strip(), h.exit_code, 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["lrlab", "0.1.0", "0", "False"]
+
+
+def test_sweep_end_to_end(tmp_path: Path, tiny_config_file: Path) -> None:
+    result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir",
+                                 str(tmp_path / "runs"), "--name", "e2e"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "sweep: 3 trial(s) to run" in out
+    assert "[2/3] sgd-lr1.00e+03-s0-" in out and " diverged " in out
+    assert "Best learning rate per optimizer" in out
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert run_dir.name.startswith("e2e-") and f"run directory: {run_dir}" in out
+    assert len(pd.read_csv(run_dir / "results.csv")) == 3
+    resumed = runner.invoke(app, ["sweep", str(tiny_config_file), "--resume", str(run_dir)])
+    assert resumed.exit_code == 0 and "0 trial(s) to run (3 already finished)" in resumed.stdout
+
+
+def test_quiet(tmp_path: Path, tiny_config_file: Path) -> None:
+    result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir", str(tmp_path),
+                                 "--quiet"])
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_config_errors(tmp_path: Path, tiny_yaml: str) -> None:
+    one_line_error(runner.invoke(app, ["sweep", str(tmp_path / "nope.yaml")]),
+                   "nope.yaml: config file not found")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_yaml.replace("epochs: 2", "epochs: 2\n  epoch: 3"))
+    one_line_error(runner.invoke(app, ["sweep", str(bad)]),
+                   "bad.yaml:11: training.epoch: unknown key; expected one of: epochs,")
+    bad.write_text(tiny_yaml.replace("name: rmsprop", "name: rmsprob"))
+    one_line_error(runner.invoke(app, ["sweep", str(bad)]), "unknown optimizer 'rmsprob'",
+                   "sgd, rmsprop")
+    bad.write_text("sweep: {optimizers: [}\n")
+    one_line_error(runner.invoke(app, ["sweep", str(bad)]), "bad.yaml:1:", "YAML syntax error")
+
+
+def test_environment_errors_leave_nothing_behind(tmp_path: Path, tiny_yaml: str) -> None:
+    config = tmp_path / "npz.yaml"
+    config.write_text(tiny_yaml.replace("dataset: synthetic", "dataset: npz\n  path: gone.npz"))
+    one_line_error(runner.invoke(app, ["sweep", str(config), "--runs-dir", str(tmp_path / "r")]),
+                   "gone.npz: data file not found")
+    assert not (tmp_path / "r").exists()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    good = tmp_path / "good.yaml"
+    good.write_text(tiny_yaml)
+    one_line_error(runner.invoke(app, ["sweep", str(good), "--runs-dir", str(blocker / "runs")]),
+                   "cannot create a run directory", "--runs-dir")
+    one_line_error(runner.invoke(app, ["sweep", str(good), "--resume", str(tmp_path)]),
+                   "not a run directory")
+
+
+def test_resume_with_another_config(tmp_path: Path, tiny_yaml: str) -> None:
+    first = tmp_path / "first.yaml"
+    first.write_text(tiny_yaml)
+    assert runner.invoke(app, ["sweep", str(first), "--runs-dir", str(tmp_path / "r"),
+                               "-q"]).exit_code == 0
+    (run_dir,) = (tmp_path / "r").iterdir()
+    before = sorted(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
+    second = tmp_path / "second.yaml"
+    second.write_text(tiny_yaml.replace("epochs: 2", "epochs: 3"))
+    one_line_error(runner.invoke(app, ["sweep", str(second), "--resume", str(run_dir)]),
+                   "was run with a different config (training differ)")
+    after = sorted(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
+    assert before == after
+    # The run directory's own sweep.yaml always resumes it.
+    again = runner.invoke(app, ["sweep", str(run_dir / "sweep.yaml"), "--resume", str(run_dir)])
+    assert again.exit_code == 0, again.output
+
+
+def test_data_import(tmp_path: Path) -> None:
+    source = tmp_path / "copy.npz"
+    np.savez(source, **synthetic_arrays(n_train=30, n_test=10))
+    result = runner.invoke(app, ["data", "import", str(source), "--to", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d" / "mnist.npz").is_file()
+    one_line_error(runner.invoke(app, ["data", "import", str(source), "--dataset", "cifar"]),
+                   "--dataset: unknown data set 'cifar'")
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"garbage")
+    one_line_error(runner.invoke(app, ["data", "import", str(broken), "--to", str(tmp_path)]),
+                   "broken.npz: not a readable .npz file")
+
+
+def test_progress_lines_when_not_a_terminal(tmp_path: Path, tiny_config_file: Path) -> None:
+    result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir", str(tmp_path)])
+    epoch_lines = [l for l in result.stdout.splitlines() if " epoch " in l]
+    assert len(epoch_lines) == 2 + 1 + 2  # the diverged trial stops after its first epoch
+    assert "loss" in epoch_lines[0] and "val_acc" in epoch_lines[0]
+    assert json.loads((next(tmp_path.iterdir()) / "environment.json").read_text())["gpus"] is not None
