@@ -108,7 +108,7 @@ class _CompiledOptimizer:
         self.run_batches = run_batches
 
     def reset(self, learning_rate: float) -> None:
-        for variable, value in zip(self.optimizer.variables, self._initial_state):
+        for variable, value in zip(self.optimizer.variables, self._initial_state, strict=True):
             variable.assign(value)
         self.optimizer.learning_rate = learning_rate
 

@@ -51,5 +51,5 @@ def expand_trials(config: ExperimentConfig) -> list[Trial]:
             for values in itertools.product(*axes.values()):
                 for seed in config.sweep.seeds:
                     trials.append(Trial(optimizer=entry.name, learning_rate=lr, seed=seed,
-                                        hyperparameters=dict(zip(axes, values))))
+                                        hyperparameters=dict(zip(axes, values, strict=True))))
     return trials

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from lrlab.cli import app
@@ -121,7 +120,8 @@ def test_data_import(tmp_path: Path) -> None:
 
 def test_progress_lines_when_not_a_terminal(tmp_path: Path, tiny_config_file: Path) -> None:
     result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir", str(tmp_path)])
-    epoch_lines = [l for l in result.stdout.splitlines() if " epoch " in l]
+    epoch_lines = [line for line in result.stdout.splitlines() if " epoch " in line]
     assert len(epoch_lines) == 2 + 1 + 2  # the diverged trial stops after its first epoch
     assert "loss" in epoch_lines[0] and "val_acc" in epoch_lines[0]
-    assert json.loads((next(tmp_path.iterdir()) / "environment.json").read_text())["gpus"] is not None
+    environment = json.loads((next(tmp_path.iterdir()) / "environment.json").read_text())
+    assert isinstance(environment["gpus"], list)

@@ -24,7 +24,7 @@ def test_initial_weights_depend_on_the_seed_only() -> None:
     model = build_model(config.model)
     a, b, c = (initial_weights(model, seed=s) for s in (0, 0, 1))
     assert [w.shape for w in a] == [(784, 8), (8,), (8, 4), (4,), (4, 10), (10,)]
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
     assert not np.array_equal(a[0], c[0])
     assert not np.any(a[1]) and np.abs(a[0]).max() <= math.sqrt(6 / (784 + 8))  # Glorot
@@ -64,32 +64,31 @@ def test_divergence_is_a_result(trainer: Trainer) -> None:
     assert not math.isfinite(loss) or loss > 4 * outcome.initial_loss
 
 
-def test_diverge_factor_is_configurable(tiny_config: ExperimentConfig) -> None:
-    strict = tiny_config.model_copy(update={
-        "training": tiny_config.training.model_copy(update={"diverge_factor": 1.0001})})
-    trainer = Trainer(load_dataset(strict.data), model=strict.model, training=strict.training)
-    # A rate high enough to overshoot at first but not to explode: with a factor barely
-    # above 1, the first epoch's loss above the start already counts as divergence.
-    outcome = trainer.train(Trial("sgd", 5.0, 0, {}))
+def trainer_with(config: ExperimentConfig, section: str, **changes: object) -> Trainer:
+    """A Trainer for the tiny config with some keys of one section changed."""
+    changed = config.model_copy(update={
+        section: getattr(config, section).model_copy(update=changes)})
+    return Trainer(load_dataset(changed.data), model=changed.model, training=changed.training)
+
+
+def test_diverge_factor_is_configurable(trainer: Trainer, tiny_config: ExperimentConfig) -> None:
+    # A rate that overshoots at first without exploding: within the default factor of 4,
+    # but past a factor barely above 1.
+    trial = Trial("sgd", 2.0, 0, {})
+    assert trainer.train(trial).status is TrialStatus.COMPLETED
+    outcome = trainer_with(tiny_config, "training", diverge_factor=1.0001).train(trial)
     assert outcome.status is TrialStatus.DIVERGED
     assert outcome.history[0].loss > 1.0001 * outcome.initial_loss
 
 
 def test_without_validation_set(tiny_config: ExperimentConfig) -> None:
-    config = tiny_config.model_copy(update={
-        "data": tiny_config.data.model_copy(update={"validation": 0})})
-    trainer = Trainer(load_dataset(config.data), model=config.model, training=config.training)
-    outcome = trainer.train(Trial("sgd", 0.1, 0, {}))
+    outcome = trainer_with(tiny_config, "data", validation=0).train(Trial("sgd", 0.1, 0, {}))
     assert outcome.status is TrialStatus.COMPLETED
     assert math.isnan(outcome.history[0].val_loss) and outcome.test_accuracy > 0.2
 
 
 def test_batch_larger_than_data_and_partial_last_batch(tiny_config: ExperimentConfig) -> None:
     for batch in (500, 1000, 7):  # 500 training images: one batch; clamped; ragged end
-        config = tiny_config.model_copy(update={
-            "training": tiny_config.training.model_copy(update={"batch_size": batch,
-                                                                "epochs": 1})})
-        trainer = Trainer(load_dataset(config.data), model=config.model,
-                          training=config.training)
+        trainer = trainer_with(tiny_config, "training", batch_size=batch, epochs=1)
         outcome = trainer.train(Trial("rmsprop", 1e-3, 0, {}))
         assert outcome.status is TrialStatus.COMPLETED and math.isfinite(outcome.history[0].loss)

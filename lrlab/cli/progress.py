@@ -50,6 +50,12 @@ def _finished_text(trial: Trial, row: dict[str, Any]) -> str:
     return text
 
 
+def _header(run_dir: Path, trials: Sequence[Trial], pending: int) -> str:
+    skipped = len(trials) - pending
+    note = f" ({skipped} already finished)" if skipped else ""
+    return f"sweep: {pending} trial(s) to run{note} -> {run_dir}"
+
+
 class PlainProgress(SweepObserver):
     """One line per epoch and per trial, for logs."""
 
@@ -59,10 +65,7 @@ class PlainProgress(SweepObserver):
 
     def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
         self._total = pending
-        skipped = len(trials) - pending
-        note = f" ({skipped} already finished)" if skipped else ""
-        self._console.print(f"sweep: {pending} trial(s) to run{note} -> {run_dir}",
-                            highlight=False)
+        self._console.print(_header(run_dir, trials, pending), highlight=False)
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
         self._console.print(f"  {_epoch_text(trial, record, self._epochs)}", highlight=False)
@@ -97,8 +100,7 @@ class LiveProgress(SweepObserver):
 
     def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
         self._total = pending
-        self._progress.console.print(f"sweep: {pending} trial(s) to run -> {run_dir}",
-                                     highlight=False)
+        self._progress.console.print(_header(run_dir, trials, pending), highlight=False)
         self._task = self._progress.add_task(self._describe(), total=pending * self._epochs)
 
     def trial_started(self, trial: Trial) -> None:
