@@ -171,9 +171,52 @@ class RunStore:
 
     def read_result(self, trial_id: str) -> dict[str, Any] | None:
         """A trial's result, or None when it has none or it cannot be read (so it re-runs)."""
-        path = self.root / TRIALS_DIR / trial_id / RESULT_FILE
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return _read_json_object(self.root / TRIALS_DIR / trial_id / RESULT_FILE)
+        except StoreError:
             return None
-        return data if isinstance(data, dict) else None
+
+
+def read_trial(trial_dir: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, float]]]:
+    """A trial's params, result and history rows, for ``lrlab compare``.
+
+    Raises :class:`StoreError` naming the file and what is wrong with it, so that one damaged
+    trial can be reported and skipped.
+    """
+    params = _read_json_object(trial_dir / PARAMS_FILE)
+    result = _read_json_object(trial_dir / RESULT_FILE)
+    path = trial_dir / HISTORY_FILE
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None or tuple(header) != HISTORY_COLUMNS:
+                raise StoreError(f"{path}: unexpected header {header}; expected "
+                                 f"{','.join(HISTORY_COLUMNS)}")
+            rows = []
+            for number, line in enumerate(reader, start=2):
+                if len(line) != len(HISTORY_COLUMNS):
+                    raise StoreError(f"{path}:{number}: expected {len(HISTORY_COLUMNS)} "
+                                     f"fields, got {len(line)} (truncated?)")
+                try:
+                    rows.append({k: float(v) if v else math.nan
+                                 for k, v in zip(HISTORY_COLUMNS, line, strict=True)})
+                except ValueError:
+                    raise StoreError(f"{path}:{number}: non-numeric value") from None
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise StoreError(f"{path}: unreadable ({exc})") from None
+    return params, result, rows
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"{path}: malformed JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: malformed; expected a JSON object")
+    return data

@@ -76,7 +76,7 @@ def sweep(
     from lrlab.config import load_config
     from lrlab.runner import SweepObserver, run_sweep
 
-    console = _stdout_console()
+    console = stdout_console()
     with user_errors():
         experiment = load_config(config)
         if name is not None:
@@ -99,7 +99,7 @@ def sweep(
         console.print(f"run directory: {report.run_dir}")
 
 
-def _stdout_console() -> Console:
+def stdout_console() -> Console:
     console = Console(highlight=False, soft_wrap=True)
     if not console.is_terminal:  # logs and pipes: do not squeeze tables into 80 columns
         console.width = max(console.width, 140)
@@ -169,3 +169,12 @@ def data_import(
                              f"fashion_mnist")
         target = import_dataset(path, dataset=dataset, dest=to)
     typer.echo(f"imported {path} -> {target}")
+
+
+def _register_compare() -> None:
+    from lrlab.cli.compare_cmd import compare
+
+    app.command()(compare)
+
+
+_register_compare()

@@ -1,0 +1,131 @@
+"""Finding and loading finished sweeps: run directories become one tidy DataFrame.
+
+No TensorFlow here: ``lrlab compare`` and notebooks load thousands of trials in a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lrlab.errors import StoreError
+from lrlab.store import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    PARAMS_FILE,
+    RESULT_FILE,
+    TRIALS_DIR,
+    read_trial,
+)
+from lrlab.training import TrialStatus
+
+log = logging.getLogger(__name__)
+STATUSES = {status.value for status in TrialStatus}
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A trial folder that could not be loaded, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class RunScan:
+    frame: pd.DataFrame
+    unreadable: list[Unreadable] = field(default_factory=list)
+    sweep_dirs: list[Path] = field(default_factory=list)
+
+
+def load_runs(*paths: str | Path) -> pd.DataFrame:
+    """Every trial below ``paths`` as a tidy DataFrame: one row per trial and epoch.
+
+    Columns: ``sweep``, ``trial_id``, the trial's parameters (``optimizer``,
+    ``learning_rate``, ``seed``, hyperparameters), ``status``, ``diverged_epoch``,
+    ``initial_loss``, ``test_loss``, ``test_accuracy``, ``wall_seconds``, then the
+    ``history.csv`` columns (``epoch``, ``lr``, ``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy``, ``seconds``). Unreadable trials are skipped and logged; use
+    :func:`scan_runs` to get them as a list.
+    """
+    scan = scan_runs(paths)
+    for bad in scan.unreadable:
+        log.warning("skipped unreadable trial %s: %s", bad.path, bad.reason)
+    return scan.frame
+
+
+def scan_runs(paths: Iterable[str | Path]) -> RunScan:
+    """Load every trial below ``paths`` (runs folders, sweep or trial directories)."""
+    rows: list[dict[str, Any]] = []
+    unreadable: list[Unreadable] = []
+    sweep_dirs: dict[Path, None] = {}
+    found = 0
+    for sweep_dir, trial_dir in _trial_dirs([Path(p) for p in paths]):
+        found += 1
+        sweep_dirs[sweep_dir] = None
+        try:
+            rows.extend(_trial_rows(sweep_dir.name, trial_dir))
+        except StoreError as exc:
+            unreadable.append(Unreadable(trial_dir, str(exc)))
+    if found == 0:
+        shown = ", ".join(str(p) for p in paths)
+        raise StoreError(f"{shown}: no trials found; expected a runs folder, a sweep "
+                         f"directory (with {CONFIG_FILE}) or a trial directory")
+    return RunScan(frame=pd.DataFrame(rows), unreadable=unreadable,
+                   sweep_dirs=list(sweep_dirs))
+
+
+def _is_trial_dir(path: Path) -> bool:
+    return path.parent.name == TRIALS_DIR and any(
+        (path / name).exists() for name in (PARAMS_FILE, RESULT_FILE, HISTORY_FILE))
+
+
+def _trial_dirs(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """(sweep directory, trial directory) pairs below the paths, each once, sorted."""
+    pairs: dict[Path, Path] = {}
+    for path in paths:
+        if not path.exists():
+            raise StoreError(f"{path}: no such file or directory")
+        if not path.is_dir():
+            raise StoreError(f"{path}: not a folder; expected a runs folder, a sweep "
+                             f"directory or a trial directory")
+        if _is_trial_dir(path):
+            pairs[path.resolve()] = path.parent.parent
+            continue
+        sweeps = [path] if (path / TRIALS_DIR).is_dir() else sorted(
+            {marker.parent for name in (CONFIG_FILE, TRIALS_DIR) for marker in path.rglob(name)
+             if (marker.parent / TRIALS_DIR).is_dir()})
+        for sweep in sweeps:
+            for trial in sorted((sweep / TRIALS_DIR).iterdir()):
+                if trial.is_dir():
+                    pairs[trial.resolve()] = sweep
+    return sorted(((sweep, trial) for trial, sweep in pairs.items()),
+                  key=lambda pair: (str(pair[0]), str(pair[1])))
+
+
+def _trial_rows(sweep: str, trial_dir: Path) -> list[dict[str, Any]]:
+    params, result, history = read_trial(trial_dir)
+    status = result.get("status")
+    if status not in STATUSES:
+        raise StoreError(f"{trial_dir / RESULT_FILE}: unknown status {status!r}; expected "
+                         f"one of {', '.join(sorted(STATUSES))}")
+    test = result.get("test") or {}
+    base = {
+        "sweep": sweep,
+        "trial_id": trial_dir.name,
+        **params,
+        "status": status,
+        "diverged_epoch": result.get("diverged_epoch"),
+        "initial_loss": result.get("initial_loss"),
+        "test_loss": test.get("loss"),
+        "test_accuracy": test.get("accuracy"),
+        "wall_seconds": result.get("seconds"),
+    }
+    if not history:
+        return [base]
+    return [{**base, **row} for row in history]
