@@ -4,9 +4,11 @@ The public API; each name lives in the module that owns its job. Importing lrlab
 import TensorFlow: only training does.
 """
 
+from lrlab.compare import summarize
 from lrlab.config import ExperimentConfig, load_config, parse_config
 from lrlab.errors import ConfigError, DataError, LrlabError, StoreError
 from lrlab.runner import SweepObserver, SweepReport, run_sweep
+from lrlab.runs import load_runs
 from lrlab.trials import Trial, expand_trials
 
 __version__ = "0.1.0"
@@ -14,6 +16,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError", "DataError", "ExperimentConfig", "LrlabError", "StoreError",
     "SweepObserver", "SweepReport", "Trial", "__version__", "expand_trials", "load_config",
-    "parse_config", "run_sweep",
+    "load_runs", "parse_config", "run_sweep", "summarize",
 ]
 

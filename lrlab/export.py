@@ -56,7 +56,8 @@ def to_json(summary: pd.DataFrame, verdicts: Sequence[Verdict],
 def to_markdown(summary: pd.DataFrame) -> str:
     columns = display_columns(summary)
     lines = ["| " + " | ".join(columns) + " |",
-             "|" + "|".join("---" if c in ("sweep", "optimizer") else "---:" for c in columns) + "|"]
+             "|" + "|".join("---" if c in ("sweep", "optimizer") else "---:"
+                            for c in columns) + "|"]
     lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |"
               for _, row in summary.iterrows()]
     return "\n".join(lines) + "\n"

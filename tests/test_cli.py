@@ -119,9 +119,11 @@ def test_data_import(tmp_path: Path) -> None:
 
 
 def test_progress_lines_when_not_a_terminal(tmp_path: Path, tiny_config_file: Path) -> None:
-    result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir", str(tmp_path)])
+    result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir",
+                                 str(tmp_path / "runs")])
     epoch_lines = [line for line in result.stdout.splitlines() if " epoch " in line]
     assert len(epoch_lines) == 2 + 1 + 2  # the diverged trial stops after its first epoch
     assert "loss" in epoch_lines[0] and "val_acc" in epoch_lines[0]
-    environment = json.loads((next(tmp_path.iterdir()) / "environment.json").read_text())
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    environment = json.loads((run_dir / "environment.json").read_text())
     assert isinstance(environment["gpus"], list)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+from test_cli import one_line_error
+from typer.testing import CliRunner
+
+from lrlab.cli import app
+
+runner = CliRunner()
+
+
+def test_table_verdicts_and_plots(fixture_sweep: Path) -> None:
+    result = runner.invoke(app, ["compare", str(fixture_sweep.parent)])
+    assert result.exit_code == 0, result.output
+    assert "val_accuracy at best epoch, mean ± std over seeds" in result.stdout
+    assert "0.9550 ± 0.0071" in result.stdout
+    assert ("sgd: best learning rate 0.1 (val_accuracy 0.9550 ± 0.0071, n=2); good range 0.1 "
+            "to 0.1 (1 rate(s) within 0.01 of the best); largest rate with no diverged seed: "
+            "0.1") in result.stdout
+    plots = fixture_sweep / "plots"
+    assert f"plot: {plots / 'sensitivity-val_accuracy.png'}" in result.stderr
+    assert (plots / "learning-curves.png").stat().st_size > 0
+
+
+def test_formats_and_output_file(fixture_sweep: Path, tmp_path: Path) -> None:
+    csv = runner.invoke(app, ["compare", str(fixture_sweep), "--format", "csv", "--no-plots",
+                              "--where", "optimizer=sgd", "--metric", "test_accuracy"])
+    assert csv.exit_code == 0, csv.output
+    table = pd.read_csv(io.StringIO(csv.stdout))
+    assert list(table["learning_rate"]) == [0.01, 0.1, 1.0]
+    assert set(table["metric"]) == {"test_accuracy"}
+    out = tmp_path / "result.json"
+    written = runner.invoke(app, ["compare", str(fixture_sweep), "--format", "json",
+                                  "--output", str(out), "--no-plots", "--top", "1"])
+    assert written.exit_code == 0 and written.stdout == ""
+    assert len(json.loads(out.read_text())["rows"]) == 1
+    assert not (fixture_sweep / "plots").exists()
+
+
+def test_unreadable_trial_is_reported_not_fatal(fixture_sweep: Path) -> None:
+    broken = sorted((fixture_sweep / "trials").iterdir())[0]
+    (broken / "result.json").write_text("{")
+    result = runner.invoke(app, ["compare", str(fixture_sweep), "--no-plots"])
+    assert result.exit_code == 0
+    assert f"skipped unreadable trial {broken}" in result.stderr
+
+
+def test_bad_input_is_one_line(fixture_sweep: Path, tmp_path: Path) -> None:
+    one_line_error(runner.invoke(app, ["compare", str(tmp_path / "nope")]),
+                   "nope: no such file or directory")
+    (tmp_path / "empty").mkdir()
+    one_line_error(runner.invoke(app, ["compare", str(tmp_path / "empty")]), "no trials found")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--metric", "acc"]),
+                   "--metric 'acc': unknown; expected one of:")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--at", "9"]),
+                   "--at 9: beyond the recorded epochs")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--where", "x"]),
+                   "--where 'x': expected COLUMN=VALUE")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--format", "xml"]),
+                   "--format 'xml': expected one of: table, csv")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--plots",
+                                       str(blocker / "plots")]), "cannot write plots")
