@@ -108,7 +108,8 @@ def _pyplot() -> Any:
 
 def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str,
                      path: Path) -> None:
-    """The metric against the learning rate (log axis), ± one std band, diverged marked."""
+    """The metric against the learning rate (log axis), ± one std band, the best rate
+    starred and rates where a seed diverged crossed."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
     marked = False
@@ -116,6 +117,12 @@ def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str,
         x, y, s = map(np.asarray, (line.learning_rates, line.mean, line.std))
         (drawn,) = ax.plot(x, y, marker="o", label=line.label)
         ax.fill_between(x, y - s, y + s, color=drawn.get_color(), alpha=0.2, linewidth=0)
+        finite = np.where(np.isfinite(y), y, -np.inf if higher_is_better(metric) else np.inf)
+        best = int(np.argmax(finite) if higher_is_better(metric) else np.argmin(finite))
+        ax.scatter([x[best]], [y[best]], marker="*", s=260, color=drawn.get_color(),
+                   edgecolor="black", zorder=4)
+        ax.annotate(f"best {x[best]:.3g}", (x[best], y[best]), textcoords="offset points",
+                    xytext=(0, 10), ha="center", fontsize=9)
         bad = np.isin(x, line.diverged_rates)
         if bad.any():
             ax.scatter(x[bad], y[bad], marker="X", s=120, color="crimson", zorder=3,

@@ -90,7 +90,7 @@ def sweep(
                 typer.echo("interrupted before any trial started; nothing was lost", err=True)
                 raise typer.Exit(EXIT_INTERRUPTED) from None
     if not quiet:
-        _print_summary(console, report.rows)
+        _print_summary(console, report.rows, report.run_dir)
     if report.interrupted:
         typer.echo(f"interrupted; finished trials are kept. Resume with:\n"
                    f"  lrlab sweep {config} --resume {report.run_dir}", err=True)
@@ -119,9 +119,10 @@ def _progress(console: Console, *, quiet: bool, epochs: int) -> Iterator[Any]:
         yield PlainProgress(console, epochs=epochs)
 
 
-def _print_summary(console: Console, rows: list[dict[str, Any]]) -> None:
+def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) -> None:
     from lrlab.cli.progress import fmt
-    from lrlab.summary import best_learning_rates
+    from lrlab.compare import CompareError, default_metric, summarize, verdicts
+    from lrlab.runs import load_runs
 
     if not rows:
         return
@@ -134,17 +135,24 @@ def _print_summary(console: Console, rows: list[dict[str, Any]]) -> None:
                       fmt(row.get("best_val_accuracy")), fmt(row.get("test_accuracy")),
                       fmt(row.get("seconds"), 1))
     console.print(table)
-    best = best_learning_rates(rows)
-    if best.empty:
+    # The same verdict `lrlab compare` gives, read back from the files just written.
+    frame = load_runs(run_dir)
+    metric = default_metric(frame)
+    try:
+        found = verdicts(summarize(frame, metric=metric))
+    except CompareError:  # nothing completed: there is no best rate to name
         return
-    metric = best["metric"].iloc[0]
     summary = Table(title="Best learning rate per optimizer",
-                    caption=f"by {metric}, mean over seeds")
-    for column in ("optimizer", "learning_rate", metric, "seeds"):
+                    caption=f"{metric} at each trial's best epoch, mean over seeds; "
+                            f"good range: within 0.01 of the best")
+    for column in ("optimizer", "best rate", metric, "seeds", "good range",
+                   "largest rate, no divergence"):
         summary.add_column(column, justify="left" if column == "optimizer" else "right")
-    for _, row in best.iterrows():
-        summary.add_row(row["optimizer"], f"{row['learning_rate']:.3g}", fmt(row["mean"]),
-                        str(row["seeds"]))
+    for v in found:
+        name = f"{v.optimizer} ({v.setting})" if v.setting else v.optimizer
+        stable = "none" if v.largest_stable is None else f"{v.largest_stable:.3g}"
+        summary.add_row(name, f"{v.best_learning_rate:.3g}", fmt(v.best_mean), str(v.best_n),
+                        f"{v.good_low:.3g} to {v.good_high:.3g}", stable)
     console.print(summary)
 
 
