@@ -1,4 +1,5 @@
-"""The run directory: the only code that writes (and, for resuming, reads) run files.
+"""The run directory: the only code that writes run files, and that reads them back
+(for --resume, and for `lrlab compare` through lrlab.runs).
 
 Layout (documented in the README)::
 
