@@ -196,8 +196,7 @@ class Trainer:
         started = time.perf_counter()
         n = int(self._y_train.shape[0])
         batch = min(self._training.batch_size, n)
-        # The shuffled order depends on (seed, epoch) only: identical for every trial of a seed.
-        order = np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
+        order = epoch_order(n, seed=seed, epoch=epoch)
         full = n // batch * batch
         # Full batches in one compiled call; the last partial batch (kept, as model.fit
         # does) in a second call with its own shape.
@@ -229,6 +228,14 @@ class Trainer:
             loss_sum += float(chunk_loss)
             correct += float(chunk_correct)
         return loss_sum / n, correct / n
+
+
+def epoch_order(n: int, *, seed: int, epoch: int) -> np.ndarray:
+    """The order in which an epoch visits the n training images.
+
+    It depends on (seed, epoch) only, so every trial of a seed sees the same batches.
+    """
+    return np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
 
 
 def _current_rate(optimizer: Any) -> float:
