@@ -104,6 +104,47 @@ class LogSpace(_Strict):
         return [10 ** (lo + (hi - lo) * i / (self.num - 1)) for i in range(self.num)]
 
 
+class ScheduleConfig(_Strict):
+    """How the learning rate moves during a trial; the trial's rate is its peak.
+
+    ``step`` multiplies the rate by ``decay_rate`` every ``decay_epochs``; ``exponential``
+    does the same smoothly; ``cosine`` falls along a half cosine to ``final_fraction`` of the
+    rate at the end of the run. Any of them may start with a linear warm-up from 0 over
+    ``warmup_epochs``.
+    """
+
+    type: Literal["constant", "step", "exponential", "cosine"] = "constant"
+    decay_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    decay_epochs: Annotated[float, Field(gt=0), AfterValidator(_finite)] = 1.0
+    final_fraction: Annotated[float, Field(ge=0, le=1)] = 0.0
+    warmup_epochs: Annotated[float, Field(ge=0), AfterValidator(_finite)] = 0.0
+
+    @property
+    def is_constant(self) -> bool:
+        return self.type == "constant" and self.warmup_epochs == 0
+
+    def label(self) -> str:
+        """Compact and stable, e.g. ``cosine(final_fraction=0.01,warmup_epochs=1)``."""
+        defaults = ScheduleConfig(type=self.type)
+        relevant = {"step": ("decay_rate", "decay_epochs"),
+                    "exponential": ("decay_rate", "decay_epochs"),
+                    "cosine": ("final_fraction",), "constant": ()}[self.type]
+        parts = [f"{k}={getattr(self, k):g}" for k in (*relevant, "warmup_epochs")
+                 if k == "warmup_epochs" and self.warmup_epochs
+                 or k != "warmup_epochs" and getattr(self, k) != getattr(defaults, k)]
+        return f"{self.type}({','.join(parts)})" if parts else self.type
+
+
+def _schedule_shorthand(value: Any) -> Any:
+    # `schedule: cosine` is {type: cosine}; a list may mix both forms.
+    items = value if isinstance(value, list) else [value]
+    return [{"type": v} if isinstance(v, str) else v for v in items]
+
+
+ScheduleAxis = Annotated[list[ScheduleConfig], BeforeValidator(_schedule_shorthand),
+                         Field(min_length=1), AfterValidator(_distinct)]
+
+
 class OptimizerConfig(_Strict):
     """Base of the per-optimizer models generated from :data:`lrlab.optimizers.OPTIMIZERS`."""
 
@@ -115,6 +156,8 @@ class OptimizerConfig(_Strict):
         Discriminator(lambda v: "range" if isinstance(v, (dict, LogSpace)) else "list"),
     ]
 
+    schedule: ScheduleAxis = [ScheduleConfig()]
+
     def rates(self) -> list[float]:
         lr = self.learning_rates
         return lr.values() if isinstance(lr, LogSpace) else list(lr)
@@ -124,7 +167,7 @@ class OptimizerConfig(_Strict):
         return {
             key: value
             for key, value in self
-            if key not in ("name", "learning_rates") and value is not None
+            if key not in ("name", "learning_rates", "schedule") and value is not None
         }
 
 
@@ -173,11 +216,14 @@ class ExperimentConfig(_Strict):
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, defaults filled in, as plain YAML-able data.
 
-        Optimizer options that are off (Keras default ``None``) are left out, to keep it short.
+        Optimizer options that are off (Keras default ``None``) and a constant schedule are
+        left out, to keep it short (and equal to what earlier versions wrote, for --resume).
         """
         data = self.model_dump(mode="json")
+        constant = [ScheduleConfig().model_dump(mode="json")]
         data["sweep"]["optimizers"] = [
-            {k: v for k, v in entry.items() if v is not None}
+            {k: v for k, v in entry.items()
+             if v is not None and not (k == "schedule" and v == constant)}
             for entry in data["sweep"]["optimizers"]
         ]
         return data

@@ -126,11 +126,11 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 }
 
 
-def build_optimizer(name: str, *, learning_rate: float, hyperparameters: dict[str, Any]) -> Any:
+def build_optimizer(name: str, *, learning_rate: Any, hyperparameters: dict[str, Any]) -> Any:
     """Return a new ``keras.optimizers`` instance for a validated trial.
 
-    Values are cast to the Python type Keras expects (``momentum: 0`` in YAML is an int,
-    which Keras's SGD rejects).
+    ``learning_rate`` is a number or a ``LearningRateSchedule``. Values are cast to the
+    Python type Keras expects (``momentum: 0`` in YAML is an int, which Keras's SGD rejects).
     """
     from lrlab._tf import import_keras
 
@@ -143,4 +143,5 @@ def build_optimizer(name: str, *, learning_rate: float, hyperparameters: dict[st
         if value is not None
     }
     cls = getattr(keras.optimizers, spec.keras_class)
-    return cls(learning_rate=float(learning_rate), **kwargs)
+    rate = float(learning_rate) if isinstance(learning_rate, (int, float)) else learning_rate
+    return cls(learning_rate=rate, **kwargs)

@@ -76,8 +76,10 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
         shown = ", ".join(str(p) for p in paths)
         raise StoreError(f"{shown}: no trials found; expected a runs folder, a sweep "
                          f"directory (with {CONFIG_FILE}) or a trial directory")
-    return RunScan(frame=pd.DataFrame(rows), unreadable=unreadable,
-                   sweep_dirs=list(sweep_dirs))
+    frame = pd.DataFrame(rows)
+    if "schedule" in frame:  # constant-rate trials store no schedule
+        frame["schedule"] = frame["schedule"].fillna("constant")
+    return RunScan(frame=frame, unreadable=unreadable, sweep_dirs=list(sweep_dirs))
 
 
 def _is_trial_dir(path: Path) -> bool:

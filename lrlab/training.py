@@ -23,6 +23,7 @@ from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.model import build_model, initial_weights
 from lrlab.optimizers import build_optimizer
+from lrlab.schedules import build_schedule
 from lrlab.trials import Trial
 
 # Evaluation chunk: large enough to keep the matrix units busy, small enough that the
@@ -75,8 +76,9 @@ EpochCallback = Callable[[EpochRecord], None]
 class _CompiledOptimizer:
     """A Keras optimizer built on the model's variables, with its compiled epoch step."""
 
-    def __init__(self, tf: Any, model: Any, optimizer: Any, loss_fn: Any) -> None:
-        self.optimizer = optimizer
+    def __init__(self, tf: Any, model: Any, optimizer: Any, loss_fn: Any,
+                 schedule: Any = None) -> None:
+        self.optimizer, self.schedule = optimizer, schedule
         optimizer.build(model.trainable_variables)
         self._initial_state = [v.numpy() for v in optimizer.variables]
 
@@ -109,8 +111,11 @@ class _CompiledOptimizer:
 
     def reset(self, learning_rate: float) -> None:
         for variable, value in zip(self.optimizer.variables, self._initial_state, strict=True):
-            variable.assign(value)
-        self.optimizer.learning_rate = learning_rate
+            variable.assign(value)  # the step counter too: a schedule starts over
+        if self.schedule is not None:
+            self.schedule.peak.assign(learning_rate)
+        else:
+            self.optimizer.learning_rate = learning_rate
 
 
 class Trainer:
@@ -183,12 +188,22 @@ class Trainer:
     def _optimizer_for(self, trial: Trial) -> _CompiledOptimizer:
         # Hyperparameters other than the learning rate are Python constants inside Keras's
         # update step, so each distinct setting needs its own optimizer and compiled step.
-        key = repr((trial.optimizer, sorted(trial.hyperparameters.items())))
+        # The schedule's shape is too; its peak (the trial's rate) is a variable.
+        key = repr((trial.optimizer, sorted(trial.hyperparameters.items()),
+                    trial.schedule.label()))
         if key not in self._compiled:
-            optimizer = build_optimizer(trial.optimizer, learning_rate=trial.learning_rate,
+            schedule = None
+            if not trial.schedule.is_constant:
+                n = int(self._y_train.shape[0])
+                batch = min(self._training.batch_size, n)
+                schedule = build_schedule(trial.schedule, peak=trial.learning_rate,
+                                          steps_per_epoch=-(-n // batch),
+                                          epochs=self._training.epochs)
+            optimizer = build_optimizer(trial.optimizer,
+                                        learning_rate=schedule or trial.learning_rate,
                                         hyperparameters=trial.hyperparameters)
             self._compiled[key] = _CompiledOptimizer(self._tf, self._model, optimizer,
-                                                     self._loss_fn)
+                                                     self._loss_fn, schedule)
         return self._compiled[key]
 
     def _train_epoch(self, compiled: _CompiledOptimizer, *, seed: int, epoch: int) -> EpochRecord:

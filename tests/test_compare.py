@@ -99,3 +99,18 @@ def test_bad_requests(frame, kwargs: dict, message: str) -> None:
 def test_default_metric_without_validation(frame) -> None:
     assert default_metric(frame) == "val_accuracy"
     assert default_metric(frame.assign(val_accuracy=float("nan"))) == "test_accuracy"
+
+
+def test_schedule_is_a_column_and_a_group(fixture_sweep: Path) -> None:
+    import json
+
+    from lrlab.export import display_columns
+
+    for trial in (fixture_sweep / "trials").glob("sgd-lr1.00e-01-s*"):
+        params = json.loads((trial / "params.json").read_text())
+        (trial / "params.json").write_text(json.dumps({**params, "schedule": "cosine"}))
+    table = summarize(load_runs(fixture_sweep))
+    assert "schedule" in display_columns(table)
+    sgd = table[table["optimizer"] == "sgd"]
+    assert list(zip(sgd["learning_rate"], sgd["schedule"], strict=True)) == [
+        (0.01, "constant"), (0.1, "cosine"), (1.0, "constant")]

@@ -1,0 +1,52 @@
+"""Learning-rate schedules, built on ``keras.optimizers.schedules``.
+
+The trial's learning rate is the schedule's peak and lives in a variable, so one compiled
+training step serves every rate of a sweep: a new trial assigns the peak, and the shape of
+the schedule (Keras's own decay objects, scaled to peak 1) stays fixed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrlab._tf import import_keras
+from lrlab.config import ScheduleConfig
+
+
+def build_schedule(config: ScheduleConfig, *, peak: float, steps_per_epoch: int,
+                   epochs: int) -> Any:
+    """A ``LearningRateSchedule`` (over optimizer steps) with a ``peak`` variable."""
+    keras = import_keras()
+    schedules = keras.optimizers.schedules
+    warmup = round(config.warmup_epochs * steps_per_epoch)
+    decay_steps = max(1, round(config.decay_epochs * steps_per_epoch))
+    if config.type == "cosine":
+        shape = schedules.CosineDecay(1.0, decay_steps=max(1, epochs * steps_per_epoch - warmup),
+                                      alpha=config.final_fraction)
+    elif config.type in ("step", "exponential"):
+        shape = schedules.ExponentialDecay(1.0, decay_steps=decay_steps,
+                                           decay_rate=config.decay_rate,
+                                           staircase=config.type == "step")
+    else:
+        shape = None
+
+    class PeakScaled(schedules.LearningRateSchedule):  # type: ignore[misc,name-defined]
+        """``peak × linear warm-up × shape(step − warm-up)``."""
+
+        def __init__(self) -> None:
+            self.peak = keras.Variable(float(peak), trainable=False, dtype="float32",
+                                       name="peak_learning_rate")
+
+        def __call__(self, step: Any) -> Any:
+            ops = keras.ops
+            step = ops.cast(step, "float32")
+            rate = ops.convert_to_tensor(self.peak)
+            if warmup > 0:
+                rate = rate * ops.minimum(1.0, step / warmup)
+                step = ops.maximum(step - warmup, 0.0)
+            return rate if shape is None else rate * ops.cast(shape(step), "float32")
+
+        def get_config(self) -> dict[str, Any]:
+            return {"schedule": config.label(), "peak": float(peak)}
+
+    return PeakScaled()
