@@ -194,3 +194,36 @@ def write_plots(frame: pd.DataFrame, summary: pd.DataFrame, *, out_dir: Path,
             draw_learning_curves(curves, path=path)
             written.append(path)
     return written
+
+
+def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]], *,
+                    default_rule: str, path: Path) -> None:
+    """Smoothed loss against the rate (log axis), a line per seed, a panel per optimizer,
+    each rule's median suggestion as a vertical line (the default one solid)."""
+    plt = _pyplot()
+    labels = list(agreement)
+    fig, axes = plt.subplots(1, len(labels), figsize=(6.5 * len(labels), 4.8), squeeze=False,
+                             layout="constrained")
+    styles = {"valley": "-", "steepest": "--", "min/10": ":"}
+    for ax, label in zip(axes[0], labels, strict=True):
+        own = [c for c in curves if c.label == label]
+        for curve in own:
+            kept = slice(0, curve.kept)
+            ax.plot(curve.rates[kept], curve.losses[kept], color="grey", alpha=0.25,
+                    linewidth=0.8)
+            ax.plot(curve.rates[kept], curve.smoothed[kept], label=f"seed {curve.seed}")
+        for rule, found in agreement[label].items():
+            ax.axvline(found.median, color="black", linestyle=styles.get(rule, "-"),
+                       linewidth=2 if rule == default_rule else 1,
+                       label=f"{rule}: {found.median:.2g}" + (" (default)" if rule ==
+                                                              default_rule else ""))
+        top = max(float(np.nanmax(c.smoothed[: c.kept])) for c in own)
+        ax.set_ylim(0, top * 1.1)
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate (log scale, grows every batch)")
+        ax.set_ylabel("training loss (smoothed; raw in grey)")
+        ax.set_title(f"LR range test: {label}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    _save(fig, path)
+    plt.close(fig)

@@ -50,3 +50,26 @@ def build_schedule(config: ScheduleConfig, *, peak: float, steps_per_epoch: int,
             return {"schedule": config.label(), "peak": float(peak)}
 
     return PeakScaled()
+
+
+def rate_table(steps: int) -> Any:
+    """A schedule that reads step k's rate from a variable ``table`` (the LR range test's
+    geometric ramp), so one compiled loop serves any start and end rate."""
+    keras = import_keras()
+
+    class RateTable(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            self.table = keras.Variable([0.0] * steps, trainable=False, dtype="float32",
+                                        name="range_test_rates")
+            # reset() assigns a peak; the table already holds absolute rates.
+            self.peak = keras.Variable(1.0, trainable=False, dtype="float32")
+
+        def __call__(self, step: Any) -> Any:
+            ops = keras.ops
+            index = ops.minimum(ops.cast(step, "int32"), steps - 1)
+            return ops.take(ops.convert_to_tensor(self.table), index)
+
+        def get_config(self) -> dict[str, Any]:
+            return {"steps": steps}
+
+    return RateTable()

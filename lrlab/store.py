@@ -148,6 +148,18 @@ class RunStore:
     def write_results_table(self, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
         atomic_write_text(self.root / RESULTS_FILE, _csv_text(columns, rows))
 
+    def write_table(self, name: str, columns: Sequence[str],
+                    rows: Iterable[dict[str, Any]]) -> Path:
+        """A CSV file at the top of the run directory (range-test curves)."""
+        path = self.root / name
+        atomic_write_text(path, _csv_text(columns, rows))
+        return path
+
+    def write_json(self, name: str, data: dict[str, Any]) -> Path:
+        path = self.root / name
+        atomic_write_text(path, json.dumps(_json_safe(data), indent=2) + "\n")
+        return path
+
     # -- per-trial files ----------------------------------------------------------------
 
     def trial_dir(self, trial_id: str) -> Path:

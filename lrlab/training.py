@@ -23,7 +23,7 @@ from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.model import build_model, initial_weights
 from lrlab.optimizers import build_optimizer
-from lrlab.schedules import build_schedule
+from lrlab.schedules import build_schedule, rate_table
 from lrlab.trials import Trial
 
 # Evaluation chunk: large enough to keep the matrix units busy, small enough that the
@@ -77,10 +77,13 @@ class _CompiledOptimizer:
     """A Keras optimizer built on the model's variables, with its compiled epoch step."""
 
     def __init__(self, tf: Any, model: Any, optimizer: Any, loss_fn: Any,
-                 schedule: Any = None) -> None:
+                 schedule: Any = None, *, per_step: bool = False) -> None:
         self.optimizer, self.schedule = optimizer, schedule
         optimizer.build(model.trainable_variables)
         self._initial_state = [v.numpy() for v in optimizer.variables]
+        if per_step:
+            self.run_batches = self._per_step_losses(tf, model, optimizer, loss_fn)
+            return
 
         @tf.function(jit_compile=True)
         def run_batches(x: Any, y: Any, batches: Any) -> tuple[Any, Any]:
@@ -108,6 +111,27 @@ class _CompiledOptimizer:
             return loss_sum, correct
 
         self.run_batches = run_batches
+
+    @staticmethod
+    def _per_step_losses(tf: Any, model: Any, optimizer: Any, loss_fn: Any) -> Any:
+        @tf.function(jit_compile=True)
+        def run_batches(x: Any, y: Any, batches: Any) -> Any:
+            """Train on each row of ``batches``; return every batch's loss (range test)."""
+            steps = tf.shape(batches)[0]
+
+            def step(i: Any, losses: Any) -> Any:
+                x_batch, y_batch = tf.gather(x, batches[i]), tf.gather(y, batches[i])
+                with tf.GradientTape() as tape:
+                    loss = loss_fn(y_batch, model(x_batch, training=True))
+                grads = tape.gradient(loss, model.trainable_variables)
+                optimizer.apply(grads, model.trainable_variables)
+                return i + 1, losses.write(i, loss)
+
+            _, losses = tf.while_loop(lambda i, _: i < steps, step,
+                                      (tf.constant(0), tf.TensorArray(tf.float32, size=steps)))
+            return losses.stack()
+
+        return run_batches
 
     def reset(self, learning_rate: float) -> None:
         for variable, value in zip(self.optimizer.variables, self._initial_state, strict=True):
@@ -173,7 +197,37 @@ class Trainer:
         outcome.seconds = time.perf_counter() - started
         return outcome
 
+    def range_test(self, trial: Trial, *, rates: np.ndarray) -> np.ndarray:
+        """The LR range test: one batch per rate, in order, from the seed's initial weights;
+        returns the training loss of every batch (NaN and inf included: the caller cuts).
+
+        All steps run in one compiled loop; the rate of step k is ``rates[k]``.
+        """
+        tf = self._tf
+        compiled = self._range_step_for(trial, steps=len(rates))
+        weights, _ = self._seed_state(trial.seed)
+        self._model.set_weights(weights)
+        compiled.reset(1.0)
+        compiled.schedule.table.assign(np.asarray(rates, dtype=np.float32))
+        n = int(self._y_train.shape[0])
+        batch = min(self._training.batch_size, n)
+        order = np.concatenate([epoch_order(n, seed=trial.seed, epoch=e)
+                                for e in range(1, -(-len(rates) * batch // n) + 1)])
+        batches = order[: len(rates) * batch].reshape(len(rates), batch)
+        losses = compiled.run_batches(self._x_train, self._y_train, tf.constant(batches))
+        return np.asarray(losses, dtype=np.float64)
+
     # -- internals ----------------------------------------------------------------------
+
+    def _range_step_for(self, trial: Trial, *, steps: int) -> _CompiledOptimizer:
+        key = repr(("range", trial.optimizer, sorted(trial.hyperparameters.items()), steps))
+        if key not in self._compiled:
+            table = rate_table(steps)
+            optimizer = build_optimizer(trial.optimizer, learning_rate=table,
+                                        hyperparameters=trial.hyperparameters)
+            self._compiled[key] = _CompiledOptimizer(self._tf, self._model, optimizer,
+                                                     self._loss_fn, table, per_step=True)
+        return self._compiled[key]
 
     def _seed_state(self, seed: int) -> tuple[list[np.ndarray], float]:
         """Initial weights of a seed and the loss they give, computed once per seed."""

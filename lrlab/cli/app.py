@@ -179,10 +179,12 @@ def data_import(
     typer.echo(f"imported {path} -> {target}")
 
 
-def _register_compare() -> None:
+def _register_commands() -> None:
     from lrlab.cli.compare_cmd import compare
+    from lrlab.cli.findlr_cmd import find_lr
 
     app.command()(compare)
+    app.command("find-lr")(find_lr)
 
 
-_register_compare()
+_register_commands()

@@ -1,0 +1,155 @@
+"""``lrlab find-lr``: Leslie Smith's learning-rate range test, for every optimizer of a config.
+
+From the seed's initial weights, train one batch per step while the rate grows by the same
+factor every step, from ``start`` to ``end``; record the loss; cut the curve where the
+smoothed loss exceeds ``diverge`` times its minimum. Repeat for several seeds and report
+each rule's median suggestion and how far the seeds disagree.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrlab.config import ExperimentConfig
+from lrlab.data import load_dataset
+from lrlab.environment import collect_environment
+from lrlab.errors import LrlabError
+from lrlab.store import RunStore
+from lrlab.suggest import (
+    DEFAULT_RULE,
+    RULES,
+    Agreement,
+    across_seeds,
+    cut_at_divergence,
+    geometric_rates,
+    grid_around,
+    smooth,
+    suggestions,
+)
+from lrlab.training import Trainer
+from lrlab.trials import Trial
+
+MAX_STEPS = 300  # "about one epoch, at most a few hundred batches"
+CURVE_COLUMNS = ("step", "lr", "loss", "smoothed")
+
+
+class RangeTestError(LrlabError):
+    """A range test cannot be run as asked."""
+
+
+@dataclass(frozen=True)
+class RangeTestOptions:
+    start: float = 1e-7
+    end: float = 10.0
+    steps: int | None = None  # None: one epoch of batches, at most MAX_STEPS
+    smoothing: float = 0.98
+    diverge: float = 4.0
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def check(self) -> None:
+        if not 0 < self.start < self.end:
+            raise RangeTestError(f"--start {self.start:g} / --end {self.end:g}: expected "
+                                 f"0 < start < end")
+        if self.steps is not None and self.steps < 10:
+            raise RangeTestError(f"--steps {self.steps}: expected at least 10")
+        if not 0 <= self.smoothing < 1:
+            raise RangeTestError(f"--smoothing {self.smoothing:g}: expected a number in [0, 1)")
+        if self.diverge <= 1:
+            raise RangeTestError(f"--diverge {self.diverge:g}: expected a number > 1")
+        if not self.seeds or any(seed < 0 for seed in self.seeds):
+            raise RangeTestError(f"--seeds {self.seeds}: expected one or more integers >= 0")
+
+
+@dataclass
+class RangeCurve:
+    label: str
+    seed: int
+    rates: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    kept: int  # steps before divergence
+    suggestions: dict[str, float]
+
+
+@dataclass
+class FindLrReport:
+    run_dir: Path
+    curves: list[RangeCurve] = field(default_factory=list)
+    agreement: dict[str, dict[str, Agreement]] = field(default_factory=dict)
+
+
+def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTestOptions(),
+                runs_dir: str | Path = "runs", argv: Sequence[str] | None = None,
+                env: Mapping[str, str] | None = None) -> FindLrReport:
+    """Range-test each optimizer of ``config`` (its learning-rate lists are ignored; other
+    hyperparameters take their first listed value) and write ``<name>-findlr-<time>/``."""
+    options.check()
+    dataset = load_dataset(config.data, env=env)
+    batch = min(config.training.batch_size, len(dataset.y_train))
+    steps = options.steps or min(MAX_STEPS, max(10, -(-len(dataset.y_train) // batch)))
+    rates = geometric_rates(options.start, options.end, steps)
+    now = datetime.now(timezone.utc)
+    store = RunStore.create(Path(runs_dir), f"{config.name}-findlr", now=now)
+    store.write_config(config.to_dict())
+    store.write_environment(collect_environment(started_at=now.isoformat(timespec="seconds"),
+                                                argv=argv if argv is not None else sys.argv))
+    trainer = Trainer(dataset, model=config.model, training=config.training)
+    report = FindLrReport(run_dir=store.root)
+    for label, trial in _optimizer_trials(config):
+        per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}
+        for seed in options.seeds:
+            seeded = Trial(trial.optimizer, 1.0, seed, trial.hyperparameters)
+            losses = trainer.range_test(seeded, rates=rates)
+            smoothed = smooth(losses, options.smoothing)
+            kept = cut_at_divergence(smoothed, options.diverge)
+            if kept < 3:
+                raise RangeTestError(f"{label}: the loss diverged within {kept} steps of "
+                                     f"--start {options.start:g}; lower --start")
+            found = suggestions(rates[:kept], smoothed[:kept])
+            for rule, value in found.items():
+                per_rule[rule].append(value)
+            report.curves.append(RangeCurve(label, seed, rates, losses, smoothed, kept, found))
+            store.write_table(f"{label}-s{seed}.csv", CURVE_COLUMNS, [
+                {"step": i + 1, "lr": float(rates[i]), "loss": float(losses[i]),
+                 "smoothed": float(smoothed[i])} for i in range(kept)])
+        report.agreement[label] = {rule: across_seeds(v) for rule, v in per_rule.items()}
+    store.write_json("result.json", _result(report, options, steps))
+    return report
+
+
+def _optimizer_trials(config: ExperimentConfig) -> list[tuple[str, Trial]]:
+    names = [entry.name for entry in config.sweep.optimizers]
+    out = []
+    for i, entry in enumerate(config.sweep.optimizers):
+        label = entry.name if names.count(entry.name) == 1 else f"{entry.name}-{i + 1}"
+        first = {k: v[0] for k, v in entry.hyperparameter_axes().items()}
+        out.append((label, Trial(entry.name, 1.0, 0, first)))
+    return out
+
+
+def _result(report: FindLrReport, options: RangeTestOptions, steps: int) -> dict[str, Any]:
+    return {
+        "options": {"start": options.start, "end": options.end, "steps": steps,
+                    "smoothing": options.smoothing, "diverge": options.diverge,
+                    "seeds": list(options.seeds)},
+        "default_rule": DEFAULT_RULE,
+        "optimizers": {
+            label: {
+                "suggested": rules[DEFAULT_RULE].median,
+                "grid": grid_around(rules[DEFAULT_RULE].median),
+                "rules": {rule: {"median": a.median, "low": a.low, "high": a.high,
+                                 "seeds_disagree": a.seeds_disagree}
+                          for rule, a in rules.items()},
+                "per_seed": [{"seed": c.seed, "steps_before_divergence": c.kept,
+                              **c.suggestions} for c in report.curves if c.label == label],
+            }
+            for label, rules in report.agreement.items()
+        },
+    }

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from test_cli import one_line_error
+from typer.testing import CliRunner
+
+from lrlab.cli import app
+from lrlab.config import ExperimentConfig
+from lrlab.findlr import RangeTestError, RangeTestOptions, run_find_lr
+
+runner = CliRunner()
+
+
+def test_range_test_on_synthetic(tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    options = RangeTestOptions(start=1e-5, end=100.0, steps=60, seeds=(0, 1))
+    report = run_find_lr(tiny_config, options=options, runs_dir=tmp_path)
+    assert set(report.agreement) == {"sgd", "rmsprop"}
+    for curve in report.curves:
+        assert 3 <= curve.kept <= 60
+        assert curve.rates[0] == pytest.approx(1e-5) and curve.rates[-1] == pytest.approx(100)
+        assert curve.rates[1] / curve.rates[0] == pytest.approx(curve.rates[2] / curve.rates[1])
+    diverging = [c for c in report.curves if c.kept < 60]
+    assert diverging, "a ramp to 100 must end in divergence"
+    for curve in diverging:  # the cut is where the smoothed loss passed 4x its minimum
+        assert curve.smoothed[curve.kept] > 4 * curve.smoothed[: curve.kept].min()
+    result = json.loads((report.run_dir / "result.json").read_text())
+    assert result["default_rule"] == "valley" and result["options"]["steps"] == 60
+    sgd = result["optimizers"]["sgd"]
+    assert sgd["suggested"] == pytest.approx(report.agreement["sgd"]["valley"].median)
+    assert [s["seed"] for s in sgd["per_seed"]] == [0, 1]
+    curve = pd.read_csv(report.run_dir / "sgd-s0.csv")
+    assert list(curve.columns) == ["step", "lr", "loss", "smoothed"]
+    assert report.run_dir.name.startswith("tiny-findlr-")
+
+
+def test_same_seed_same_curve(tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    options = RangeTestOptions(steps=20, seeds=(0,))
+    first = run_find_lr(tiny_config, options=options, runs_dir=tmp_path)
+    again = run_find_lr(tiny_config, options=options, runs_dir=tmp_path)
+    assert list(first.curves[0].losses) == list(again.curves[0].losses)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (RangeTestOptions(start=1.0, end=0.1), "expected 0 < start < end"),
+    (RangeTestOptions(steps=5), "--steps 5: expected at least 10"),
+    (RangeTestOptions(smoothing=1.0), "--smoothing 1: expected a number in \\[0, 1\\)"),
+    (RangeTestOptions(diverge=1.0), "--diverge 1: expected a number > 1"),
+    (RangeTestOptions(seeds=()), "--seeds"),
+])
+def test_bad_options(tmp_path: Path, tiny_config: ExperimentConfig, options, message) -> None:
+    with pytest.raises(RangeTestError, match=message):
+        run_find_lr(tiny_config, options=options, runs_dir=tmp_path)
+    assert not any(tmp_path.iterdir())  # checked before anything is written
+
+
+def test_cli(tmp_path: Path, tiny_config_file: Path) -> None:
+    result = runner.invoke(app, ["find-lr", str(tiny_config_file), "--steps", "40", "--seeds",
+                                 "0,1", "--runs-dir", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "sgd: suggested learning rate" in result.stdout and "by valley" in result.stdout
+    pasted = yaml.safe_load(result.stdout.split("a decade and a half each side):")[1]
+                            .split("\nrange test:")[0])
+    assert [entry["name"] for entry in pasted] == ["sgd", "rmsprop"]
+    assert pasted[0]["learning_rates"]["num"] == 7
+    (run_dir,) = (tmp_path / "r").iterdir()
+    assert (run_dir / "findlr.png").stat().st_size > 10_000
+    one_line_error(runner.invoke(app, ["find-lr", str(tiny_config_file), "--rule", "best"]),
+                   "--rule 'best': expected one of: valley, steepest, min/10")
+    one_line_error(runner.invoke(app, ["find-lr", str(tiny_config_file), "--seeds", "a"]),
+                   "--seeds 'a': expected integers")
+    one_line_error(runner.invoke(app, ["find-lr", str(tmp_path / "none.yaml")]),
+                   "config file not found")
+
+
+@pytest.mark.mnist
+def test_suggestions_on_real_mnist(mnist_dir: Path, tmp_path: Path) -> None:
+    from lrlab.config import parse_config
+
+    config = parse_config("""
+sweep:
+  optimizers:
+    - {name: rmsprop, learning_rates: [1e-3]}
+    - {name: sgd, learning_rates: [0.1]}
+""")
+    report = run_find_lr(config, runs_dir=tmp_path, env={"LRLAB_DATA_DIR": str(mnist_dir)})
+    rmsprop = report.agreement["rmsprop"]["valley"]
+    sgd = report.agreement["sgd"]["valley"]
+    assert 1e-4 <= rmsprop.median <= 1e-2 and not rmsprop.seeds_disagree
+    assert 1e-2 <= sgd.median <= 1.0 and not sgd.seeds_disagree
