@@ -9,7 +9,7 @@ each rule's median suggestion and how far the seeds disagree.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,9 +87,11 @@ class FindLrReport:
 
 def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTestOptions(),
                 runs_dir: str | Path = "runs", argv: Sequence[str] | None = None,
-                env: Mapping[str, str] | None = None) -> FindLrReport:
+                env: Mapping[str, str] | None = None,
+                on_curve: Callable[[RangeCurve], None] | None = None) -> FindLrReport:
     """Range-test each optimizer of ``config`` (its learning-rate lists are ignored; other
-    hyperparameters take their first listed value) and write ``<name>-findlr-<time>/``."""
+    hyperparameters take their first listed value) and write ``<name>-findlr-<time>/``.
+    ``on_curve`` is called as each optimizer and seed finishes (progress)."""
     options.check()
     dataset = load_dataset(config.data, env=env)
     batch = min(config.training.batch_size, len(dataset.y_train))
@@ -115,10 +117,13 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
             found = suggestions(rates[:kept], smoothed[:kept])
             for rule, value in found.items():
                 per_rule[rule].append(value)
-            report.curves.append(RangeCurve(label, seed, rates, losses, smoothed, kept, found))
+            curve = RangeCurve(label, seed, rates, losses, smoothed, kept, found)
+            report.curves.append(curve)
             store.write_table(f"{label}-s{seed}.csv", CURVE_COLUMNS, [
                 {"step": i + 1, "lr": float(rates[i]), "loss": float(losses[i]),
                  "smoothed": float(smoothed[i])} for i in range(kept)])
+            if on_curve is not None:
+                on_curve(curve)
         report.agreement[label] = {rule: across_seeds(v) for rule, v in per_rule.items()}
     store.write_json("result.json", _result(report, options, steps))
     return report

@@ -63,6 +63,7 @@ def test_cli(tmp_path: Path, tiny_config_file: Path) -> None:
                                  "0,1", "--runs-dir", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert "sgd: suggested learning rate" in result.stdout and "by valley" in result.stdout
+    assert "  rmsprop seed 1: " in result.stdout  # a progress line per test
     pasted = yaml.safe_load(result.stdout.split("a decade and a half each side):")[1]
                             .split("\nrange test:")[0])
     assert [entry["name"] for entry in pasted] == ["sgd", "rmsprop"]

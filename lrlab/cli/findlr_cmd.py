@@ -48,7 +48,11 @@ def find_lr(
                                    diverge=diverge, seeds=seed_list)
         experiment = load_config(config)
         try:
-            report = run_find_lr(experiment, options=options, runs_dir=runs_dir, argv=sys.argv)
+            report = run_find_lr(
+                experiment, options=options, runs_dir=runs_dir, argv=sys.argv,
+                on_curve=lambda c: console.print(
+                    f"  {c.label} seed {c.seed}: {c.kept} of {len(c.rates)} steps before "
+                    f"divergence, {rule} {c.suggestions[rule]:.2g}", markup=False))
         except KeyboardInterrupt:
             typer.echo("interrupted; the curves already written are kept", err=True)
             raise typer.Exit(130) from None
