@@ -78,7 +78,9 @@ class Filter:
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         column = frame[self.column]
         value: object = self.value
-        if pd.api.types.is_bool_dtype(column) or set(column.dropna().unique()) <= {True, False}:
+        values = column.dropna()
+        if pd.api.types.is_bool_dtype(column) or (
+                len(values) and all(isinstance(v, (bool, np.bool_)) for v in values)):
             value = self.value.lower() in ("true", "1", "yes")
         elif pd.api.types.is_numeric_dtype(column):
             try:

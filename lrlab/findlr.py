@@ -83,6 +83,7 @@ class FindLrReport:
     run_dir: Path
     curves: list[RangeCurve] = field(default_factory=list)
     agreement: dict[str, dict[str, Agreement]] = field(default_factory=dict)
+    optimizers: dict[str, str] = field(default_factory=dict)  # label -> optimizer name
 
 
 def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTestOptions(),
@@ -125,6 +126,7 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
             if on_curve is not None:
                 on_curve(curve)
         report.agreement[label] = {rule: across_seeds(v) for rule, v in per_rule.items()}
+        report.optimizers[label] = trial.optimizer
     store.write_json("result.json", _result(report, options, steps))
     return report
 

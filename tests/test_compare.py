@@ -76,6 +76,7 @@ def test_where_sort_top(frame) -> None:
     by_rate = summarize(frame, sort="learning_rate")
     assert list(by_rate["learning_rate"]) == sorted(by_rate["learning_rate"])
     assert summarize(frame, where=["seed=0"])["n"].max() == 1
+    assert summarize(frame, where=["seed<2"])["n"].max() == 2  # 0/1 seeds are not booleans
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def find_lr(
     if grid:
         console.print("\n# paste into sweep.optimizers (a decade and a half each side):",
                       markup=False)
-        entries = [{"name": label.rsplit("-", 1)[0] if label[-1].isdigit() else label,
+        entries = [{"name": report.optimizers[label],
                     "learning_rates": grid_around(rules[rule].median)}
                    for label, rules in report.agreement.items()]
         console.print(yaml.safe_dump(entries, sort_keys=False, default_flow_style=None).rstrip(),
