@@ -7,6 +7,7 @@ import TensorFlow: only training does.
 from lrlab.compare import summarize
 from lrlab.config import ExperimentConfig, load_config, parse_config
 from lrlab.errors import ConfigError, DataError, LrlabError, StoreError
+from lrlab.findlr import RangeTestOptions, run_find_lr
 from lrlab.runner import SweepObserver, SweepReport, run_sweep
 from lrlab.runs import load_runs
 from lrlab.trials import Trial, expand_trials
@@ -14,8 +15,9 @@ from lrlab.trials import Trial, expand_trials
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataError", "ExperimentConfig", "LrlabError", "StoreError",
+    "ConfigError", "DataError", "ExperimentConfig", "LrlabError", "RangeTestOptions",
+    "StoreError",
     "SweepObserver", "SweepReport", "Trial", "__version__", "expand_trials", "load_config",
-    "load_runs", "parse_config", "run_sweep", "summarize",
+    "load_runs", "parse_config", "run_find_lr", "run_sweep", "summarize",
 ]
 

@@ -74,7 +74,8 @@ EpochCallback = Callable[[EpochRecord], None]
 
 
 class _CompiledOptimizer:
-    """A Keras optimizer built on the model's variables, with its compiled epoch step."""
+    """A Keras optimizer built on the model's variables, with its compiled step: a whole
+    epoch returning loss and hit sums, or (``per_step``, for the range test) every loss."""
 
     def __init__(self, tf: Any, model: Any, optimizer: Any, loss_fn: Any,
                  schedule: Any = None, *, per_step: bool = False) -> None:
