@@ -94,16 +94,15 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
     hyperparameters take their first listed value) and write ``<name>-findlr-<time>/``.
     ``on_curve`` is called as each optimizer and seed finishes (progress)."""
     options.check()
-    dataset = load_dataset(config.data, env=env)
-    batch = min(config.training.batch_size, len(dataset.y_train))
-    steps = options.steps or min(MAX_STEPS, max(10, -(-len(dataset.y_train) // batch)))
+    trainer = Trainer(load_dataset(config.data, env=env), model=config.model,
+                      training=config.training)
+    steps = options.steps or min(MAX_STEPS, max(10, trainer.steps_per_epoch))
     rates = geometric_rates(options.start, options.end, steps)
     now = datetime.now(timezone.utc)
     store = RunStore.create(Path(runs_dir), f"{config.name}-findlr", now=now)
     store.write_config(config.to_dict())
     store.write_environment(collect_environment(started_at=now.isoformat(timespec="seconds"),
                                                 argv=argv if argv is not None else sys.argv))
-    trainer = Trainer(dataset, model=config.model, training=config.training)
     report = FindLrReport(run_dir=store.root)
     for label, trial in _optimizer_trials(config):
         per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}

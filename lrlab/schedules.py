@@ -61,8 +61,6 @@ def rate_table(steps: int) -> Any:
         def __init__(self) -> None:
             self.table = keras.Variable([0.0] * steps, trainable=False, dtype="float32",
                                         name="range_test_rates")
-            # reset() assigns a peak; the table already holds absolute rates.
-            self.peak = keras.Variable(1.0, trainable=False, dtype="float32")
 
         def __call__(self, step: Any) -> Any:
             ops = keras.ops

@@ -134,9 +134,12 @@ class _CompiledOptimizer:
 
         return run_batches
 
-    def reset(self, learning_rate: float) -> None:
+    def reset(self, learning_rate: float | None) -> None:
+        """Fresh optimizer state; then the trial's rate (None: the schedule holds the rates)."""
         for variable, value in zip(self.optimizer.variables, self._initial_state, strict=True):
             variable.assign(value)  # the step counter too: a schedule starts over
+        if learning_rate is None:
+            return
         if self.schedule is not None:
             self.schedule.peak.assign(learning_rate)
         else:
@@ -156,6 +159,10 @@ class Trainer:
         self._training = training
         self._has_validation = dataset.has_validation
         self._x_train, self._y_train = tf.constant(dataset.x_train), tf.constant(dataset.y_train)
+        self._n_train = len(dataset.y_train)
+        # A batch larger than the data set is the whole data set, as in model.fit.
+        self.batch_size = min(training.batch_size, self._n_train)
+        self.steps_per_epoch = -(-self._n_train // self.batch_size)  # the last may be partial
         self._x_val, self._y_val = tf.constant(dataset.x_val), tf.constant(dataset.y_val)
         self._x_test, self._y_test = tf.constant(dataset.x_test), tf.constant(dataset.y_test)
         self._model = build_model(model)
@@ -208,10 +215,9 @@ class Trainer:
         compiled = self._range_step_for(trial, steps=len(rates))
         weights, _ = self._seed_state(trial.seed)
         self._model.set_weights(weights)
-        compiled.reset(1.0)
+        compiled.reset(None)
         compiled.schedule.table.assign(np.asarray(rates, dtype=np.float32))
-        n = int(self._y_train.shape[0])
-        batch = min(self._training.batch_size, n)
+        n, batch = self._n_train, self.batch_size
         order = np.concatenate([epoch_order(n, seed=trial.seed, epoch=e)
                                 for e in range(1, -(-len(rates) * batch // n) + 1)])
         batches = order[: len(rates) * batch].reshape(len(rates), batch)
@@ -235,7 +241,7 @@ class Trainer:
         if seed not in self._seeds:
             weights = initial_weights(self._model, seed=seed)
             self._model.set_weights(weights)
-            n = min(REFERENCE_IMAGES, int(self._y_train.shape[0]))
+            n = min(REFERENCE_IMAGES, self._n_train)
             loss, _ = self._evaluate(self._x_train[:n], self._y_train[:n])
             self._seeds[seed] = (weights, loss)
         return self._seeds[seed]
@@ -249,10 +255,8 @@ class Trainer:
         if key not in self._compiled:
             schedule = None
             if not trial.schedule.is_constant:
-                n = int(self._y_train.shape[0])
-                batch = min(self._training.batch_size, n)
                 schedule = build_schedule(trial.schedule, peak=trial.learning_rate,
-                                          steps_per_epoch=-(-n // batch),
+                                          steps_per_epoch=self.steps_per_epoch,
                                           epochs=self._training.epochs)
             optimizer = build_optimizer(trial.optimizer,
                                         learning_rate=schedule or trial.learning_rate,
@@ -264,8 +268,7 @@ class Trainer:
     def _train_epoch(self, compiled: _CompiledOptimizer, *, seed: int, epoch: int) -> EpochRecord:
         tf = self._tf
         started = time.perf_counter()
-        n = int(self._y_train.shape[0])
-        batch = min(self._training.batch_size, n)
+        n, batch = self._n_train, self.batch_size
         order = epoch_order(n, seed=seed, epoch=epoch)
         full = n // batch * batch
         # Full batches in one compiled call; the last partial batch (kept, as model.fit
