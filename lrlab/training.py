@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,6 +185,19 @@ class Trainer:
         Divergence ends the trial early and is a result, not an error. Exceptions (and
         Ctrl-C) propagate to the caller, which owns the bookkeeping of partial trials.
         """
+        epochs = self.iter_train(trial)
+        while True:
+            try:
+                record = next(epochs)
+            except StopIteration as finished:
+                return finished.value
+            if on_epoch is not None:
+                on_epoch(record)
+
+    def iter_train(self, trial: Trial) -> Generator[EpochRecord, None, TrialOutcome]:
+        """:meth:`train` as a generator: yields each epoch's record as it finishes and
+        returns the outcome (``outcome = yield from trainer.iter_train(trial)``), so that a
+        remote worker can stream epochs back without threads or callbacks."""
         started = time.perf_counter()
         weights, initial_loss = self._seed_state(trial.seed)
         compiled = self._optimizer_for(trial)
@@ -196,8 +209,7 @@ class Trainer:
         for epoch in range(1, self._training.epochs + 1):
             record = self._train_epoch(compiled, seed=trial.seed, epoch=epoch)
             outcome.history.append(record)
-            if on_epoch is not None:
-                on_epoch(record)
+            yield record
             if not math.isfinite(record.loss) or record.loss > limit:
                 outcome.status, outcome.diverged_epoch = TrialStatus.DIVERGED, epoch
                 break
@@ -247,11 +259,7 @@ class Trainer:
         return self._seeds[seed]
 
     def _optimizer_for(self, trial: Trial) -> _CompiledOptimizer:
-        # Hyperparameters other than the learning rate are Python constants inside Keras's
-        # update step, so each distinct setting needs its own optimizer and compiled step.
-        # The schedule's shape is too; its peak (the trial's rate) is a variable.
-        key = repr((trial.optimizer, sorted(trial.hyperparameters.items()),
-                    trial.schedule.label()))
+        key = compile_key(trial)
         if key not in self._compiled:
             schedule = None
             if not trial.schedule.is_constant:
@@ -301,6 +309,16 @@ class Trainer:
             loss_sum += float(chunk_loss)
             correct += float(chunk_correct)
         return loss_sum / n, correct / n
+
+
+def compile_key(trial: Trial) -> str:
+    """Trials with equal keys share one optimizer and compiled step (only the rate differs).
+
+    Hyperparameters other than the learning rate are Python constants inside Keras's update
+    step, so each distinct setting needs its own optimizer and compiled step. The schedule's
+    shape is too; its peak (the trial's rate) is a variable.
+    """
+    return repr((trial.optimizer, sorted(trial.hyperparameters.items()), trial.schedule.label()))
 
 
 def epoch_order(n: int, *, seed: int, epoch: int) -> np.ndarray:
