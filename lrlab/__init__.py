@@ -4,6 +4,7 @@ The public API; each name lives in the module that owns its job. Importing lrlab
 import TensorFlow: only training does.
 """
 
+from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
 from lrlab.compare import summarize
 from lrlab.config import ExperimentConfig, load_config, parse_config
 from lrlab.errors import ConfigError, DataError, LrlabError, StoreError
@@ -15,8 +16,8 @@ from lrlab.trials import Trial, expand_trials
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigError", "DataError", "ExperimentConfig", "LrlabError", "RangeTestOptions",
-    "StoreError",
+    "BackendError", "ConfigError", "DataError", "ExperimentConfig", "LocalBackend",
+    "LrlabError", "RangeTestOptions", "RayBackend", "RayOptions", "StoreError",
     "SweepObserver", "SweepReport", "Trial", "__version__", "expand_trials", "load_config",
     "load_runs", "parse_config", "run_find_lr", "run_sweep", "summarize",
 ]

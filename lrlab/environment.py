@@ -30,22 +30,30 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def collect_environment(*, started_at: str, argv: Sequence[str]) -> dict[str, Any]:
+def collect_environment(*, started_at: str, argv: Sequence[str],
+                        probe_devices: bool = True) -> dict[str, Any]:
+    """Versions, hardware, start time and command line of this process.
+
+    ``probe_devices=False`` is for a driver whose trials train elsewhere (Ray workers):
+    TensorFlow's version is then read from its installed package instead of importing it
+    (seconds of start-up, and CPU the workers starting beside it need), and this machine's
+    GPUs, which train nothing, are not listed.
+    """
     from lrlab import __version__
 
-    tf = import_tensorflow()
-    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
-    return {
+    environment: dict[str, Any] = {
         "lrlab": __version__,
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
+        "tensorflow": _version("tensorflow"),
         "keras": _version("keras"),
         "numpy": _version("numpy"),
         "platform": platform.platform(),
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
-        "gpus": gpus,
-        "started_at": started_at,
-        "command": list(argv),
-        "executable": sys.executable,
     }
+    if probe_devices:
+        tf = import_tensorflow()
+        environment["tensorflow"] = tf.__version__
+        environment["gpus"] = [device.name for device in tf.config.list_physical_devices("GPU")]
+    return {**environment, "started_at": started_at, "command": list(argv),
+            "executable": sys.executable}

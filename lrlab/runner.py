@@ -1,13 +1,14 @@
-"""Running a sweep: expand the config, train each pending trial, record everything.
+"""Running a sweep: expand the config, hand the pending trials to a backend, record
+everything it reports.
 
 The runner owns the bookkeeping (what is finished, what to resume, what a partial trial
-leaves behind); the trainer only trains, the store only writes, and observers (the CLI's
-progress display) only watch.
+leaves behind) and is the only writer of the run directory; the backend only trains (here
+or on a cluster), the store only writes, and observers (the CLI's progress display) only
+watch.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,21 +16,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from lrlab.backends import Backend, LocalBackend
 from lrlab.config import ExperimentConfig
 from lrlab.data import load_dataset
 from lrlab.environment import collect_environment
 from lrlab.errors import StoreError
 from lrlab.results import history_rows, results_columns, results_row, trial_result
 from lrlab.store import RunStore
-from lrlab.training import EpochRecord, Trainer, TrialOutcome, TrialStatus
+from lrlab.training import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.trials import Trial, expand_trials
 
-log = logging.getLogger(__name__)
 _FINISHED = {status.value for status in TrialStatus if status.finished}
 
 
 class SweepObserver:
-    """Hooks called as a sweep progresses. Subclass and override what you need."""
+    """Hooks called as a sweep progresses. Subclass and override what you need.
+
+    On the Ray backend several trials run at once, so calls for different trials
+    interleave; each call names its trial.
+    """
 
     def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
         """``pending`` of ``trials`` will run; the others finished in an earlier run."""
@@ -40,8 +45,14 @@ class SweepObserver:
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
         pass
 
+    def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
+        """Attempt ``attempt`` of ``trial`` failed; it will start again from scratch."""
+
     def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
         pass
+
+    def notice(self, text: str) -> None:
+        """Something about the sweep as a whole, such as a worker that could not start."""
 
 
 @dataclass
@@ -57,77 +68,88 @@ def run_sweep(
     runs_dir: str | Path = "runs",
     resume: str | Path | None = None,
     observer: SweepObserver | None = None,
+    backend: Backend | None = None,
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> SweepReport:
     """Train every trial of ``config`` that is not yet finished, writing a run directory.
 
     With ``resume``, continue that run directory (which must hold the same config) and
-    re-run only trials without a completed or diverged ``result.json``. On Ctrl-C the
-    trial in progress is recorded as interrupted and the report says so.
+    re-run only trials without a completed or diverged ``result.json``, whichever backend
+    wrote it. ``backend`` defaults to :class:`~lrlab.backends.LocalBackend`. On Ctrl-C the
+    trials in progress are recorded as interrupted and the report says so.
     """
     observer = observer or SweepObserver()
+    backend = backend or LocalBackend()
     trials = expand_trials(config)
     store = _open_resumable(Path(resume), config) if resume else None
     done = _finished_rows(store, trials) if store else {}
+    pending = [t for t in trials if t.trial_id not in done]
     dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
 
-    now = datetime.now(timezone.utc)
-    if store is None:
-        store = RunStore.create(Path(runs_dir), config.name, now=now)
-        store.write_config(config.to_dict())
-    store.write_environment(collect_environment(started_at=now.isoformat(timespec="seconds"),
-                                                argv=argv if argv is not None else sys.argv))
-
-    report = SweepReport(run_dir=store.root)
-    rows = dict(done)  # trial_id -> results.csv row, in trial order when written
-    pending = [t for t in trials if t.trial_id not in done]
-    observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
-    if not pending:
-        report.rows = [rows[t.trial_id] for t in trials]
-        return report
-    trainer = Trainer(dataset, model=config.model, training=config.training)
-
-    for trial in pending:
-        row = _run_trial(trial, trainer, store, observer)
-        rows[trial.trial_id] = row
-        ordered = [rows[t.trial_id] for t in trials if t.trial_id in rows]
-        store.write_results_table(results_columns(ordered), ordered)
-        observer.trial_finished(trial, row)
-        if row["status"] == TrialStatus.INTERRUPTED:
-            report.interrupted = True
-            break
-    report.rows = [rows[t.trial_id] for t in trials if t.trial_id in rows]
-    return report
+    # The backend fails here, before anything is written, if it cannot run the trials.
+    with backend.session(pending, dataset=dataset, model=config.model,
+                         training=config.training) as session:
+        now = datetime.now(timezone.utc)
+        if store is None:
+            store = RunStore.create(Path(runs_dir), config.name, now=now)
+            store.write_config(config.to_dict())
+        environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
+                                          argv=argv if argv is not None else sys.argv,
+                                          probe_devices=session.trains_here)
+        store.write_environment({**environment, "backend": session.description})
+        recorder = _Recorder(store, trials, done, observer)
+        observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
+        if pending:
+            session.run(recorder)
+    rows = recorder.rows()
+    return SweepReport(run_dir=store.root, rows=rows, interrupted=any(
+        row["status"] == TrialStatus.INTERRUPTED for row in rows))
 
 
-def _run_trial(trial: Trial, trainer: Trainer, store: RunStore,
-               observer: SweepObserver) -> dict[str, Any]:
-    trial_id = trial.trial_id
-    store.write_params(trial_id, trial.params())
-    observer.trial_started(trial)
-    history: list[EpochRecord] = []
+class _Recorder:
+    """What the runner does with each event a backend reports: write it to the run
+    directory, then tell the observer."""
 
-    def on_epoch(record: EpochRecord) -> None:
+    def __init__(self, store: RunStore, trials: Sequence[Trial],
+                 done: dict[str, dict[str, Any]], observer: SweepObserver) -> None:
+        self._store, self._observer = store, observer
+        self._order = [t.trial_id for t in trials]
+        self._rows = dict(done)  # trial_id -> results.csv row
+        self._history: dict[str, list[EpochRecord]] = {}
+        self._started_at: dict[str, str] = {}
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
+
+    def trial_started(self, trial: Trial) -> None:
+        self._store.write_params(trial.trial_id, trial.params())
+        self._history[trial.trial_id] = []
+        self._started_at[trial.trial_id] = _now()
+        self._observer.trial_started(trial)
+
+    def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
+        history = self._history[trial.trial_id]
         history.append(record)
-        store.write_history(trial_id, history_rows(history))
-        observer.epoch_finished(trial, record)
+        self._store.write_history(trial.trial_id, history_rows(history))
+        self._observer.epoch_finished(trial, record)
 
-    started = _now()
-    try:
-        outcome = trainer.train(trial, on_epoch=on_epoch)
-    except KeyboardInterrupt:
-        outcome = TrialOutcome(status=TrialStatus.INTERRUPTED, history=history)
-    except StoreError:
-        raise  # the run directory itself is failing: stopping is the only safe move
-    except Exception as exc:  # noqa: BLE001 - one broken trial must not end the sweep
-        log.debug("trial %s failed", trial_id, exc_info=True)
-        outcome = TrialOutcome(status=TrialStatus.FAILED, history=history,
-                               error=f"{type(exc).__name__}: {exc}")
-    result = trial_result(trial, outcome, started_at=started, finished_at=_now())
-    store.write_history(trial_id, history_rows(history))
-    store.write_result(trial_id, result)
-    return results_row(trial.params(), result)
+    def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
+        self._observer.trial_retrying(trial, error=error, attempt=attempt)
+
+    def trial_finished(self, trial: Trial, outcome: TrialOutcome) -> None:
+        trial_id = trial.trial_id
+        result = trial_result(trial, outcome, finished_at=_now(),
+                              started_at=self._started_at.pop(trial_id, None) or _now())
+        self._store.write_history(trial_id, history_rows(outcome.history))
+        self._store.write_result(trial_id, result)
+        row = self._rows[trial_id] = results_row(trial.params(), result)
+        rows = self.rows()
+        self._store.write_results_table(results_columns(rows), rows)
+        self._observer.trial_finished(trial, row)
+
+    def notice(self, text: str) -> None:
+        self._observer.notice(text)
 
 
 def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lrlab.config import ExperimentConfig, parse_config
+from lrlab.errors import LrlabError
 
 # A sweep small enough to train in about a second: synthetic data, a 32-unit layer.
 TINY_YAML = """\
@@ -59,6 +60,23 @@ def mnist_dir() -> Path:
             return Path(folder)
     pytest.skip("real MNIST not found: set LRLAB_DATA_DIR to a folder holding mnist.npz "
                 "(this project keeps it at ../shared/data)")
+
+
+@pytest.fixture(scope="session")
+def ray_instance():
+    """One real Ray instance for every Ray test, started once (it takes seconds): on this
+    machine only, bound to loopback, 2 CPUs, no dashboard. Backends find it initialised
+    and use it instead of starting their own."""
+    from lrlab.backends.ray_cluster import import_ray
+
+    try:
+        ray = import_ray(private_instance=True)  # the same loopback-only settings as lrlab's
+    except LrlabError:
+        pytest.skip('Ray is not installed: pip install -e ".[test,ray]" runs these tests')
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level="WARNING")
+    yield ray
+    ray.shutdown()
 
 
 # A hand-made sweep for the comparison tests: validation accuracy per epoch for each

@@ -6,11 +6,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lrlab import runner as runner_module
+from lrlab.backends import LocalBackend
 from lrlab.config import ExperimentConfig
 from lrlab.errors import StoreError
 from lrlab.runner import SweepObserver, run_sweep
-from lrlab.training import EpochRecord
+from lrlab.training import EpochRecord, Trainer
 from lrlab.trials import Trial, expand_trials
 
 
@@ -106,17 +106,19 @@ def test_ctrl_c_marks_the_trial_interrupted_and_resume_finishes(
     assert result(report.run_dir, ids[2])["status"] == "completed"
 
 
-def test_a_failing_trial_does_not_stop_the_sweep(
-        tmp_path: Path, tiny_config: ExperimentConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_train = runner_module.Trainer.train
+class FailsAtRate(Trainer):
+    """A trainer whose trials at one rate raise, as an out-of-memory error would."""
 
-    def flaky(self, trial: Trial, **kwargs):
+    def iter_train(self, trial: Trial):
         if trial.learning_rate == 0.1:
             raise RuntimeError("simulated out-of-memory")
-        return real_train(self, trial, **kwargs)
+        return super().iter_train(trial)
 
-    monkeypatch.setattr(runner_module.Trainer, "train", flaky)
-    report = run_sweep(tiny_config, runs_dir=tmp_path)
+
+def test_a_failing_trial_does_not_stop_the_sweep(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    report = run_sweep(tiny_config, runs_dir=tmp_path,
+                       backend=LocalBackend(trainer_factory=FailsAtRate))
     assert [r["status"] for r in report.rows] == ["failed", "diverged", "completed"]
     assert report.rows[0]["error"] == "RuntimeError: simulated out-of-memory"
 

@@ -1,0 +1,9 @@
+"""Backends: where a sweep's trials train. ``LocalBackend`` trains them one after another in
+this process; ``RayBackend`` spreads them over a Ray cluster (Ray is imported only then)."""
+
+from lrlab.backends.base import Backend, BackendError, Session, TrainerFactory, TrialEvents
+from lrlab.backends.local import LocalBackend
+from lrlab.backends.ray_cluster import RayBackend, RayOptions
+
+__all__ = ["Backend", "BackendError", "LocalBackend", "RayBackend", "RayOptions", "Session",
+           "TrainerFactory", "TrialEvents"]

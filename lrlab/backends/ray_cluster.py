@@ -1,0 +1,386 @@
+"""The Ray backend: a sweep's trials on a Ray cluster, or on a private Ray instance here.
+
+Each worker is a Ray actor holding one :class:`~lrlab.training.Trainer` for the whole
+sweep, so the compiled steps are reused across the trials it runs, as in a local sweep,
+and the data set travels once through Ray's object store. Workers stream each epoch back
+as it finishes; only the driver (this process) writes the run directory, so workers need
+no shared filesystem and the files are exactly those of a local sweep.
+
+Faults are the driver's business too: a trial whose worker dies or whose training raises
+is tried again, on any worker, up to ``max_retries`` times, then recorded as failed with
+the reason, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import platform
+import socket
+import sys
+from collections import Counter
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lrlab.backends.base import BackendError, TrainerFactory, TrialEvents, error_text
+from lrlab.config import ModelConfig, TrainingConfig
+from lrlab.data import Dataset
+from lrlab.training import EpochRecord, Trainer, TrialOutcome, TrialStatus, compile_key
+from lrlab.trials import Trial
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = 'pip install "lrlab[ray]"'
+# How long to wait for a TCP answer at --address before calling it unreachable; Ray itself
+# would retry for minutes, printing a warning every few seconds.
+CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """How to use Ray. ``address``: None starts a private Ray instance on this machine,
+    reachable only through loopback, for the length of the sweep; ``"auto"`` joins the
+    cluster this machine belongs to (or ``$RAY_ADDRESS``); ``"HOST:PORT"`` joins the
+    cluster whose head listens there. Per-trial resources are Ray's ``num_cpus`` and
+    ``num_gpus`` of each worker, which trains one trial at a time."""
+
+    address: str | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    max_retries: int = 2
+    max_workers: int | None = None  # None: as many as the cluster's resources allow
+
+    def check(self) -> None:
+        if self.address is not None and self.address != "auto":
+            host, _, port = self.address.rpartition(":")
+            if not host or not port.isdigit() or "://" in self.address:
+                raise BackendError(f"--address {self.address!r}: expected auto or HOST:PORT "
+                                   f"(the head node's address, as 'ray start --head' prints)")
+        if not (math.isfinite(self.cpus_per_trial) and self.cpus_per_trial > 0):
+            raise BackendError(f"--cpus-per-trial {self.cpus_per_trial:g}: expected a "
+                               f"number > 0")
+        if not (math.isfinite(self.gpus_per_trial) and self.gpus_per_trial >= 0):
+            raise BackendError(f"--gpus-per-trial {self.gpus_per_trial:g}: expected a "
+                               f"number >= 0")
+        if self.max_retries < 0:
+            raise BackendError(f"--max-retries {self.max_retries}: expected an integer >= 0")
+        if self.max_workers is not None and self.max_workers < 1:
+            raise BackendError(f"--max-workers {self.max_workers}: expected an integer >= 1")
+
+
+def worker_slots(resources: Mapping[str, float], options: RayOptions) -> int:
+    """How many workers of ``options``' size the cluster's ``resources`` hold at once."""
+    cpus, gpus = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
+    # The small margin keeps 3 / 0.3 from flooring to 9 through binary rounding.
+    slots = math.floor(cpus / options.cpus_per_trial + 1e-9)
+    if options.gpus_per_trial > 0:
+        slots = min(slots, math.floor(gpus / options.gpus_per_trial + 1e-9))
+    if slots < 1:
+        raise BackendError(
+            f"--cpus-per-trial {options.cpus_per_trial:g} --gpus-per-trial "
+            f"{options.gpus_per_trial:g}: the Ray cluster has {cpus:g} CPU(s) and {gpus:g} "
+            f"GPU(s) in all, too few for one trial; ask for less per trial or add nodes")
+    return slots if options.max_workers is None else min(slots, options.max_workers)
+
+
+def next_trial(keys: Sequence[str], *, warm: set[str], running: Counter[str]) -> int | None:
+    """Which queued trial (by its compile key) an idle worker should take, if any.
+
+    First one whose optimizer setting it has compiled already; else one of a setting that
+    no worker is running, so that each setting is compiled by as few workers as possible;
+    else one of the setting with the most queued trials per worker running it, if more are
+    queued than workers run it. Otherwise the worker waits: the last trials of a setting
+    finish sooner where it is compiled than by compiling it once more.
+    """
+    for index, key in enumerate(keys):
+        if key in warm:
+            return index
+    for index, key in enumerate(keys):
+        if not running[key]:
+            return index
+    queued = Counter(keys)
+    key = max(queued, key=lambda k: queued[k] / running[k], default=None)
+    return keys.index(key) if key is not None and queued[key] > running[key] else None
+
+
+class TrialWorker:
+    """One Ray worker (made an actor by the backend): trains the trials it is given, one
+    at a time, streaming each epoch back, then the outcome."""
+
+    def __init__(self, dataset: Dataset, model: ModelConfig, training: TrainingConfig,
+                 trainer_factory: TrainerFactory, *, threads: int, share_gpu: bool) -> None:
+        # Both are read once, when TensorFlow starts: it should use the CPUs Ray gave this
+        # worker, not every core of the node, and share a GPU instead of claiming it all.
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+        if share_gpu:
+            os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+        self._trainer = trainer_factory(dataset, model=model, training=training)
+
+    def identity(self) -> dict[str, Any]:
+        from lrlab import __version__
+
+        return {"lrlab": __version__, "node": platform.node(), "pid": os.getpid()}
+
+    def train(self, trial: Trial) -> Generator[EpochRecord | TrialOutcome, None, None]:
+        outcome = yield from self._trainer.iter_train(trial)
+        yield outcome
+
+
+class RayBackend:
+    def __init__(self, options: RayOptions | None = None, *,
+                 trainer_factory: TrainerFactory = Trainer) -> None:
+        self.options = options or RayOptions()
+        self._trainer_factory = trainer_factory
+
+    @contextlib.contextmanager
+    def session(self, trials: Sequence[Trial], *, dataset: Dataset, model: ModelConfig,
+                training: TrainingConfig) -> Iterator[_RaySession | _NothingToRun]:
+        """Connect to (or start) Ray and start the workers, which then load TensorFlow
+        while the runner prepares the run directory; stop them all on exit."""
+        options = self.options
+        options.check()
+        if not trials:  # a resumed sweep with nothing left: no need to start Ray at all
+            yield _NothingToRun()
+            return
+        ray = import_ray(private_instance=options.address is None)
+        started_here = _connect(ray, options)
+        pool = None
+        try:
+            slots = worker_slots(ray.cluster_resources(), options)
+            pool = _WorkerPool(ray, options, args=(ray.put(dataset), model, training,
+                                                   self._trainer_factory))
+            for _ in range(min(slots, len(trials))):
+                pool.start_worker()
+            yield _RaySession(ray, pool, trials, options, description={
+                "name": "ray", "ray": ray.__version__,
+                "address": options.address or "private instance on this machine",
+                "cluster_cpus": ray.cluster_resources().get("CPU", 0.0),
+                "cluster_gpus": ray.cluster_resources().get("GPU", 0.0),
+                "workers": len(pool.workers), "cpus_per_trial": options.cpus_per_trial,
+                "gpus_per_trial": options.gpus_per_trial, "max_retries": options.max_retries,
+            })
+        finally:
+            if pool is not None:
+                pool.stop_all()
+            if started_here:
+                ray.shutdown()
+
+
+def import_ray(*, private_instance: bool) -> Any:
+    """Ray, or a one-line error saying how to install it."""
+    if private_instance and "ray" not in sys.modules:
+        # Both are read once, at import. The first makes Ray bind a private instance to
+        # 127.0.0.1 instead of the machine's network address, so nothing outside this
+        # machine can reach it. The second is what Ray chooses for a new instance anyway
+        # (token authentication); saying so spares the warning it prints when it decides.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    try:
+        import ray
+    except ImportError:
+        raise BackendError(f"--backend ray needs Ray, which is not installed; install it "
+                           f"with: {INSTALL_HINT}") from None
+    return ray
+
+
+def _connect(ray: Any, options: RayOptions) -> bool:
+    """Start or join Ray; True when this call started it (and so must stop it)."""
+    if ray.is_initialized():
+        return False  # the caller's own Ray session (a notebook, a test fixture): use it
+    settings: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                "logging_level": logging.WARNING}
+    if options.address is None:
+        ray.init(address="local", **settings)
+        return True
+    if options.address != "auto":
+        _check_reachable(options.address)
+    try:
+        ray.init(address=options.address, **settings)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise BackendError(f"--address {options.address}: cannot join the Ray cluster "
+                           f"({_first_line(exc)}); start one with 'ray start --head', or "
+                           f"leave --address out to start a local instance") from None
+    return True
+
+
+def _check_reachable(address: str) -> None:
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)),
+                                 timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise BackendError(f"--address {address}: no Ray cluster answers there "
+                           f"({exc.strerror or exc}); start one with 'ray start --head' on "
+                           f"that machine, or leave --address out to start a local "
+                           f"instance") from None
+
+
+@dataclass(eq=False)
+class _Worker:
+    handle: Any
+    ready: Any  # the identity() call: resolves once the worker has started
+    started: bool = False
+    warm: set[str] = field(default_factory=set)  # compile keys it has trained
+
+
+@dataclass(eq=False)
+class _Job:
+    trial: Trial
+    key: str
+    worker: _Worker
+    history: list[EpochRecord] = field(default_factory=list)
+
+
+class _WorkerPool:
+    def __init__(self, ray: Any, options: RayOptions, *, args: tuple[Any, ...]) -> None:
+        self._ray, self._args = ray, args
+        self._actor = ray.remote(TrialWorker).options(
+            num_cpus=options.cpus_per_trial, num_gpus=options.gpus_per_trial,
+            max_restarts=0, max_task_retries=0)
+        self._threads = max(1, int(options.cpus_per_trial))
+        self._share_gpu = 0 < options.gpus_per_trial < 1
+        self.workers: list[_Worker] = []
+
+    def start_worker(self) -> _Worker:
+        handle = self._actor.remote(*self._args, threads=self._threads,
+                                    share_gpu=self._share_gpu)
+        worker = _Worker(handle, handle.identity.remote())
+        self.workers.append(worker)
+        return worker
+
+    def stop(self, worker: _Worker) -> None:
+        self.workers.remove(worker)
+        with contextlib.suppress(Exception):  # already dead, or Ray is going down
+            self._ray.kill(worker.handle, no_restart=True)
+
+    def stop_all(self) -> None:
+        for worker in list(self.workers):
+            self.stop(worker)
+
+
+class _NothingToRun:
+    description: dict[str, Any] = {"name": "ray"}
+    trains_here = False
+
+    def run(self, events: TrialEvents) -> None:
+        pass
+
+
+class _RaySession:
+    trains_here = False
+
+    def __init__(self, ray: Any, pool: _WorkerPool, trials: Sequence[Trial],
+                 options: RayOptions, *, description: dict[str, Any]) -> None:
+        self._ray, self._pool, self._options = ray, pool, options
+        self._queue = [(compile_key(t), t) for t in trials]
+        self._attempts: dict[str, int] = {}
+        self._running: dict[Any, _Job] = {}  # the train() generator -> what it is running
+        self._start_error: str | None = None
+        self.description = description
+
+    def run(self, events: TrialEvents) -> None:
+        try:
+            while self._queue or self._running:
+                self._dispatch(events)
+                self._handle_next(events)
+        except KeyboardInterrupt:
+            self._pool.stop_all()  # cancels every outstanding trial at once
+            for job in self._running.values():
+                events.trial_finished(job.trial, TrialOutcome(
+                    status=TrialStatus.INTERRUPTED, history=job.history))
+
+    def _dispatch(self, events: TrialEvents) -> None:
+        running = Counter(job.key for job in self._running.values())
+        working = {job.worker for job in self._running.values()}
+        for worker in self._pool.workers:
+            if not self._queue:
+                return
+            if not worker.started or worker in working:
+                continue
+            index = next_trial([key for key, _ in self._queue], warm=worker.warm,
+                               running=running)
+            if index is None:
+                continue
+            key, trial = self._queue.pop(index)
+            events.trial_started(trial)
+            self._running[worker.handle.train.remote(trial)] = _Job(trial, key, worker)
+            running[key] += 1
+            worker.warm.add(key)
+
+    def _handle_next(self, events: TrialEvents) -> None:
+        starting = {w.ready: w for w in self._pool.workers if not w.started}
+        waitables = list(self._running) + (list(starting) if self._queue else [])
+        if not waitables:
+            raise BackendError(f"no Ray worker could start ({self._start_error}); every "
+                               f"node needs lrlab and its dependencies: {INSTALL_HINT}")
+        (ready,), _ = self._ray.wait(waitables, num_returns=1)
+        if ready in starting:
+            self._worker_ready(starting[ready], events)
+            return
+        job = self._running[ready]
+        try:
+            item = self._ray.get(next(ready))
+        except StopIteration:  # cannot happen: the outcome is always the last item
+            item = None
+        except self._ray.exceptions.RayTaskError as exc:  # training raised; worker is fine
+            self._attempt_failed(ready, error_text(exc.cause or exc), events)
+            return
+        except self._ray.exceptions.RayError as exc:  # the worker is gone
+            self._pool.stop(job.worker)
+            self._pool.start_worker()
+            self._attempt_failed(ready, f"Ray worker lost ({type(exc).__name__}: "
+                                        f"{_first_line(exc)})", events)
+            return
+        if isinstance(item, EpochRecord):
+            job.history.append(item)
+            events.epoch_finished(job.trial, item)
+        else:
+            del self._running[ready]
+            events.trial_finished(job.trial, item)
+
+    def _worker_ready(self, worker: _Worker, events: TrialEvents) -> None:
+        from lrlab import __version__
+
+        try:
+            identity = self._ray.get(worker.ready)
+        except self._ray.exceptions.RayError as exc:
+            reason = _last_line(exc)
+        else:
+            if identity["lrlab"] == __version__:
+                worker.started = True
+                return
+            reason = (f"lrlab {identity['lrlab']} on {identity['node']}, {__version__} "
+                      f"here")
+        # A worker that cannot start is not replaced: its node would fail the same way.
+        self._pool.stop(worker)
+        self._start_error = reason
+        events.notice(f"a Ray worker could not start ({reason}); going on with "
+                      f"{len(self._pool.workers)}")
+
+    def _attempt_failed(self, generator: Any, error: str, events: TrialEvents) -> None:
+        job = self._running.pop(generator)
+        attempt = self._attempts[job.trial.trial_id] = (
+            self._attempts.get(job.trial.trial_id, 0) + 1)
+        if attempt <= self._options.max_retries:
+            events.trial_retrying(job.trial, error=error, attempt=attempt)
+            self._queue.insert(0, (job.key, job.trial))
+            return
+        if attempt > 1:
+            error += f" (failed {attempt} times)"
+        events.trial_finished(job.trial, TrialOutcome(
+            status=TrialStatus.FAILED, history=job.history, error=error))
+
+
+def _first_line(exc: BaseException) -> str:
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()),
+                type(exc).__name__)
+
+
+def _last_line(exc: BaseException) -> str:
+    """The exception line at the end of a remote traceback, e.g. ``ModuleNotFoundError:
+    No module named 'lrlab'``."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
