@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from lrlab.cli import app
@@ -127,3 +128,34 @@ def test_progress_lines_when_not_a_terminal(tmp_path: Path, tiny_config_file: Pa
     (run_dir,) = (tmp_path / "runs").iterdir()
     environment = json.loads((run_dir / "environment.json").read_text())
     assert isinstance(environment["gpus"], list)
+
+
+def test_ray_options_need_the_ray_backend(tiny_config_file: Path) -> None:
+    one_line_error(runner.invoke(app, ["sweep", str(tiny_config_file), "--address", "auto"]),
+                   "--address: only for --backend ray")
+    one_line_error(runner.invoke(app, ["sweep", str(tiny_config_file), "--backend", "ray",
+                                       "--cpus-per-trial", "0"]),
+                   "--cpus-per-trial 0: expected a number > 0")
+
+
+def test_ray_backend_without_ray(tmp_path: Path, tiny_config_file: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
+    one_line_error(runner.invoke(app, ["sweep", str(tiny_config_file), "--backend", "ray",
+                                       "--runs-dir", str(tmp_path / "runs")]),
+                   'needs Ray, which is not installed', 'pip install "lrlab[ray]"')
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.ray
+def test_sweep_on_ray_end_to_end(tmp_path: Path, tiny_config_file: Path, ray_instance) -> None:
+    result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir",
+                                 str(tmp_path / "runs"), "--backend", "ray"])
+    assert result.exit_code == 0, result.output
+    assert "sweep: 3 trial(s) to run" in result.stdout
+    assert "Best learning rate per optimizer" in result.stdout
+    assert sum(" epoch " in line for line in result.stdout.splitlines()) == 2 + 1 + 2
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    resumed = runner.invoke(app, ["sweep", str(tiny_config_file), "--resume", str(run_dir),
+                                  "--backend", "ray"])
+    assert resumed.exit_code == 0 and "0 trial(s) to run (3 already finished)" in resumed.stdout

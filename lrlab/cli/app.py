@@ -7,6 +7,7 @@ the code that trains, so ``--help`` and ``--version`` answer at once.
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,11 @@ def main(
     """lrlab: learning-rate and optimizer experiments on the classic Keras MNIST network."""
 
 
+class BackendName(str, enum.Enum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command()
 def sweep(
     config: Annotated[Path, typer.Argument(help="YAML experiment config.")],
@@ -68,16 +74,35 @@ def sweep(
         help="Continue this run directory: run only trials without a finished result.")]
     = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    backend: Annotated[BackendName, typer.Option(
+        help="Where trials train: one after another here, or in parallel on Ray.")]
+    = BackendName.local,
+    address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster to join: auto, or HOST:PORT of its head (default: start a "
+             "private instance on this machine).")] = None,
+    cpus_per_trial: Annotated[Optional[float], typer.Option(
+        help="CPUs each Ray worker holds (default 1).")] = None,
+    gpus_per_trial: Annotated[Optional[float], typer.Option(
+        help="GPUs each Ray worker holds; fractions share a GPU (default 0).")] = None,
+    max_retries: Annotated[Optional[int], typer.Option(
+        help="Retries of a trial whose Ray worker died or whose training raised, before "
+             "it is recorded as failed (default 2).")] = None,
+    max_workers: Annotated[Optional[int], typer.Option(
+        help="Most trials at once on Ray (default: as many as the resources allow).")] = None,
 ) -> None:
     """Train every trial of a sweep and write per-epoch tables into a run directory.
 
-    Example: lrlab sweep configs/mnist.yaml
+    Example: lrlab sweep configs/mnist.yaml --backend ray
     """
     from lrlab.config import load_config
     from lrlab.runner import SweepObserver, run_sweep
 
     console = stdout_console()
     with user_errors():
+        ray_settings = {"address": address, "cpus_per_trial": cpus_per_trial,
+                        "gpus_per_trial": gpus_per_trial, "max_retries": max_retries,
+                        "max_workers": max_workers}
+        chosen = _backend(backend, {k: v for k, v in ray_settings.items() if v is not None})
         experiment = load_config(config)
         if name is not None:
             experiment = experiment.model_copy(update={"name": name})
@@ -85,18 +110,34 @@ def sweep(
         with _progress(console, quiet=quiet, epochs=epochs) as observer:
             try:
                 report = run_sweep(experiment, runs_dir=runs_dir, resume=resume,
-                                   observer=observer or SweepObserver(), argv=sys.argv)
+                                   observer=observer or SweepObserver(), backend=chosen,
+                                   argv=sys.argv)
             except KeyboardInterrupt:
                 typer.echo("interrupted before any trial started; nothing was lost", err=True)
                 raise typer.Exit(EXIT_INTERRUPTED) from None
     if not quiet:
         _print_summary(console, report.rows, report.run_dir)
     if report.interrupted:
+        again = " --backend ray" if backend is BackendName.ray else ""  # either would do
         typer.echo(f"interrupted; finished trials are kept. Resume with:\n"
-                   f"  lrlab sweep {config} --resume {report.run_dir}", err=True)
+                   f"  lrlab sweep {config} --resume {report.run_dir}{again}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     if not quiet:
         console.print(f"run directory: {report.run_dir}")
+
+
+def _backend(name: BackendName, ray_settings: dict[str, Any]) -> Any:
+    """The backend asked for; Ray's options with ``--backend local`` are a mistake."""
+    from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
+
+    if name is BackendName.local:
+        if ray_settings:
+            flag = "--" + next(iter(ray_settings)).replace("_", "-")
+            raise BackendError(f"{flag}: only for --backend ray (the backend is local)")
+        return LocalBackend()
+    options = RayOptions(**ray_settings)
+    options.check()
+    return RayBackend(options)
 
 
 def stdout_console() -> Console:

@@ -50,6 +50,10 @@ def _finished_text(trial: Trial, row: dict[str, Any]) -> str:
     return text
 
 
+def _retry_text(trial: Trial, error: str, attempt: int) -> str:
+    return f"{trial.trial_id} attempt {attempt} failed ({error}); trying again"
+
+
 def _header(run_dir: Path, trials: Sequence[Trial], pending: int) -> str:
     skipped = len(trials) - pending
     note = f" ({skipped} already finished)" if skipped else ""
@@ -70,15 +74,22 @@ class PlainProgress(SweepObserver):
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
         self._console.print(f"  {_epoch_text(trial, record, self._epochs)}", highlight=False)
 
+    def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
+        self._console.print(_retry_text(trial, error, attempt), highlight=False)
+
     def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
         self._done += 1
         self._console.print(f"[{self._done}/{self._total}] {_finished_text(trial, row)}",
                             highlight=False)
 
+    def notice(self, text: str) -> None:
+        self._console.print(text, highlight=False)
+
 
 class LiveProgress(SweepObserver):
-    """A rich progress bar over all epochs of all pending trials, with the current trial's
-    latest metrics, and a line printed above it as each trial finishes."""
+    """A rich progress bar over all epochs of all pending trials, with the latest metrics,
+    and a line printed above it as each trial finishes. Several trials may run at once
+    (the Ray backend): the bar counts every trial's epochs."""
 
     def __init__(self, console: Console, *, epochs: int) -> None:
         self._epochs = epochs
@@ -89,7 +100,7 @@ class LiveProgress(SweepObserver):
         )
         self._task: Any = None
         self._done = self._total = 0
-        self._epochs_run = 0
+        self._epochs_run: dict[str, int] = {}  # running trial -> epochs counted on the bar
 
     def __enter__(self) -> LiveProgress:
         self._progress.start()
@@ -100,25 +111,41 @@ class LiveProgress(SweepObserver):
 
     def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
         self._total = pending
-        self._progress.console.print(_header(run_dir, trials, pending), highlight=False)
+        self._print(_header(run_dir, trials, pending))
         self._task = self._progress.add_task(self._describe(), total=pending * self._epochs)
 
     def trial_started(self, trial: Trial) -> None:
-        self._epochs_run = 0
+        self._epochs_run[trial.trial_id] = 0
         self._progress.update(self._task, description=self._describe(trial.trial_id))
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
-        self._epochs_run += 1
+        self._epochs_run[trial.trial_id] += 1
         self._progress.update(self._task, advance=1, description=self._describe(
             _epoch_text(trial, record, self._epochs)))
+
+    def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
+        # The next attempt starts from its first epoch: take this one's off the bar.
+        self._progress.update(self._task, advance=-self._epochs_run.pop(trial.trial_id, 0))
+        self._print(_retry_text(trial, error, attempt))
 
     def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
         self._done += 1
         # A diverged trial stops early: count its skipped epochs as done for the ETA.
-        self._progress.update(self._task, advance=self._epochs - self._epochs_run,
+        run = self._epochs_run.pop(trial.trial_id, 0)
+        self._progress.update(self._task, advance=self._epochs - run,
                               description=self._describe())
-        self._progress.console.print(f"[{self._done}/{self._total}] "
-                                     f"{_finished_text(trial, row)}", highlight=False)
+        self._print(f"[{self._done}/{self._total}] {_finished_text(trial, row)}")
+
+    def notice(self, text: str) -> None:
+        self._print(text)
+
+    def _print(self, text: str) -> None:
+        self._progress.console.print(text, highlight=False)
 
     def _describe(self, current: str = "") -> str:
-        return f"trial {min(self._done + 1, self._total)}/{self._total} {current}".rstrip()
+        running = len(self._epochs_run)
+        if running > 1:
+            head = f"{running} running, {self._done}/{self._total} done"
+        else:
+            head = f"trial {min(self._done + 1, self._total)}/{self._total}"
+        return f"{head} {current}".rstrip()
