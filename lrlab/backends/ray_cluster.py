@@ -146,10 +146,11 @@ class RayBackend:
             yield _NothingToRun()
             return
         ray = import_ray(private_instance=options.address is None)
-        started_here = _connect(ray, options)
+        connected_here = _connect(ray, options)
         pool = None
         try:
-            slots = worker_slots(ray.cluster_resources(), options)
+            resources = ray.cluster_resources()
+            slots = worker_slots(resources, options)
             pool = _WorkerPool(ray, options, args=(ray.put(dataset), model, training,
                                                    self._trainer_factory))
             for _ in range(min(slots, len(trials))):
@@ -157,16 +158,16 @@ class RayBackend:
             yield _RaySession(ray, pool, trials, options, description={
                 "name": "ray", "ray": ray.__version__,
                 "address": options.address or "private instance on this machine",
-                "cluster_cpus": ray.cluster_resources().get("CPU", 0.0),
-                "cluster_gpus": ray.cluster_resources().get("GPU", 0.0),
+                "cluster_cpus": resources.get("CPU", 0.0),
+                "cluster_gpus": resources.get("GPU", 0.0),
                 "workers": len(pool.workers), "cpus_per_trial": options.cpus_per_trial,
                 "gpus_per_trial": options.gpus_per_trial, "max_retries": options.max_retries,
             })
         finally:
             if pool is not None:
                 pool.stop_all()
-            if started_here:
-                ray.shutdown()
+            if connected_here:
+                ray.shutdown()  # stops a private instance; leaves a cluster running
 
 
 def import_ray(*, private_instance: bool) -> Any:
@@ -187,7 +188,7 @@ def import_ray(*, private_instance: bool) -> Any:
 
 
 def _connect(ray: Any, options: RayOptions) -> bool:
-    """Start or join Ray; True when this call started it (and so must stop it)."""
+    """Start or join Ray; True when this call connected (and so must disconnect)."""
     if ray.is_initialized():
         return False  # the caller's own Ray session (a notebook, a test fixture): use it
     settings: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
