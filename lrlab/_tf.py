@@ -6,43 +6,13 @@ start in well under a second instead of the several seconds TensorFlow takes to 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
+from lrlab._native_stderr import held_native_stderr
 from lrlab.errors import LrlabError
-
-
-@contextlib.contextmanager
-def _native_stderr_captured() -> Iterator[None]:
-    """Hold back what native code writes to fd 2, replaying it only if the block fails.
-
-    TensorFlow's C++ start-up lines (CUDA probing, oneDNN notices) are written before
-    ``TF_CPP_MIN_LOG_LEVEL`` is read, and would drown the progress display.
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable fd 2 (some embedded interpreters): nothing to hide
-        yield
-        return
-    with tempfile.TemporaryFile() as sink:
-        sys.stderr.flush()
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            os.write(2, sink.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _not_a_retracing_warning(record: logging.LogRecord) -> bool:
@@ -55,7 +25,9 @@ def _not_a_retracing_warning(record: logging.LogRecord) -> bool:
 def import_tensorflow() -> Any:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    with _native_stderr_captured():
+    # TensorFlow's C++ start-up lines (CUDA probing, oneDNN notices) are written before
+    # TF_CPP_MIN_LOG_LEVEL is read, and would drown the progress display.
+    with held_native_stderr(replay_on_error=True):
         import tensorflow as tf
 
         tf.constant(0.0)  # the first op initialises the devices, which logs again

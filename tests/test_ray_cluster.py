@@ -15,7 +15,13 @@ import pandas as pd
 import pytest
 
 from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
-from lrlab.backends.ray_cluster import _check_reachable, import_ray, next_trial, worker_slots
+from lrlab.backends.ray_cluster import (
+    _check_reachable,
+    import_ray,
+    join_error,
+    next_trial,
+    worker_slots,
+)
 from lrlab.config import ExperimentConfig, parse_config
 from lrlab.runner import SweepObserver, run_sweep
 from lrlab.training import EpochRecord, Trainer
@@ -80,6 +86,21 @@ def test_an_address_where_nothing_listens_fails_at_once() -> None:
     with pytest.raises(BackendError, match=f"--address 127.0.0.1:{port}: no Ray cluster "
                                            f"answers there"):
         _check_reachable(f"127.0.0.1:{port}")
+
+
+def test_a_refused_join_says_why() -> None:
+    # What Ray 2.60 printed, once a second, joining a token-authenticated cluster at an
+    # explicit address without RAY_AUTH_MODE=token; its exception said only this:
+    failure = ConnectionError("Failed to connect to Ray cluster at 127.0.0.1:6390")
+    printed = ("gcs_client.cc:210: Failed to get cluster ID from GCS server: Unauthenticated:"
+               " RPC error: InvalidAuthToken: Authentication token is missing or incorrect\n")
+    assert "set RAY_AUTH_MODE=token" in str(join_error("127.0.0.1:6390", failure,
+                                                       ray_output=printed))
+    plain = str(join_error("auto", ConnectionError("Could not find any running Ray instance."),
+                           ray_output=""))
+    assert plain == ("--address auto: cannot join the Ray cluster (Could not find any running "
+                     "Ray instance.); start one with 'ray start --head', or leave --address "
+                     "out to start a local instance")
 
 
 def test_without_ray_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lrlab._native_stderr import held_native_stderr
 from lrlab.backends.base import BackendError, TrainerFactory, TrialEvents, error_text
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
@@ -198,13 +199,29 @@ def _connect(ray: Any, options: RayOptions) -> bool:
         return True
     if options.address != "auto":
         _check_reachable(options.address)
-    try:
-        ray.init(address=options.address, **settings)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise BackendError(f"--address {options.address}: cannot join the Ray cluster "
-                           f"({_first_line(exc)}); start one with 'ray start --head', or "
-                           f"leave --address out to start a local instance") from None
-    return True
+    # Joining starts no process of Ray's here, so holding fd 2 hides only what Ray's C++
+    # client prints while it retries (a line a second) and what the error line replaces.
+    with held_native_stderr(replay_on_error=False) as held:
+        try:
+            ray.init(address=options.address, **settings)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            failure = exc
+        else:
+            return True
+    raise join_error(options.address, failure, ray_output=held.text)
+
+
+def join_error(address: str, failure: Exception, *, ray_output: str) -> BackendError:
+    """The one line that says why joining the cluster at ``address`` failed. Ray's own
+    exception says only that it could not connect; its C++ output says why."""
+    if "InvalidAuthToken" in ray_output + str(failure):
+        return BackendError(
+            f"--address {address}: the Ray cluster there refused this machine's "
+            f"authentication token; it uses token authentication, so set RAY_AUTH_MODE=token "
+            f"and give this machine the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)")
+    return BackendError(f"--address {address}: cannot join the Ray cluster "
+                        f"({_first_line(failure)}); start one with 'ray start --head', or "
+                        f"leave --address out to start a local instance")
 
 
 def _check_reachable(address: str) -> None:
