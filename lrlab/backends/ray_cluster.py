@@ -32,8 +32,6 @@ from lrlab.data import Dataset
 from lrlab.training import EpochRecord, Trainer, TrialOutcome, TrialStatus, compile_key
 from lrlab.trials import Trial
 
-log = logging.getLogger(__name__)
-
 INSTALL_HINT = 'pip install "lrlab[ray]"'
 # How long to wait for a TCP answer at --address before calling it unreachable; Ray itself
 # would retry for minutes, printing a warning every few seconds.
@@ -131,6 +129,8 @@ class TrialWorker:
 
 
 class RayBackend:
+    """Trials in parallel on Ray workers; see the module docstring and :class:`RayOptions`."""
+
     def __init__(self, options: RayOptions | None = None, *,
                  trainer_factory: TrainerFactory = Trainer) -> None:
         self.options = options or RayOptions()
@@ -163,6 +163,7 @@ class RayBackend:
                 "cluster_gpus": resources.get("GPU", 0.0),
                 "workers": len(pool.workers), "cpus_per_trial": options.cpus_per_trial,
                 "gpus_per_trial": options.gpus_per_trial, "max_retries": options.max_retries,
+                "max_workers": options.max_workers,
             })
         finally:
             if pool is not None:
@@ -341,8 +342,6 @@ class _RaySession:
         job = self._running[ready]
         try:
             item = self._ray.get(next(ready))
-        except StopIteration:  # cannot happen: the outcome is always the last item
-            item = None
         except self._ray.exceptions.RayTaskError as exc:  # training raised; worker is fine
             self._attempt_failed(ready, error_text(exc.cause or exc), events)
             return
