@@ -9,6 +9,7 @@ watch.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ class _Recorder:
 
     def trial_finished(self, trial: Trial, outcome: TrialOutcome) -> None:
         trial_id = trial.trial_id
+        # The epochs reported are the trial's history, whatever the backend: an interrupted
+        # or failed trial keeps the ones it finished, and backends need not collect them.
+        outcome = dataclasses.replace(outcome, history=self._history.pop(trial_id, []))
         result = trial_result(trial, outcome, finished_at=_now(),
                               started_at=self._started_at.pop(trial_id, None) or _now())
         self._store.write_history(trial_id, history_rows(outcome.history))

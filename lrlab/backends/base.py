@@ -30,7 +30,8 @@ class BackendError(LrlabError):
 
 class TrialEvents(Protocol):
     """What a backend reports, in order for each trial: started, epochs, then finished;
-    ``trial_retrying`` between attempts, after which the trial starts again from scratch."""
+    ``trial_retrying`` between attempts, after which the trial starts again from scratch.
+    The epochs reported make the trial's history: an outcome need not repeat them."""
 
     def trial_started(self, trial: Trial) -> None: ...
 

@@ -12,7 +12,7 @@ from lrlab.backends.base import TrainerFactory, TrialEvents, error_text
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.errors import LrlabError
-from lrlab.training import EpochRecord, Trainer, TrialOutcome, TrialStatus
+from lrlab.training import Trainer, TrialOutcome, TrialStatus
 from lrlab.trials import Trial
 
 log = logging.getLogger(__name__)
@@ -48,18 +48,12 @@ class _LocalSession:
 
 def _train_one(trainer: Trainer, trial: Trial, events: TrialEvents) -> TrialOutcome:
     events.trial_started(trial)
-    history: list[EpochRecord] = []
-
-    def on_epoch(record: EpochRecord) -> None:
-        history.append(record)
-        events.epoch_finished(trial, record)
-
     try:
-        return trainer.train(trial, on_epoch=on_epoch)
+        return trainer.train(trial, on_epoch=lambda record: events.epoch_finished(trial, record))
     except KeyboardInterrupt:
-        return TrialOutcome(status=TrialStatus.INTERRUPTED, history=history)
+        return TrialOutcome(status=TrialStatus.INTERRUPTED)
     except LrlabError:
         raise  # the run directory itself is failing: stopping is the only safe move
     except Exception as exc:  # noqa: BLE001 - one broken trial must not end the sweep
         log.debug("trial %s failed", trial.trial_id, exc_info=True)
-        return TrialOutcome(status=TrialStatus.FAILED, history=history, error=error_text(exc))
+        return TrialOutcome(status=TrialStatus.FAILED, error=error_text(exc))

@@ -250,7 +250,6 @@ class _Job:
     trial: Trial
     key: str
     worker: _Worker
-    history: list[EpochRecord] = field(default_factory=list)
 
 
 class _WorkerPool:
@@ -308,8 +307,7 @@ class _RaySession:
         except KeyboardInterrupt:
             self._pool.stop_all()  # cancels every outstanding trial at once
             for job in self._running.values():
-                events.trial_finished(job.trial, TrialOutcome(
-                    status=TrialStatus.INTERRUPTED, history=job.history))
+                events.trial_finished(job.trial, TrialOutcome(status=TrialStatus.INTERRUPTED))
 
     def _dispatch(self, events: TrialEvents) -> None:
         running = Counter(job.key for job in self._running.values())
@@ -352,7 +350,6 @@ class _RaySession:
                                         f"{_first_line(exc)})", events)
             return
         if isinstance(item, EpochRecord):
-            job.history.append(item)
             events.epoch_finished(job.trial, item)
         else:
             del self._running[ready]
@@ -387,8 +384,7 @@ class _RaySession:
             return
         if attempt > 1:
             error += f" (failed {attempt} times)"
-        events.trial_finished(job.trial, TrialOutcome(
-            status=TrialStatus.FAILED, history=job.history, error=error))
+        events.trial_finished(job.trial, TrialOutcome(status=TrialStatus.FAILED, error=error))
 
 
 def _first_line(exc: BaseException) -> str:
