@@ -24,9 +24,8 @@ from pathlib import Path
 from lrlab._tf import import_keras, import_tensorflow
 from lrlab.config import parse_config
 from lrlab.data import load_dataset
-from lrlab.model import build_model, initial_weights
-from lrlab.optimizers import build_optimizer
-from lrlab.training import Trainer
+from lrlab.model import build_model, build_optimizer, initial_weights
+from lrlab.training import make_trainer
 from lrlab.trials import Trial
 
 TRIALS = [Trial("rmsprop", 1e-3, 0, {}), Trial("rmsprop", 1e-2, 0, {}), Trial("sgd", 0.1, 0, {})]
@@ -93,7 +92,7 @@ sweep: {{optimizers: [{{name: rmsprop, learning_rates: [1e-3]}}]}}
 
     classic_epochs = [s for t in TRIALS for s in classic(dataset, config, t, args.epochs)]
 
-    trainer = Trainer(dataset, model=config.model, training=config.training)
+    trainer = make_trainer(dataset, model=config.model, training=config.training)
     ours_epochs, overheads, first = [], [], True
     for trial in TRIALS:
         start = time.perf_counter()
@@ -118,7 +117,8 @@ data: {dataset: mnist, validation: 0, train_limit: 5000, test_limit: 1000}
 training: {epochs: 1}
 sweep: {optimizers: [{name: rmsprop, learning_rates: [1e-3]}]}
 """)
-    small_trainer = Trainer(load_dataset(small.data), model=small.model, training=small.training)
+    small_trainer = make_trainer(load_dataset(small.data), model=small.model,
+                                 training=small.training)
     rss = {}
     for i in range(1, 51):
         optimizer = ("rmsprop", "sgd")[i % 2]

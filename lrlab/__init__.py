@@ -4,6 +4,7 @@ The public API; each name lives in the module that owns its job. Importing lrlab
 import TensorFlow: only training does.
 """
 
+from lrlab._version import __version__
 from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
 from lrlab.compare import summarize
 from lrlab.config import ExperimentConfig, load_config, parse_config
@@ -12,8 +13,6 @@ from lrlab.findlr import RangeTestOptions, run_find_lr
 from lrlab.runner import SweepObserver, SweepReport, run_sweep
 from lrlab.runs import load_runs
 from lrlab.trials import Trial, expand_trials
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BackendError", "ConfigError", "DataError", "ExperimentConfig", "LocalBackend",

@@ -15,17 +15,12 @@ import numpy as np
 import pandas as pd
 
 from lrlab.errors import LrlabError
+from lrlab.records import EPOCH_METRICS, FINISHED_STATUSES, METRICS, TEST_METRICS, TrialStatus
+from lrlab.runs import PARAMS_ATTR
 
-HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-TEST_METRICS = ("test_loss", "test_accuracy")
-METRICS = HISTORY_METRICS + TEST_METRICS
-# Columns of the tidy frame that are not trial parameters.
-NOT_PARAMS = {"sweep", "trial_id", "status", "diverged_epoch", "initial_loss", "test_loss",
-              "test_accuracy", "wall_seconds", "epoch", "lr", "loss", "accuracy", "val_loss",
-              "val_accuracy", "seconds", "seed",
-              # and the columns summarize() adds
-              "metric", "at", "mean", "std", "n", "final_loss", "diverged"}
-RESULTS = ("completed", "diverged")  # failed and interrupted trials are not results
+# The statistics summarize() adds to the parameters of each setting.
+SUMMARY_COLUMNS = ("metric", "at", "mean", "std", "n", "epoch", "final_loss", "diverged",
+                   "seconds")
 _OPERATORS: dict[str, Callable[[object, object], object]] = {
     "<=": operator.le, ">=": operator.ge, "!=": operator.ne, "=": operator.eq,
     "<": operator.lt, ">": operator.gt,
@@ -59,8 +54,13 @@ def parse_at(at: str | int) -> str | int:
 
 
 def param_columns(frame: pd.DataFrame) -> list[str]:
-    """The parameters that tell settings apart (all but the seed), in frame order."""
-    return [c for c in frame.columns if c not in NOT_PARAMS]
+    """The parameters that tell settings apart (all but the seed), in frame order: the
+    keys of the trials' params.json, as :func:`lrlab.runs.load_runs` lists them."""
+    params = frame.attrs.get(PARAMS_ATTR)
+    if params is None:
+        raise CompareError("the frame does not say which columns are trial parameters; "
+                           "load it with lrlab.load_runs")
+    return [c for c in params if c != "seed" and c in frame.columns]
 
 
 def varied_columns(frame: pd.DataFrame) -> list[str]:
@@ -117,14 +117,14 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int) -> pd.DataF
     at = parse_at(at)
     frame = frame.assign(_trial=frame["sweep"] + "/" + frame["trial_id"])
     recorded = frame.dropna(subset=["epoch"])
-    if isinstance(at, int) and metric in HISTORY_METRICS:
+    if isinstance(at, int) and metric in EPOCH_METRICS:
         top = int(recorded["epoch"].max()) if len(recorded) else 0
         if at > top:
             raise CompareError(f"--at {at}: beyond the recorded epochs (the longest trial has "
                                f"{top})")
     trials = frame.drop_duplicates("_trial").set_index("_trial")
     keep = [c for c in ("sweep", "trial_id", *param_columns(frame), "seed", "status",
-                        "diverged_epoch", "wall_seconds") if c in trials.columns]
+                        "diverged_epoch", "trial_seconds") if c in trials.columns]
     out = trials[keep].copy()
     last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")
     out["final_loss"] = last["loss"]
@@ -166,20 +166,21 @@ def summarize(
     final training loss), ``diverged`` (seeds that diverged), ``seconds`` (mean wall
     time per trial). Failed and interrupted trials are left out.
     """
+    params = param_columns(frame)
     for condition in parse_where(where, frame):
         frame = condition.apply(frame)
     if frame.empty:
         raise CompareError("--where: no trial matches")
     values = trial_values(frame, metric=metric, at=at)
-    values = values[values["status"].isin(RESULTS)]
+    values = values[values["status"].isin(FINISHED_STATUSES)]
     if values.empty:
         raise CompareError("no completed or diverged trial to compare")
-    keys = ["sweep", *param_columns(frame)]
-    grouped = values.assign(_diverged=values["status"] == "diverged").groupby(
+    keys = ["sweep", *params]
+    grouped = values.assign(_diverged=values["status"] == TrialStatus.DIVERGED.value).groupby(
         keys, dropna=False, sort=False)
     table = grouped.agg(mean=("value", "mean"), std=("value", "std"), n=("value", "count"),
                         epoch=("value_epoch", "median"), final_loss=("final_loss", "mean"),
-                        diverged=("_diverged", "sum"), seconds=("wall_seconds", "mean"))
+                        diverged=("_diverged", "sum"), seconds=("trial_seconds", "mean"))
     table = table.reset_index()
     table.insert(len(keys), "metric", metric)
     table.insert(len(keys) + 1, "at", str(at))
@@ -197,7 +198,9 @@ def summarize(
             raise CompareError(f"--top {top}: expected a number >= 1")
         ranked = _sorted(table, "mean", metric=metric) if sort is None else table
         table = ranked.head(top)
-    return table.reset_index(drop=True)
+    table = table.reset_index(drop=True)
+    table.attrs[PARAMS_ATTR] = params  # the summary's parameter columns, for its readers
+    return table
 
 
 def _first_seen(series: pd.Series) -> dict[object, int]:

@@ -28,7 +28,9 @@ from pydantic import (
 from lrlab.errors import ConfigError
 from lrlab.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
 
-DATASETS = ("mnist", "fashion_mnist", "npz", "synthetic")
+# Keras data sets that lrlab finds by name (and `lrlab data import` accepts).
+NAMED_DATASETS = ("mnist", "fashion_mnist")
+DATASETS = (*NAMED_DATASETS, "npz", "synthetic")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "swish",
                "softplus", "softsign", "leaky_relu", "relu6", "mish", "linear")
 

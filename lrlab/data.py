@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lrlab.config import DataConfig
-from lrlab.errors import DataError
+from lrlab.config import NAMED_DATASETS, DataConfig
+from lrlab.errors import DataError, StoreError
+from lrlab.files import atomic_write
 
 DATA_DIR_ENV = "LRLAB_DATA_DIR"
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -205,6 +205,9 @@ def synthetic_arrays(*, n_train: int, n_test: int, seed: int = 1234) -> dict[str
 def import_dataset(source: Path, *, dataset: str = "mnist", dest: Path | None = None) -> Path:
     """Validate a user's copy (a Keras ``.npz`` or a folder of the four IDX files) and write
     it as ``<dest>/<dataset>.npz``, where lrlab looks for it. Returns the written path."""
+    if dataset not in NAMED_DATASETS:
+        raise DataError(f"--dataset: unknown data set {dataset!r}; expected one of: "
+                        f"{', '.join(NAMED_DATASETS)}")
     if not source.exists():
         raise DataError(f"{source}: not found; expected a .npz file or a folder with the "
                         f"four IDX files ({', '.join(IDX_FILES.values())}, optionally .gz)")
@@ -213,13 +216,13 @@ def import_dataset(source: Path, *, dataset: str = "mnist", dest: Path | None = 
     target = dest / f"{dataset}.npz"
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=dest, prefix=f".{dataset}.", suffix=".npz",
-                                         delete=False) as tmp:
-            np.savez_compressed(tmp, **arrays)
-        os.replace(tmp.name, target)
     except OSError as exc:
         raise DataError(f"{dest}: cannot write {target.name} ({exc.strerror or exc}); "
                         f"choose another folder with --to") from None
+    try:
+        atomic_write(target, lambda handle: np.savez_compressed(handle, **arrays), binary=True)
+    except StoreError as exc:
+        raise DataError(f"{exc}; choose another folder with --to") from None
     return target
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lrlab._tf import import_tensorflow
+from lrlab._version import __version__
 
 
 def _version(package: str) -> str | None:
@@ -39,8 +40,6 @@ def collect_environment(*, started_at: str, argv: Sequence[str],
     (seconds of start-up, and CPU the workers starting beside it need), and this machine's
     GPUs, which train nothing, are not listed.
     """
-    from lrlab import __version__
-
     environment: dict[str, Any] = {
         "lrlab": __version__,
         "python": platform.python_version(),

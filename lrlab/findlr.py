@@ -4,6 +4,9 @@ From the seed's initial weights, train one batch per step while the rate grows b
 factor every step, from ``start`` to ``end``; record the loss; cut the curve where the
 smoothed loss exceeds ``diverge`` times its minimum. Repeat for several seeds and report
 each rule's median suggestion and how far the seeds disagree.
+
+The run directory holds one CSV per optimizer and seed, ``result.json`` (the options, the
+rule chosen and its suggestion, every rule's numbers) and ``findlr.png``.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from lrlab.suggest import (
     smooth,
     suggestions,
 )
-from lrlab.training import Trainer
-from lrlab.trials import Trial
+from lrlab.training import build_engine, ramp_losses
+from lrlab.trials import OptimizerSetting
 
 MAX_STEPS = 300  # "about one epoch, at most a few hundred batches"
 CURVE_COLUMNS = ("step", "lr", "loss", "smoothed")
+RESULT_NAME, PLOT_NAME = "result.json", "findlr.png"
 
 
 class RangeTestError(LrlabError):
@@ -52,8 +56,11 @@ class RangeTestOptions:
     smoothing: float = 0.98
     diverge: float = 4.0
     seeds: tuple[int, ...] = (0, 1, 2)
+    rule: str = DEFAULT_RULE  # the rule whose suggestion is recorded, printed and gridded
 
     def check(self) -> None:
+        if self.rule not in RULES:
+            raise RangeTestError(f"--rule {self.rule!r}: expected one of: {', '.join(RULES)}")
         if not 0 < self.start < self.end:
             raise RangeTestError(f"--start {self.start:g} / --end {self.end:g}: expected "
                                  f"0 < start < end")
@@ -81,9 +88,30 @@ class RangeCurve:
 @dataclass
 class FindLrReport:
     run_dir: Path
+    rule: str
     curves: list[RangeCurve] = field(default_factory=list)
     agreement: dict[str, dict[str, Agreement]] = field(default_factory=dict)
     optimizers: dict[str, str] = field(default_factory=dict)  # label -> optimizer name
+
+    @property
+    def plot(self) -> Path:
+        return self.run_dir / PLOT_NAME
+
+    def suggested(self, label: str) -> Agreement:
+        """The chosen rule's suggestion for one optimizer, across seeds."""
+        return self.agreement[label][self.rule]
+
+    def grid(self, label: str) -> dict[str, float]:
+        """A learning_rates range around the suggestion, to paste into a sweep config."""
+        return grid_around(self.suggested(label).median)
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``0,1,2`` (or space-separated) as seeds."""
+    try:
+        return tuple(int(s) for s in text.replace(",", " ").split())
+    except ValueError:
+        raise RangeTestError(f"--seeds {text!r}: expected integers, e.g. 0,1,2") from None
 
 
 def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTestOptions(),
@@ -94,21 +122,20 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
     hyperparameters take their first listed value) and write ``<name>-findlr-<time>/``.
     ``on_curve`` is called as each optimizer and seed finishes (progress)."""
     options.check()
-    trainer = Trainer(load_dataset(config.data, env=env), model=config.model,
-                      training=config.training)
-    steps = options.steps or min(MAX_STEPS, max(10, trainer.steps_per_epoch))
+    engine = build_engine(load_dataset(config.data, env=env), model=config.model,
+                          training=config.training)
+    steps = options.steps or min(MAX_STEPS, max(10, engine.plan.steps_per_epoch))
     rates = geometric_rates(options.start, options.end, steps)
     now = datetime.now(timezone.utc)
     store = RunStore.create(Path(runs_dir), f"{config.name}-findlr", now=now)
     store.write_config(config.to_dict())
     store.write_environment(collect_environment(started_at=now.isoformat(timespec="seconds"),
                                                 argv=argv if argv is not None else sys.argv))
-    report = FindLrReport(run_dir=store.root)
-    for label, trial in _optimizer_trials(config):
+    report = FindLrReport(run_dir=store.root, rule=options.rule)
+    for label, setting in _optimizer_settings(config):
         per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}
         for seed in options.seeds:
-            seeded = Trial(trial.optimizer, 1.0, seed, trial.hyperparameters)
-            losses = trainer.range_test(seeded, rates=rates)
+            losses = ramp_losses(engine, setting, seed=seed, rates=rates)
             smoothed = smooth(losses, options.smoothing)
             kept = cut_at_divergence(smoothed, options.diverge)
             if kept < 3:
@@ -125,18 +152,24 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
             if on_curve is not None:
                 on_curve(curve)
         report.agreement[label] = {rule: across_seeds(v) for rule, v in per_rule.items()}
-        report.optimizers[label] = trial.optimizer
-    store.write_json("result.json", _result(report, options, steps))
+        report.optimizers[label] = setting.optimizer
+    store.write_json(RESULT_NAME, _result(report, options, steps))
+    from lrlab.plots import draw_range_test  # matplotlib only once there is a plot to draw
+
+    draw_range_test(report.curves, report.agreement, default_rule=report.rule,
+                    path=report.plot)
     return report
 
 
-def _optimizer_trials(config: ExperimentConfig) -> list[tuple[str, Trial]]:
+def _optimizer_settings(config: ExperimentConfig) -> list[tuple[str, OptimizerSetting]]:
+    """Each optimizer entry's label and setting, with its first listed hyperparameters.
+    The range test sweeps the rate itself and ignores schedules."""
     names = [entry.name for entry in config.sweep.optimizers]
     out = []
     for i, entry in enumerate(config.sweep.optimizers):
         label = entry.name if names.count(entry.name) == 1 else f"{entry.name}-{i + 1}"
         first = {k: v[0] for k, v in entry.hyperparameter_axes().items()}
-        out.append((label, Trial(entry.name, 1.0, 0, first)))
+        out.append((label, OptimizerSetting.of(entry.name, first)))
     return out
 
 
@@ -145,11 +178,11 @@ def _result(report: FindLrReport, options: RangeTestOptions, steps: int) -> dict
         "options": {"start": options.start, "end": options.end, "steps": steps,
                     "smoothing": options.smoothing, "diverge": options.diverge,
                     "seeds": list(options.seeds)},
-        "default_rule": DEFAULT_RULE,
+        "rule": report.rule,
         "optimizers": {
             label: {
-                "suggested": rules[DEFAULT_RULE].median,
-                "grid": grid_around(rules[DEFAULT_RULE].median),
+                "suggested": report.suggested(label).median,
+                "grid": report.grid(label),
                 "rules": {rule: {"median": a.median, "low": a.low, "high": a.high,
                                  "seeds_disagree": a.seeds_disagree}
                           for rule, a in rules.items()},

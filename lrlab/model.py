@@ -1,4 +1,5 @@
-"""The network: the classic Keras MNIST dense model, with its hidden layers configurable."""
+"""The Keras objects a trial trains: the classic MNIST dense network (its hidden layers
+configurable), its seeded initial weights, and its optimizer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 
 from lrlab._tf import import_keras
 from lrlab.config import ModelConfig
+from lrlab.optimizers import OPTIMIZERS
 
 INPUT_DIM, CLASSES = 784, 10
 
@@ -42,3 +44,22 @@ def initial_weights(model: Any, *, seed: int) -> list[np.ndarray]:
         else:
             weights.append(np.zeros(shape, dtype=np.float32))
     return weights
+
+
+def build_optimizer(name: str, *, learning_rate: Any, hyperparameters: dict[str, Any]) -> Any:
+    """Return a new ``keras.optimizers`` instance for a validated trial.
+
+    ``learning_rate`` is a number or a ``LearningRateSchedule``. Values are cast to the
+    Python type Keras expects (``momentum: 0`` in YAML is an int, which Keras's SGD rejects).
+    """
+    keras = import_keras()
+    spec = OPTIMIZERS[name]
+    kinds = {h.name: h.kind for h in spec.all_hyperparameters}
+    kwargs = {
+        key: (bool(value) if kinds[key] == "bool" else float(value))
+        for key, value in hyperparameters.items()
+        if value is not None
+    }
+    cls = getattr(keras.optimizers, spec.keras_class)
+    rate = float(learning_rate) if isinstance(learning_rate, (int, float)) else learning_rate
+    return cls(learning_rate=rate, **kwargs)

@@ -1,15 +1,15 @@
-"""Which Keras optimizers lrlab can sweep, what each accepts, and how to build one.
+"""Which Keras optimizers lrlab can sweep and what each accepts. Pure data.
 
-The table below is pure data so that a config can be validated without importing
-TensorFlow; only :func:`build_optimizer` touches Keras. Defaults are Keras 3's own, written
-out so that the resolved ``sweep.yaml`` says exactly what ran.
+The table lets a config be validated without importing TensorFlow;
+:func:`lrlab.model.build_optimizer` builds the Keras object from it. Defaults are Keras 3's
+own, written out so that the resolved ``sweep.yaml`` says exactly what ran.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 Kind = Literal["float", "bool"]
 
@@ -124,24 +124,3 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             _positive("clip_threshold", 1.0), _flag("relative_step", True))),
     )
 }
-
-
-def build_optimizer(name: str, *, learning_rate: Any, hyperparameters: dict[str, Any]) -> Any:
-    """Return a new ``keras.optimizers`` instance for a validated trial.
-
-    ``learning_rate`` is a number or a ``LearningRateSchedule``. Values are cast to the
-    Python type Keras expects (``momentum: 0`` in YAML is an int, which Keras's SGD rejects).
-    """
-    from lrlab._tf import import_keras
-
-    keras = import_keras()
-    spec = OPTIMIZERS[name]
-    kinds = {h.name: h.kind for h in spec.all_hyperparameters}
-    kwargs = {
-        key: (bool(value) if kinds[key] == "bool" else float(value))
-        for key, value in hyperparameters.items()
-        if value is not None
-    }
-    cls = getattr(keras.optimizers, spec.keras_class)
-    rate = float(learning_rate) if isinstance(learning_rate, (int, float)) else learning_rate
-    return cls(learning_rate=rate, **kwargs)

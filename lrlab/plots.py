@@ -14,7 +14,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from lrlab.compare import RESULTS, higher_is_better, param_columns, varied_columns
+from lrlab.compare import higher_is_better, param_columns, varied_columns
+from lrlab.errors import StoreError
+from lrlab.files import atomic_write
+from lrlab.records import EPOCH_METRICS, FINISHED_STATUSES
 
 
 class SensitivityLine(NamedTuple):
@@ -63,15 +66,14 @@ def sensitivity_lines(summary: pd.DataFrame) -> list[SensitivityLine]:
 
 def learning_curves(frame: pd.DataFrame) -> list[CurveSet]:
     """Per optimizer (and setting), the mean over seeds of each epoch's metrics."""
-    frame = frame[frame["status"].isin(RESULTS)].dropna(subset=["epoch"])
+    frame = frame[frame["status"].isin(FINISHED_STATUSES)].dropna(subset=["epoch"])
     others = varied_columns(frame[param_columns(frame) + ["sweep"]])
     multiple = frame["sweep"].nunique() > 1
     keys = ["sweep", *param_columns(frame)]
     curves = []
     for _, series in frame.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
         rates, epochs = [], []
-        columns: dict[str, list[list[float]]] = {
-            c: [] for c in ("loss", "val_loss", "accuracy", "val_accuracy")}
+        columns: dict[str, list[list[float]]] = {c: [] for c in EPOCH_METRICS}
         for _, trials in series.groupby(keys, dropna=False, sort=False):
             means = trials.groupby("epoch")[list(columns)].mean().sort_index()
             rates.append(float(trials["learning_rate"].iloc[0]))
@@ -89,12 +91,7 @@ def learning_curves(frame: pd.DataFrame) -> list[CurveSet]:
 
 def _save(fig: Any, path: Path) -> None:
     # Through a temporary file and a rename, like every file lrlab writes into a run folder.
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda handle: fig.savefig(handle, format=path.suffix[1:]), binary=True)
 
 
 def _pyplot() -> Any:
@@ -178,11 +175,22 @@ def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
     plt.close(fig)
 
 
+def default_plot_dir(sweep_dirs: Sequence[Path]) -> Path:
+    """``<sweep>/plots`` for one sweep; ``plots/`` in the folder that holds several."""
+    if len(sweep_dirs) == 1:
+        return sweep_dirs[0] / "plots"
+    return Path(os.path.commonpath([p.resolve() for p in sweep_dirs])) / "plots"
+
+
 def write_plots(frame: pd.DataFrame, summary: pd.DataFrame, *, out_dir: Path,
                 svg: bool = False) -> list[Path]:
     """Draw both plots into ``out_dir`` as PNG (and SVG); return the files written."""
     metric, at = summary["metric"].iloc[0], summary["at"].iloc[0]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{out_dir}: cannot write plots ({exc.strerror or exc}); choose "
+                         f"another folder with --plots") from None
     written = []
     lines, curves = sensitivity_lines(summary), learning_curves(frame)
     for suffix in ("png", "svg") if svg else ("png",):

@@ -22,12 +22,9 @@ from lrlab.config import ExperimentConfig
 from lrlab.data import load_dataset
 from lrlab.environment import collect_environment
 from lrlab.errors import StoreError
-from lrlab.results import history_rows, results_columns, results_row, trial_result
+from lrlab.records import EpochRecord, TrialOutcome, TrialResult, TrialStatus, results_columns
 from lrlab.store import RunStore
-from lrlab.training import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.trials import Trial, expand_trials
-
-_FINISHED = {status.value for status in TrialStatus if status.finished}
 
 
 class SweepObserver:
@@ -105,7 +102,7 @@ def run_sweep(
             session.run(recorder)
     rows = recorder.rows()
     return SweepReport(run_dir=store.root, rows=rows, interrupted=any(
-        row["status"] == TrialStatus.INTERRUPTED for row in rows))
+        row["status"] == TrialStatus.INTERRUPTED.value for row in rows))
 
 
 class _Recorder:
@@ -132,7 +129,7 @@ class _Recorder:
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
         history = self._history[trial.trial_id]
         history.append(record)
-        self._store.write_history(trial.trial_id, history_rows(history))
+        self._store.write_history(trial.trial_id, history)
         self._observer.epoch_finished(trial, record)
 
     def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
@@ -143,11 +140,12 @@ class _Recorder:
         # The epochs reported are the trial's history, whatever the backend: an interrupted
         # or failed trial keeps the ones it finished, and backends need not collect them.
         outcome = dataclasses.replace(outcome, history=self._history.pop(trial_id, []))
-        result = trial_result(trial, outcome, finished_at=_now(),
-                              started_at=self._started_at.pop(trial_id, None) or _now())
-        self._store.write_history(trial_id, history_rows(outcome.history))
-        self._store.write_result(trial_id, result)
-        row = self._rows[trial_id] = results_row(trial.params(), result)
+        result = TrialResult.from_outcome(
+            trial_id, outcome, finished_at=_now(),
+            started_at=self._started_at.pop(trial_id, None) or _now())
+        self._store.write_history(trial_id, outcome.history)
+        self._store.write_result(result)
+        row = self._rows[trial_id] = result.row(trial.params())
         rows = self.rows()
         self._store.write_results_table(results_columns(rows), rows)
         self._observer.trial_finished(trial, row)
@@ -172,8 +170,8 @@ def _finished_rows(store: RunStore, trials: Sequence[Trial]) -> dict[str, dict[s
     rows = {}
     for trial in trials:
         result = store.read_result(trial.trial_id)
-        if result is not None and result.get("status") in _FINISHED:
-            rows[trial.trial_id] = results_row(trial.params(), result)
+        if result is not None and result.status.finished:
+            rows[trial.trial_id] = result.row(trial.params())
     return rows
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from lrlab.errors import StoreError
+from lrlab.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS
 from lrlab.store import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -22,10 +23,11 @@ from lrlab.store import (
     TRIALS_DIR,
     read_trial,
 )
-from lrlab.training import TrialStatus
 
 log = logging.getLogger(__name__)
-STATUSES = {status.value for status in TrialStatus}
+# Where the frame says which of its columns are trial parameters (the keys of the trials'
+# params.json files), so that nothing else ever becomes a grouping key.
+PARAMS_ATTR = "lrlab_params"
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,11 @@ def load_runs(*paths: str | Path) -> pd.DataFrame:
     """Every trial below ``paths`` as a tidy DataFrame: one row per trial and epoch.
 
     Columns: ``sweep``, ``trial_id``, the trial's parameters (``optimizer``,
-    ``learning_rate``, ``seed``, hyperparameters), ``status``, ``diverged_epoch``,
-    ``initial_loss``, ``test_loss``, ``test_accuracy``, ``wall_seconds``, then the
-    ``history.csv`` columns (``epoch``, ``lr``, ``loss``, ``accuracy``, ``val_loss``,
-    ``val_accuracy``, ``seconds``). Unreadable trials are skipped and logged; use
-    :func:`scan_runs` to get them as a list.
+    ``learning_rate``, ``seed``, hyperparameters; listed in ``frame.attrs["lrlab_params"]``),
+    ``status``, ``diverged_epoch``, ``initial_loss``, ``test_loss``, ``test_accuracy``,
+    ``trial_seconds``, then the ``history.csv`` columns (``epoch``, ``lr``, ``loss``,
+    ``accuracy``, ``val_loss``, ``val_accuracy``, ``seconds`` of the epoch). Unreadable
+    trials are skipped and logged; use :func:`scan_runs` to get them as a list.
     """
     scan = scan_runs(paths)
     for bad in scan.unreadable:
@@ -62,6 +64,7 @@ def load_runs(*paths: str | Path) -> pd.DataFrame:
 def scan_runs(paths: Iterable[str | Path]) -> RunScan:
     """Load every trial below ``paths`` (runs folders, sweep or trial directories)."""
     rows: list[dict[str, Any]] = []
+    params: dict[str, None] = {}  # every trial's parameter names, in first-seen order
     unreadable: list[Unreadable] = []
     sweep_dirs: dict[Path, None] = {}
     found = 0
@@ -69,14 +72,19 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
         found += 1
         sweep_dirs[sweep_dir] = None
         try:
-            rows.extend(_trial_rows(sweep_dir.name, trial_dir))
+            trial_params, trial_rows = _trial_rows(sweep_dir.name, trial_dir)
         except StoreError as exc:
             unreadable.append(Unreadable(trial_dir, str(exc)))
+            continue
+        rows.extend(trial_rows)
+        params.update(dict.fromkeys(trial_params))
     if found == 0:
         shown = ", ".join(str(p) for p in paths)
         raise StoreError(f"{shown}: no trials found; expected a runs folder, a sweep "
                          f"directory (with {CONFIG_FILE}) or a trial directory")
-    frame = pd.DataFrame(rows)
+    columns = ["sweep", "trial_id", *params, *FRAME_TRIAL_COLUMNS, *HISTORY_COLUMNS]
+    frame = pd.DataFrame(rows, columns=columns if rows else None)
+    frame.attrs[PARAMS_ATTR] = list(params)
     if "schedule" in frame:  # constant-rate trials store no schedule
         frame["schedule"] = frame["schedule"].fillna("constant")
     return RunScan(frame=frame, unreadable=unreadable, sweep_dirs=list(sweep_dirs))
@@ -110,24 +118,13 @@ def _trial_dirs(paths: list[Path]) -> list[tuple[Path, Path]]:
                   key=lambda pair: (str(pair[0]), str(pair[1])))
 
 
-def _trial_rows(sweep: str, trial_dir: Path) -> list[dict[str, Any]]:
+def _trial_rows(sweep: str, trial_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """A trial's parameter names and its rows of the tidy frame."""
     params, result, history = read_trial(trial_dir)
-    status = result.get("status")
-    if status not in STATUSES:
-        raise StoreError(f"{trial_dir / RESULT_FILE}: unknown status {status!r}; expected "
-                         f"one of {', '.join(sorted(STATUSES))}")
-    test = result.get("test") or {}
-    base = {
-        "sweep": sweep,
-        "trial_id": trial_dir.name,
-        **params,
-        "status": status,
-        "diverged_epoch": result.get("diverged_epoch"),
-        "initial_loss": result.get("initial_loss"),
-        "test_loss": test.get("loss"),
-        "test_accuracy": test.get("accuracy"),
-        "wall_seconds": result.get("seconds"),
-    }
-    if not history:
-        return [base]
-    return [{**base, **row} for row in history]
+    clashing = sorted(set(params) & {"sweep", "trial_id", *FRAME_TRIAL_COLUMNS,
+                                     *HISTORY_COLUMNS})
+    if clashing:
+        raise StoreError(f"{trial_dir / PARAMS_FILE}: parameter(s) {', '.join(clashing)} "
+                         f"clash with lrlab's own columns")
+    base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **result.frame_fields()}
+    return list(params), [{**base, **row} for row in history] or [base]

@@ -1,8 +1,11 @@
-"""Learning-rate schedules, built on ``keras.optimizers.schedules``.
+"""Learning rates as Keras sees them: every optimizer lrlab builds gets one of these
+``keras.optimizers.schedules`` objects as its ``learning_rate``, the only way a rate
+reaches it.
 
-The trial's learning rate is the schedule's peak and lives in a variable, so one compiled
-training step serves every rate of a sweep: a new trial assigns the peak, and the shape of
-the schedule (Keras's own decay objects, scaled to peak 1) stays fixed.
+A trial's learning rate is the schedule's peak and lives in a variable (a constant rate is
+a flat schedule), so one compiled training step serves every rate of a sweep: a new trial
+assigns the peak, and the shape of the schedule (Keras's own decay objects, scaled to peak
+1) stays fixed. The range test's rates live in a variable table the same way.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from lrlab._tf import import_keras
 from lrlab.config import ScheduleConfig
 
 
-def build_schedule(config: ScheduleConfig, *, peak: float, steps_per_epoch: int,
-                   epochs: int) -> Any:
-    """A ``LearningRateSchedule`` (over optimizer steps) with a ``peak`` variable."""
+def peak_schedule(config: ScheduleConfig, *, steps_per_epoch: int, epochs: int) -> Any:
+    """A ``LearningRateSchedule`` (over optimizer steps) with a ``peak`` variable, to be
+    assigned the trial's rate before training (it starts as NaN, so that forgetting to
+    shows at once)."""
     keras = import_keras()
     schedules = keras.optimizers.schedules
     warmup = round(config.warmup_epochs * steps_per_epoch)
@@ -34,7 +38,7 @@ def build_schedule(config: ScheduleConfig, *, peak: float, steps_per_epoch: int,
         """``peak × linear warm-up × shape(step − warm-up)``."""
 
         def __init__(self) -> None:
-            self.peak = keras.Variable(float(peak), trainable=False, dtype="float32",
+            self.peak = keras.Variable(float("nan"), trainable=False, dtype="float32",
                                        name="peak_learning_rate")
 
         def __call__(self, step: Any) -> Any:
@@ -47,7 +51,7 @@ def build_schedule(config: ScheduleConfig, *, peak: float, steps_per_epoch: int,
             return rate if shape is None else rate * ops.cast(shape(step), "float32")
 
         def get_config(self) -> dict[str, Any]:
-            return {"schedule": config.label(), "peak": float(peak)}
+            return {"schedule": config.label()}
 
     return PeakScaled()
 

@@ -12,20 +12,18 @@ Layout (documented in the README)::
             history.csv       one row per epoch (HISTORY_COLUMNS)
             result.json       status, final/best/test metrics, wall time
 
-Every file is written to a temporary file in the same folder and renamed over the target,
-so a crash or a kill leaves either the old file or the new one, never half of one.
+Every file is written to a temporary file in the same folder and renamed over the target
+(:func:`lrlab.files.atomic_write`), so a crash or a kill leaves either the old file or the
+new one, never half of one. Column names come from :mod:`lrlab.records`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
+import dataclasses
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -34,8 +32,9 @@ from typing import Any
 import yaml
 
 from lrlab.errors import StoreError
+from lrlab.files import atomic_write_text, csv_text, json_text
+from lrlab.records import HISTORY_COLUMNS, EpochRecord, TrialResult
 
-HISTORY_COLUMNS = ("epoch", "lr", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
 PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
 TRIALS_DIR = "trials"
@@ -45,48 +44,6 @@ def safe_name(name: str) -> str:
     """A sweep name reduced to one harmless path component (no '/', '..', or spaces)."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:80]
     return cleaned or "sweep"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
-    tmp_name = None
-    try:
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False, encoding="utf-8",
-                                         newline="") as tmp:
-            tmp_name = tmp.name
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException as exc:  # Ctrl-C included: never leave a temporary file behind
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-        if isinstance(exc, OSError):
-            raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
-
-
-def _json_safe(value: Any) -> Any:
-    # JSON has no NaN or infinity; a missing or diverged metric is written as null.
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n",
-                            extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    return buffer.getvalue()
 
 
 class RunStore:
@@ -142,22 +99,21 @@ class RunStore:
         return data
 
     def write_environment(self, environment: dict[str, Any]) -> None:
-        atomic_write_text(self.root / ENVIRONMENT_FILE,
-                          json.dumps(_json_safe(environment), indent=2) + "\n")
+        atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(environment))
 
     def write_results_table(self, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
-        atomic_write_text(self.root / RESULTS_FILE, _csv_text(columns, rows))
+        atomic_write_text(self.root / RESULTS_FILE, csv_text(columns, rows))
 
     def write_table(self, name: str, columns: Sequence[str],
                     rows: Iterable[dict[str, Any]]) -> Path:
         """A CSV file at the top of the run directory (range-test curves)."""
         path = self.root / name
-        atomic_write_text(path, _csv_text(columns, rows))
+        atomic_write_text(path, csv_text(columns, rows))
         return path
 
     def write_json(self, name: str, data: dict[str, Any]) -> Path:
         path = self.root / name
-        atomic_write_text(path, json.dumps(_json_safe(data), indent=2) + "\n")
+        atomic_write_text(path, json_text(data))
         return path
 
     # -- per-trial files ----------------------------------------------------------------
@@ -171,33 +127,41 @@ class RunStore:
         return path
 
     def write_params(self, trial_id: str, params: dict[str, Any]) -> None:
-        atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE,
-                          json.dumps(_json_safe(params), indent=2) + "\n")
+        atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE, json_text(params))
 
-    def write_history(self, trial_id: str, rows: Iterable[dict[str, Any]]) -> None:
-        atomic_write_text(self.trial_dir(trial_id) / HISTORY_FILE,
-                          _csv_text(HISTORY_COLUMNS, rows))
+    def write_history(self, trial_id: str, history: Iterable[EpochRecord]) -> None:
+        atomic_write_text(self.trial_dir(trial_id) / HISTORY_FILE, csv_text(
+            HISTORY_COLUMNS, (dataclasses.asdict(record) for record in history)))
 
-    def write_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        atomic_write_text(self.trial_dir(trial_id) / RESULT_FILE,
-                          json.dumps(_json_safe(result), indent=2) + "\n")
+    def write_result(self, result: TrialResult) -> None:
+        atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,
+                          json_text(result.to_json()))
 
-    def read_result(self, trial_id: str) -> dict[str, Any] | None:
+    def read_result(self, trial_id: str) -> TrialResult | None:
         """A trial's result, or None when it has none or it cannot be read (so it re-runs)."""
         try:
-            return _read_json_object(self.root / TRIALS_DIR / trial_id / RESULT_FILE)
+            return read_result(self.root / TRIALS_DIR / trial_id)
         except StoreError:
             return None
 
 
-def read_trial(trial_dir: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, float]]]:
+def read_result(trial_dir: Path) -> TrialResult:
+    """A trial's ``result.json``; :class:`StoreError` naming the file if it is damaged."""
+    path = trial_dir / RESULT_FILE
+    try:
+        return TrialResult.from_json(_read_json_object(path))
+    except ValueError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+
+
+def read_trial(trial_dir: Path) -> tuple[dict[str, Any], TrialResult, list[dict[str, float]]]:
     """A trial's params, result and history rows, for ``lrlab compare``.
 
     Raises :class:`StoreError` naming the file and what is wrong with it, so that one damaged
     trial can be reported and skipped.
     """
     params = _read_json_object(trial_dir / PARAMS_FILE)
-    result = _read_json_object(trial_dir / RESULT_FILE)
+    result = read_result(trial_dir)
     path = trial_dir / HISTORY_FILE
     try:
         with path.open(encoding="utf-8", newline="") as handle:

@@ -12,6 +12,29 @@ from lrlab.config import ExperimentConfig, ScheduleConfig
 
 
 @dataclass(frozen=True)
+class OptimizerSetting:
+    """An optimizer with every setting but its learning rate: the trials that share one
+    differ only in rate and seed, and an engine compiles one training step for all of them
+    (rho, momentum and the schedule's shape are constants inside Keras's update step; the
+    rate is a variable)."""
+
+    optimizer: str
+    hyperparameters: tuple[tuple[str, Any], ...] = ()  # sorted (name, value) pairs
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+    @classmethod
+    def of(cls, optimizer: str, hyperparameters: dict[str, Any],
+           schedule: ScheduleConfig | None = None) -> OptimizerSetting:
+        return cls(optimizer, tuple(sorted(hyperparameters.items())),
+                   schedule or ScheduleConfig())
+
+    @property
+    def key(self) -> str:
+        """A readable, stable string naming the setting (schedulers group trials by it)."""
+        return repr((self.optimizer, list(self.hyperparameters), self.schedule.label()))
+
+
+@dataclass(frozen=True)
 class Trial:
     """One training run: an optimizer at one learning rate and one hyperparameter setting,
     from the initial weights and data order of one seed."""
@@ -34,6 +57,10 @@ class Trial:
             json.dumps(self.params(), sort_keys=True).encode()).hexdigest()[:6]
         schedule = "" if self.schedule.is_constant else f"-{self.schedule.type}"
         return f"{self.optimizer}-lr{self.learning_rate:.2e}{schedule}-s{self.seed}-{digest}"
+
+    @property
+    def setting(self) -> OptimizerSetting:
+        return OptimizerSetting.of(self.optimizer, self.hyperparameters, self.schedule)
 
     def params(self) -> dict[str, Any]:
         """Flat, JSON-able parameters: what ``params.json`` stores and ``results.csv`` shows.

@@ -8,22 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import one_line_error
 from typer.testing import CliRunner
 
 from lrlab.cli import app
 from lrlab.data import synthetic_arrays
 
 runner = CliRunner()
-
-
-def one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.output
 
 
 def test_version_and_help_do_not_import_tensorflow() -> None:
@@ -43,7 +34,8 @@ def test_sweep_end_to_end(tmp_path: Path, tiny_config_file: Path) -> None:
     out = result.stdout
     assert "sweep: 3 trial(s) to run" in out
     assert "[2/3] sgd-lr1.00e+03-s0-" in out and " diverged " in out
-    assert "Best learning rate per optimizer" in out
+    assert "val_accuracy at each trial's best epoch" in out
+    assert "rmsprop: best learning rate 0.001 (val_accuracy" in out
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert run_dir.name.startswith("e2e-") and f"run directory: {run_dir}" in out
     assert len(pd.read_csv(run_dir / "results.csv")) == 3
@@ -153,7 +145,7 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, tiny_config_file: Path, ray_ins
                                  str(tmp_path / "runs"), "--backend", "ray"])
     assert result.exit_code == 0, result.output
     assert "sweep: 3 trial(s) to run" in result.stdout
-    assert "Best learning rate per optimizer" in result.stdout
+    assert "rmsprop: best learning rate 0.001 (val_accuracy" in result.stdout
     assert sum(" epoch " in line for line in result.stdout.splitlines()) == 2 + 1 + 2
     (run_dir,) = (tmp_path / "runs").iterdir()
     resumed = runner.invoke(app, ["sweep", str(tiny_config_file), "--resume", str(run_dir),

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from test_cli import one_line_error
+from helpers import one_line_error
 from typer.testing import CliRunner
 
 from lrlab.cli import app

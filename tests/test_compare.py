@@ -105,7 +105,7 @@ def test_default_metric_without_validation(frame) -> None:
 def test_schedule_is_a_column_and_a_group(fixture_sweep: Path) -> None:
     import json
 
-    from lrlab.export import display_columns
+    from lrlab.render import display_columns
 
     for trial in (fixture_sweep / "trials").glob("sgd-lr1.00e-01-s*"):
         params = json.loads((trial / "params.json").read_text())

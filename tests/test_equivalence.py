@@ -8,9 +8,8 @@ import pytest
 
 from lrlab.config import parse_config
 from lrlab.data import load_dataset
-from lrlab.model import build_model, initial_weights
-from lrlab.optimizers import build_optimizer
-from lrlab.training import Trainer, epoch_order
+from lrlab.model import build_model, build_optimizer, initial_weights
+from lrlab.training import epoch_order, make_trainer
 from lrlab.trials import Trial
 
 keras = pytest.importorskip("keras")
@@ -47,7 +46,7 @@ def classic_fit(dataset, trial: Trial) -> tuple[list[float], float]:
 ], ids=lambda t: t.optimizer)
 def test_matches_model_fit(trial: Trial) -> None:
     dataset = load_dataset(CONFIG.data)  # 1,000 training images: a ragged last batch of 8
-    outcome = Trainer(dataset, model=CONFIG.model, training=CONFIG.training).train(trial)
+    outcome = make_trainer(dataset, model=CONFIG.model, training=CONFIG.training).train(trial)
     fit_losses, fit_test_accuracy = classic_fit(dataset, trial)
     ours = [record.loss for record in outcome.history]
     np.testing.assert_allclose(ours, fit_losses, rtol=1e-3)

@@ -6,12 +6,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from test_cli import one_line_error
+from helpers import one_line_error
 from typer.testing import CliRunner
 
 from lrlab.cli import app
 from lrlab.config import ExperimentConfig
-from lrlab.findlr import RangeTestError, RangeTestOptions, run_find_lr
+from lrlab.findlr import RangeTestError, RangeTestOptions, parse_seeds, run_find_lr
+from lrlab.suggest import grid_around
 
 runner = CliRunner()
 
@@ -29,13 +30,34 @@ def test_range_test_on_synthetic(tmp_path: Path, tiny_config: ExperimentConfig) 
     for curve in diverging:  # the cut is where the smoothed loss passed 4x its minimum
         assert curve.smoothed[curve.kept] > 4 * curve.smoothed[: curve.kept].min()
     result = json.loads((report.run_dir / "result.json").read_text())
-    assert result["default_rule"] == "valley" and result["options"]["steps"] == 60
+    assert result["rule"] == "valley" and result["options"]["steps"] == 60
     sgd = result["optimizers"]["sgd"]
     assert sgd["suggested"] == pytest.approx(report.agreement["sgd"]["valley"].median)
     assert [s["seed"] for s in sgd["per_seed"]] == [0, 1]
     curve = pd.read_csv(report.run_dir / "sgd-s0.csv")
     assert list(curve.columns) == ["step", "lr", "loss", "smoothed"]
     assert report.run_dir.name.startswith("tiny-findlr-")
+    assert report.plot == report.run_dir / "findlr.png" and report.plot.stat().st_size > 10_000
+
+
+def test_the_rule_chosen_is_recorded_with_its_suggestion(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    # From 1e-3 the tiny set's curves descend, so valley and steepest suggest different rates.
+    options = RangeTestOptions(start=1e-3, end=10.0, steps=60, seeds=(0,), rule="steepest")
+    report = run_find_lr(tiny_config, options=options, runs_dir=tmp_path)
+    result = json.loads((report.run_dir / "result.json").read_text())
+    assert result["rule"] == "steepest"
+    for label, entry in result["optimizers"].items():
+        steepest = report.agreement[label]["steepest"].median
+        assert steepest != pytest.approx(report.agreement[label]["valley"].median)
+        assert entry["suggested"] == pytest.approx(steepest)
+        assert entry["grid"] == grid_around(steepest)
+
+
+def test_seeds_parse_from_text() -> None:
+    assert parse_seeds("0,1, 2") == (0, 1, 2) and parse_seeds("3 4") == (3, 4)
+    with pytest.raises(RangeTestError, match="--seeds 'a,b': expected integers"):
+        parse_seeds("a,b")
 
 
 def test_same_seed_same_curve(tmp_path: Path, tiny_config: ExperimentConfig) -> None:
@@ -51,6 +73,7 @@ def test_same_seed_same_curve(tmp_path: Path, tiny_config: ExperimentConfig) -> 
     (RangeTestOptions(smoothing=1.0), "--smoothing 1: expected a number in \\[0, 1\\)"),
     (RangeTestOptions(diverge=1.0), "--diverge 1: expected a number > 1"),
     (RangeTestOptions(seeds=()), "--seeds"),
+    (RangeTestOptions(rule="fastest"), "--rule 'fastest': expected one of: valley, steepest"),
 ])
 def test_bad_options(tmp_path: Path, tiny_config: ExperimentConfig, options, message) -> None:
     with pytest.raises(RangeTestError, match=message):

@@ -5,7 +5,8 @@ import inspect
 import pytest
 
 from lrlab.config import parse_config
-from lrlab.optimizers import OPTIMIZERS, build_optimizer
+from lrlab.model import build_optimizer
+from lrlab.optimizers import OPTIMIZERS
 from lrlab.trials import expand_trials
 
 keras = pytest.importorskip("keras")

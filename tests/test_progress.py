@@ -6,7 +6,7 @@ from pathlib import Path
 from rich.console import Console
 
 from lrlab.cli.progress import LiveProgress, PlainProgress
-from lrlab.training import EpochRecord
+from lrlab.records import EpochRecord
 from lrlab.trials import Trial
 
 SGD, RMSPROP = Trial("sgd", 0.1, 0), Trial("rmsprop", 1e-3, 0)

@@ -23,8 +23,9 @@ from lrlab.backends.ray_cluster import (
     worker_slots,
 )
 from lrlab.config import ExperimentConfig, parse_config
+from lrlab.records import EpochRecord
 from lrlab.runner import SweepObserver, run_sweep
-from lrlab.training import EpochRecord, Trainer
+from lrlab.training import Trainer, make_trainer
 from lrlab.trials import Trial, expand_trials
 
 # --- without Ray ---------------------------------------------------------------------------
@@ -231,7 +232,8 @@ def test_a_trial_that_raises_is_retried_then_failed_and_the_sweep_goes_on(
         tmp_path: Path, tiny_config: ExperimentConfig, ray_session) -> None:
     events = Events()
     report = run_sweep(tiny_config, runs_dir=tmp_path, observer=events, backend=RayBackend(
-        RayOptions(max_retries=1), trainer_factory=FailsAtRate))
+        RayOptions(max_retries=1), trainer_factory=functools.partial(
+            make_trainer, trainer_class=FailsAtRate)))
     assert [r["status"] for r in report.rows] == ["failed", "diverged", "completed"]
     failed = report.rows[0]
     assert failed["error"] == "RuntimeError: simulated out-of-memory (failed 2 times)"
@@ -247,8 +249,8 @@ def test_a_dead_worker_is_replaced_and_its_trial_runs_again(
     marker = tmp_path / "died"
     events = Events()
     report = run_sweep(tiny_config, runs_dir=tmp_path / "runs", observer=events,
-                       backend=RayBackend(trainer_factory=functools.partial(DiesOnce,
-                                                                            marker=marker)))
+                       backend=RayBackend(trainer_factory=functools.partial(
+                           make_trainer, trainer_class=DiesOnce, marker=marker)))
     assert marker.exists()  # it did die
     ((trial_id, error, attempt),) = events.retries
     assert trial_id.startswith("sgd-lr1.00e-01") and attempt == 1
@@ -293,7 +295,8 @@ def test_workers_that_cannot_start_end_the_sweep_with_the_reason(
     with pytest.raises(BackendError, match=r"no Ray worker could start \(ModuleNotFoundError: "
                                            r"No module named 'tensorflow'\); every node needs"):
         run_sweep(tiny_config, runs_dir=tmp_path, observer=events,
-                  backend=RayBackend(trainer_factory=CannotStart))
+                  backend=RayBackend(trainer_factory=functools.partial(
+                      make_trainer, trainer_class=CannotStart)))
     assert len(events.notices) == 2 and "could not start" in events.notices[0]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import pytest
 from lrlab.backends import LocalBackend
 from lrlab.config import ExperimentConfig
 from lrlab.errors import StoreError
+from lrlab.records import EpochRecord
 from lrlab.runner import SweepObserver, run_sweep
-from lrlab.training import EpochRecord, Trainer
+from lrlab.training import Trainer, make_trainer
 from lrlab.trials import Trial, expand_trials
 
 
@@ -118,7 +120,8 @@ class FailsAtRate(Trainer):
 def test_a_failing_trial_does_not_stop_the_sweep(
         tmp_path: Path, tiny_config: ExperimentConfig) -> None:
     report = run_sweep(tiny_config, runs_dir=tmp_path,
-                       backend=LocalBackend(trainer_factory=FailsAtRate))
+                       backend=LocalBackend(trainer_factory=functools.partial(
+                           make_trainer, trainer_class=FailsAtRate)))
     assert [r["status"] for r in report.rows] == ["failed", "diverged", "completed"]
     assert report.rows[0]["error"] == "RuntimeError: simulated out-of-memory"
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_TRIALS, write_fixture_sweep
+from helpers import FIXTURE_TRIALS, write_fixture_sweep
 
 from lrlab.errors import StoreError
 from lrlab.runs import load_runs, scan_runs
@@ -17,7 +17,7 @@ def test_tidy_frame_one_row_per_trial_and_epoch(fixture_sweep: Path) -> None:
     assert len(frame) == epochs
     assert frame["trial_id"].nunique() == len(FIXTURE_TRIALS)
     for column in ("sweep", "optimizer", "learning_rate", "seed", "status", "test_accuracy",
-                   "wall_seconds", "epoch", "lr", "loss", "val_accuracy", "seconds"):
+                   "trial_seconds", "epoch", "lr", "loss", "val_accuracy", "seconds"):
         assert column in frame.columns, column
     row = frame[(frame["optimizer"] == "sgd") & (frame["learning_rate"] == 0.1)
                 & (frame["seed"] == 1) & (frame["epoch"] == 3)].iloc[0]

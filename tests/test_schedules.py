@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import yaml
 
 from lrlab.config import ExperimentConfig, ScheduleConfig, parse_config
 from lrlab.data import load_dataset
 from lrlab.errors import ConfigError
-from lrlab.schedules import build_schedule
-from lrlab.training import Trainer
+from lrlab.schedules import peak_schedule
+from lrlab.training import make_trainer
 from lrlab.trials import Trial, expand_trials
 
 keras = pytest.importorskip("keras")
@@ -16,6 +18,13 @@ STEPS = [0, 1, 7, 10, 19, 20, 33, 60, 99, 100]
 
 def rates(schedule, steps=STEPS) -> list[float]:
     return [float(schedule(step)) for step in steps]
+
+
+def build_schedule(config: ScheduleConfig, *, peak: float, steps_per_epoch: int, epochs: int):
+    """A peak schedule with its peak assigned, as the engine does for each trial."""
+    schedule = peak_schedule(config, steps_per_epoch=steps_per_epoch, epochs=epochs)
+    schedule.peak.assign(peak)
+    return schedule
 
 
 def test_step_and_exponential_match_keras() -> None:
@@ -41,6 +50,13 @@ def test_warmup_then_constant_and_peak_is_a_variable() -> None:
     assert rates(ours, [0, 5, 10, 25]) == pytest.approx([0.0, 0.05, 0.1, 0.1])
     ours.peak.assign(1.0)  # what a new trial does instead of recompiling
     assert rates(ours, [5, 25]) == pytest.approx([0.5, 1.0])
+
+
+def test_a_constant_rate_is_a_flat_schedule_whose_peak_must_be_set() -> None:
+    flat = peak_schedule(ScheduleConfig(), steps_per_epoch=10, epochs=3)
+    assert all(map(math.isnan, rates(flat, [0, 29])))  # unset: visible at once, not 0
+    flat.peak.assign(0.01)
+    assert rates(flat, [0, 15, 29]) == pytest.approx([0.01] * 3)
 
 
 def test_config_forms_labels_and_errors() -> None:
@@ -78,7 +94,8 @@ def test_resolved_config_round_trips_and_omits_constant() -> None:
 def test_history_shows_the_rate_in_effect(tiny_config: ExperimentConfig) -> None:
     config = tiny_config.model_copy(update={
         "training": tiny_config.training.model_copy(update={"epochs": 3})})
-    trainer = Trainer(load_dataset(config.data), model=config.model, training=config.training)
+    trainer = make_trainer(load_dataset(config.data), model=config.model,
+                           training=config.training)
     halving = trainer.train(Trial("sgd", 0.1, 0, {}, ScheduleConfig(type="step")))
     assert [r.lr for r in halving.history] == pytest.approx([0.05, 0.025, 0.0125])
     # The same compiled step serves another peak rate.

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import json
-import os
+import math
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from lrlab import store as store_module
 from lrlab.errors import StoreError
-from lrlab.store import RunStore, atomic_write_text, safe_name
+from lrlab.records import EpochRecord, TrialResult, TrialStatus
+from lrlab.store import RunStore, safe_name
 
 NOW = datetime(2026, 1, 2, 3, 4, 5)
 
@@ -44,33 +44,20 @@ def test_unwritable_runs_folder(tmp_path: Path) -> None:
         RunStore.create(blocker / "runs", "x", now=NOW)
 
 
-def test_atomic_write_keeps_the_old_file_when_the_write_fails(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "result.json"
-    atomic_write_text(target, "old")
-
-    def broken_replace(src: str, dst: str) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(store_module.os, "replace", broken_replace)
-    with pytest.raises(StoreError, match="result.json: cannot write \\(No space left"):
-        atomic_write_text(target, "new")
-    assert target.read_text() == "old"
-    assert os.listdir(tmp_path) == ["result.json"]  # the temporary file is gone too
-
-
 def test_trial_files_and_non_finite_values(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path, "x", now=NOW)
     store.write_params("t1", {"optimizer": "sgd", "learning_rate": 0.1})
-    store.write_history("t1", [{"epoch": 1, "lr": 0.1, "loss": float("nan"), "accuracy": 0.1,
-                                "val_loss": float("inf"), "val_accuracy": 0.1, "seconds": 1.0}])
-    store.write_result("t1", {"status": "diverged", "test": {"loss": float("nan")}})
+    store.write_history("t1", [EpochRecord(epoch=1, lr=0.1, loss=math.nan, accuracy=0.1,
+                                           val_loss=math.inf, val_accuracy=0.1, seconds=1.0)])
+    store.write_result(TrialResult("t1", TrialStatus.DIVERGED, test_loss=math.nan))
     trial = store.root / "trials" / "t1"
     assert json.loads((trial / "result.json").read_text())["test"]["loss"] is None
     history = (trial / "history.csv").read_text().splitlines()
     assert history[0] == "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds"
     assert history[1] == "1,0.1,nan,0.1,inf,0.1,1.0"
-    assert store.read_result("t1") == {"status": "diverged", "test": {"loss": None}}
+    back = store.read_result("t1")
+    assert back is not None and back.status is TrialStatus.DIVERGED
+    assert math.isnan(back.test_loss)  # null in the file, NaN again once read
 
 
 def test_unreadable_results_read_as_missing(tmp_path: Path) -> None:

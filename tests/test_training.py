@@ -8,14 +8,15 @@ import pytest
 from lrlab.config import ExperimentConfig, parse_config
 from lrlab.data import load_dataset
 from lrlab.model import build_model, initial_weights
-from lrlab.training import Trainer, TrialStatus
+from lrlab.records import TrialStatus
+from lrlab.training import Trainer, make_trainer
 from lrlab.trials import Trial
 
 
 @pytest.fixture(scope="module")
 def trainer(tiny_config: ExperimentConfig) -> Trainer:
-    return Trainer(load_dataset(tiny_config.data), model=tiny_config.model,
-                   training=tiny_config.training)
+    return make_trainer(load_dataset(tiny_config.data), model=tiny_config.model,
+                        training=tiny_config.training)
 
 
 def test_initial_weights_depend_on_the_seed_only() -> None:
@@ -68,7 +69,7 @@ def trainer_with(config: ExperimentConfig, section: str, **changes: object) -> T
     """A Trainer for the tiny config with some keys of one section changed."""
     changed = config.model_copy(update={
         section: getattr(config, section).model_copy(update=changes)})
-    return Trainer(load_dataset(changed.data), model=changed.model, training=changed.training)
+    return make_trainer(load_dataset(changed.data), model=changed.model, training=changed.training)
 
 
 def test_diverge_factor_is_configurable(trainer: Trainer, tiny_config: ExperimentConfig) -> None:

@@ -15,11 +15,12 @@ from typing import Any, Protocol
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.errors import LrlabError
-from lrlab.training import EpochRecord, Trainer, TrialOutcome
+from lrlab.records import EpochRecord, TrialOutcome
+from lrlab.training import Trainer
 from lrlab.trials import Trial
 
-# How a backend makes its Trainer(s): ``factory(dataset, model=..., training=...)``. Tests
-# pass a subclass that fails on purpose; everyone else gets Trainer.
+# How a backend makes its Trainer(s): ``factory(dataset, model=..., training=...)``;
+# lrlab.training.make_trainer unless a test passes one that fails on purpose.
 TrainerFactory = Callable[..., Trainer]
 
 

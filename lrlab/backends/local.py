@@ -12,14 +12,15 @@ from lrlab.backends.base import TrainerFactory, TrialEvents, error_text
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.errors import LrlabError
-from lrlab.training import Trainer, TrialOutcome, TrialStatus
+from lrlab.records import TrialOutcome, TrialStatus
+from lrlab.training import Trainer, make_trainer
 from lrlab.trials import Trial
 
 log = logging.getLogger(__name__)
 
 
 class LocalBackend:
-    def __init__(self, *, trainer_factory: TrainerFactory = Trainer) -> None:
+    def __init__(self, *, trainer_factory: TrainerFactory = make_trainer) -> None:
         self._trainer_factory = trainer_factory
 
     @contextlib.contextmanager

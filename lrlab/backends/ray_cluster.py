@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lrlab._native_stderr import held_native_stderr
+from lrlab._version import __version__
 from lrlab.backends.base import BackendError, TrainerFactory, TrialEvents, error_text
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
-from lrlab.training import EpochRecord, Trainer, TrialOutcome, TrialStatus, compile_key
+from lrlab.records import EpochRecord, TrialOutcome, TrialStatus
+from lrlab.training import make_trainer
 from lrlab.trials import Trial
 
 INSTALL_HINT = 'pip install "lrlab[ray]"'
@@ -86,7 +88,7 @@ def worker_slots(resources: Mapping[str, float], options: RayOptions) -> int:
 
 
 def next_trial(keys: Sequence[str], *, warm: set[str], running: Counter[str]) -> int | None:
-    """Which queued trial (by its compile key) an idle worker should take, if any.
+    """Which queued trial (by its optimizer setting's key) an idle worker should take, if any.
 
     First one whose optimizer setting it has compiled already; else one of a setting that
     no worker is running, so that each setting is compiled by as few workers as possible;
@@ -119,8 +121,6 @@ class TrialWorker:
         self._trainer = trainer_factory(dataset, model=model, training=training)
 
     def identity(self) -> dict[str, Any]:
-        from lrlab import __version__
-
         return {"lrlab": __version__, "node": platform.node(), "pid": os.getpid()}
 
     def train(self, trial: Trial) -> Generator[EpochRecord | TrialOutcome, None, None]:
@@ -132,7 +132,7 @@ class RayBackend:
     """Trials in parallel on Ray workers; see the module docstring and :class:`RayOptions`."""
 
     def __init__(self, options: RayOptions | None = None, *,
-                 trainer_factory: TrainerFactory = Trainer) -> None:
+                 trainer_factory: TrainerFactory = make_trainer) -> None:
         self.options = options or RayOptions()
         self._trainer_factory = trainer_factory
 
@@ -242,7 +242,7 @@ class _Worker:
     handle: Any
     ready: Any  # the identity() call: resolves once the worker has started
     started: bool = False
-    warm: set[str] = field(default_factory=set)  # compile keys it has trained
+    warm: set[str] = field(default_factory=set)  # optimizer-setting keys it has trained
 
 
 @dataclass(eq=False)
@@ -293,7 +293,7 @@ class _RaySession:
     def __init__(self, ray: Any, pool: _WorkerPool, trials: Sequence[Trial],
                  options: RayOptions, *, description: dict[str, Any]) -> None:
         self._ray, self._pool, self._options = ray, pool, options
-        self._queue = [(compile_key(t), t) for t in trials]
+        self._queue = [(t.setting.key, t) for t in trials]
         self._attempts: dict[str, int] = {}
         self._running: dict[Any, _Job] = {}  # the train() generator -> what it is running
         self._start_error: str | None = None
@@ -356,8 +356,6 @@ class _RaySession:
             events.trial_finished(job.trial, item)
 
     def _worker_ready(self, worker: _Worker, events: TrialEvents) -> None:
-        from lrlab import __version__
-
         try:
             identity = self._ray.get(worker.ready)
         except self._ray.exceptions.RayError as exc:

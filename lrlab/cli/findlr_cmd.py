@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 import typer
 import yaml
 
+from lrlab.cli.common import EXIT_INTERRUPTED, stdout_console, user_errors
+
 
 def find_lr(
     config: Annotated[Path, typer.Argument(help="YAML experiment config (its rates are ignored).")],
@@ -30,22 +32,14 @@ def find_lr(
 
     Example: lrlab find-lr configs/mnist.yaml --seeds 0,1,2
     """
-    from lrlab.cli.app import stdout_console, user_errors
     from lrlab.config import load_config
-    from lrlab.findlr import RangeTestError, RangeTestOptions, run_find_lr
-    from lrlab.plots import draw_range_test
-    from lrlab.suggest import RULES, grid_around
+    from lrlab.findlr import RangeTestOptions, parse_seeds, run_find_lr
 
     console = stdout_console()
     with user_errors():
-        if rule not in RULES:
-            raise RangeTestError(f"--rule {rule!r}: expected one of: {', '.join(RULES)}")
-        try:
-            seed_list = tuple(int(s) for s in seeds.replace(",", " ").split())
-        except ValueError:
-            raise RangeTestError(f"--seeds {seeds!r}: expected integers, e.g. 0,1,2") from None
         options = RangeTestOptions(start=start, end=end, steps=steps, smoothing=smoothing,
-                                   diverge=diverge, seeds=seed_list)
+                                   diverge=diverge, seeds=parse_seeds(seeds), rule=rule)
+        options.check()
         experiment = load_config(config)
         try:
             report = run_find_lr(
@@ -55,11 +49,9 @@ def find_lr(
                     f"divergence, {rule} {c.suggestions[rule]:.2g}", markup=False))
         except KeyboardInterrupt:
             typer.echo("interrupted; the curves already written are kept", err=True)
-            raise typer.Exit(130) from None
-        plot = report.run_dir / "findlr.png"
-        draw_range_test(report.curves, report.agreement, default_rule=rule, path=plot)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     for label, rules in report.agreement.items():
-        chosen = rules[rule]
+        chosen = report.suggested(label)
         note = (f"; seeds disagree: {chosen.low:.2g} to {chosen.high:.2g}"
                 if chosen.seeds_disagree else f" (seeds {chosen.low:.2g} to {chosen.high:.2g})")
         others = ", ".join(f"{r} {a.median:.2g}" for r, a in rules.items() if r != rule)
@@ -68,9 +60,8 @@ def find_lr(
     if grid:
         console.print("\n# paste into sweep.optimizers (a decade and a half each side):",
                       markup=False)
-        entries = [{"name": report.optimizers[label],
-                    "learning_rates": grid_around(rules[rule].median)}
-                   for label, rules in report.agreement.items()]
+        entries = [{"name": report.optimizers[label], "learning_rates": report.grid(label)}
+                   for label in report.agreement]
         console.print(yaml.safe_dump(entries, sort_keys=False, default_flow_style=None).rstrip(),
                       markup=False)
-    console.print(f"\nrange test: {report.run_dir} (plot: {plot})", markup=False)
+    console.print(f"\nrange test: {report.run_dir} (plot: {report.plot})", markup=False)

@@ -18,18 +18,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lrlab.formatting import number as fmt
+from lrlab.records import EpochRecord
 from lrlab.runner import SweepObserver
-from lrlab.training import EpochRecord
 from lrlab.trials import Trial
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """A metric for display: fixed decimals, scientific when huge (diverged), '-' if missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if not isinstance(value, float):
-        return str(value)
-    return f"{value:.2e}" if abs(value) >= 1e4 else f"{value:.{digits}f}"
 
 
 def _epoch_text(trial: Trial, record: EpochRecord, epochs: int) -> str:

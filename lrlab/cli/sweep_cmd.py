@@ -1,0 +1,140 @@
+"""``lrlab sweep``: train every trial of a config into a run directory, with progress."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lrlab.cli.common import EXIT_INTERRUPTED, stdout_console, user_errors
+
+
+class BackendName(str, enum.Enum):
+    local = "local"
+    ray = "ray"
+
+
+def sweep(
+    config: Annotated[Path, typer.Argument(help="YAML experiment config.")],
+    runs_dir: Annotated[Path, typer.Option(help="Folder that receives the run directory.")]
+    = Path("runs"),
+    name: Annotated[Optional[str], typer.Option(help="Sweep name (default: the config's).")]
+    = None,
+    resume: Annotated[Optional[Path], typer.Option(
+        help="Continue this run directory: run only trials without a finished result.")]
+    = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    backend: Annotated[BackendName, typer.Option(
+        help="Where trials train: one after another here, or in parallel on Ray.")]
+    = BackendName.local,
+    address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster to join: auto, or HOST:PORT of its head (default: start a "
+             "private instance on this machine).")] = None,
+    cpus_per_trial: Annotated[Optional[float], typer.Option(
+        help="CPUs each Ray worker holds (default 1).")] = None,
+    gpus_per_trial: Annotated[Optional[float], typer.Option(
+        help="GPUs each Ray worker holds; fractions share a GPU (default 0).")] = None,
+    max_retries: Annotated[Optional[int], typer.Option(
+        help="Retries of a trial whose Ray worker died or whose training raised, before "
+             "it is recorded as failed (default 2).")] = None,
+    max_workers: Annotated[Optional[int], typer.Option(
+        help="Most trials at once on Ray (default: as many as the resources allow).")] = None,
+) -> None:
+    """Train every trial of a sweep and write per-epoch tables into a run directory.
+
+    Example: lrlab sweep configs/mnist.yaml --backend ray
+    """
+    from lrlab.config import load_config
+    from lrlab.runner import SweepObserver, run_sweep
+
+    console = stdout_console()
+    with user_errors():
+        ray_settings = {"address": address, "cpus_per_trial": cpus_per_trial,
+                        "gpus_per_trial": gpus_per_trial, "max_retries": max_retries,
+                        "max_workers": max_workers}
+        chosen = _backend(backend, {k: v for k, v in ray_settings.items() if v is not None})
+        experiment = load_config(config)
+        if name is not None:
+            experiment = experiment.model_copy(update={"name": name})
+        epochs = experiment.training.epochs
+        with _progress(console, quiet=quiet, epochs=epochs) as observer:
+            try:
+                report = run_sweep(experiment, runs_dir=runs_dir, resume=resume,
+                                   observer=observer or SweepObserver(), backend=chosen,
+                                   argv=sys.argv)
+            except KeyboardInterrupt:
+                typer.echo("interrupted before any trial started; nothing was lost", err=True)
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+    if not quiet:
+        _print_summary(console, report.rows, report.run_dir)
+    if report.interrupted:
+        again = " --backend ray" if backend is BackendName.ray else ""  # either would do
+        typer.echo(f"interrupted; finished trials are kept. Resume with:\n"
+                   f"  lrlab sweep {config} --resume {report.run_dir}{again}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if not quiet:
+        console.print(f"run directory: {report.run_dir}")
+
+
+def _backend(name: BackendName, ray_settings: dict[str, Any]) -> Any:
+    """The backend asked for; Ray's options with ``--backend local`` are a mistake."""
+    from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
+
+    if name is BackendName.local:
+        if ray_settings:
+            flag = "--" + next(iter(ray_settings)).replace("_", "-")
+            raise BackendError(f"{flag}: only for --backend ray (the backend is local)")
+        return LocalBackend()
+    options = RayOptions(**ray_settings)
+    options.check()
+    return RayBackend(options)
+
+
+@contextlib.contextmanager
+def _progress(console: Console, *, quiet: bool, epochs: int) -> Iterator[Any]:
+    from lrlab.cli.progress import LiveProgress, PlainProgress
+
+    if quiet:
+        yield None
+    elif console.is_terminal:
+        with LiveProgress(console, epochs=epochs) as live:
+            yield live
+    else:
+        yield PlainProgress(console, epochs=epochs)
+
+
+def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) -> None:
+    """The trials, then the verdicts exactly as ``lrlab compare`` gives them, read back
+    from the files just written."""
+    from lrlab.compare import CompareError, default_metric, summarize, verdicts
+    from lrlab.formatting import number
+    from lrlab.render import verdict_line
+    from lrlab.runs import load_runs
+
+    if not rows:
+        return
+    table = Table(title="Trials")
+    for column in ("trial", "status", "final loss", "best val_acc", "test_acc", "seconds"):
+        table.add_column(column, justify="left" if column in ("trial", "status") else "right",
+                         no_wrap=True)
+    for row in rows:
+        table.add_row(row["trial_id"], row["status"], number(row.get("loss")),
+                      number(row.get("best_val_accuracy")), number(row.get("test_accuracy")),
+                      number(row.get("seconds"), 1))
+    console.print(table)
+    frame = load_runs(run_dir)
+    metric = default_metric(frame)
+    try:
+        found = verdicts(summarize(frame, metric=metric))
+    except CompareError:  # nothing completed: there is no best rate to name
+        return
+    console.print(f"{metric} at each trial's best epoch, mean over seeds:", markup=False)
+    for verdict in found:
+        console.print(verdict_line(verdict, metric=metric, tolerance=0.01), markup=False)

@@ -1,0 +1,23 @@
+"""How numbers look to a reader, in the terminal, tables and exports alike. Pure."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def number(value: Any, digits: int = 4, *, missing: str = "-") -> str:
+    """A metric: fixed decimals; scientific when huge (a diverged loss) or below 1e-4
+    (where four decimals would show only zeros); ``missing`` for None and NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return missing
+    if not isinstance(value, float):
+        return str(value)
+    if abs(value) >= 1e4 or 0 < abs(value) < 1e-4:
+        return f"{value:.2e}"
+    return f"{value:.{digits}f}"
+
+
+def rate(value: float) -> str:
+    """A learning rate: three significant digits, the same style at every magnitude."""
+    return f"{value:.3g}"

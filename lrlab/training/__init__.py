@@ -1,0 +1,38 @@
+"""Training trials: an engine-independent trial loop and range test over an engine's
+compiled step (TensorFlow today).
+
+- :mod:`~lrlab.training.engine`: the compiled-step interface (pure);
+- :mod:`~lrlab.training.loop`: epochs, divergence and records (pure);
+- :mod:`~lrlab.training.range_test`: the LR range test's ramp (pure);
+- :mod:`~lrlab.training.tf_engine`: the interface on Keras's TensorFlow backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrlab.config import ModelConfig, TrainingConfig
+from lrlab.data import Dataset
+from lrlab.training.engine import Engine, EpochPlan, Split
+from lrlab.training.loop import Trainer, epoch_order
+from lrlab.training.range_test import ramp_losses
+
+
+def build_engine(dataset: Dataset, *, model: ModelConfig, training: TrainingConfig) -> Engine:
+    """The engine that trains a sweep's trials (imports TensorFlow)."""
+    from lrlab.training.tf_engine import TensorFlowEngine
+
+    return TensorFlowEngine(dataset, model=model, training=training)
+
+
+def make_trainer(dataset: Dataset, *, model: ModelConfig, training: TrainingConfig,
+                 trainer_class: type[Trainer] = Trainer, **kwargs: Any) -> Trainer:
+    """A trainer on a new engine: what backends call to get ready (a
+    :data:`~lrlab.backends.TrainerFactory`). Tests pass a ``trainer_class`` that fails on
+    purpose, with its own ``kwargs``."""
+    return trainer_class(build_engine(dataset, model=model, training=training),
+                         training=training, **kwargs)
+
+
+__all__ = ["Engine", "EpochPlan", "Split", "Trainer", "build_engine", "epoch_order",
+           "make_trainer", "ramp_losses"]

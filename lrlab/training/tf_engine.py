@@ -1,0 +1,177 @@
+"""The TensorFlow engine: the compiled-step interface on Keras's TensorFlow backend.
+
+A whole epoch runs inside one XLA-compiled ``tf.function`` (a ``tf.while_loop`` over the
+batches), so Python is touched once per epoch, not once per batch. The model, and one
+optimizer with its compiled loops per optimizer setting, are built once per sweep and
+reused by every trial of that setting: a trial only resets weights and optimizer state
+and assigns its learning rate, which costs milliseconds instead of a fresh compilation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lrlab._tf import import_keras, import_tensorflow
+from lrlab.config import ModelConfig, TrainingConfig
+from lrlab.data import Dataset
+from lrlab.model import build_model, build_optimizer, initial_weights
+from lrlab.schedules import peak_schedule, rate_table
+from lrlab.training.engine import REFERENCE_IMAGES, EpochPlan, Split
+from lrlab.trials import OptimizerSetting
+
+# Evaluation chunk: large enough to keep the matrix units busy, small enough that the
+# activations of any hidden width stay well within memory.
+EVAL_BATCH = 4096
+
+
+class _Compiled:
+    """A Keras optimizer built on the model's variables, its learning-rate schedule (the
+    only way a rate reaches it), and the two loops around its one training step: a whole
+    epoch returning loss and hit sums, and the range test's ramp returning every loss."""
+
+    def __init__(self, tf: Any, model: Any, loss_fn: Any, optimizer: Any, rates: Any) -> None:
+        self.optimizer, self.rates = optimizer, rates
+        optimizer.build(model.trainable_variables)
+        self._initial_state = [v.numpy() for v in optimizer.variables]
+
+        def step(x: Any, y: Any, rows: Any) -> tuple[Any, Any, Any]:
+            """One optimizer step on the batch ``rows``: its mean loss, sizes and hits."""
+            x_batch, y_batch = tf.gather(x, rows), tf.gather(y, rows)
+            with tf.GradientTape() as tape:
+                probs = model(x_batch, training=True)
+                loss = loss_fn(y_batch, probs)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+            size = tf.cast(tf.shape(y_batch)[0], tf.float32)
+            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), y_batch)
+            return loss, size, tf.reduce_sum(tf.cast(hits, tf.float32))
+
+        @tf.function(jit_compile=True)
+        def epoch(x: Any, y: Any, batches: Any) -> tuple[Any, Any]:
+            """Every row of ``batches``; stop early once the loss is no longer finite,
+            since every later step would be wasted on NaNs."""
+
+            def keep_going(i: Any, loss_sum: Any, correct: Any) -> Any:
+                return tf.logical_and(i < tf.shape(batches)[0], tf.math.is_finite(loss_sum))
+
+            def body(i: Any, loss_sum: Any, correct: Any) -> Any:
+                loss, size, hits = step(x, y, batches[i])
+                # Keras weights each batch's mean loss by its size; so do we.
+                return i + 1, loss_sum + loss * size, correct + hits
+
+            zero = tf.constant(0.0)
+            _, loss_sum, correct = tf.while_loop(keep_going, body, (tf.constant(0), zero, zero))
+            return loss_sum, correct
+
+        @tf.function(jit_compile=True)
+        def ramp(x: Any, y: Any, batches: Any) -> Any:
+            """Every row of ``batches``; every step's loss."""
+            steps = tf.shape(batches)[0]
+
+            def body(i: Any, losses: Any) -> Any:
+                loss, _, _ = step(x, y, batches[i])
+                return i + 1, losses.write(i, loss)
+
+            _, losses = tf.while_loop(lambda i, _: i < steps, body,
+                                      (tf.constant(0), tf.TensorArray(tf.float32, size=steps)))
+            return losses.stack()
+
+        self.epoch, self.ramp = epoch, ramp
+
+    def reset(self) -> None:
+        """Fresh optimizer state, the step counter too: a schedule starts over."""
+        for variable, value in zip(self.optimizer.variables, self._initial_state, strict=True):
+            variable.assign(value)
+
+
+class TensorFlowEngine:
+    """The :class:`~lrlab.training.engine.Engine` of Keras on TensorFlow."""
+
+    def __init__(self, dataset: Dataset, *, model: ModelConfig, training: TrainingConfig) -> None:
+        self._tf = tf = import_tensorflow()
+        keras = import_keras()
+        self.plan = EpochPlan.of(len(dataset.y_train), training)
+        self.has_validation = dataset.has_validation
+        self._x_train, self._y_train = tf.constant(dataset.x_train), tf.constant(dataset.y_train)
+        reference = min(REFERENCE_IMAGES, self.plan.n_train)
+        self._splits = {
+            Split.VALIDATION: (tf.constant(dataset.x_val), tf.constant(dataset.y_val)),
+            Split.TEST: (tf.constant(dataset.x_test), tf.constant(dataset.y_test)),
+            Split.REFERENCE: (self._x_train[:reference], self._y_train[:reference]),
+        }
+        self._model = build_model(model)
+        self._loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        self._compiled: dict[tuple[OptimizerSetting, int | None], _Compiled] = {}
+        self._weights: dict[int, list[np.ndarray]] = {}
+        self._current: _Compiled | None = None
+
+        @tf.function(jit_compile=True)
+        def evaluate_chunk(x: Any, y: Any) -> tuple[Any, Any]:
+            probs = self._model(x, training=False)
+            losses = keras.losses.sparse_categorical_crossentropy(y, probs)
+            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), y)
+            return tf.reduce_sum(losses), tf.reduce_sum(tf.cast(hits, tf.float32))
+
+        self._evaluate_chunk = evaluate_chunk
+
+    def start_trial(self, setting: OptimizerSetting, *, seed: int,
+                    learning_rate: float) -> None:
+        compiled = self._start(setting, seed=seed, ramp_steps=None)
+        compiled.rates.peak.assign(learning_rate)
+
+    def start_ramp(self, setting: OptimizerSetting, *, seed: int, rates: np.ndarray) -> None:
+        compiled = self._start(setting, seed=seed, ramp_steps=len(rates))
+        compiled.rates.table.assign(np.asarray(rates, dtype=np.float32))
+
+    def train(self, batches: np.ndarray) -> tuple[float, float]:
+        loss_sum, correct = self._started().epoch(self._x_train, self._y_train,
+                                                  self._tf.constant(batches))
+        return float(loss_sum), float(correct)
+
+    def train_ramp(self, batches: np.ndarray) -> np.ndarray:
+        losses = self._started().ramp(self._x_train, self._y_train, self._tf.constant(batches))
+        return np.asarray(losses)
+
+    def evaluate(self, split: Split) -> tuple[float, float]:
+        x, y = self._splits[split]
+        n = int(y.shape[0])
+        loss_sum = correct = 0.0
+        for start in range(0, n, EVAL_BATCH):
+            chunk_loss, chunk_correct = self._evaluate_chunk(
+                x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH])
+            loss_sum += float(chunk_loss)
+            correct += float(chunk_correct)
+        return loss_sum / n, correct / n
+
+    def current_rate(self) -> float:
+        rate = self._started().optimizer.learning_rate
+        value = float(rate.numpy() if hasattr(rate, "numpy") else rate)
+        # The variable is float32: print 0.001, not its binary neighbour 0.0010000000474974513.
+        return float(f"{value:.7g}")
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _start(self, setting: OptimizerSetting, *, seed: int,
+               ramp_steps: int | None) -> _Compiled:
+        if seed not in self._weights:  # one distinct, reproducible draw per seed
+            self._weights[seed] = initial_weights(self._model, seed=seed)
+        key = (setting, ramp_steps)
+        if key not in self._compiled:
+            rates = (rate_table(ramp_steps) if ramp_steps is not None else peak_schedule(
+                setting.schedule, steps_per_epoch=self.plan.steps_per_epoch,
+                epochs=self.plan.epochs))
+            optimizer = build_optimizer(setting.optimizer, learning_rate=rates,
+                                        hyperparameters=dict(setting.hyperparameters))
+            self._compiled[key] = _Compiled(self._tf, self._model, self._loss_fn, optimizer,
+                                            rates)
+        compiled = self._current = self._compiled[key]
+        self._model.set_weights(self._weights[seed])
+        compiled.reset()
+        return compiled
+
+    def _started(self) -> _Compiled:
+        if self._current is None:
+            raise RuntimeError("start_trial or start_ramp first")
+        return self._current

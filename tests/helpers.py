@@ -1,0 +1,60 @@
+"""Helpers that tests call directly (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+
+def one_line_error(result, *fragments: str) -> None:
+    """A CLI result that failed as a user error should: exit 2, one line naming
+    ``fragments``, no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+
+# A hand-made sweep for the comparison tests: validation accuracy per epoch for each
+# (optimizer, learning rate, seed); None marks a failed trial. A trial that diverged has
+# fewer epochs; its status says so.
+FIXTURE_TRIALS = {
+    ("sgd", 0.01, 0): ([0.80, 0.85, 0.88], "completed"),
+    ("sgd", 0.01, 1): ([0.82, 0.86, 0.90], "completed"),
+    ("sgd", 0.1, 0): ([0.90, 0.95, 0.94], "completed"),
+    ("sgd", 0.1, 1): ([0.91, 0.93, 0.96], "completed"),
+    ("sgd", 1.0, 0): ([0.50, 0.60, 0.70], "completed"),
+    ("sgd", 1.0, 1): ([0.40, 0.10], "diverged"),
+    ("rmsprop", 0.001, 0): ([0.95, 0.96, 0.97], "completed"),
+    ("rmsprop", 0.001, 1): ([0.94, 0.97, 0.96], "completed"),
+    ("rmsprop", 1.0, 0): ([0.20], "diverged"),
+    ("rmsprop", 1.0, 1): ([], "failed"),
+}
+
+
+def write_fixture_sweep(runs: Path, name: str = "fixture") -> Path:
+    """Write FIXTURE_TRIALS as a run directory, through the real store; return its root."""
+    from datetime import datetime
+
+    from lrlab.records import EpochRecord, TrialResult, TrialStatus
+    from lrlab.store import RunStore
+
+    store = RunStore.create(runs, name, now=datetime(2026, 1, 1))
+    store.write_config({"name": name})
+    for (optimizer, lr, seed), (accuracies, status) in FIXTURE_TRIALS.items():
+        trial_id = f"{optimizer}-lr{lr:.2e}-s{seed}-fixture"
+        store.write_params(trial_id, {"optimizer": optimizer, "learning_rate": lr, "seed": seed})
+        store.write_history(trial_id, [
+            EpochRecord(epoch=e, lr=lr, loss=1 - a, accuracy=a + 0.01, val_loss=1.1 - a,
+                        val_accuracy=a, seconds=0.5) for e, a in enumerate(accuracies, start=1)])
+        last = accuracies[-1] if accuracies else math.nan
+        store.write_result(TrialResult(
+            trial_id=trial_id, status=TrialStatus(status), epochs=len(accuracies),
+            diverged_epoch=len(accuracies) if status == "diverged" else None,
+            initial_loss=2.3, test_loss=1 - last, test_accuracy=last,
+            seconds=1.5 * len(accuracies)))
+    return store.root
