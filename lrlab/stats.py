@@ -1,0 +1,97 @@
+"""Seed statistics for verdicts: intervals, paired comparisons, multiplicity, and how many
+seeds a difference needs. Pure; the distributions are scipy.stats's.
+
+Trials of one seed share initial weights and batch order, so two learning rates are compared
+*paired by seed*: the per-seed differences cancel what the seed does to both, and a paired
+t-test on them is far more sensitive than comparing two means.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+ALPHA = 1 - CONFIDENCE
+POWER = 0.8  # the chance of telling a real difference apart, for "seeds needed"
+MAX_SEEDS = 1000
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float]:
+    """The 95% t-interval of the mean of ``values`` (NaN, NaN with fewer than 2)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return math.nan, math.nan
+    sem = stats.sem(x)
+    if sem == 0:
+        return float(x.mean()), float(x.mean())
+    low, high = stats.t.interval(CONFIDENCE, len(x) - 1, loc=x.mean(), scale=sem)
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """``a - b`` over the seeds both have: mean, 95% interval, paired t-test p-value."""
+
+    n: int
+    mean: float
+    sd: float
+    low: float
+    high: float
+    p_value: float
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> PairedDifference:
+    """Compare ``a`` and ``b`` (equal length, paired by position: one entry per seed)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = x - y
+    n = len(d)
+    if n < 2:
+        return PairedDifference(n, float(d.mean()) if n else math.nan, math.nan, math.nan,
+                                math.nan, math.nan)
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    if sd <= 1e-12 * max(1.0, abs(mean)):  # every seed moved alike, up to rounding: no
+        # noise to test against (and scipy would warn of catastrophic cancellation)
+        return PairedDifference(n, mean, 0.0, mean, mean, 1.0 if mean == 0 else 0.0)
+    result = stats.ttest_rel(x, y)
+    interval = result.confidence_interval(CONFIDENCE)
+    return PairedDifference(n, mean, sd, float(interval.low), float(interval.high),
+                            float(result.pvalue))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: comparing each against ``ALPHA`` keeps the
+    chance of calling *any* true tie a difference below ``ALPHA`` (family-wise), without
+    Bonferroni's full price. NaN (untestable) stays NaN and does not count."""
+    p = np.asarray(p_values, dtype=float)
+    tested = np.flatnonzero(~np.isnan(p))
+    adjusted = np.full(len(p), math.nan)
+    m = len(tested)
+    running = 0.0
+    for rank, index in enumerate(tested[np.argsort(p[tested], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()
+
+
+def seeds_needed(difference: float, sd: float, *, comparisons: int = 1) -> int | None:
+    """Roughly how many seeds a paired t-test needs to tell ``difference`` apart with
+    ``POWER`` at level ``ALPHA / comparisons`` (Bonferroni: the strictest step of Holm),
+    if the per-seed differences spread by ``sd``. None when there is nothing to detect or
+    it would take more than MAX_SEEDS."""
+    if not (math.isfinite(difference) and math.isfinite(sd)) or difference == 0:
+        return None
+    if sd == 0:
+        return 2
+    alpha = ALPHA / max(1, comparisons)
+    n = np.arange(2, MAX_SEEDS + 1)
+    df = n - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    shift = abs(difference) / sd * np.sqrt(n)
+    power = stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)
+    enough = np.flatnonzero(power >= POWER)
+    return int(n[enough[0]]) if len(enough) else None
