@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrlab.compare import summarize, verdicts
+from lrlab.compare import compare_runs
 from lrlab.runs import scan_runs
 from lrlab.store import RunStore
 
@@ -53,9 +53,7 @@ def build_tree(root: Path, *, trials: int, epochs: int) -> Path:
 
 def lrlab_compare(root: Path) -> int:
     scan = scan_runs([root])
-    summary = summarize(scan.frame)
-    verdicts(summary)
-    return len(summary)
+    return len(compare_runs(scan.frame, plans=scan.plans).summary)
 
 
 def baseline_compare(root: Path) -> int:
@@ -95,7 +93,7 @@ def main() -> None:
         cli = min(_run_cli(command) for _ in range(3))
     print(f"{'what':<44}{'seconds':>9}{'ratio':>8}")
     print(f"{'baseline: pandas read_csv per trial':<44}{base:>9.3f}{1.0:>8.2f}")
-    print(f"{'lrlab: scan_runs + summarize + verdicts':<44}{ours:>9.3f}{base / ours:>8.2f}")
+    print(f"{'lrlab: scan_runs + compare_runs':<44}{ours:>9.3f}{base / ours:>8.2f}")
     print(f"{'lrlab compare --no-plots (whole command)':<44}{cli:>9.3f}{base / cli:>8.2f}")
 
 

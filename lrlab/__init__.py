@@ -6,7 +6,7 @@ import TensorFlow: only training does.
 
 from lrlab._version import __version__
 from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
-from lrlab.compare import summarize
+from lrlab.compare import Comparison, compare_runs, summarize
 from lrlab.config import ExperimentConfig, load_config, parse_config
 from lrlab.errors import ConfigError, DataError, LrlabError, StoreError
 from lrlab.findlr import RangeTestOptions, run_find_lr
@@ -15,9 +15,8 @@ from lrlab.runs import load_runs
 from lrlab.trials import Trial, expand_trials
 
 __all__ = [
-    "BackendError", "ConfigError", "DataError", "ExperimentConfig", "LocalBackend",
-    "LrlabError", "RangeTestOptions", "RayBackend", "RayOptions", "StoreError",
-    "SweepObserver", "SweepReport", "Trial", "__version__", "expand_trials", "load_config",
-    "load_runs", "parse_config", "run_find_lr", "run_sweep", "summarize",
+    "BackendError", "Comparison", "ConfigError", "DataError", "ExperimentConfig",
+    "LocalBackend", "LrlabError", "RangeTestOptions", "RayBackend", "RayOptions", "StoreError",
+    "SweepObserver", "SweepReport", "Trial", "__version__", "compare_runs", "expand_trials",
+    "load_config", "load_runs", "parse_config", "run_find_lr", "run_sweep", "summarize",
 ]
-

@@ -1,6 +1,15 @@
-"""Comparing trials: per-trial values, seed statistics, and the verdict per optimizer.
+"""Comparing trials: per-trial values, seed statistics, and the verdict per optimizer setting.
 
-Pure pandas over the tidy frame of :func:`lrlab.runs.load_runs`; no files, no printing.
+Pure pandas (and :mod:`lrlab.stats`) over the tidy frame of :func:`lrlab.runs.load_runs`; no
+files, no printing.
+
+The verdict is a statistician's, not a leaderboard's. Within one optimizer setting (an
+optimizer with its other hyperparameters and schedule), every rate is compared with the one
+of best mean *paired by seed* (trials of a seed share initial weights and batch order), with
+Holm's correction for the number of rates compared: the verdict names the best rate and the
+rates that cannot be told apart from it (its *tied set*), with intervals. Population filters
+(``where``) choose which trials the verdict is about; display options (sort, top) never
+change it.
 """
 
 from __future__ import annotations
@@ -8,19 +17,31 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+import lrlab.stats as stats
 from lrlab.errors import LrlabError
-from lrlab.records import EPOCH_METRICS, FINISHED_STATUSES, METRICS, TEST_METRICS, TrialStatus
+from lrlab.formatting import rate as format_rate
+from lrlab.records import (
+    CLASSES,
+    EPOCH_METRICS,
+    FINISHED_STATUSES,
+    METRICS,
+    RUNNING,
+    TEST_METRICS,
+    TrialStatus,
+)
 from lrlab.runs import PARAMS_ATTR
 
-# The statistics summarize() adds to the parameters of each setting.
-SUMMARY_COLUMNS = ("metric", "at", "mean", "std", "n", "epoch", "final_loss", "diverged",
-                   "seconds")
+# An accuracy counts as learning only this far above chance (1/CLASSES): a tenth of the
+# way from nothing to everything, so 0.2 on ten classes. Trials below it are "stalled".
+CHANCE_MARGIN = 0.1
+# Relative tolerance of --where on numbers: the table shows three significant digits.
+WHERE_RTOL = 5e-3
 _OPERATORS: dict[str, Callable[[object, object], object]] = {
     "<=": operator.le, ">=": operator.ge, "!=": operator.ne, "=": operator.eq,
     "<": operator.lt, ">": operator.gt,
@@ -33,6 +54,12 @@ class CompareError(LrlabError):
 
 def higher_is_better(metric: str) -> bool:
     return metric.endswith("accuracy")
+
+
+def chance_level(metric: str) -> float | None:
+    """The accuracy of guessing (None for losses, whose yardstick is each trial's own
+    initial loss)."""
+    return 1 / CLASSES if higher_is_better(metric) else None
 
 
 def default_metric(frame: pd.DataFrame) -> str:
@@ -53,6 +80,12 @@ def parse_at(at: str | int) -> str | int:
     raise CompareError(f"--at {at!r}: expected best, last, or an epoch number")
 
 
+def describe_at(at: str | int) -> str:
+    """``at each trial's best epoch``, ``at the last epoch``, ``at epoch 2``."""
+    return {"best": "at each trial's best epoch", "last": "at the last epoch"}.get(
+        str(at), f"at epoch {at}")
+
+
 def param_columns(frame: pd.DataFrame) -> list[str]:
     """The parameters that tell settings apart (all but the seed), in frame order: the
     keys of the trials' params.json, as :func:`lrlab.runs.load_runs` lists them."""
@@ -69,26 +102,48 @@ def varied_columns(frame: pd.DataFrame) -> list[str]:
             if c not in ("optimizer", "learning_rate") and frame[c].nunique(dropna=True) > 1]
 
 
+def setting_label(optimizer: str, setting: str) -> str:
+    return f"{optimizer} ({setting})" if setting else optimizer
+
+
+# -- filters ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Filter:
+    """``column op value``. On numbers, ``=`` and ``!=`` (and the equal part of ``<=`` and
+    ``>=``) match within WHERE_RTOL, so the value as the table shows it selects the row."""
+
     column: str
     op: str
     value: str
 
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def mask(self, frame: pd.DataFrame) -> pd.Series:
         column = frame[self.column]
-        value: object = self.value
         values = column.dropna()
         if pd.api.types.is_bool_dtype(column) or (
                 len(values) and all(isinstance(v, (bool, np.bool_)) for v in values)):
-            value = self.value.lower() in ("true", "1", "yes")
-        elif pd.api.types.is_numeric_dtype(column):
-            try:
-                value = float(self.value)
-            except ValueError:
-                raise CompareError(f"--where {self.column}{self.op}{self.value}: "
-                                   f"{self.column} is numeric; got {self.value!r}") from None
-        return frame[_OPERATORS[self.op](column, value).fillna(False).astype(bool)]
+            wanted = self.value.lower() in ("true", "1", "yes")
+            return _OPERATORS[self.op](column, wanted).fillna(False).astype(bool)
+        if not pd.api.types.is_numeric_dtype(column):
+            return _OPERATORS[self.op](column.astype(str), self.value).fillna(False).astype(bool)
+        try:
+            number = float(self.value)
+        except ValueError:
+            raise CompareError(f"--where {self}: {self.column} is numeric; got "
+                               f"{self.value!r}") from None
+        x = column.astype(float)
+        close = pd.Series(np.isclose(x, number, rtol=WHERE_RTOL, atol=0.0), index=column.index)
+        strict = {"=": close, "!=": ~close & x.notna(), "<": (x < number) & ~close,
+                  ">": (x > number) & ~close, "<=": (x < number) | close,
+                  ">=": (x > number) | close}[self.op]
+        return strict.fillna(False).astype(bool)
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[self.mask(frame)]
+
+    def __str__(self) -> str:
+        return f"{self.column}{self.op}{self.value}"
 
 
 def parse_where(expressions: Sequence[str], frame: pd.DataFrame) -> list[Filter]:
@@ -108,9 +163,31 @@ def parse_where(expressions: Sequence[str], frame: pd.DataFrame) -> list[Filter]
     return filters
 
 
+def apply_where(frame: pd.DataFrame, filters: Sequence[Filter]) -> pd.DataFrame:
+    """The trials matching every filter; when none do, an error listing what exists."""
+    for condition in filters:
+        kept = condition.apply(frame)
+        if kept.empty:
+            raise CompareError(f"--where {condition}: no trial matches; {condition.column} "
+                               f"takes {_values_text(frame[condition.column])}")
+        frame = kept
+    return frame
+
+
+def _values_text(column: pd.Series) -> str:
+    values = sorted(column.dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
+    shown = [format_rate(v) if isinstance(v, float) else str(v) for v in values[:12]]
+    more = f" and {len(values) - 12} more" if len(values) > 12 else ""
+    return ", ".join(shown) + more if shown else "no values"
+
+
+# -- per-trial values --------------------------------------------------------------------
+
+
 def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int) -> pd.DataFrame:
-    """One row per trial: its parameters, status, the metric ``at`` an epoch, the epoch
-    the value comes from, its final training loss and wall time."""
+    """One row per trial: its parameters, status, the metric ``at`` an epoch, the epoch the
+    value comes from, its final training loss, wall time, and whether it ``stalled``
+    (completed without the metric clearly beating chance, or its initial loss)."""
     if metric not in METRICS:
         raise CompareError(f"--metric {metric!r}: unknown; expected one of: "
                            f"{', '.join(METRICS)}")
@@ -124,7 +201,8 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int) -> pd.DataF
                                f"{top})")
     trials = frame.drop_duplicates("_trial").set_index("_trial")
     keep = [c for c in ("sweep", "trial_id", *param_columns(frame), "seed", "status",
-                        "diverged_epoch", "trial_seconds") if c in trials.columns]
+                        "diverged_epoch", "initial_loss", "trial_seconds")
+            if c in trials.columns]
     out = trials[keep].copy()
     last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")
     out["final_loss"] = last["loss"]
@@ -133,7 +211,16 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int) -> pd.DataF
     else:
         chosen = _pick_epochs(recorded, metric=metric, at=at, last=last)
         out["value"], out["value_epoch"] = chosen[metric], chosen["epoch"]
+    out["stalled"] = (out["status"] == TrialStatus.COMPLETED.value) & ~_learns(out, metric)
     return out.reset_index(drop=True)
+
+
+def _learns(values: pd.DataFrame, metric: str) -> pd.Series:
+    value = values["value"].astype(float)
+    chance = chance_level(metric)
+    if chance is not None:
+        return value > chance + CHANCE_MARGIN
+    return value < values["initial_loss"].astype(float)
 
 
 def _pick_epochs(recorded: pd.DataFrame, *, metric: str, at: str | int,
@@ -150,61 +237,320 @@ def _pick_epochs(recorded: pd.DataFrame, *, metric: str, at: str | int,
     return finite.loc[best.to_numpy()].set_index("_trial")
 
 
-def summarize(
-    frame: pd.DataFrame,
-    *,
-    metric: str = "val_accuracy",
-    at: str | int = "best",
-    where: Sequence[str] = (),
-    sort: str | None = None,
-    top: int | None = None,
-) -> pd.DataFrame:
-    """The comparison table: one row per setting (trials that differ only in seed).
+# -- the comparison ----------------------------------------------------------------------
 
-    Columns: ``sweep``, the parameters, ``metric``, ``at``, ``mean``, ``std``, ``n``
-    (seeds with a value), ``epoch`` (median epoch of the value), ``final_loss`` (mean
-    final training loss), ``diverged`` (seeds that diverged), ``seconds`` (mean wall
-    time per trial). Failed and interrupted trials are left out.
-    """
+
+@dataclass(frozen=True)
+class RateVersusBest:
+    """One rate against the best rate of its setting, paired by seed. ``difference`` is
+    how much worse it is (best minus it for accuracies, it minus best for losses)."""
+
+    learning_rate: float
+    difference: stats.PairedDifference
+    p_adjusted: float  # Holm-corrected over the setting's comparisons; NaN: untested
+    mark: str  # "tied" (not told apart at the 5% level), "worse", or "untested" (< 2 seeds
+    # shared with the best: nothing can be told)
+    seeds_needed: int | None  # seeds a paired test would need, at the spread seen
+
+    @property
+    def tied(self) -> bool:
+        return self.mark == "tied"
+
+
+def in_metric_units(difference: stats.PairedDifference, metric: str) -> tuple[float, ...]:
+    """A "how much worse" difference as (mean, low, high) of *this minus the best*, in
+    the metric's own units: negative for a worse accuracy, positive for a worse loss."""
+    sign = -1.0 if higher_is_better(metric) else 1.0
+    low, high = sorted((sign * difference.low, sign * difference.high))
+    return sign * difference.mean, low, high
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a sweep says about one optimizer setting."""
+
+    sweep: str
+    optimizer: str
+    setting: str  # the other varied parameters, "" when none vary
+    metric: str
+    best_learning_rate: float
+    best_mean: float
+    best_std: float
+    best_n: int
+    best_low: float  # 95% interval of the best rate's mean over seeds
+    best_high: float
+    best_by_seed: tuple[tuple[int, float], ...]  # (seed, value) of the best rate
+    tied: tuple[float, ...]  # rates not told apart from the best, best included, ascending
+    versus_best: tuple[RateVersusBest, ...]  # every other rate
+    largest_learning: float | None  # largest rate where no seed diverged or stalled
+    provisional: bool  # the sweep is unfinished: more trials may change this
+
+    @property
+    def label(self) -> str:
+        return setting_label(self.optimizer, self.setting)
+
+    @property
+    def single_seed(self) -> bool:
+        return self.best_n < 2
+
+    @property
+    def closest(self) -> RateVersusBest | None:
+        """The tied rate nearest the best (where more seeds would most likely help)."""
+        close = [c for c in self.versus_best if c.tied and math.isfinite(c.difference.mean)]
+        return min(close, key=lambda c: abs(c.difference.mean), default=None)
+
+    @property
+    def untested(self) -> tuple[float, ...]:
+        return tuple(sorted(c.learning_rate for c in self.versus_best
+                            if c.mark == "untested"))
+
+
+@dataclass(frozen=True)
+class OptimizerVersus:
+    """The best rate of one optimizer setting against the best setting's best rate, in
+    the same sweep, paired by seed."""
+
+    sweep: str
+    best: str  # label of the best setting and its rate
+    other: str
+    difference: stats.PairedDifference  # how much worse ``other`` is
+    p_adjusted: float
+    mark: str  # as RateVersusBest's
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """How much of a sweep (within the population chosen by ``where``) has a result."""
+
+    sweep: str
+    planned: int | None  # trials sweep.yaml plans; None when it cannot tell
+    finished: int  # completed or diverged
+    failed: int
+    interrupted: int
+    running: int
+
+    @property
+    def not_started(self) -> int:
+        if self.planned is None:
+            return 0
+        return max(0, self.planned - self.finished - self.failed - self.interrupted
+                   - self.running)
+
+    @property
+    def unfinished(self) -> bool:
+        return bool(self.running or self.interrupted or self.not_started)
+
+
+@dataclass
+class Comparison:
+    """Everything ``lrlab compare`` reports; the verdicts are over every trial the
+    population filters keep, whatever :meth:`shown` displays."""
+
+    metric: str
+    at: str | int
+    summary: pd.DataFrame  # one row per setting and rate, with the verdict's columns
+    verdicts: list[Verdict] = field(default_factory=list)
+    optimizers: list[OptimizerVersus] = field(default_factory=list)
+    progress: list[SweepProgress] = field(default_factory=list)
+
+    @property
+    def provisional(self) -> bool:
+        return any(p.unfinished for p in self.progress)
+
+    def shown(self, *, sort: str | None = None, top: int | None = None) -> pd.DataFrame:
+        """The rows to display: sorted by a column ('mean' sorts best first), the ``top``
+        best. Only what is shown changes."""
+        table = self.summary
+        if sort is not None:
+            table = _sorted(table, sort, metric=self.metric)
+        if top is not None:
+            if top < 1:
+                raise CompareError(f"--top {top}: expected a number >= 1")
+            ranked = _sorted(table, "mean", metric=self.metric) if sort is None else table
+            table = ranked.head(top)
+        shown = table.reset_index(drop=True)
+        shown.attrs = dict(self.summary.attrs)
+        return shown
+
+
+def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | int = "best",
+                 where: Sequence[str] = (),
+                 plans: Mapping[str, pd.DataFrame | None] | None = None) -> Comparison:
+    """Compare the trials of ``frame`` (from :func:`lrlab.runs.load_runs`) that match
+    ``where``: the table of settings, a verdict per optimizer setting, the optimizers
+    against each other, and how finished each sweep is (``plans``: what each sweep's
+    sweep.yaml plans, from :func:`lrlab.runs.scan_runs`)."""
     params = param_columns(frame)
-    for condition in parse_where(where, frame):
-        frame = condition.apply(frame)
-    if frame.empty:
-        raise CompareError("--where: no trial matches")
+    metric = metric or default_metric(frame)
+    at = parse_at(at)
+    filters = parse_where(where, frame)
+    frame = apply_where(frame, filters)
+    progress = [_progress(sweep, group, (plans or {}).get(str(sweep)), filters)
+                for sweep, group in frame.groupby("sweep", sort=False)]
     values = trial_values(frame, metric=metric, at=at)
     values = values[values["status"].isin(FINISHED_STATUSES)]
     if values.empty:
         raise CompareError("no completed or diverged trial to compare")
+    unfinished = {p.sweep for p in progress if p.unfinished}
+    summary = _summary_table(values, params, metric=metric, at=at)
+    summary.attrs[PARAMS_ATTR] = params
+    others = varied_columns(summary)
+    found, marks = [], {}
+    for _, group in values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
+        verdict = _verdict(group, others, metric=metric,
+                           provisional=str(group["sweep"].iloc[0]) in unfinished)
+        found.append(verdict)
+        key = _setting_key(group.iloc[0], others)
+        marks.update({(key, row["learning_rate"]): row for row in _marks(verdict)})
+    rows = [marks.get((_setting_key(row, others), row["learning_rate"]), {})
+            for _, row in summary.iterrows()]
+    for column in ("verdict", "vs_best", "vs_best_low", "vs_best_high", "p_holm", "learns"):
+        summary[column] = [row.get(column, "" if column == "verdict" else math.nan)
+                           for row in rows]
+    return Comparison(metric=metric, at=at, summary=summary, verdicts=found,
+                      optimizers=_between_optimizers(found), progress=progress)
+
+
+def summarize(frame: pd.DataFrame, *, metric: str = "val_accuracy", at: str | int = "best",
+              where: Sequence[str] = ()) -> pd.DataFrame:
+    """The comparison table alone (see :func:`compare_runs` for its columns)."""
+    return compare_runs(frame, metric=metric, at=at, where=where).summary
+
+
+def _setting_key(row: pd.Series, others: Sequence[str]) -> tuple[str, ...]:
+    """Names one optimizer setting of one sweep, the same way for every frame."""
+    return tuple(_shown(row[c]) for c in ("sweep", "optimizer", *others))
+
+
+def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
+                   at: str | int) -> pd.DataFrame:
+    """One row per setting and rate: mean, std, n and 95% interval over seeds, the median
+    epoch of the value, mean final loss, diverged and stalled seeds, mean seconds."""
     keys = ["sweep", *params]
-    grouped = values.assign(_diverged=values["status"] == TrialStatus.DIVERGED.value).groupby(
+    grouped = values.assign(
+        _diverged=values["status"] == TrialStatus.DIVERGED.value).groupby(
         keys, dropna=False, sort=False)
     table = grouped.agg(mean=("value", "mean"), std=("value", "std"), n=("value", "count"),
                         epoch=("value_epoch", "median"), final_loss=("final_loss", "mean"),
-                        diverged=("_diverged", "sum"), seconds=("trial_seconds", "mean"))
+                        diverged=("_diverged", "sum"), stalled=("stalled", "sum"),
+                        seconds=("trial_seconds", "mean"))
+    intervals = grouped["value"].apply(lambda v: stats.mean_interval(v.dropna()))
+    table["ci_low"] = [low for low, _ in intervals]
+    table["ci_high"] = [high for _, high in intervals]
     table = table.reset_index()
     table.insert(len(keys), "metric", metric)
     table.insert(len(keys) + 1, "at", str(at))
     table["diverged"] = table["diverged"].astype(int)
+    table["stalled"] = table["stalled"].astype(int)
     order = table["sweep"].drop_duplicates().tolist()
-    table = table.sort_values(
+    first_seen = {v: i for i, v in enumerate(values["optimizer"].drop_duplicates())}
+    return table.sort_values(
         ["sweep", "optimizer", "learning_rate"],
         key=lambda s: s.map(order.index) if s.name == "sweep" else (
-            s.map(_first_seen(values["optimizer"])) if s.name == "optimizer" else s),
-        kind="stable")
-    if sort is not None:
-        table = _sorted(table, sort, metric=metric)
-    if top is not None:
-        if top < 1:
-            raise CompareError(f"--top {top}: expected a number >= 1")
-        ranked = _sorted(table, "mean", metric=metric) if sort is None else table
-        table = ranked.head(top)
-    table = table.reset_index(drop=True)
-    table.attrs[PARAMS_ATTR] = params  # the summary's parameter columns, for its readers
-    return table
+            s.map(first_seen) if s.name == "optimizer" else s),
+        kind="stable").reset_index(drop=True)
 
 
-def _first_seen(series: pd.Series) -> dict[object, int]:
-    return {value: i for i, value in enumerate(series.drop_duplicates())}
+def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
+             provisional: bool) -> Verdict:
+    """The verdict of one optimizer setting (all its rates and seeds)."""
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    per_seed = group.pivot_table(index="learning_rate", columns="seed", values="value",
+                                 aggfunc="mean")
+    means = per_seed.mean(axis=1).dropna()
+    best_rate = float((means if sign > 0 else -means).idxmax())
+    best = per_seed.loc[best_rate]
+    best_values = best.dropna()
+    comparisons = []
+    for rate in means.index:
+        if rate == best_rate:
+            continue
+        both = best.notna() & per_seed.loc[rate].notna()
+        difference = stats.paired_difference(sign * best[both], sign * per_seed.loc[rate][both])
+        comparisons.append((float(rate), difference))
+    adjusted = stats.holm([d.p_value for _, d in comparisons])
+    versus = tuple(
+        RateVersusBest(rate, d, p, mark=_mark(p),
+                       seeds_needed=stats.seeds_needed(d.mean, d.sd,
+                                                       comparisons=len(comparisons)))
+        for (rate, d), p in zip(comparisons, adjusted, strict=True))
+    tied = sorted([best_rate, *(c.learning_rate for c in versus if c.tied)])
+    bad = group[(group["status"] == TrialStatus.DIVERGED.value) | group["stalled"]]
+    learning = sorted(set(group["learning_rate"]) - set(bad["learning_rate"]))
+    first = group.iloc[0]
+    low, high = stats.mean_interval(best_values)
+    return Verdict(
+        sweep=str(first["sweep"]), optimizer=str(first["optimizer"]),
+        setting=", ".join(f"{c}={first[c]:g}" if isinstance(first[c], float)
+                          else f"{c}={first[c]}" for c in others if not _missing(first[c])),
+        metric=metric, best_learning_rate=best_rate, best_mean=float(best_values.mean()),
+        best_std=float(best_values.std(ddof=1)) if len(best_values) > 1 else math.nan,
+        best_n=len(best_values), best_low=low, best_high=high,
+        best_by_seed=tuple((int(seed), float(v)) for seed, v in best_values.items()),
+        tied=tuple(tied),
+        versus_best=versus, largest_learning=float(learning[-1]) if learning else None,
+        provisional=provisional)
+
+
+def _marks(verdict: Verdict) -> list[dict[str, object]]:
+    """The verdict's columns of the summary, for each rate of the setting."""
+    rows = [{"learning_rate": verdict.best_learning_rate, "verdict": "best",
+             "vs_best": 0.0, "vs_best_low": math.nan, "vs_best_high": math.nan,
+             "p_holm": math.nan}]
+    for c in verdict.versus_best:
+        mean, low, high = in_metric_units(c.difference, verdict.metric)
+        rows.append({"learning_rate": c.learning_rate, "verdict": c.mark, "vs_best": mean,
+                     "vs_best_low": low, "vs_best_high": high, "p_holm": c.p_adjusted})
+    for row in rows:
+        row["learns"] = (verdict.largest_learning is not None
+                         and row["learning_rate"] <= verdict.largest_learning)
+    return rows
+
+
+def _between_optimizers(verdicts: list[Verdict]) -> list[OptimizerVersus]:
+    """Within each sweep, every setting's best rate against the best setting's, paired by
+    seed, Holm-corrected over the sweep's comparisons."""
+    out = []
+    for sweep in dict.fromkeys(v.sweep for v in verdicts):
+        own = [v for v in verdicts if v.sweep == sweep]
+        if len(own) < 2:
+            continue
+        sign = 1.0 if higher_is_better(own[0].metric) else -1.0
+        champion = max(own, key=lambda v: sign * v.best_mean)
+        best = dict(champion.best_by_seed)
+        pairs = []
+        for v in own:
+            if v is not champion:
+                other = dict(v.best_by_seed)
+                common = sorted(set(best) & set(other))
+                pairs.append((v, stats.paired_difference([sign * best[s] for s in common],
+                                                         [sign * other[s] for s in common])))
+        adjusted = stats.holm([d.p_value for _, d in pairs])
+        for (v, d), p in zip(pairs, adjusted, strict=True):
+            out.append(OptimizerVersus(
+                sweep=sweep, best=f"{champion.label} {format_rate(champion.best_learning_rate)}",
+                other=f"{v.label} {format_rate(v.best_learning_rate)}", difference=d,
+                p_adjusted=p, mark=_mark(p)))
+    return out
+
+
+def _progress(sweep: object, trials: pd.DataFrame, planned: pd.DataFrame | None,
+              filters: Sequence[Filter]) -> SweepProgress:
+    status = trials.drop_duplicates("trial_id")["status"]
+    count = planned
+    if planned is not None:
+        for condition in filters:
+            if condition.column in planned.columns:
+                count = count[condition.mask(count)]
+            elif condition.column not in ("sweep",):
+                count = None  # a filter on results (status, ...): the plan cannot say
+                break
+    return SweepProgress(
+        sweep=str(sweep), planned=None if count is None else len(count),
+        finished=int(status.isin(FINISHED_STATUSES).sum()),
+        failed=int((status == TrialStatus.FAILED.value).sum()),
+        interrupted=int((status == TrialStatus.INTERRUPTED.value).sum()),
+        running=int((status == RUNNING).sum()))
 
 
 def _sorted(table: pd.DataFrame, column: str, *, metric: str) -> pd.DataFrame:
@@ -217,55 +563,14 @@ def _sorted(table: pd.DataFrame, column: str, *, metric: str) -> pd.DataFrame:
                              na_position="last")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What a sweep says about one optimizer (at one setting of its other parameters)."""
-
-    sweep: str
-    optimizer: str
-    setting: str  # the other varied parameters, "" when none vary
-    best_learning_rate: float
-    best_mean: float
-    best_std: float
-    best_n: int
-    good_low: float
-    good_high: float
-    good_count: int
-    largest_stable: float | None  # largest rate with no diverged seed
+def _mark(p_adjusted: float) -> str:
+    if math.isnan(p_adjusted):
+        return "untested"
+    return "worse" if p_adjusted < stats.ALPHA else "tied"
 
 
-def verdicts(summary: pd.DataFrame, *, tolerance: float = 0.01) -> list[Verdict]:
-    """Per optimizer (and setting of the other varied parameters): the best rate, the
-    good range (rates whose mean is within ``tolerance`` of the best, in the metric's
-    units) and the largest rate at which no seed diverged."""
-    if tolerance < 0:
-        raise CompareError(f"--tolerance {tolerance}: expected a number >= 0")
-    if summary.empty:
-        return []
-    metric = summary["metric"].iloc[0]
-    others = varied_columns(summary)
-    out = []
-    for _, series in summary.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
-        ranked = series.dropna(subset=["mean"])
-        if ranked.empty:
-            continue
-        best = ranked.loc[ranked["mean"].idxmax() if higher_is_better(metric)
-                          else ranked["mean"].idxmin()]
-        gap = (best["mean"] - ranked["mean"]) if higher_is_better(metric) else (
-            ranked["mean"] - best["mean"])
-        good = ranked[gap <= tolerance + 1e-12]
-        stable = series[series["diverged"] == 0]["learning_rate"]
-        setting = ", ".join(f"{c}={best[c]:g}" if isinstance(best[c], float) else f"{c}={best[c]}"
-                            for c in others if not _missing(best[c]))
-        out.append(Verdict(
-            sweep=str(best["sweep"]), optimizer=str(best["optimizer"]), setting=setting,
-            best_learning_rate=float(best["learning_rate"]), best_mean=float(best["mean"]),
-            best_std=float(best["std"]), best_n=int(best["n"]),
-            good_low=float(good["learning_rate"].min()),
-            good_high=float(good["learning_rate"].max()), good_count=len(good),
-            largest_stable=float(stable.max()) if len(stable) else None,
-        ))
-    return out
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _missing(value: object) -> bool:

@@ -10,8 +10,9 @@ import numpy as np
 from lrlab._tf import import_keras
 from lrlab.config import ModelConfig
 from lrlab.optimizers import OPTIMIZERS
+from lrlab.records import CLASSES
 
-INPUT_DIM, CLASSES = 784, 10
+INPUT_DIM = 784
 
 
 def build_model(config: ModelConfig) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,10 +15,18 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from lrlab.compare import higher_is_better, param_columns, varied_columns
+from lrlab.compare import (
+    Comparison,
+    apply_where,
+    chance_level,
+    describe_at,
+    higher_is_better,
+    parse_where,
+    varied_columns,
+)
 from lrlab.errors import StoreError
 from lrlab.files import atomic_write
-from lrlab.records import EPOCH_METRICS, FINISHED_STATUSES
+from lrlab.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus
 
 
 class SensitivityLine(NamedTuple):
@@ -26,17 +35,24 @@ class SensitivityLine(NamedTuple):
     label: str
     learning_rates: list[float]
     mean: list[float]
-    std: list[float]  # 0 where a single seed gives no spread
+    ci_low: list[float]  # NaN where a single seed gives no interval
+    ci_high: list[float]
+    best_rate: float
+    tied_rates: list[float]  # not told apart from the best (best included)
     diverged_rates: list[float]  # rates at which at least one seed diverged
+    stalled_rates: list[float]  # rates at which at least one seed stalled at chance
 
 
 class CurveSet(NamedTuple):
-    """One optimizer's learning curves: per learning rate, per-epoch means over seeds."""
+    """One setting's learning curves: per rate, per-epoch means over its seeds, up to the
+    last epoch every seed reached (so a seed that stopped early makes no spike)."""
 
     label: str
     learning_rates: list[float]
     epochs: list[list[float]]
-    columns: dict[str, list[list[float]]]  # loss, val_loss, accuracy, val_accuracy
+    columns: dict[str, list[list[float]]]  # EPOCH_METRICS
+    diverged: list[bool]  # whether a seed of the rate diverged (marked where it stopped)
+    highlighted: list[bool]  # the best rate and its tied set
 
 
 def _label(row: pd.Series, others: Sequence[str], multiple_sweeps: bool) -> str:
@@ -47,46 +63,64 @@ def _label(row: pd.Series, others: Sequence[str], multiple_sweeps: bool) -> str:
     return f"{row['sweep']}: {label}" if multiple_sweeps else label
 
 
-def sensitivity_lines(summary: pd.DataFrame) -> list[SensitivityLine]:
-    """One line per sweep, optimizer and setting of the other varied parameters."""
+def sensitivity_lines(comparison: Comparison) -> list[SensitivityLine]:
+    """One line per sweep and optimizer setting, from the comparison's full table (never
+    from the rows a --top shows)."""
+    summary = comparison.summary
     others = varied_columns(summary)
     multiple = summary["sweep"].nunique() > 1
     lines = []
     for _, group in summary.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
         group = group.sort_values("learning_rate")
+        rates = group["learning_rate"].astype(float)
         lines.append(SensitivityLine(
             label=_label(group.iloc[0], others, multiple),
-            learning_rates=group["learning_rate"].astype(float).tolist(),
-            mean=group["mean"].astype(float).tolist(),
-            std=group["std"].fillna(0.0).astype(float).tolist(),
-            diverged_rates=group.loc[group["diverged"] > 0, "learning_rate"].tolist(),
+            learning_rates=rates.tolist(), mean=group["mean"].astype(float).tolist(),
+            ci_low=group["ci_low"].astype(float).tolist(),
+            ci_high=group["ci_high"].astype(float).tolist(),
+            best_rate=float(rates[group["verdict"] == "best"].iloc[0]),
+            tied_rates=rates[group["verdict"].isin(["best", "tied"])].tolist(),
+            diverged_rates=rates[group["diverged"] > 0].tolist(),
+            stalled_rates=rates[group["stalled"] > 0].tolist(),
         ))
     return lines
 
 
-def learning_curves(frame: pd.DataFrame) -> list[CurveSet]:
-    """Per optimizer (and setting), the mean over seeds of each epoch's metrics."""
+def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSet]:
+    """Per sweep and setting, the mean over seeds of each epoch's metrics, for the trials
+    of ``frame`` (already filtered as the comparison was) that are results."""
     frame = frame[frame["status"].isin(FINISHED_STATUSES)].dropna(subset=["epoch"])
-    others = varied_columns(frame[param_columns(frame) + ["sweep"]])
+    others = varied_columns(comparison.summary)
     multiple = frame["sweep"].nunique() > 1
-    keys = ["sweep", *param_columns(frame)]
+    highlighted = {(row["sweep"], row["optimizer"], *(_key(row[c]) for c in others),
+                    row["learning_rate"])
+                   for _, row in comparison.summary.iterrows()
+                   if row["verdict"] in ("best", "tied")}
     curves = []
     for _, series in frame.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
-        rates, epochs = [], []
-        columns: dict[str, list[list[float]]] = {c: [] for c in EPOCH_METRICS}
-        for _, trials in series.groupby(keys, dropna=False, sort=False):
-            means = trials.groupby("epoch")[list(columns)].mean().sort_index()
-            rates.append(float(trials["learning_rate"].iloc[0]))
-            epochs.append(means.index.astype(float).tolist())
-            for c in columns:
-                columns[c].append(means[c].astype(float).tolist())
-        order = np.argsort(rates)
+        by_rate: dict[float, tuple[list[float], dict[str, list[float]], bool]] = {}
+        for rate_value, trials in series.groupby("learning_rate", sort=True):
+            reached = trials.groupby("seed")["epoch"].max().min()  # every seed has these
+            kept = trials[trials["epoch"] <= reached]
+            means = kept.groupby("epoch")[list(EPOCH_METRICS)].mean().sort_index()
+            diverged = bool((trials["status"] == TrialStatus.DIVERGED.value).any())
+            by_rate[float(rate_value)] = (means.index.astype(float).tolist(),
+                                          {c: means[c].astype(float).tolist()
+                                           for c in EPOCH_METRICS}, diverged)
+        first = series.iloc[0]
+        key = (first["sweep"], first["optimizer"], *(_key(first[c]) for c in others))
+        rates = sorted(by_rate)
         curves.append(CurveSet(
-            label=_label(series.iloc[0], others, multiple),
-            learning_rates=[rates[i] for i in order], epochs=[epochs[i] for i in order],
-            columns={c: [v[i] for i in order] for c, v in columns.items()},
-        ))
+            label=_label(first, others, multiple), learning_rates=rates,
+            epochs=[by_rate[r][0] for r in rates],
+            columns={c: [by_rate[r][1][c] for r in rates] for c in EPOCH_METRICS},
+            diverged=[by_rate[r][2] for r in rates],
+            highlighted=[(*key, r) in highlighted for r in rates]))
     return curves
+
+
+def _key(value: object) -> object:
+    return "nan" if isinstance(value, float) and math.isnan(value) else value
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -103,44 +137,60 @@ def _pyplot() -> Any:
     return plt
 
 
-def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str,
+def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
                      path: Path) -> None:
-    """The metric against the learning rate (log axis), ± one std band, the best rate
-    starred and rates where a seed diverged crossed."""
+    """The metric against the learning rate (log axis) with its 95% interval over seeds;
+    the best rate starred, the rates tied with it ringed, rates where a seed diverged
+    crossed and where one stalled squared; chance as a dashed line."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    marked = False
+    legend_marks: set[str] = set()
+
+    def mark(x: Any, y: Any, label: str, **style: Any) -> None:
+        ax.scatter(x, y, label=None if label in legend_marks else label, **style)
+        legend_marks.add(label)
+
     for line in lines:
-        x, y, s = map(np.asarray, (line.learning_rates, line.mean, line.std))
-        (drawn,) = ax.plot(x, y, marker="o", label=line.label)
-        ax.fill_between(x, y - s, y + s, color=drawn.get_color(), alpha=0.2, linewidth=0)
-        finite = np.where(np.isfinite(y), y, -np.inf if higher_is_better(metric) else np.inf)
-        best = int(np.argmax(finite) if higher_is_better(metric) else np.argmin(finite))
-        ax.scatter([x[best]], [y[best]], marker="*", s=260, color=drawn.get_color(),
-                   edgecolor="black", zorder=4)
-        ax.annotate(f"best {x[best]:.3g}", (x[best], y[best]), textcoords="offset points",
-                    xytext=(0, 10), ha="center", fontsize=9)
-        bad = np.isin(x, line.diverged_rates)
-        if bad.any():
-            ax.scatter(x[bad], y[bad], marker="X", s=120, color="crimson", zorder=3,
-                       label=None if marked else "diverged (≥ 1 seed)")
-            marked = True
+        x, y = np.asarray(line.learning_rates), np.asarray(line.mean)
+        (drawn,) = ax.plot(x, y, marker="o", markersize=4, label=line.label)
+        colour = drawn.get_color()
+        ax.fill_between(x, line.ci_low, line.ci_high, color=colour, alpha=0.2, linewidth=0)
+        tied = np.isin(x, line.tied_rates) & (x != line.best_rate)
+        if tied.any():
+            mark(x[tied], y[tied], "tied with the best (5%, Holm)", s=150,
+                 facecolors="none", edgecolors=colour, linewidths=2, zorder=4)
+        best = x == line.best_rate
+        ax.scatter(x[best], y[best], marker="*", s=260, color=colour, edgecolor="black",
+                   zorder=5)
+        ax.annotate(f"best {line.best_rate:.3g}", (line.best_rate, y[best][0]),
+                    textcoords="offset points", xytext=(0, 10), ha="center", fontsize=9)
+        for rates, label, style in (
+                (line.diverged_rates, "diverged (≥ 1 seed)", {"marker": "X", "s": 110,
+                                                               "color": "crimson"}),
+                (line.stalled_rates, "stalled at chance (≥ 1 seed)", {"marker": "s", "s": 70,
+                                                                       "color": "grey"})):
+            bad = np.isin(x, rates)
+            if bad.any():
+                mark(x[bad], y[bad], label, zorder=3, **style)
+    chance = chance_level(metric)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:g})")
     ax.set_xscale("log")
     ax.set_xlabel("learning rate (log scale)")
-    where = {"best": "at each trial's best epoch", "last": "at the last epoch"}.get(
-        at, f"at epoch {at}")
-    ax.set_ylabel(f"{metric} ({where})")
+    ax.set_ylabel(f"{metric} ({describe_at(at)})")
     better = "higher" if higher_is_better(metric) else "lower"
-    fig.suptitle(f"Learning-rate sensitivity: {metric}, mean ± 1 std over seeds "
+    fig.suptitle(f"Learning-rate sensitivity: {metric}, mean and 95% interval over seeds "
                  f"({better} is better)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=9)
     _save(fig, path)
     plt.close(fig)
 
 
 def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
-    """Loss and accuracy per epoch: a row per optimizer, colour = learning rate (log)."""
+    """Small multiples: a row per setting, training loss (log scale) and validation
+    accuracy per epoch, colour = learning rate (log); the best rate and its tied set drawn
+    bold, the others faint; an X where a diverged rate stopped."""
     plt = _pyplot()
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import MaxNLocator
@@ -149,28 +199,37 @@ def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
     norm = LogNorm(vmin=min(rates), vmax=max(rates) if max(rates) > min(rates) else
                    min(rates) * 10)
     cmap = plt.get_cmap("viridis")
-    fig, axes = plt.subplots(len(curves), 2, figsize=(11, 3.6 * len(curves)), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(len(curves), 2, figsize=(12, 3.4 * len(curves) + 0.6),
+                             squeeze=False, layout="constrained")
     for row, curve in zip(axes, curves, strict=True):
-        for ax, kind in zip(row, ("loss", "accuracy"), strict=True):
-            for i, rate in enumerate(curve.learning_rates):
-                colour = cmap(norm(rate))
-                ax.plot(curve.epochs[i], curve.columns[kind][i], color=colour, marker=".")
-                ax.plot(curve.epochs[i], curve.columns[f"val_{kind}"][i], color=colour,
-                        linestyle="--")
-            ax.set_title(f"{curve.label}: {kind} (solid: train, dashed: validation)")
+        validation = any(math.isfinite(v) for vals in curve.columns["val_accuracy"]
+                         for v in vals)
+        accuracy = "val_accuracy" if validation else "accuracy"
+        for ax, column in zip(row, ("loss", accuracy), strict=True):
+            for i, rate_value in enumerate(curve.learning_rates):
+                bold = curve.highlighted[i]
+                x, y = curve.epochs[i], curve.columns[column][i]
+                ax.plot(x, y, color=cmap(norm(rate_value)), marker=".",
+                        markersize=7 if bold else 3, linewidth=2.2 if bold else 0.9,
+                        alpha=1.0 if bold else 0.45, zorder=3 if bold else 2)
+                if curve.diverged[i] and x:
+                    ax.scatter([x[-1]], [y[-1]], marker="X", color="crimson", s=50, zorder=4)
             ax.set_xlabel("epoch")
+            last = max((e[-1] for e in curve.epochs if e), default=1.0)
+            ax.set_xlim(0.8, last + 0.2)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_ylabel(f"{kind} (cross-entropy)" if kind == "loss" else "accuracy (fraction)")
-            ax.grid(True, alpha=0.3)
-            if kind == "loss":
-                finite = [v for vals in curve.columns["loss"] for v in vals if np.isfinite(v)]
-                if finite:  # diverged trials would squash every other curve to the floor
-                    ax.set_ylim(0, min(max(finite), 3 * math.log(10)) * 1.05)
+            ax.grid(True, which="both", alpha=0.3)
+            if column == "loss":
+                ax.set_yscale("log")
+                ax.set_ylabel("training loss (log scale)")
+                ax.set_title(textwrap.shorten(curve.label, 60), loc="left", fontsize=10)
             else:
                 ax.set_ylim(0, 1)
+                ax.set_ylabel(column.replace("_", " "))
     mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(mappable, ax=axes, label="learning rate (log scale)")
+    fig.colorbar(mappable, ax=axes, label="learning rate (log scale)", shrink=0.9)
+    fig.suptitle("Learning curves: bold = best rate and rates tied with it; "
+                 "X = diverged there", fontsize=11)
     _save(fig, path)
     plt.close(fig)
 
@@ -182,17 +241,19 @@ def default_plot_dir(sweep_dirs: Sequence[Path]) -> Path:
     return Path(os.path.commonpath([p.resolve() for p in sweep_dirs])) / "plots"
 
 
-def write_plots(frame: pd.DataFrame, summary: pd.DataFrame, *, out_dir: Path,
-                svg: bool = False) -> list[Path]:
-    """Draw both plots into ``out_dir`` as PNG (and SVG); return the files written."""
-    metric, at = summary["metric"].iloc[0], summary["at"].iloc[0]
+def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
+                where: Sequence[str] = (), svg: bool = False) -> list[Path]:
+    """Draw both plots of ``comparison`` (the trials of ``frame`` that ``where`` keeps)
+    into ``out_dir`` as PNG (and SVG); return the files written."""
+    metric, at = comparison.metric, comparison.at
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"{out_dir}: cannot write plots ({exc.strerror or exc}); choose "
                          f"another folder with --plots") from None
+    frame = apply_where(frame, parse_where(where, frame))
     written = []
-    lines, curves = sensitivity_lines(summary), learning_curves(frame)
+    lines, curves = sensitivity_lines(comparison), learning_curves(frame, comparison)
     for suffix in ("png", "svg") if svg else ("png",):
         path = out_dir / f"sensitivity-{metric}.{suffix}"
         draw_sensitivity(lines, metric=metric, at=at, path=path)
@@ -212,7 +273,7 @@ def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]],
     labels = list(agreement)
     fig, axes = plt.subplots(1, len(labels), figsize=(6.5 * len(labels), 4.8), squeeze=False,
                              layout="constrained")
-    styles = {"valley": "-", "steepest": "--", "min/10": ":"}
+    styles = {"steepest": "-", "valley": "--", "min/10": ":"}
     for ax, label in zip(axes[0], labels, strict=True):
         own = [c for c in curves if c.label == label]
         for curve in own:
@@ -220,6 +281,9 @@ def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]],
             ax.plot(curve.rates[kept], curve.losses[kept], color="grey", alpha=0.25,
                     linewidth=0.8)
             ax.plot(curve.rates[kept], curve.smoothed[kept], label=f"seed {curve.seed}")
+            ax.scatter(curve.suggestions[default_rule], np.interp(
+                np.log10(curve.suggestions[default_rule]), np.log10(curve.rates[kept]),
+                curve.smoothed[kept]), s=25, color="black", zorder=4)
         for rule, found in agreement[label].items():
             ax.axvline(found.median, color="black", linestyle=styles.get(rule, "-"),
                        linewidth=2 if rule == default_rule else 1,
@@ -229,7 +293,7 @@ def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]],
         ax.set_ylim(0, top * 1.1)
         ax.set_xscale("log")
         ax.set_xlabel("learning rate (log scale, grows every batch)")
-        ax.set_ylabel("training loss (smoothed; raw in grey)")
+        ax.set_ylabel("training loss (zero-lag smoothed; raw in grey)")
         ax.set_title(f"LR range test: {label}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)

@@ -28,6 +28,13 @@ class TrialStatus(str, enum.Enum):
 
 
 FINISHED_STATUSES = tuple(s.value for s in TrialStatus if s.finished)
+# What the tidy frame of lrlab.runs calls a trial with params.json but no result.json yet:
+# still training (or stopped without a word, by kill -9 or a crash).
+RUNNING = "running"
+
+# Every data set lrlab trains on has ten classes (the model's last layer has ten units), so
+# an accuracy of 1/CLASSES is chance.
+CLASSES = 10
 
 # The metrics measured at the end of every epoch, and once on the test set at the end.
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")

@@ -1,10 +1,12 @@
-"""A comparison as text: the terminal table with its verdict lines, CSV, Markdown, JSON and
-LaTeX. Pure (rich renders into a string); the CLI only prints what this returns."""
+"""A comparison as text: the terminal table with its verdicts in plain words, CSV, Markdown,
+JSON and LaTeX. Every format names the metric and carries the verdicts. Pure (rich renders
+into a string); the CLI only prints what this returns."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -13,122 +15,272 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from lrlab.compare import CompareError, Verdict, varied_columns
+import lrlab.stats as stats
+from lrlab.compare import (
+    CHANCE_MARGIN,
+    CompareError,
+    Comparison,
+    OptimizerVersus,
+    SweepProgress,
+    Verdict,
+    chance_level,
+    describe_at,
+    in_metric_units,
+    varied_columns,
+)
 from lrlab.files import json_safe
 from lrlab.formatting import number, rate
 
 FORMATS = ("table", "csv", "markdown", "json", "latex")
 # Left-aligned (text) columns; every other column is a number.
-_TEXT_COLUMNS = ("sweep", "optimizer")
+_TEXT_COLUMNS = ("sweep", "optimizer", "verdict")
+METHOD = ("paired by seed, 95% intervals, tied = not told apart at the 5% level after "
+          "Holm's correction for the rates compared")
 
 
-def render(summary: pd.DataFrame, verdicts: Sequence[Verdict], output_format: str, *,
-           tolerance: float, unreadable: Sequence[dict[str, str]] = ()) -> str:
-    """The comparison in ``output_format`` (one of FORMATS)."""
+def render(comparison: Comparison, output_format: str, *, rows: pd.DataFrame | None = None,
+           unreadable: Sequence[dict[str, str]] = ()) -> str:
+    """The comparison in ``output_format`` (one of FORMATS). ``rows``: the table rows to
+    show (:meth:`Comparison.shown`); the verdicts are always the whole comparison's."""
+    rows = comparison.summary if rows is None else rows
     if output_format == "table":
-        return to_table(summary, verdicts, tolerance=tolerance)
+        return to_table(comparison, rows)
     if output_format == "csv":
-        return to_csv(summary)
+        return to_csv(comparison, rows)
     if output_format == "markdown":
-        return to_markdown(summary)
+        return to_markdown(comparison, rows)
     if output_format == "latex":
-        return to_latex(summary)
+        return to_latex(comparison, rows)
     if output_format == "json":
-        return to_json(summary, verdicts, unreadable)
+        return to_json(comparison, rows, unreadable)
     raise CompareError(f"--format {output_format!r}: expected one of: {', '.join(FORMATS)}")
 
 
-def display_columns(summary: pd.DataFrame) -> list[str]:
+def title(comparison: Comparison) -> str:
+    text = f"{comparison.metric} {describe_at(comparison.at)}, over seeds"
+    return text + (" (PROVISIONAL: a sweep is unfinished)" if comparison.provisional else "")
+
+
+# -- the verdicts in words ---------------------------------------------------------------
+
+
+def _signed(value: float) -> str:
+    return number(value).replace("-", "−")
+
+
+def _interval(low: float, high: float) -> str:
+    return f"{_signed(low)} to {_signed(high)}"
+
+
+def verdict_text(v: Verdict) -> str:
+    """One optimizer setting's verdict in plain words."""
+    head = "[provisional: the sweep is unfinished] " if v.provisional else ""
+    worse = "lower" if v.metric.endswith("accuracy") else "higher"
+    learns = ("Largest rate that still learns: none." if v.largest_learning is None else
+              f"Largest rate that still learns: {rate(v.largest_learning)}.")
+    if v.single_seed:
+        return (f"{head}{v.label}: best observed learning rate {rate(v.best_learning_rate)} "
+                f"({v.metric} {number(v.best_mean)}, 1 seed). With one seed no difference "
+                f"between rates can be told apart: run at least 3 seeds (sweep.seeds: "
+                f"[0, 1, 2]), more where rates are close. {learns}")
+    text = (f"{head}{v.label}: best learning rate {rate(v.best_learning_rate)} ({v.metric} "
+            f"{number(v.best_mean)}, 95% CI {_interval(v.best_low, v.best_high)}, "
+            f"{v.best_n} seeds). ")
+    others = [r for r in v.tied if r != v.best_learning_rate]
+    if others:
+        text += (f"Tied with it (not told apart at the 5% level, paired by seed, Holm-"
+                 f"corrected): {', '.join(rate(r) for r in others)}. ")
+    elif len(v.versus_best) > len(v.untested):
+        text += "Every other rate is worse at the 5% level (paired by seed, Holm-corrected). "
+    closest = v.closest
+    if closest is not None:
+        d = closest.difference
+        mean, low, high = in_metric_units(d, v.metric)
+        text += (f"Closest: {rate(closest.learning_rate)}, {number(abs(mean))} {worse} on "
+                 f"average (it minus the best: 95% CI {_interval(low, high)}, {d.n} seeds); ")
+        if d.mean == 0:
+            text += "no difference at all was seen. "
+        elif closest.seeds_needed is None:
+            text += f"more than {stats.MAX_SEEDS} seeds would be needed to tell them apart. "
+        else:
+            text += f"about {closest.seeds_needed} seeds would tell them apart. "
+    if v.untested:
+        text += (f"Untested (fewer than 2 seeds shared with the best): "
+                 f"{', '.join(rate(r) for r in v.untested)}. ")
+    return text + learns
+
+
+def optimizer_text(o: OptimizerVersus, metric: str) -> str:
+    d = o.difference
+    if o.mark == "untested":
+        return (f"{o.best} vs {o.other}: {d.n} seed(s) in common, too few to tell them "
+                f"apart.")
+    verdict = ("not distinguishable" if o.mark == "tied" else f"{o.best} is better")
+    mean, low, high = in_metric_units(d, metric)
+    return (f"{o.best} vs {o.other} (paired by seed, {d.n} seeds): {o.other} minus "
+            f"{o.best} is {_signed(mean)} (95% CI {_interval(low, high)}; p = "
+            f"{d.p_value:.2g}, Holm {o.p_adjusted:.2g}): {verdict}.")
+
+
+def progress_text(p: SweepProgress) -> str:
+    parts = [f"{n} {what}" for n, what in ((p.running, "running"),
+                                            (p.interrupted, "interrupted"),
+                                            (p.failed, "failed"),
+                                            (p.not_started, "not started")) if n]
+    of = f" of {p.planned}" if p.planned is not None else ""
+    state = "unfinished" if p.unfinished else "finished"
+    return (f"{p.sweep}: {state}, {p.finished}{of} trials have a result"
+            + (f" ({', '.join(parts)})" if parts else "")
+            + ("; its verdicts are provisional." if p.unfinished else "."))
+
+
+def verdict_lines(comparison: Comparison) -> list[str]:
+    """Everything the comparison decides, as sentences: unfinished sweeps first, then a
+    verdict per optimizer setting, then the optimizers against each other."""
+    lines = [progress_text(p) for p in comparison.progress if p.unfinished]
+    lines += [verdict_text(v) for v in comparison.verdicts]
+    if comparison.optimizers:
+        lines.append("Between optimizers (the best rate of each):")
+        lines += [f"  {optimizer_text(o, comparison.metric)}" for o in comparison.optimizers]
+    chance = chance_level(comparison.metric)
+    learns = (f"above chance ({chance:g}) by more than {CHANCE_MARGIN:g}" if chance
+              else "below its initial loss")
+    lines.append(f"Method: {METHOD}; a rate learns when no seed diverged and every seed's "
+                 f"{comparison.metric} is {learns} (else the trial is 'stalled').")
+    return lines
+
+
+# -- tables --------------------------------------------------------------------------------
+
+
+def display_columns(rows: pd.DataFrame) -> list[str]:
     """What a reader needs: the sweep only when there are several, the parameters that
-    vary, then the statistics. Exports to CSV and JSON keep every column."""
-    columns = ["sweep"] if summary["sweep"].nunique() > 1 else []
-    columns += ["optimizer", "learning_rate", *varied_columns(summary)]
-    return columns + ["mean", "std", "n", "epoch", "final_loss", "diverged", "seconds"]
+    vary, then the statistics and the verdict. CSV and JSON keep every column."""
+    columns = ["sweep"] if rows["sweep"].nunique() > 1 else []
+    columns += ["optimizer", "learning_rate", *varied_columns(rows)]
+    return columns + ["mean", "std", "ci_low", "ci_high", "n", "vs_best", "p_holm", "verdict",
+                      "epoch", "diverged", "stalled", "seconds"]
 
 
 def _cell(column: str, value: Any, *, missing: str) -> str:
     if column == "learning_rate":
         return rate(value)
-    if column in ("n", "diverged"):
+    if column in ("n", "diverged", "stalled"):
         return str(int(value))
     if column in ("epoch", "seconds"):
         return number(value, 1, missing=missing)
+    if column == "p_holm":
+        return missing if value is None or math.isnan(value) else f"{value:.2g}"
     return number(value, missing=missing)
 
 
-def verdict_line(v: Verdict, *, metric: str, tolerance: float) -> str:
-    """One optimizer's verdict in a sentence: what ``compare`` and ``sweep`` print."""
-    name = f"{v.optimizer} ({v.setting})" if v.setting else v.optimizer
-    spread = f" ± {number(v.best_std)}" if v.best_n > 1 else ""
-    stable = rate(v.largest_stable) if v.largest_stable is not None else "none"
-    return (f"{name}: best learning rate {rate(v.best_learning_rate)} ({metric} "
-            f"{number(v.best_mean)}{spread}, n={v.best_n}); good range "
-            f"{rate(v.good_low)} to {rate(v.good_high)} "
-            f"({v.good_count} rate(s) within {tolerance:g} of the best); largest rate with "
-            f"no diverged seed: {stable}")
-
-
-def to_table(summary: pd.DataFrame, verdicts: Sequence[Verdict], *, tolerance: float) -> str:
-    """The terminal table (mean ± std in one column) and a verdict line per optimizer."""
-    metric, at = summary["metric"].iloc[0], summary["at"].iloc[0]
+def to_table(comparison: Comparison, rows: pd.DataFrame) -> str:
+    """The terminal table (mean ± std, the interval and the paired difference each in one
+    column), then the verdicts in words."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=160, highlight=False, force_terminal=False,
+    console = Console(file=buffer, width=200, highlight=False, force_terminal=False,
                       soft_wrap=True)
-    table = Table(title=f"{metric} at {at} epoch, mean ± std over seeds")
-    columns = [c for c in display_columns(summary) if c != "std"]
+    table = Table(title=title(comparison))
+    merged = {"std", "ci_high", "vs_best_high", "vs_best_low"}
+    columns = [c for c in display_columns(rows) if c not in merged]
+    headers = {"mean": "mean ± std", "ci_low": "95% CI", "vs_best": "vs best (95% CI)",
+               "p_holm": "p (Holm)"}
     for column in columns:
-        table.add_column(f"{metric} (mean ± std)" if column == "mean" else column,
+        table.add_column(headers.get(column, column),
                          justify="left" if column in _TEXT_COLUMNS else "right", no_wrap=True)
-    for _, row in summary.iterrows():
-        cells = [_cell(c, row[c], missing="-") for c in columns]
-        if row["n"] >= 2:
-            cells[columns.index("mean")] += f" ± {number(row['std'])}"
+    for _, row in rows.iterrows():
+        cells = []
+        for column in columns:
+            if column == "mean":
+                spread = f" ± {number(row['std'])}" if row["n"] >= 2 else ""
+                cells.append(number(row["mean"]) + spread)
+            elif column == "ci_low":
+                cells.append("-" if math.isnan(row["ci_low"]) else
+                             f"{number(row['ci_low'])} to {number(row['ci_high'])}")
+            elif column == "vs_best":
+                cells.append(_versus_cell(row))
+            else:
+                cells.append(_cell(column, row[column], missing="-"))
         table.add_row(*cells)
     console.print(table)
-    for verdict in verdicts:
-        console.print(verdict_line(verdict, metric=metric, tolerance=tolerance), markup=False)
+    for line in verdict_lines(comparison):
+        console.print(line, markup=False)
     return buffer.getvalue()
 
 
-def to_csv(summary: pd.DataFrame) -> str:
-    return summary.to_csv(index=False)
+def _versus_cell(row: pd.Series) -> str:
+    if row["verdict"] == "best":
+        return "best"
+    if math.isnan(row["vs_best_low"]):
+        return "-"
+    return (f"{_signed(row['vs_best'])} ({_signed(row['vs_best_low'])} to "
+            f"{_signed(row['vs_best_high'])})")
 
 
-def to_json(summary: pd.DataFrame, verdicts: Sequence[Verdict],
+def to_csv(comparison: Comparison, rows: pd.DataFrame) -> str:
+    """Every column, the verdict's included; ``provisional`` says whether the row's sweep
+    is unfinished."""
+    unfinished = {p.sweep for p in comparison.progress if p.unfinished}
+    return rows.assign(provisional=rows["sweep"].isin(unfinished)).to_csv(index=False)
+
+
+def to_json(comparison: Comparison, rows: pd.DataFrame,
             unreadable: Sequence[dict[str, str]] = ()) -> str:
+    def verdict(v: Verdict) -> dict[str, Any]:
+        data = asdict(v)
+        data["best_by_seed"] = dict(v.best_by_seed)
+        data["tied"] = list(v.tied)
+        data["untested"] = list(v.untested)
+        data["versus_best"] = [{"learning_rate": c.learning_rate, "mark": c.mark,
+                                **asdict(c.difference), "p_adjusted": c.p_adjusted,
+                                "seeds_needed": c.seeds_needed} for c in v.versus_best]
+        data["text"] = verdict_text(v)
+        return data
+
     payload = {
-        "metric": summary["metric"].iloc[0] if len(summary) else None,
-        "at": summary["at"].iloc[0] if len(summary) else None,
-        "rows": summary.to_dict("records"),
-        "optimizers": [asdict(v) for v in verdicts],
+        "metric": comparison.metric,
+        "at": comparison.at,
+        "provisional": comparison.provisional,
+        "method": METHOD,
+        "sweeps": [{**asdict(p), "not_started": p.not_started, "unfinished": p.unfinished}
+                   for p in comparison.progress],
+        "optimizers": [verdict(v) for v in comparison.verdicts],
+        "between_optimizers": [{**asdict(o), "text": optimizer_text(o, comparison.metric)}
+                               for o in comparison.optimizers],
+        "rows": rows.to_dict("records"),
         "unreadable": list(unreadable),
     }
     return json.dumps(json_safe(payload), indent=2) + "\n"
 
 
-def to_markdown(summary: pd.DataFrame) -> str:
-    columns = display_columns(summary)
-    lines = ["| " + " | ".join(columns) + " |",
+def to_markdown(comparison: Comparison, rows: pd.DataFrame) -> str:
+    columns = display_columns(rows)
+    lines = [f"**{title(comparison)}**", "",
+             "| " + " | ".join(columns) + " |",
              "|" + "|".join("---" if c in _TEXT_COLUMNS else "---:" for c in columns) + "|"]
     lines += ["| " + " | ".join(_cell(c, row[c], missing="") for c in columns) + " |"
-              for _, row in summary.iterrows()]
+              for _, row in rows.iterrows()]
+    lines += [""] + [f"- {line.strip()}" for line in verdict_lines(comparison)]
     return "\n".join(lines) + "\n"
 
 
 def _latex_escape(text: str) -> str:
     for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"),
                           ("$", r"\$"), ("#", r"\#"), ("_", r"\_"), ("{", r"\{"),
-                          ("}", r"\}")):
+                          ("}", r"\}"), ("−", "-"), ("±", r"$\pm$")):
         text = text.replace(char, escaped)
     return text
 
 
-def to_latex(summary: pd.DataFrame) -> str:
-    columns = display_columns(summary)
+def to_latex(comparison: Comparison, rows: pd.DataFrame) -> str:
+    columns = display_columns(rows)
     align = "".join("l" if c in _TEXT_COLUMNS else "r" for c in columns)
-    lines = [f"\\begin{{tabular}}{{{align}}}", "\\hline",
+    lines = ["\\begin{table}", "\\centering", f"\\caption{{{_latex_escape(title(comparison))}}}",
+             f"\\begin{{tabular}}{{{align}}}", "\\hline",
              " & ".join(_latex_escape(c) for c in columns) + r" \\", "\\hline"]
     lines += [" & ".join(_latex_escape(_cell(c, row[c], missing="")) for c in columns) + r" \\"
-              for _, row in summary.iterrows()]
-    lines += ["\\hline", "\\end{tabular}"]
+              for _, row in rows.iterrows()]
+    lines += ["\\hline", "\\end{tabular}", "\\end{table}", "\\begin{itemize}"]
+    lines += [f"\\item {_latex_escape(line.strip())}" for line in verdict_lines(comparison)]
+    lines += ["\\end{itemize}"]
     return "\n".join(lines) + "\n"

@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from lrlab.errors import StoreError
-from lrlab.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS
+from lrlab.config import parse_config
+from lrlab.errors import LrlabError, StoreError
+from lrlab.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING
 from lrlab.store import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -23,6 +24,7 @@ from lrlab.store import (
     TRIALS_DIR,
     read_trial,
 )
+from lrlab.trials import expand_trials
 
 log = logging.getLogger(__name__)
 # Where the frame says which of its columns are trial parameters (the keys of the trials'
@@ -43,6 +45,9 @@ class RunScan:
     frame: pd.DataFrame
     unreadable: list[Unreadable] = field(default_factory=list)
     sweep_dirs: list[Path] = field(default_factory=list)
+    # Per sweep name, every trial its sweep.yaml plans (trial_id and parameters), or None
+    # where sweep.yaml is not a config lrlab can expand.
+    plans: dict[str, pd.DataFrame | None] = field(default_factory=dict)
 
 
 def load_runs(*paths: str | Path) -> pd.DataFrame:
@@ -87,7 +92,22 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
     frame.attrs[PARAMS_ATTR] = list(params)
     if "schedule" in frame:  # constant-rate trials store no schedule
         frame["schedule"] = frame["schedule"].fillna("constant")
-    return RunScan(frame=frame, unreadable=unreadable, sweep_dirs=list(sweep_dirs))
+    return RunScan(frame=frame, unreadable=unreadable, sweep_dirs=list(sweep_dirs),
+                   plans={path.name: planned_trials(path) for path in sweep_dirs})
+
+
+def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
+    """Every trial the sweep's ``sweep.yaml`` plans, one row each (trial_id and
+    parameters), so that a reader knows how many are missing. None when it cannot tell."""
+    try:
+        text = (sweep_dir / CONFIG_FILE).read_text(encoding="utf-8")
+        trials = expand_trials(parse_config(text, source=str(sweep_dir / CONFIG_FILE)))
+    except (OSError, UnicodeDecodeError, LrlabError):
+        return None
+    frame = pd.DataFrame([{"trial_id": t.trial_id, **t.params()} for t in trials])
+    if "schedule" in frame:
+        frame["schedule"] = frame["schedule"].fillna("constant")
+    return frame
 
 
 def _is_trial_dir(path: Path) -> bool:
@@ -126,5 +146,6 @@ def _trial_rows(sweep: str, trial_dir: Path) -> tuple[list[str], list[dict[str, 
     if clashing:
         raise StoreError(f"{trial_dir / PARAMS_FILE}: parameter(s) {', '.join(clashing)} "
                          f"clash with lrlab's own columns")
-    base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **result.frame_fields()}
+    fields = result.frame_fields() if result is not None else {"status": RUNNING}
+    base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields}
     return list(params), [{**base, **row} for row in history] or [base]

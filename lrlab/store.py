@@ -154,15 +154,24 @@ def read_result(trial_dir: Path) -> TrialResult:
         raise StoreError(f"{path}: {exc}") from None
 
 
-def read_trial(trial_dir: Path) -> tuple[dict[str, Any], TrialResult, list[dict[str, float]]]:
-    """A trial's params, result and history rows, for ``lrlab compare``.
+def read_trial(
+        trial_dir: Path) -> tuple[dict[str, Any], TrialResult | None, list[dict[str, float]]]:
+    """A trial's params, result and history rows, for ``lrlab compare``. The result is None
+    for a trial still training (params.json, no result.json yet), whose history may be
+    absent too.
 
     Raises :class:`StoreError` naming the file and what is wrong with it, so that one damaged
     trial can be reported and skipped.
     """
     params = _read_json_object(trial_dir / PARAMS_FILE)
-    result = read_result(trial_dir)
-    path = trial_dir / HISTORY_FILE
+    if not (trial_dir / RESULT_FILE).exists():
+        if not (trial_dir / HISTORY_FILE).exists():
+            return params, None, []
+        return params, None, _read_history(trial_dir / HISTORY_FILE)
+    return params, read_result(trial_dir), _read_history(trial_dir / HISTORY_FILE)
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
@@ -184,7 +193,7 @@ def read_trial(trial_dir: Path) -> tuple[dict[str, Any], TrialResult, list[dict[
         raise StoreError(f"{path}: missing") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise StoreError(f"{path}: unreadable ({exc})") from None
-    return params, result, rows
+    return rows
 
 
 def _read_json_object(path: Path) -> dict[str, Any]:

@@ -36,21 +36,29 @@ FIXTURE_TRIALS = {
 }
 
 
-def write_fixture_sweep(runs: Path, name: str = "fixture") -> Path:
-    """Write FIXTURE_TRIALS as a run directory, through the real store; return its root."""
+def write_fixture_sweep(runs: Path, name: str = "fixture", *,
+                        trials: dict | None = None, config: dict | None = None,
+                        trial_ids: dict | None = None) -> Path:
+    """Write ``trials`` (default FIXTURE_TRIALS: ``(optimizer, lr, seed) -> (validation
+    accuracies per epoch, status)``) as a run directory through the real store; return its
+    root. ``config`` is what sweep.yaml holds; ``trial_ids`` maps keys to the ids to use
+    (a real sweep's); a status of "running" writes params.json and history only."""
     from datetime import datetime
 
     from lrlab.records import EpochRecord, TrialResult, TrialStatus
     from lrlab.store import RunStore
 
     store = RunStore.create(runs, name, now=datetime(2026, 1, 1))
-    store.write_config({"name": name})
-    for (optimizer, lr, seed), (accuracies, status) in FIXTURE_TRIALS.items():
-        trial_id = f"{optimizer}-lr{lr:.2e}-s{seed}-fixture"
+    store.write_config(config or {"name": name})
+    for key, (accuracies, status) in (trials or FIXTURE_TRIALS).items():
+        optimizer, lr, seed = key
+        trial_id = (trial_ids or {}).get(key, f"{optimizer}-lr{lr:.2e}-s{seed}-fixture")
         store.write_params(trial_id, {"optimizer": optimizer, "learning_rate": lr, "seed": seed})
         store.write_history(trial_id, [
             EpochRecord(epoch=e, lr=lr, loss=1 - a, accuracy=a + 0.01, val_loss=1.1 - a,
                         val_accuracy=a, seconds=0.5) for e, a in enumerate(accuracies, start=1)])
+        if status == "running":
+            continue
         last = accuracies[-1] if accuracies else math.nan
         store.write_result(TrialResult(
             trial_id=trial_id, status=TrialStatus(status), epochs=len(accuracies),

@@ -35,7 +35,7 @@ def test_sweep_end_to_end(tmp_path: Path, tiny_config_file: Path) -> None:
     assert "sweep: 3 trial(s) to run" in out
     assert "[2/3] sgd-lr1.00e+03-s0-" in out and " diverged " in out
     assert "val_accuracy at each trial's best epoch" in out
-    assert "rmsprop: best learning rate 0.001 (val_accuracy" in out
+    assert "rmsprop: best observed learning rate 0.001 (val_accuracy" in out
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert run_dir.name.startswith("e2e-") and f"run directory: {run_dir}" in out
     assert len(pd.read_csv(run_dir / "results.csv")) == 3
@@ -145,7 +145,7 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, tiny_config_file: Path, ray_ins
                                  str(tmp_path / "runs"), "--backend", "ray"])
     assert result.exit_code == 0, result.output
     assert "sweep: 3 trial(s) to run" in result.stdout
-    assert "rmsprop: best learning rate 0.001 (val_accuracy" in result.stdout
+    assert "rmsprop: best observed learning rate 0.001 (val_accuracy" in result.stdout
     assert sum(" epoch " in line for line in result.stdout.splitlines()) == 2 + 1 + 2
     (run_dir,) = (tmp_path / "runs").iterdir()
     resumed = runner.invoke(app, ["sweep", str(tiny_config_file), "--resume", str(run_dir),

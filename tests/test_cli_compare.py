@@ -16,14 +16,29 @@ runner = CliRunner()
 def test_table_verdicts_and_plots(fixture_sweep: Path) -> None:
     result = runner.invoke(app, ["compare", str(fixture_sweep.parent)])
     assert result.exit_code == 0, result.output
-    assert "val_accuracy at best epoch, mean ± std over seeds" in result.stdout
+    assert "val_accuracy at each trial's best epoch, over seeds" in result.stdout
     assert "0.9550 ± 0.0071" in result.stdout
-    assert ("sgd: best learning rate 0.1 (val_accuracy 0.9550 ± 0.0071, n=2); good range 0.1 "
-            "to 0.1 (1 rate(s) within 0.01 of the best); largest rate with no diverged seed: "
-            "0.1") in result.stdout
+    assert ("sgd: best learning rate 0.1 (val_accuracy 0.9550, 95% CI 0.8915 to 1.0185, "
+            "2 seeds). Tied with it (not told apart at the 5% level, paired by seed, "
+            "Holm-corrected): 0.01, 1.") in result.stdout
+    assert "Largest rate that still learns: 0.1." in result.stdout
     plots = fixture_sweep / "plots"
     assert f"plot: {plots / 'sensitivity-val_accuracy.png'}" in result.stderr
     assert (plots / "learning-curves.png").stat().st_size > 0
+
+
+def test_top_and_sort_change_the_rows_not_the_verdicts(fixture_sweep: Path) -> None:
+    def verdicts(*options: str) -> tuple[list, int]:
+        result = runner.invoke(app, ["compare", str(fixture_sweep), "--format", "json",
+                                     "--no-plots", *options])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        return data["optimizers"], len(data["rows"])
+
+    everything, rows = verdicts()
+    assert rows == 5
+    assert verdicts("--top", "1") == (everything, 1)
+    assert verdicts("--sort", "seconds", "--top", "2") == (everything, 2)
 
 
 def test_formats_and_output_file(fixture_sweep: Path, tmp_path: Path) -> None:

@@ -1,12 +1,51 @@
+"""Comparisons on hand-made run directories: the values are written by the tests, the
+expected statistics come from scipy.stats, never typed by hand."""
+
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from helpers import write_fixture_sweep
+from scipy import stats as scipy_stats
 
-from lrlab.compare import CompareError, default_metric, summarize, verdicts
-from lrlab.runs import load_runs
+from lrlab.compare import CompareError, compare_runs, default_metric, summarize
+from lrlab.config import parse_config
+from lrlab.runs import load_runs, scan_runs
+from lrlab.stats import holm
+from lrlab.trials import expand_trials
+
+SEEDS = range(5)
+BASE = np.array([0.960, 0.965, 0.958, 0.962, 0.963])
+SQRT_TENTH = 0.31622776601683794  # how a log-spaced grid writes 0.316
+# sgd: 0.316 is best by a hair over 0.1 (noise), 0.0316 and 0.01 clearly worse, 3.16 stays
+# at chance, 10 diverges on one seed. rmsprop: 0.001 beats every sgd rate, 0.01 worse.
+SGD = {
+    0.01: BASE - 0.06,
+    0.0316: BASE - np.array([0.020, 0.021, 0.019, 0.022, 0.020]),
+    0.1: BASE,
+    SQRT_TENTH: BASE + np.array([0.002, -0.001, 0.003, 0.0, 0.001]),
+    3.16: np.array([0.11, 0.12, 0.10, 0.11, 0.115]),
+    10.0: np.array([0.50, 0.45, 0.30, 0.52, 0.48]),
+}
+RMSPROP = {0.001: BASE + 0.01, 0.01: BASE - 0.03}
+
+
+def five_seed_trials() -> dict:
+    trials = {}
+    for optimizer, rates in (("sgd", SGD), ("rmsprop", RMSPROP)):
+        for lr, values in rates.items():
+            for seed in SEEDS:
+                status = "diverged" if (lr, seed) == (10.0, 2) else "completed"
+                trials[(optimizer, lr, seed)] = ([float(values[seed])], status)
+    return trials
+
+
+@pytest.fixture
+def five_seeds(tmp_path: Path) -> Path:
+    return write_fixture_sweep(tmp_path / "runs", "five", trials=five_seed_trials())
 
 
 @pytest.fixture
@@ -15,34 +54,63 @@ def frame(fixture_sweep: Path):
 
 
 def row(table, optimizer: str, lr: float):
-    (match,) = table[(table["optimizer"] == optimizer) & (table["learning_rate"] == lr)].index
+    (match,) = table[(table["optimizer"] == optimizer)
+                     & np.isclose(table["learning_rate"], lr)].index
     return table.loc[match]
 
 
-def test_seed_statistics_by_hand(frame) -> None:
-    table = summarize(frame)  # val_accuracy at each trial's best epoch
-    # Sweeps, then optimizers, in the order found (trial folders sort by name), rates ascending.
-    assert list(table["optimizer"]) == ["rmsprop"] * 2 + ["sgd"] * 3
-    assert list(table["learning_rate"]) == [0.001, 1.0, 0.01, 0.1, 1.0]
-    slow = row(table, "sgd", 0.01)
-    assert slow["mean"] == pytest.approx((0.88 + 0.90) / 2)
-    assert slow["std"] == pytest.approx(math.sqrt(2 * 0.01**2))  # sample std, ddof=1
-    assert slow["n"] == 2 and slow["epoch"] == 3 and slow["diverged"] == 0
-    good = row(table, "sgd", 0.1)
-    assert good["mean"] == pytest.approx(0.955) and good["epoch"] == 2.5
-    assert good["final_loss"] == pytest.approx(((1 - 0.94) + (1 - 0.96)) / 2)
-    assert good["seconds"] == pytest.approx(4.5)
-    unstable = row(table, "sgd", 1.0)
-    assert unstable["mean"] == pytest.approx((0.70 + 0.40) / 2) and unstable["diverged"] == 1
-    broken = row(table, "rmsprop", 1.0)  # one seed diverged, the other failed: not counted
-    assert broken["n"] == 1 and broken["mean"] == pytest.approx(0.20)
-    assert math.isnan(broken["std"])
+def test_seed_statistics_against_scipy(five_seeds: Path) -> None:
+    comparison = compare_runs(load_runs(five_seeds))
+    assert comparison.metric == "val_accuracy"
+    table = comparison.summary
+    for lr, values in SGD.items():
+        got = row(table, "sgd", lr)
+        assert got["mean"] == pytest.approx(values.mean())
+        assert got["std"] == pytest.approx(values.std(ddof=1)) and got["n"] == 5
+        low, high = scipy_stats.t.interval(0.95, 4, loc=values.mean(),
+                                           scale=scipy_stats.sem(values))
+        assert (got["ci_low"], got["ci_high"]) == pytest.approx((low, high))
+    sgd = next(v for v in comparison.verdicts if v.optimizer == "sgd")
+    assert sgd.best_learning_rate == SQRT_TENTH
+    raw = {}
+    for c in sgd.versus_best:  # every rate against the best, paired by seed
+        expected = scipy_stats.ttest_rel(SGD[SQRT_TENTH], SGD[c.learning_rate])
+        assert c.difference.p_value == pytest.approx(expected.pvalue)
+        assert (c.difference.low, c.difference.high) == pytest.approx(
+            tuple(expected.confidence_interval(0.95)))
+        raw[c.learning_rate] = expected.pvalue
+    adjusted = dict(zip(raw, holm(list(raw.values())), strict=True))
+    for c in sgd.versus_best:
+        assert c.p_adjusted == pytest.approx(adjusted[c.learning_rate])
+        assert row(table, "sgd", c.learning_rate)["p_holm"] == pytest.approx(c.p_adjusted)
 
 
-@pytest.mark.parametrize(("at", "expected"), [("last", (0.70 + 0.10) / 2),
-                                              (2, (0.60 + 0.10) / 2), (3, 0.70)])
-def test_at_last_and_at_epoch(frame, at, expected: float) -> None:
-    assert row(summarize(frame, at=at), "sgd", 1.0)["mean"] == pytest.approx(expected)
+def test_the_tied_set_and_the_largest_rate_that_learns(five_seeds: Path) -> None:
+    comparison = compare_runs(load_runs(five_seeds))
+    sgd, rmsprop = (next(v for v in comparison.verdicts if v.optimizer == name)
+                    for name in ("sgd", "rmsprop"))
+    assert sgd.tied == (0.1, SQRT_TENTH)  # 0.1 is within the noise of 0.316
+    assert sgd.closest.learning_rate == 0.1 and sgd.closest.seeds_needed > 5
+    assert sgd.largest_learning == SQRT_TENTH  # 3.16 stalls at chance, 10 diverges
+    assert [row(comparison.summary, "sgd", lr)["verdict"] for lr in SGD] == [
+        "worse", "worse", "tied", "best", "worse", "worse"]
+    stalled = row(comparison.summary, "sgd", 3.16)
+    assert stalled["stalled"] == 5 and stalled["diverged"] == 0 and not stalled["learns"]
+    assert row(comparison.summary, "sgd", 10.0)["diverged"] == 1
+    assert rmsprop.tied == (0.001,) and not comparison.provisional
+    (between,) = comparison.optimizers  # rmsprop 0.001 against sgd's best, paired by seed
+    expected = scipy_stats.ttest_rel(RMSPROP[0.001], SGD[SQRT_TENTH])
+    assert between.difference.p_value == pytest.approx(expected.pvalue)
+    assert between.mark == "worse" and between.best.startswith("rmsprop 0.001")
+
+
+def test_one_seed_tells_nothing_apart(tmp_path: Path) -> None:
+    one = {key: value for key, value in five_seed_trials().items() if key[2] == 0}
+    comparison = compare_runs(load_runs(write_fixture_sweep(tmp_path, trials=one)))
+    sgd = next(v for v in comparison.verdicts if v.optimizer == "sgd")
+    assert sgd.single_seed and sgd.best_n == 1 and math.isnan(sgd.best_low)
+    assert sgd.tied == (sgd.best_learning_rate,)
+    assert set(sgd.untested) == set(SGD) - {sgd.best_learning_rate}
 
 
 def test_losses_are_minimised_and_test_metrics_have_one_value(frame) -> None:
@@ -52,31 +120,66 @@ def test_losses_are_minimised_and_test_metrics_have_one_value(frame) -> None:
     assert row(test, "sgd", 0.1)["mean"] == pytest.approx(0.95)  # last epochs 0.94, 0.96
 
 
-def test_verdict_per_optimizer(frame) -> None:
-    rmsprop, sgd = verdicts(summarize(frame), tolerance=0.01)
-    assert (sgd.optimizer, sgd.best_learning_rate) == ("sgd", 0.1)
-    assert sgd.best_mean == pytest.approx(0.955) and sgd.best_n == 2
-    assert (sgd.good_low, sgd.good_high, sgd.good_count) == (0.1, 0.1, 1)
-    assert sgd.largest_stable == 0.1  # a seed diverged at 1.0
-    assert (rmsprop.best_learning_rate, rmsprop.largest_stable) == (0.001, 0.001)
-    _, wide = verdicts(summarize(frame), tolerance=0.07)
-    assert (wide.good_low, wide.good_high, wide.good_count) == (0.01, 0.1, 2)
-    _, minimised = verdicts(summarize(frame, metric="val_loss"), tolerance=0.0)
-    assert minimised.best_learning_rate == 0.1
+@pytest.mark.parametrize(("at", "expected"), [("last", (0.70 + 0.10) / 2),
+                                              (2, (0.60 + 0.10) / 2), (3, 0.70)])
+def test_at_last_and_at_epoch(frame, at, expected: float) -> None:
+    assert row(summarize(frame, at=at), "sgd", 1.0)["mean"] == pytest.approx(expected)
 
 
-def test_where_sort_top(frame) -> None:
-    only_sgd = summarize(frame, where=["optimizer=sgd"])
-    assert set(only_sgd["optimizer"]) == {"sgd"}
-    small = summarize(frame, where=["learning_rate<0.5", "optimizer!=rmsprop"])
-    assert list(small["learning_rate"]) == [0.01, 0.1]
-    assert list(summarize(frame, where=["learning_rate>=1"])["learning_rate"]) == [1.0, 1.0]
-    best_two = summarize(frame, top=2)
-    assert list(best_two["learning_rate"]) == [0.001, 0.1]
-    by_rate = summarize(frame, sort="learning_rate")
+def verdict_numbers(comparison) -> list:
+    return [(v.optimizer, v.best_learning_rate, v.tied, v.largest_learning, v.best_mean)
+            for v in comparison.verdicts]
+
+
+def test_display_options_never_change_the_verdict(five_seeds: Path) -> None:
+    comparison = compare_runs(load_runs(five_seeds))
+    before = verdict_numbers(comparison)
+    top = comparison.shown(top=2)
+    assert len(top) == 2 and list(top["learning_rate"]) == [0.001, SQRT_TENTH]
+    by_rate = comparison.shown(sort="learning_rate")
     assert list(by_rate["learning_rate"]) == sorted(by_rate["learning_rate"])
+    assert verdict_numbers(comparison) == before
+    # Choosing the population is another matter, but sgd's verdict only involves sgd.
+    only_sgd = compare_runs(load_runs(five_seeds), where=["optimizer=sgd"])
+    assert verdict_numbers(only_sgd) == [v for v in before if v[0] == "sgd"]
+
+
+def test_where_matches_numbers_as_displayed(five_seeds: Path) -> None:
+    frame = load_runs(five_seeds)
+    assert set(summarize(frame, where=["learning_rate=0.316"])["learning_rate"]) == {
+        SQRT_TENTH}
+    assert SQRT_TENTH in set(summarize(frame, where=["learning_rate<=0.316"])["learning_rate"])
+    assert SQRT_TENTH not in set(summarize(frame, where=["learning_rate<0.316"])[
+        "learning_rate"])
+    assert SQRT_TENTH not in set(summarize(frame, where=["learning_rate!=0.316"])[
+        "learning_rate"])
     assert summarize(frame, where=["seed=0"])["n"].max() == 1
     assert summarize(frame, where=["seed<2"])["n"].max() == 2  # 0/1 seeds are not booleans
+    with pytest.raises(CompareError, match="--where learning_rate=0.5: no trial matches; "
+                                           "learning_rate takes 0.001, 0.01, 0.0316, 0.1, "
+                                           "0.316, 3.16, 10"):
+        summarize(frame, where=["learning_rate=0.5"])
+
+
+def test_an_unfinished_sweep_is_said_and_its_verdict_provisional(
+        tmp_path: Path, tiny_yaml: str) -> None:
+    config = parse_config(tiny_yaml)  # 3 trials: sgd 0.1, sgd 1000, rmsprop 1e-3
+    planned = {(t.optimizer, t.learning_rate, t.seed): t.trial_id
+               for t in expand_trials(config)}
+    trials = {("sgd", 0.1, 0): ([0.8, 0.9], "completed"), ("sgd", 1000.0, 0): ([0.1], "running")}
+    root = write_fixture_sweep(tmp_path, "tiny", trials=trials, config=config.to_dict(),
+                               trial_ids=planned)
+    scan = scan_runs([root])
+    assert not scan.unreadable  # a running trial is not damaged
+    comparison = compare_runs(scan.frame, plans=scan.plans)
+    (progress,) = comparison.progress
+    assert (progress.planned, progress.finished, progress.running, progress.not_started) == (
+        3, 1, 1, 1)
+    assert progress.unfinished and comparison.provisional
+    assert all(v.provisional for v in comparison.verdicts)
+    # Filtering the population filters the plan too: all of sgd's trials exist.
+    only_sgd = compare_runs(scan.frame, plans=scan.plans, where=["optimizer=sgd"])
+    assert (only_sgd.progress[0].planned, only_sgd.progress[0].not_started) == (2, 0)
 
 
 @pytest.mark.parametrize(
@@ -87,14 +190,20 @@ def test_where_sort_top(frame) -> None:
      ({"at": 0}, "numbered from 1"),
      ({"where": ["colour=red"]}, "unknown column 'colour'; expected one of: optimizer"),
      ({"where": ["learning_rate=fast"]}, "learning_rate is numeric; got 'fast'"),
-     ({"where": ["optimizer=adam"]}, "no trial matches"),
-     ({"where": ["nonsense"]}, "expected COLUMN=VALUE"),
-     ({"sort": "colour"}, "--sort 'colour': unknown column"),
-     ({"top": 0}, "--top 0: expected a number >= 1")],
+     ({"where": ["optimizer=adam"]}, "no trial matches; optimizer takes rmsprop, sgd"),
+     ({"where": ["nonsense"]}, "expected COLUMN=VALUE")],
 )
 def test_bad_requests(frame, kwargs: dict, message: str) -> None:
     with pytest.raises(CompareError, match=message):
-        summarize(frame, **kwargs)
+        compare_runs(frame, **kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"sort": "colour"}, "--sort 'colour': unknown column"),
+    ({"top": 0}, "--top 0: expected a number >= 1")])
+def test_bad_display_options(frame, kwargs: dict, message: str) -> None:
+    with pytest.raises(CompareError, match=message):
+        compare_runs(frame).shown(**kwargs)
 
 
 def test_default_metric_without_validation(frame) -> None:

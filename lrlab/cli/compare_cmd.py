@@ -21,12 +21,14 @@ def compare(
     at: Annotated[str, typer.Option(
         help="Which epoch's value: best, last, or an epoch number.")] = "best",
     where: Annotated[Optional[list[str]], typer.Option(
-        help="Keep trials matching COLUMN=VALUE (also !=, <, <=, >, >=); repeatable.")] = None,
+        help="Compare only trials matching COLUMN=VALUE (also !=, <, <=, >, >=; numbers "
+             "match as the table shows them); repeatable.")] = None,
     sort: Annotated[Optional[str], typer.Option(
-        help="Sort by a column of the table; 'mean' sorts best first.")] = None,
-    top: Annotated[Optional[int], typer.Option(help="Show only the K best settings.")] = None,
-    tolerance: Annotated[float, typer.Option(
-        help="Good range: rates within this much of the best (metric units).")] = 0.01,
+        help="Sort the rows shown by a column; 'mean' sorts best first. The verdicts do "
+             "not change.")] = None,
+    top: Annotated[Optional[int], typer.Option(
+        help="Show only the K best rows. The verdicts still cover every trial --where "
+             "keeps.")] = None,
     output_format: Annotated[str, typer.Option(
         "--format", help="table, csv, markdown, json or latex.")] = "table",
     output: Annotated[Optional[Path], typer.Option(
@@ -40,7 +42,7 @@ def compare(
 
     Example: lrlab compare runs/ --where optimizer=sgd --format markdown
     """
-    from lrlab.compare import CompareError, default_metric, summarize, verdicts
+    from lrlab.compare import CompareError, compare_runs
     from lrlab.files import atomic_write_text
     from lrlab.render import FORMATS, render
     from lrlab.runs import scan_runs
@@ -54,19 +56,19 @@ def compare(
         frame = scan.frame
         if frame.empty:
             raise CompareError(f"{', '.join(map(str, paths))}: every trial is unreadable")
-        chosen = metric or default_metric(frame)
-        summary = summarize(frame, metric=chosen, at=at, where=where or (), sort=sort, top=top)
-        found = verdicts(summary, tolerance=tolerance)
-        text = render(summary, found, output_format, tolerance=tolerance, unreadable=[
-            {"path": str(b.path), "reason": b.reason} for b in scan.unreadable])
+        comparison = compare_runs(frame, metric=metric, at=at, where=where or (),
+                                  plans=scan.plans)
+        text = render(comparison, output_format, rows=comparison.shown(sort=sort, top=top),
+                      unreadable=[{"path": str(b.path), "reason": b.reason}
+                                  for b in scan.unreadable])
         if output is not None:
             atomic_write_text(output, text)
         written = []
         if not no_plots:
             from lrlab.plots import default_plot_dir, write_plots
 
-            written = write_plots(frame, summary, out_dir=plots or default_plot_dir(
-                scan.sweep_dirs), svg=svg)
+            written = write_plots(frame, comparison, where=where or (),
+                                  out_dir=plots or default_plot_dir(scan.sweep_dirs), svg=svg)
     if output is None:
         console.print(text, markup=False, end="")
     else:

@@ -113,10 +113,10 @@ def _progress(console: Console, *, quiet: bool, epochs: int) -> Iterator[Any]:
 def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) -> None:
     """The trials, then the verdicts exactly as ``lrlab compare`` gives them, read back
     from the files just written."""
-    from lrlab.compare import CompareError, default_metric, summarize, verdicts
+    from lrlab.compare import CompareError, compare_runs
     from lrlab.formatting import number
-    from lrlab.render import verdict_line
-    from lrlab.runs import load_runs
+    from lrlab.render import title, verdict_lines
+    from lrlab.runs import scan_runs
 
     if not rows:
         return
@@ -129,12 +129,11 @@ def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) 
                       number(row.get("best_val_accuracy")), number(row.get("test_accuracy")),
                       number(row.get("seconds"), 1))
     console.print(table)
-    frame = load_runs(run_dir)
-    metric = default_metric(frame)
+    scan = scan_runs([run_dir])
     try:
-        found = verdicts(summarize(frame, metric=metric))
+        comparison = compare_runs(scan.frame, plans=scan.plans)
     except CompareError:  # nothing completed: there is no best rate to name
         return
-    console.print(f"{metric} at each trial's best epoch, mean over seeds:", markup=False)
-    for verdict in found:
-        console.print(verdict_line(verdict, metric=metric, tolerance=0.01), markup=False)
+    console.print(f"{title(comparison)}:", markup=False)
+    for line in verdict_lines(comparison):
+        console.print(line, markup=False)
