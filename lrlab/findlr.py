@@ -1,9 +1,12 @@
 """``lrlab find-lr``: Leslie Smith's learning-rate range test, for every optimizer of a config.
 
 From the seed's initial weights, train one batch per step while the rate grows by the same
-factor every step, from ``start`` to ``end``; record the loss; cut the curve where the
-smoothed loss exceeds ``diverge`` times its minimum. Repeat for several seeds and report
-each rule's median suggestion and how far the seeds disagree.
+factor every step, from ``start`` to ``end`` (300 steps by default, whatever the data size:
+a small data set is repeated, epoch after epoch, as a sweep would); record the loss; smooth
+it without lag; cut the curve where the smoothed loss exceeds ``diverge`` times its minimum.
+Repeat for several seeds and report each rule's median suggestion and how far the seeds
+disagree; when they disagree by more than the grid around the median covers, the grid is
+widened to cover them all, and the report says so.
 
 The run directory holds one CSV per optimizer and seed, ``result.json`` (the options, the
 rule chosen and its suggestion, every rule's numbers) and ``findlr.png``.
@@ -27,19 +30,19 @@ from lrlab.errors import LrlabError
 from lrlab.store import RunStore
 from lrlab.suggest import (
     DEFAULT_RULE,
+    DEFAULT_SMOOTHING,
     RULES,
     Agreement,
     across_seeds,
-    cut_at_divergence,
     geometric_rates,
-    grid_around,
-    smooth,
+    grid_for,
+    smoothed_curve,
     suggestions,
 )
 from lrlab.training import build_engine, ramp_losses
 from lrlab.trials import OptimizerSetting
 
-MAX_STEPS = 300  # "about one epoch, at most a few hundred batches"
+STEPS = 300  # enough for a curve worth reading: repeating small data beats a short ramp
 CURVE_COLUMNS = ("step", "lr", "loss", "smoothed")
 RESULT_NAME, PLOT_NAME = "result.json", "findlr.png"
 
@@ -52,8 +55,8 @@ class RangeTestError(LrlabError):
 class RangeTestOptions:
     start: float = 1e-7
     end: float = 10.0
-    steps: int | None = None  # None: one epoch of batches, at most MAX_STEPS
-    smoothing: float = 0.98
+    steps: int = STEPS
+    smoothing: float = DEFAULT_SMOOTHING
     diverge: float = 4.0
     seeds: tuple[int, ...] = (0, 1, 2)
     rule: str = DEFAULT_RULE  # the rule whose suggestion is recorded, printed and gridded
@@ -64,7 +67,7 @@ class RangeTestOptions:
         if not 0 < self.start < self.end:
             raise RangeTestError(f"--start {self.start:g} / --end {self.end:g}: expected "
                                  f"0 < start < end")
-        if self.steps is not None and self.steps < 10:
+        if self.steps < 10:
             raise RangeTestError(f"--steps {self.steps}: expected at least 10")
         if not 0 <= self.smoothing < 1:
             raise RangeTestError(f"--smoothing {self.smoothing:g}: expected a number in [0, 1)")
@@ -80,7 +83,7 @@ class RangeCurve:
     seed: int
     rates: np.ndarray
     losses: np.ndarray
-    smoothed: np.ndarray
+    smoothed: np.ndarray  # zero-lag; NaN after the loss blew up
     kept: int  # steps before divergence
     suggestions: dict[str, float]
 
@@ -102,8 +105,13 @@ class FindLrReport:
         return self.agreement[label][self.rule]
 
     def grid(self, label: str) -> dict[str, float]:
-        """A learning_rates range around the suggestion, to paste into a sweep config."""
-        return grid_around(self.suggested(label).median)
+        """A learning_rates range around the suggestion, to paste into a sweep config;
+        wide enough for every seed's suggestion (see :meth:`grid_widened`)."""
+        return grid_for(self.suggested(label))[0]
+
+    def grid_widened(self, label: str) -> bool:
+        """Whether the seeds disagree so much that the grid had to be widened."""
+        return grid_for(self.suggested(label))[1]
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -124,7 +132,7 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
     options.check()
     engine = build_engine(load_dataset(config.data, env=env), model=config.model,
                           training=config.training)
-    steps = options.steps or min(MAX_STEPS, max(10, engine.plan.steps_per_epoch))
+    steps = options.steps
     rates = geometric_rates(options.start, options.end, steps)
     now = datetime.now(timezone.utc)
     store = RunStore.create(Path(runs_dir), f"{config.name}-findlr", now=now)
@@ -136,8 +144,8 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
         per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}
         for seed in options.seeds:
             losses = ramp_losses(engine, setting, seed=seed, rates=rates)
-            smoothed = smooth(losses, options.smoothing)
-            kept = cut_at_divergence(smoothed, options.diverge)
+            smoothed, kept = smoothed_curve(losses, beta=options.smoothing,
+                                            factor=options.diverge)
             if kept < 3:
                 raise RangeTestError(f"{label}: the loss diverged within {kept} steps of "
                                      f"--start {options.start:g}; lower --start")
@@ -183,6 +191,7 @@ def _result(report: FindLrReport, options: RangeTestOptions, steps: int) -> dict
             label: {
                 "suggested": report.suggested(label).median,
                 "grid": report.grid(label),
+                "grid_widened": report.grid_widened(label),
                 "rules": {rule: {"median": a.median, "low": a.low, "high": a.high,
                                  "seeds_disagree": a.seeds_disagree}
                           for rule, a in rules.items()},

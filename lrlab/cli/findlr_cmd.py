@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import yaml
 
 from lrlab.cli.common import EXIT_INTERRUPTED, stdout_console, user_errors
+from lrlab.suggest import DEFAULT_RULE, DEFAULT_SMOOTHING, RULES
 
 
 def find_lr(
     config: Annotated[Path, typer.Argument(help="YAML experiment config (its rates are ignored).")],
     start: Annotated[float, typer.Option(help="First learning rate.")] = 1e-7,
     end: Annotated[float, typer.Option(help="Last learning rate.")] = 10.0,
-    steps: Annotated[Optional[int], typer.Option(
-        help="Batches (default: one epoch, at most 300).")] = None,
-    smoothing: Annotated[float, typer.Option(help="Loss smoothing factor in [0, 1).")] = 0.98,
+    steps: Annotated[int, typer.Option(
+        help="Batches, one rate each (small data is repeated, epoch after epoch).")] = 300,
+    smoothing: Annotated[float, typer.Option(
+        help="Loss smoothing factor in [0, 1), applied forwards and backwards (no lag).")]
+    = DEFAULT_SMOOTHING,
     diverge: Annotated[float, typer.Option(
         help="Stop once the smoothed loss exceeds this multiple of its minimum.")] = 4.0,
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0,1,2.")] = "0,1,2",
-    rule: Annotated[str, typer.Option(help="Rule for the grid: valley, steepest or min/10.")]
-    = "valley",
+    rule: Annotated[str, typer.Option(help=f"Rule for the grid: {', '.join(RULES)}.")]
+    = DEFAULT_RULE,
     grid: Annotated[bool, typer.Option(help="Print a learning_rates grid to paste.")] = True,
     runs_dir: Annotated[Path, typer.Option(help="Folder that receives the result.")]
     = Path("runs"),
@@ -50,6 +53,7 @@ def find_lr(
         except KeyboardInterrupt:
             typer.echo("interrupted; the curves already written are kept", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+    widened = []
     for label, rules in report.agreement.items():
         chosen = report.suggested(label)
         note = (f"; seeds disagree: {chosen.low:.2g} to {chosen.high:.2g}"
@@ -57,9 +61,16 @@ def find_lr(
         others = ", ".join(f"{r} {a.median:.2g}" for r, a in rules.items() if r != rule)
         console.print(f"{label}: suggested learning rate {chosen.median:.2g} by {rule}{note};"
                       f" {others}", markup=False)
+        if report.grid_widened(label):
+            widened.append(label)
+            console.print(f"  {label}: the seeds' suggestions span {chosen.decades:.1f} "
+                          f"decades, more than a grid around {chosen.median:.2g} covers: this "
+                          f"range test cannot place the rate well; its grid is widened to "
+                          f"cover every seed", markup=False)
     if grid:
-        console.print("\n# paste into sweep.optimizers (a decade and a half each side):",
-                      markup=False)
+        console.print("\n# paste into sweep.optimizers (a decade and a half each side of the "
+                      "suggestion" + (f"; widened for {', '.join(widened)}" if widened else "")
+                      + "):", markup=False)
         entries = [{"name": report.optimizers[label], "learning_rates": report.grid(label)}
                    for label in report.agreement]
         console.print(yaml.safe_dump(entries, sort_keys=False, default_flow_style=None).rstrip(),
