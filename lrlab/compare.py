@@ -14,6 +14,7 @@ change it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import re
@@ -250,7 +251,8 @@ class RateVersusBest:
     p_adjusted: float  # Holm-corrected over the setting's comparisons; NaN: untested
     mark: str  # "tied" (not told apart at the 5% level), "worse", or "untested" (< 2 seeds
     # shared with the best: nothing can be told)
-    seeds_needed: int | None  # seeds a paired test would need, at the spread seen
+    seeds_needed: int | None  # for the closest tied rate: seeds a paired test would need
+    # at the spread seen (None for the others, or beyond stats.MAX_SEEDS)
 
     @property
     def tied(self) -> bool:
@@ -434,9 +436,8 @@ def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
                         epoch=("value_epoch", "median"), final_loss=("final_loss", "mean"),
                         diverged=("_diverged", "sum"), stalled=("stalled", "sum"),
                         seconds=("trial_seconds", "mean"))
-    intervals = grouped["value"].apply(lambda v: stats.mean_interval(v.dropna()))
-    table["ci_low"] = [low for low, _ in intervals]
-    table["ci_high"] = [high for _, high in intervals]
+    table["ci_low"], table["ci_high"] = stats.mean_intervals(
+        table["mean"].to_numpy(), table["std"].to_numpy(), table["n"].to_numpy())
     table = table.reset_index()
     table.insert(len(keys), "metric", metric)
     table.insert(len(keys) + 1, "at", str(at))
@@ -469,11 +470,15 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
         difference = stats.paired_difference(sign * best[both], sign * per_seed.loc[rate][both])
         comparisons.append((float(rate), difference))
     adjusted = stats.holm([d.p_value for _, d in comparisons])
-    versus = tuple(
-        RateVersusBest(rate, d, p, mark=_mark(p),
-                       seeds_needed=stats.seeds_needed(d.mean, d.sd,
-                                                       comparisons=len(comparisons)))
-        for (rate, d), p in zip(comparisons, adjusted, strict=True))
+    versus = [RateVersusBest(rate, d, p, mark=_mark(p), seeds_needed=None)
+              for (rate, d), p in zip(comparisons, adjusted, strict=True)]
+    # How many seeds would settle it: asked of the closest rival, where it is the question.
+    tied_rivals = [c for c in versus if c.tied and math.isfinite(c.difference.mean)]
+    if tied_rivals:
+        closest = min(tied_rivals, key=lambda c: abs(c.difference.mean))
+        versus[versus.index(closest)] = dataclasses.replace(closest, seeds_needed=(
+            stats.seeds_needed(closest.difference.mean, closest.difference.sd,
+                               comparisons=len(comparisons))))
     tied = sorted([best_rate, *(c.learning_rate for c in versus if c.tied)])
     bad = group[(group["status"] == TrialStatus.DIVERGED.value) | group["stalled"]]
     learning = sorted(set(group["learning_rate"]) - set(bad["learning_rate"]))
@@ -488,7 +493,7 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
         best_n=len(best_values), best_low=low, best_high=high,
         best_by_seed=tuple((int(seed), float(v)) for seed, v in best_values.items()),
         tied=tuple(tied),
-        versus_best=versus, largest_learning=float(learning[-1]) if learning else None,
+        versus_best=tuple(versus), largest_learning=float(learning[-1]) if learning else None,
         provisional=provisional)
 
 

@@ -21,6 +21,16 @@ POWER = 0.8  # the chance of telling a real difference apart, for "seeds needed"
 MAX_SEEDS = 1000
 
 
+def mean_intervals(mean: np.ndarray, std: np.ndarray,
+                   n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mean_interval` for many groups at once, from their means, sample standard
+    deviations and sizes (NaN where a group has fewer than 2 values)."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.ppf(1 - ALPHA / 2, np.where(n >= 2, n - 1, np.nan)) * std / np.sqrt(n)
+    return np.asarray(mean - half, dtype=float), np.asarray(mean + half, dtype=float)
+
+
 def mean_interval(values: Sequence[float]) -> tuple[float, float]:
     """The 95% t-interval of the mean of ``values`` (NaN, NaN with fewer than 2)."""
     x = np.asarray(values, dtype=float)
@@ -78,6 +88,16 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
+def power(n: int, difference: float, sd: float, *, alpha: float = ALPHA) -> float:
+    """The chance that a two-sided paired t-test on ``n`` seeds at level ``alpha`` tells
+    apart a true mean difference ``difference`` when per-seed differences spread by ``sd``
+    (the noncentral t distribution)."""
+    df = n - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    shift = abs(difference) / sd * math.sqrt(n)
+    return float(stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift))
+
+
 def seeds_needed(difference: float, sd: float, *, comparisons: int = 1) -> int | None:
     """Roughly how many seeds a paired t-test needs to tell ``difference`` apart with
     ``POWER`` at level ``ALPHA / comparisons`` (Bonferroni: the strictest step of Holm),
@@ -88,10 +108,18 @@ def seeds_needed(difference: float, sd: float, *, comparisons: int = 1) -> int |
     if sd == 0:
         return 2
     alpha = ALPHA / max(1, comparisons)
-    n = np.arange(2, MAX_SEEDS + 1)
-    df = n - 1
-    critical = stats.t.ppf(1 - alpha / 2, df)
-    shift = abs(difference) / sd * np.sqrt(n)
-    power = stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)
-    enough = np.flatnonzero(power >= POWER)
-    return int(n[enough[0]]) if len(enough) else None
+
+    def enough(n: int) -> bool:
+        return power(n, difference, sd, alpha=alpha) >= POWER
+
+    # Power grows with n: double until enough, then bisect (a dozen evaluations).
+    high = 2
+    while not enough(high):
+        if high >= MAX_SEEDS:
+            return None
+        high = min(2 * high, MAX_SEEDS)
+    low = high // 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return max(high, 2)

@@ -35,3 +35,18 @@ def test_no_module_imports_the_package_root() -> None:
                                                             for a in node.names)):
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert offenders == []
+
+
+def test_the_public_api_is_complete_and_lazy() -> None:
+    import subprocess
+    import sys
+
+    import lrlab
+
+    assert sorted(lrlab.__all__) == sorted([*lrlab._WHERE, "__version__"])
+    for name in lrlab.__all__:
+        assert getattr(lrlab, name) is not None
+    code = ("import sys, lrlab; print(sorted(m for m in ('scipy', 'pandas', 'tensorflow') "
+            "if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
