@@ -72,9 +72,11 @@ def _interval(low: float, high: float) -> str:
     return f"{_signed(low)} to {_signed(high)}"
 
 
-def verdict_text(v: Verdict) -> str:
-    """One optimizer setting's verdict in plain words."""
+def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
+    """One optimizer setting's verdict in plain words (``name_sweep``: say which sweep's,
+    when several are compared)."""
     head = "[provisional: the sweep is unfinished] " if v.provisional else ""
+    head += f"{v.sweep}: " if name_sweep else ""
     worse = "lower" if v.metric.endswith("accuracy") else "higher"
     learns = ("Largest rate that still learns: none." if v.largest_learning is None else
               f"Largest rate that still learns: {rate(v.largest_learning)}.")
@@ -110,8 +112,10 @@ def verdict_text(v: Verdict) -> str:
     return text + learns
 
 
-def optimizer_text(o: OptimizerVersus, metric: str) -> str:
+def optimizer_text(o: OptimizerVersus, metric: str, *, name_sweep: bool = False) -> str:
     d = o.difference
+    if name_sweep:
+        return f"{o.sweep}: {optimizer_text(o, metric)}"
     if o.mark == "untested":
         return (f"{o.best} vs {o.other}: {d.n} seed(s) in common, too few to tell them "
                 f"apart.")
@@ -137,11 +141,13 @@ def progress_text(p: SweepProgress) -> str:
 def verdict_lines(comparison: Comparison) -> list[str]:
     """Everything the comparison decides, as sentences: unfinished sweeps first, then a
     verdict per optimizer setting, then the optimizers against each other."""
+    several = len({v.sweep for v in comparison.verdicts}) > 1
     lines = [progress_text(p) for p in comparison.progress if p.unfinished]
-    lines += [verdict_text(v) for v in comparison.verdicts]
+    lines += [verdict_text(v, name_sweep=several) for v in comparison.verdicts]
     if comparison.optimizers:
         lines.append("Between optimizers (the best rate of each):")
-        lines += [f"  {optimizer_text(o, comparison.metric)}" for o in comparison.optimizers]
+        lines += [f"  {optimizer_text(o, comparison.metric, name_sweep=several)}"
+                  for o in comparison.optimizers]
     chance = chance_level(comparison.metric)
     learns = (f"above chance ({chance:g}) by more than {CHANCE_MARGIN:g}" if chance
               else "below its initial loss")

@@ -95,3 +95,13 @@ def test_every_format_renders_and_an_unknown_one_is_named(comparison: Comparison
         assert render.render(comparison, output_format).strip()
     with pytest.raises(CompareError, match="--format 'yaml': expected one of: table, csv"):
         render.render(comparison, "yaml")
+
+
+def test_several_sweeps_are_named_in_the_verdicts(tmp_path: Path) -> None:
+    for name in ("first", "second"):
+        write_fixture_sweep(tmp_path / "runs", name, trials=five_seed_trials())
+    lines = render.verdict_lines(compare_runs(load_runs(tmp_path / "runs")))
+    sweeps = [line.split(":")[0] for line in lines if ": best learning rate" in line]
+    assert sweeps == ["first-20260101-000000"] * 2 + ["second-20260101-000000"] * 2
+    assert sum(line.strip().startswith("first-20260101-000000: rmsprop 0.001 vs sgd")
+               for line in lines) == 1
