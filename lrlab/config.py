@@ -384,3 +384,25 @@ def _dotted(loc: Loc) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+# Fewer training batches than this per epoch, or validation images, make numbers to distrust.
+FEW_BATCHES, FEW_VALIDATION_IMAGES = 3, 100
+
+
+def surprising_settings(config: ExperimentConfig, *, n_train: int,
+                        n_validation: int) -> list[str]:
+    """Legal settings that probably do not do what was meant, one line each (warnings,
+    not errors), given the sizes of the training and validation sets."""
+    found = []
+    batch = config.training.batch_size
+    if batch > n_train:
+        found.append(f"training.batch_size: {batch} is more than the {n_train} training "
+                     f"images; every step uses all of them (full-batch gradient descent)")
+    elif n_train < FEW_BATCHES * batch:
+        found.append(f"data: {n_train} training images make only {-(-n_train // batch)} "
+                     f"batch(es) of {batch} an epoch")
+    if 0 < n_validation < FEW_VALIDATION_IMAGES:
+        found.append(f"data.validation: {n_validation} images; validation accuracy moves in "
+                     f"steps of {100 / n_validation:.1f}%, too coarse to rank rates")
+    return found

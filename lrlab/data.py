@@ -7,6 +7,7 @@ faithful copy of MNIST works (the one a colleague sends, a rebuilt one, Keras's 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import zipfile
 from collections.abc import Mapping
@@ -43,11 +44,17 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str
+    source: str  # the file read ("synthetic", or keras.datasets.NAME after a download)
+    sha256: str = ""  # of the images and labels used, after limits, and of the split
 
     @property
     def has_validation(self) -> bool:
         return len(self.y_val) > 0
+
+    def provenance(self) -> dict[str, object]:
+        """What environment.json records of the data a session trained on."""
+        return {"source": self.source, "sha256": self.sha256, "train": len(self.y_train),
+                "validation": len(self.y_val), "test": len(self.y_test)}
 
 
 def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) -> Dataset:
@@ -60,7 +67,7 @@ def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) ->
     elif config.dataset == "npz":
         assert config.path is not None  # the schema requires it
         arrays = read_npz(config.path)
-        source = str(config.path)
+        source = str(config.path.resolve())
     else:
         arrays, source = _load_named(config.dataset, config.path, env)
     return _prepare(arrays, config, source)
@@ -113,11 +120,9 @@ def _keras_cache(env: Mapping[str, str]) -> Path:
     return home.expanduser() / "datasets"
 
 
-def _candidates(dataset: str, path: Path | None, env: Mapping[str, str]) -> list[Path]:
+def _candidates(dataset: str, env: Mapping[str, str]) -> list[Path]:
     filename = f"{dataset}.npz"
     places = []
-    if path is not None:
-        places.append(path / filename if path.is_dir() else path)
     if env.get(DATA_DIR_ENV):
         places.append(Path(env[DATA_DIR_ENV]).expanduser() / filename)
     places.append(_keras_cache(env) / filename)
@@ -126,13 +131,16 @@ def _candidates(dataset: str, path: Path | None, env: Mapping[str, str]) -> list
 
 def _load_named(dataset: str, path: Path | None,
                 env: Mapping[str, str]) -> tuple[dict[str, np.ndarray], str]:
-    places = _candidates(dataset, path, env)
+    if path is not None:  # asked for by name: that file and no other
+        place = path / f"{dataset}.npz" if path.is_dir() else path
+        if not place.is_file():
+            raise DataError(f"data.path: {place} does not exist; expected a {dataset}.npz "
+                            f"file or a folder holding one")
+        return read_npz(place), str(place.resolve())
+    places = _candidates(dataset, env)
     for place in places:
         if place.is_file():
-            return read_npz(place), str(place)
-    if path is not None and not path.exists():
-        raise DataError(f"data.path: {path} does not exist; expected a {dataset}.npz file "
-                        f"or a folder holding one")
+            return read_npz(place), str(place.resolve())
     try:
         arrays = _download(dataset)
     except Exception as exc:  # noqa: BLE001 - any failure of Keras's download ends the same way
@@ -170,7 +178,19 @@ def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) 
         x_train=_pixels(x_train[:n_fit]), y_train=y_train[:n_fit].astype(np.int32),
         x_val=_pixels(x_train[n_fit:]), y_val=y_train[n_fit:].astype(np.int32),
         x_test=_pixels(x_test), y_test=y_test.astype(np.int32), source=source,
+        sha256=fingerprint([x_train, y_train, x_test, y_test], validation=config.validation),
     )
+
+
+def fingerprint(arrays: list[np.ndarray], *, validation: int) -> str:
+    """SHA-256 of the raw images and labels used (after limits) and of where validation
+    starts: the same data, split the same way, gives the same hash whatever file held it.
+    About 0.1 s for all of MNIST (hashing the 8-bit pixels, not the float32 copies)."""
+    digest = hashlib.sha256(f"validation={validation}".encode())
+    for array in arrays:
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
 def _pixels(images: np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ def collect_environment(*, started_at: str, argv: Sequence[str],
     GPUs, which train nothing, are not listed.
     """
     environment: dict[str, Any] = {
+        "host": platform.node(),
         "lrlab": __version__,
         "python": platform.python_version(),
         "tensorflow": _version("tensorflow"),

@@ -29,6 +29,9 @@ def atomic_write(path: Path, write: Callable[[IO[Any]], None], *, binary: bool =
                                          suffix=f".tmp{path.suffix}", delete=False,
                                          **text_args) as tmp:
             tmp_name = tmp.name
+            # tempfile makes files private (0600); a run file should follow the umask like
+            # any other new file (0644 under the usual 022), so a lab can share a runs folder.
+            os.chmod(tmp_name, 0o666 & ~current_umask())
             write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
@@ -40,6 +43,13 @@ def atomic_write(path: Path, write: Callable[[IO[Any]], None], *, binary: bool =
         if isinstance(exc, OSError):
             raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
+
+
+def current_umask() -> int:
+    # The only way to read it is to set it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -14,6 +14,7 @@ rule chosen and its suggestion, every rule's numbers) and ``findlr.png``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ import numpy as np
 from lrlab.config import ExperimentConfig
 from lrlab.data import load_dataset
 from lrlab.environment import collect_environment
-from lrlab.errors import LrlabError
-from lrlab.store import RunStore
+from lrlab.errors import LrlabError, StoreError, stop_reason
+from lrlab.lock import writer_lock
+from lrlab.store import RANGE_TEST, RunStore
 from lrlab.suggest import (
     DEFAULT_RULE,
     DEFAULT_SMOOTHING,
@@ -39,7 +41,7 @@ from lrlab.suggest import (
     smoothed_curve,
     suggestions,
 )
-from lrlab.training import build_engine, ramp_losses
+from lrlab.training import Engine, build_engine, ramp_losses
 from lrlab.trials import OptimizerSetting
 
 STEPS = 300  # enough for a curve worth reading: repeating small data beats a short ramp
@@ -130,15 +132,31 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
     hyperparameters take their first listed value) and write ``<name>-findlr-<time>/``.
     ``on_curve`` is called as each optimizer and seed finishes (progress)."""
     options.check()
-    engine = build_engine(load_dataset(config.data, env=env), model=config.model,
-                          training=config.training)
-    steps = options.steps
-    rates = geometric_rates(options.start, options.end, steps)
+    dataset = load_dataset(config.data, env=env)
+    engine = build_engine(dataset, model=config.model, training=config.training)
+    argv = list(argv if argv is not None else sys.argv)
     now = datetime.now(timezone.utc)
     store = RunStore.create(Path(runs_dir), f"{config.name}-findlr", now=now)
-    store.write_config(config.to_dict())
-    store.write_environment(collect_environment(started_at=now.isoformat(timespec="seconds"),
-                                                argv=argv if argv is not None else sys.argv))
+    with writer_lock(store.root, command=" ".join(argv)):
+        store.write_config(config.to_dict())
+        environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
+                                          argv=argv)
+        store.start_session({**environment, "data": dataset.provenance()}, kind=RANGE_TEST)
+        try:
+            report = _range_tests(config, options, engine, store, on_curve)
+        except BaseException as exc:
+            ended = (stop_reason(exc) if isinstance(exc, KeyboardInterrupt)
+                     else f"failed ({type(exc).__name__}: {exc})")
+            with contextlib.suppress(StoreError):
+                store.end_session(ended_at=_now(), ended=ended)
+            raise
+        store.end_session(ended_at=_now(), ended="completed")
+    return report
+
+
+def _range_tests(config: ExperimentConfig, options: RangeTestOptions, engine: Engine,
+                 store: RunStore, on_curve: Callable[[RangeCurve], None] | None) -> FindLrReport:
+    rates = geometric_rates(options.start, options.end, options.steps)
     report = FindLrReport(run_dir=store.root, rule=options.rule)
     for label, setting in _optimizer_settings(config):
         per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}
@@ -161,12 +179,16 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
                 on_curve(curve)
         report.agreement[label] = {rule: across_seeds(v) for rule, v in per_rule.items()}
         report.optimizers[label] = setting.optimizer
-    store.write_json(RESULT_NAME, _result(report, options, steps))
+    store.write_json(RESULT_NAME, _result(report, options, options.steps))
     from lrlab.plots import draw_range_test  # matplotlib only once there is a plot to draw
 
     draw_range_test(report.curves, report.agreement, default_rule=report.rule,
                     path=report.plot)
     return report
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _optimizer_settings(config: ExperimentConfig) -> list[tuple[str, OptimizerSetting]]:

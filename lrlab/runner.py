@@ -9,21 +9,24 @@ watch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from lrlab.backends import Backend, LocalBackend
-from lrlab.config import ExperimentConfig
-from lrlab.data import load_dataset
+from lrlab.config import ExperimentConfig, surprising_settings
+from lrlab.data import Dataset, load_dataset
 from lrlab.environment import collect_environment
-from lrlab.errors import StoreError
+from lrlab.errors import StoreError, stop_reason
+from lrlab.lock import writer_lock
 from lrlab.records import EpochRecord, TrialOutcome, TrialResult, TrialStatus, results_columns
-from lrlab.store import RunStore
+from lrlab.store import SWEEP, RunStore
 from lrlab.trials import Trial, expand_trials
 
 
@@ -69,40 +72,92 @@ def run_sweep(
     backend: Backend | None = None,
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
+    allow_data_change: bool = False,
 ) -> SweepReport:
     """Train every trial of ``config`` that is not yet finished, writing a run directory.
 
-    With ``resume``, continue that run directory (which must hold the same config) and
-    re-run only trials without a completed or diverged ``result.json``, whichever backend
-    wrote it. ``backend`` defaults to :class:`~lrlab.backends.LocalBackend`. On Ctrl-C the
-    trials in progress are recorded as interrupted and the report says so.
+    With ``resume``, continue that run directory (which must be a sweep of the same config,
+    on the same data unless ``allow_data_change``) and re-run only trials without a
+    completed or diverged ``result.json``, whichever backend wrote it. ``backend`` defaults
+    to :class:`~lrlab.backends.LocalBackend`. The run directory is locked for the whole
+    sweep: a second writer is refused at once. On Ctrl-C (or a signal raised as
+    :class:`~lrlab.errors.Interrupted`) the trials in progress are recorded as interrupted
+    and the report says so; environment.json records every session and how it ended.
     """
     observer = observer or SweepObserver()
     backend = backend or LocalBackend()
+    argv = list(argv if argv is not None else sys.argv)
     trials = expand_trials(config)
-    store = _open_resumable(Path(resume), config) if resume else None
-    done = _finished_rows(store, trials) if store else {}
-    pending = [t for t in trials if t.trial_id not in done]
-    dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
+    with contextlib.ExitStack() as held:
+        store = None
+        if resume:
+            store = _open_resumable(Path(resume), config)
+            _lock(held, store, argv, observer)  # before reading what is done: one writer
+        dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
+        if store is not None and not allow_data_change:
+            _check_same_data(store, dataset)
+        done = _finished_rows(store, trials) if store else {}
+        pending = [t for t in trials if t.trial_id not in done]
+        for warning in surprising_settings(config, n_train=len(dataset.y_train),
+                                           n_validation=len(dataset.y_val)):
+            observer.notice(f"warning: {warning}")
 
-    # The backend fails here, before anything is written, if it cannot run the trials.
-    with backend.session(pending, dataset=dataset, model=config.model,
-                         training=config.training) as session:
-        now = datetime.now(timezone.utc)
-        if store is None:
-            store = RunStore.create(Path(runs_dir), config.name, now=now)
-            store.write_config(config.to_dict())
-        environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
-                                          argv=argv if argv is not None else sys.argv,
-                                          probe_devices=session.trains_here)
-        store.write_environment({**environment, "backend": session.description})
-        recorder = _Recorder(store, trials, done, observer)
-        observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
-        if pending:
-            session.run(recorder)
+        # The backend fails here, before anything is written, if it cannot run the trials.
+        with backend.session(pending, dataset=dataset, model=config.model,
+                             training=config.training) as session:
+            now = datetime.now(timezone.utc)
+            if store is None:
+                store = RunStore.create(Path(runs_dir), config.name, now=now)
+                _lock(held, store, argv, observer)
+                store.write_config(config.to_dict())
+            environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
+                                              argv=argv, probe_devices=session.trains_here)
+            store.start_session({**environment, "backend": session.description,
+                                 "data": dataset.provenance()}, kind=SWEEP)
+            recorder = _Recorder(store, trials, done, observer)
+            with _session_end(store, recorder):
+                observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
+                if pending:
+                    session.run(recorder)
     rows = recorder.rows()
     return SweepReport(run_dir=store.root, rows=rows, interrupted=any(
         row["status"] == TrialStatus.INTERRUPTED.value for row in rows))
+
+
+def _lock(held: contextlib.ExitStack, store: RunStore, argv: Sequence[str],
+          observer: SweepObserver) -> None:
+    stale = held.enter_context(writer_lock(store.root, command=" ".join(argv)))
+    if stale is not None:
+        observer.notice(f"took over the lock of {store.root} left by {stale.describe()}, "
+                        f"which is no longer running")
+
+
+@contextlib.contextmanager
+def _session_end(store: RunStore, recorder: _Recorder) -> Iterator[None]:
+    """Record in environment.json how the session ended, however it ends."""
+    try:
+        yield
+    except BaseException as exc:
+        ended = (stop_reason(exc) if isinstance(exc, KeyboardInterrupt)
+                 else f"failed ({type(exc).__name__}: {exc})")
+        with contextlib.suppress(StoreError):  # the original error matters more
+            store.end_session(ended_at=_now(), ended=ended)
+        raise
+    store.end_session(ended_at=_now(), ended=recorder.stopped or "completed")
+
+
+def _check_same_data(store: RunStore, dataset: Dataset) -> None:
+    """--resume must train on the data the first session trained on."""
+    sessions = store.read_environment()["sessions"]
+    first = next((s.get("data") for s in sessions if isinstance(s.get("data"), dict)), None)
+    if first is None or not first.get("sha256"):
+        return  # written before lrlab recorded its data: nothing to compare with
+    if first["sha256"] != dataset.sha256:
+        raise StoreError(
+            f"{store.root}: its first session trained on other data ({first.get('source')}, "
+            f"sha256 {first['sha256'][:12]}...); this one would use {dataset.source} "
+            f"(sha256 {dataset.sha256[:12]}...). Resume with the same data, or pass "
+            f"--allow-data-change to mix them knowingly")
 
 
 class _Recorder:
@@ -115,7 +170,8 @@ class _Recorder:
         self._order = [t.trial_id for t in trials]
         self._rows = dict(done)  # trial_id -> results.csv row
         self._history: dict[str, list[EpochRecord]] = {}
-        self._started_at: dict[str, str] = {}
+        self._started_at: dict[str, tuple[str, float]] = {}
+        self.stopped: str | None = None  # how a stop from outside was named, if any
 
     def rows(self) -> list[dict[str, Any]]:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
@@ -123,7 +179,7 @@ class _Recorder:
     def trial_started(self, trial: Trial) -> None:
         self._store.write_params(trial.trial_id, trial.params())
         self._history[trial.trial_id] = []
-        self._started_at[trial.trial_id] = _now()
+        self._started_at[trial.trial_id] = (_now(), time.perf_counter())
         self._observer.trial_started(trial)
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
@@ -140,9 +196,14 @@ class _Recorder:
         # The epochs reported are the trial's history, whatever the backend: an interrupted
         # or failed trial keeps the ones it finished, and backends need not collect them.
         outcome = dataclasses.replace(outcome, history=self._history.pop(trial_id, []))
-        result = TrialResult.from_outcome(
-            trial_id, outcome, finished_at=_now(),
-            started_at=self._started_at.pop(trial_id, None) or _now())
+        started_at, started = self._started_at.pop(trial_id, (_now(), time.perf_counter()))
+        if outcome.status is TrialStatus.INTERRUPTED:
+            self.stopped = self.stopped or outcome.error
+        if not outcome.status.finished and not outcome.seconds:
+            # An interrupted or failed trial still took this long.
+            outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
+        result = TrialResult.from_outcome(trial_id, outcome, finished_at=_now(),
+                                          started_at=started_at)
         self._store.write_history(trial_id, outcome.history)
         self._store.write_result(result)
         row = self._rows[trial_id] = result.row(trial.params())
@@ -155,7 +216,7 @@ class _Recorder:
 
 
 def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
-    store = RunStore.open(path)
+    store = RunStore.open(path, kind=SWEEP)
     stored, wanted = store.read_config(), config.to_dict()
     stored.pop("name", None)
     wanted.pop("name", None)

@@ -146,6 +146,13 @@ def _trial_rows(sweep: str, trial_dir: Path) -> tuple[list[str], list[dict[str, 
     if clashing:
         raise StoreError(f"{trial_dir / PARAMS_FILE}: parameter(s) {', '.join(clashing)} "
                          f"clash with lrlab's own columns")
+    if result is not None:
+        epochs = [int(row["epoch"]) for row in history]
+        if epochs != list(range(1, result.epochs + 1)):
+            shown = f"epochs {epochs[0]}..{epochs[-1]} ({len(epochs)} rows)" if epochs else "none"
+            raise StoreError(f"{trial_dir / HISTORY_FILE}: holds {shown}, but "
+                             f"{RESULT_FILE} says {result.epochs} epoch(s); the history is "
+                             f"partial or damaged, so the trial is left out")
     fields = result.frame_fields() if result is not None else {"status": RUNNING}
     base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields}
     return list(params), [{**base, **row} for row in history] or [base]

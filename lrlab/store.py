@@ -5,7 +5,9 @@ Layout (documented in the README)::
 
     <runs>/<name>-<YYYYmmdd-HHMMSS>/
         sweep.yaml            resolved config
-        environment.json      versions, hardware, start time, command line
+        environment.json      what kind of run; every session: start, end, how it ended,
+                              command, versions, host, backend, data (path, hash, sizes)
+        .lock                 who writes it now (see lrlab.lock)
         results.csv           one row per trial, rewritten as trials finish
         trials/<trial-id>/
             params.json       the trial's parameters
@@ -38,6 +40,9 @@ from lrlab.records import HISTORY_COLUMNS, EpochRecord, TrialResult
 CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
 PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
 TRIALS_DIR = "trials"
+# What a run directory holds, recorded in environment.json: --resume takes only a sweep.
+SWEEP, RANGE_TEST = "sweep", "range-test"
+KINDS = (SWEEP, RANGE_TEST)
 
 
 def safe_name(name: str) -> str:
@@ -76,12 +81,25 @@ class RunStore:
         raise StoreError(f"{runs_dir}: too many run directories named {stem}-*")
 
     @classmethod
-    def open(cls, root: Path) -> RunStore:
-        """An existing run directory, for ``--resume``."""
+    def open(cls, root: Path, *, kind: str = SWEEP) -> RunStore:
+        """An existing run directory of ``kind``, for ``--resume``."""
         if not (root / CONFIG_FILE).is_file():
             raise StoreError(f"{root}: not a run directory (no {CONFIG_FILE}); expected a "
                              f"folder written by 'lrlab sweep'")
-        return cls(root)
+        store = cls(root)
+        found = store.kind()
+        if found != kind:
+            raise StoreError(f"{root}: a {found} run directory; --resume continues a {kind} "
+                             f"(start a new one instead)")
+        return store
+
+    def kind(self) -> str:
+        """sweep or range-test, as recorded; older directories are told by their files
+        (a range test has result.json at the top)."""
+        recorded = self.read_environment().get("kind")
+        if recorded in KINDS:
+            return recorded
+        return RANGE_TEST if (self.root / RESULT_FILE).is_file() else SWEEP
 
     # -- sweep-level files --------------------------------------------------------------
 
@@ -98,8 +116,33 @@ class RunStore:
             raise StoreError(f"{path}: corrupted run config; expected a mapping")
         return data
 
-    def write_environment(self, environment: dict[str, Any]) -> None:
-        atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(environment))
+    def read_environment(self) -> dict[str, Any]:
+        """environment.json as ``{"kind": ..., "sessions": [...]}``; a file from before
+        sessions were kept (one flat record) reads as its one session; none reads empty."""
+        path = self.root / ENVIRONMENT_FILE
+        if not path.exists():
+            return {"sessions": []}
+        data = _read_json_object(path)
+        if "sessions" not in data:
+            return {"sessions": [data]}
+        if not isinstance(data["sessions"], list):
+            raise StoreError(f"{path}: malformed; 'sessions' should be a list")
+        return data
+
+    def start_session(self, session: dict[str, Any], *, kind: str) -> None:
+        """Append a session to environment.json (never overwriting the earlier ones)."""
+        environment = self.read_environment()
+        environment["kind"] = environment.get("kind", kind)
+        environment["sessions"].append({**session, "ended_at": None, "ended": None})
+        atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(
+            {"kind": environment["kind"], "sessions": environment["sessions"]}))
+
+    def end_session(self, *, ended_at: str, ended: str) -> None:
+        """Record when and how the current (last) session ended."""
+        environment = self.read_environment()
+        if environment["sessions"]:
+            environment["sessions"][-1].update(ended_at=ended_at, ended=ended)
+            atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(environment))
 
     def write_results_table(self, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
         atomic_write_text(self.root / RESULTS_FILE, csv_text(columns, rows))

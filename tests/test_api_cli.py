@@ -17,7 +17,7 @@ from lrlab.findlr import RangeTestOptions, run_find_lr
 from lrlab.runner import run_sweep
 
 # Fields that hold a time (and environment.json's command line, which names the caller).
-TIMES = {"seconds", "started_at", "finished_at", "command"}
+TIMES = {"seconds", "started_at", "finished_at", "ended_at", "command"}
 
 
 def without_times(path: Path) -> object:

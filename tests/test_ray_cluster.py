@@ -209,10 +209,11 @@ def test_ray_gives_the_local_backends_files_and_numbers(
     assert_same_metrics(local.run_dir, on_ray.run_dir)
     assert sorted(events.started) == sorted(t.trial_id for t in expand_trials(tiny_config))
     assert not events.retries and not events.notices
-    backend = json.loads((on_ray.run_dir / "environment.json").read_text())["backend"]
+    backend = json.loads((on_ray.run_dir / "environment.json").read_text())["sessions"][0][
+        "backend"]
     assert backend["name"] == "ray" and backend["workers"] == 2 and backend["cluster_cpus"] == 2
-    assert json.loads((local.run_dir / "environment.json").read_text())["backend"] == {
-        "name": "local"}
+    assert json.loads((local.run_dir / "environment.json").read_text())["sessions"][0][
+        "backend"] == {"name": "local"}
 
 
 @pytest.mark.ray

@@ -38,9 +38,16 @@ def test_sweep_writes_the_documented_run_directory(tmp_path: Path,
     root = report.run_dir
     assert root.parent == tmp_path and root.name.startswith("tiny-")
     assert {p.name for p in root.iterdir()} == {"sweep.yaml", "environment.json",
-                                                "results.csv", "trials"}
-    env = json.loads((root / "environment.json").read_text())
+                                                "results.csv", "trials", ".lock"}
+    assert (root / ".lock").read_text() == ""  # released
+    environment = json.loads((root / "environment.json").read_text())
+    assert environment["kind"] == "sweep"
+    (env,) = environment["sessions"]
     assert env["command"] == ["lrlab", "sweep", "x"] and env["tensorflow"] and env["keras"]
+    assert env["ended"] == "completed" and env["ended_at"] >= env["started_at"]
+    assert env["data"]["source"] == "synthetic" and len(env["data"]["sha256"]) == 64
+    assert (env["data"]["train"], env["data"]["validation"], env["data"]["test"]) == (
+        500, 100, 200)
     ids = [t.trial_id for t in expand_trials(tiny_config)]
     table = pd.read_csv(root / "results.csv")
     assert table["trial_id"].tolist() == ids

@@ -11,7 +11,7 @@ from typing import Any
 from lrlab.backends.base import TrainerFactory, TrialEvents, error_text
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
-from lrlab.errors import LrlabError
+from lrlab.errors import LrlabError, stop_reason
 from lrlab.records import TrialOutcome, TrialStatus
 from lrlab.training import Trainer, make_trainer
 from lrlab.trials import Trial
@@ -51,8 +51,9 @@ def _train_one(trainer: Trainer, trial: Trial, events: TrialEvents) -> TrialOutc
     events.trial_started(trial)
     try:
         return trainer.train(trial, on_epoch=lambda record: events.epoch_finished(trial, record))
-    except KeyboardInterrupt:
-        return TrialOutcome(status=TrialStatus.INTERRUPTED)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as Interrupted
+        return TrialOutcome(status=TrialStatus.INTERRUPTED, error=stop_reason(exc),
+                            initial_loss=trainer.known_initial_loss(trial.seed))
     except LrlabError:
         raise  # the run directory itself is failing: stopping is the only safe move
     except Exception as exc:  # noqa: BLE001 - one broken trial must not end the sweep

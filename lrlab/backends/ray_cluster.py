@@ -30,6 +30,7 @@ from lrlab._version import __version__
 from lrlab.backends.base import BackendError, TrainerFactory, TrialEvents, error_text
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
+from lrlab.errors import stop_reason
 from lrlab.records import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.training import make_trainer
 from lrlab.trials import Trial
@@ -304,10 +305,11 @@ class _RaySession:
             while self._queue or self._running:
                 self._dispatch(events)
                 self._handle_next(events)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as Interrupted
             self._pool.stop_all()  # cancels every outstanding trial at once
             for job in self._running.values():
-                events.trial_finished(job.trial, TrialOutcome(status=TrialStatus.INTERRUPTED))
+                events.trial_finished(job.trial, TrialOutcome(status=TrialStatus.INTERRUPTED,
+                                                              error=stop_reason(exc)))
 
     def _dispatch(self, events: TrialEvents) -> None:
         running = Counter(job.key for job in self._running.values())

@@ -74,6 +74,11 @@ class Trainer:
         outcome.seconds = time.perf_counter() - started
         return outcome
 
+    def known_initial_loss(self, seed: int) -> float:
+        """The seed's initial loss if already measured (NaN if not): what an interrupted
+        trial reached."""
+        return self._initial_loss.get(seed, math.nan)
+
     def _initial_loss_of(self, seed: int) -> float:
         """The loss of the seed's initial weights (just loaded), measured once per seed."""
         if seed not in self._initial_loss:
