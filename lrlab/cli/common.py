@@ -1,14 +1,18 @@
-"""What every command shares: the consoles, exit codes, and the one-line user errors."""
+"""What every command shares: the consoles (stdout's survives being closed), exit codes,
+one-line user errors, and stop signals handled like Ctrl-C."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import sys
 from collections.abc import Iterator
 
 import typer
 from rich.console import Console
 
-from lrlab.errors import LrlabError
+from lrlab.errors import Interrupted, LrlabError
 
 EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
@@ -23,8 +27,27 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_USER_ERROR) from None
 
 
+class _StdoutConsole(Console):
+    """rich's Console, except that a closed stdout (``lrlab sweep ... | head``) stops the
+    printing, not the program: rich's own ``on_broken_pipe`` raises SystemExit(1), which
+    would end a sweep because nobody reads its progress any more."""
+
+    pipe_closed = False
+
+    def on_broken_pipe(self) -> None:
+        if self.pipe_closed:
+            return
+        self.pipe_closed = True
+        # Point fd 1 at /dev/null, so that later writes and Python's flush at exit succeed.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        with contextlib.suppress(OSError):
+            stderr_console().print("note: standard output was closed; lrlab goes on without "
+                                   "printing (the run directory has everything)", markup=False)
+
+
 def stdout_console() -> Console:
-    console = Console(highlight=False, soft_wrap=True)
+    console = _StdoutConsole(highlight=False, soft_wrap=True)
     if not console.is_terminal:  # logs and pipes: do not squeeze tables into 80 columns
         console.width = max(console.width, 140)
     return console
@@ -32,3 +55,35 @@ def stdout_console() -> Console:
 
 def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class StopSignals:
+    """SIGTERM and SIGHUP (a scheduler, ``timeout``, a closed terminal) stop a command the
+    way Ctrl-C does, so that whatever is running records itself as interrupted; the exit
+    code then says which it was (130, 143, 129)."""
+
+    HANDLED = {"SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP}
+
+    def __init__(self) -> None:
+        self.received: Interrupted | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        for name, number in self.HANDLED.items():
+            self._previous[number] = signal.signal(number, self._handler(name, number))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handler(self, name: str, number: int):  # noqa: ANN202 - a signal handler
+        def handle(signum: int, frame: object) -> None:
+            if self.received is None:  # the first stop counts; a second finds cleanup busy
+                self.received = Interrupted(name, 128 + number)
+                raise self.received
+        return handle
+
+    @property
+    def exit_code(self) -> int:
+        return self.received.exit_code if self.received else EXIT_INTERRUPTED

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 import yaml
 
-from lrlab.cli.common import EXIT_INTERRUPTED, stdout_console, user_errors
+from lrlab.cli.common import StopSignals, stdout_console, user_errors
 from lrlab.suggest import DEFAULT_RULE, DEFAULT_SMOOTHING, RULES
 
 
@@ -39,7 +39,7 @@ def find_lr(
     from lrlab.findlr import RangeTestOptions, parse_seeds, run_find_lr
 
     console = stdout_console()
-    with user_errors():
+    with user_errors(), StopSignals() as stops:
         options = RangeTestOptions(start=start, end=end, steps=steps, smoothing=smoothing,
                                    diverge=diverge, seeds=parse_seeds(seeds), rule=rule)
         options.check()
@@ -52,7 +52,7 @@ def find_lr(
                     f"divergence, {rule} {c.suggestions[rule]:.2g}", markup=False))
         except KeyboardInterrupt:
             typer.echo("interrupted; the curves already written are kept", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(stops.exit_code) from None
     widened = []
     for label, rules in report.agreement.items():
         chosen = report.suggested(label)

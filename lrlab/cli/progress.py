@@ -56,26 +56,26 @@ class PlainProgress(SweepObserver):
     """One line per epoch and per trial, for logs."""
 
     def __init__(self, console: Console, *, epochs: int) -> None:
-        self._console, self._epochs = console, epochs
+        self._out, self._epochs = console, epochs
         self._done = self._total = 0
 
     def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
         self._total = pending
-        self._console.print(_header(run_dir, trials, pending), highlight=False)
+        self._out.print(_header(run_dir, trials, pending), highlight=False)
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
-        self._console.print(f"  {_epoch_text(trial, record, self._epochs)}", highlight=False)
+        self._out.print(f"  {_epoch_text(trial, record, self._epochs)}", highlight=False)
 
     def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
-        self._console.print(_retry_text(trial, error, attempt), highlight=False)
+        self._out.print(_retry_text(trial, error, attempt), highlight=False)
 
     def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
         self._done += 1
-        self._console.print(f"[{self._done}/{self._total}] {_finished_text(trial, row)}",
-                            highlight=False)
+        self._out.print(f"[{self._done}/{self._total}] {_finished_text(trial, row)}",
+                        highlight=False)
 
     def notice(self, text: str) -> None:
-        self._console.print(text, highlight=False)
+        self._out.print(text, highlight=False)
 
 
 class LiveProgress(SweepObserver):

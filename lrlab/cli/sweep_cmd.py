@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lrlab.cli.common import EXIT_INTERRUPTED, stdout_console, user_errors
+from lrlab.cli.common import StopSignals, stdout_console, user_errors
 
 
 class BackendName(str, enum.Enum):
@@ -30,7 +30,12 @@ def sweep(
     resume: Annotated[Optional[Path], typer.Option(
         help="Continue this run directory: run only trials without a finished result.")]
     = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print only the run directory's path, at the end.")] = False,
+    allow_data_change: Annotated[bool, typer.Option(
+        "--allow-data-change",
+        help="Resume even if the data differs from the first session's (recorded).")]
+    = False,
     backend: Annotated[BackendName, typer.Option(
         help="Where trials train: one after another here, or in parallel on Ray.")]
     = BackendName.local,
@@ -55,7 +60,7 @@ def sweep(
     from lrlab.runner import SweepObserver, run_sweep
 
     console = stdout_console()
-    with user_errors():
+    with user_errors(), StopSignals() as stops:
         ray_settings = {"address": address, "cpus_per_trial": cpus_per_trial,
                         "gpus_per_trial": gpus_per_trial, "max_retries": max_retries,
                         "max_workers": max_workers}
@@ -68,19 +73,20 @@ def sweep(
             try:
                 report = run_sweep(experiment, runs_dir=runs_dir, resume=resume,
                                    observer=observer or SweepObserver(), backend=chosen,
-                                   argv=sys.argv)
+                                   argv=sys.argv, allow_data_change=allow_data_change)
             except KeyboardInterrupt:
                 typer.echo("interrupted before any trial started; nothing was lost", err=True)
-                raise typer.Exit(EXIT_INTERRUPTED) from None
+                raise typer.Exit(stops.exit_code) from None
     if not quiet:
         _print_summary(console, report.rows, report.run_dir)
     if report.interrupted:
         again = " --backend ray" if backend is BackendName.ray else ""  # either would do
         typer.echo(f"interrupted; finished trials are kept. Resume with:\n"
                    f"  lrlab sweep {config} --resume {report.run_dir}{again}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if not quiet:
-        console.print(f"run directory: {report.run_dir}")
+    console.print(str(report.run_dir) if quiet else f"run directory: {report.run_dir}",
+                  markup=False)
+    if report.interrupted:
+        raise typer.Exit(stops.exit_code)
 
 
 def _backend(name: BackendName, ray_settings: dict[str, Any]) -> Any:
