@@ -15,6 +15,7 @@ from lrlab._version import __version__
 from lrlab.cli.compare_cmd import compare
 from lrlab.cli.data_cmd import data_app
 from lrlab.cli.findlr_cmd import find_lr
+from lrlab.cli.status_cmd import status
 from lrlab.cli.sweep_cmd import sweep
 
 app = typer.Typer(
@@ -43,4 +44,5 @@ def main(
 app.command()(sweep)
 app.command()(compare)
 app.command("find-lr")(find_lr)
+app.command()(status)
 app.add_typer(data_app, name="data")
