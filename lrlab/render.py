@@ -65,7 +65,7 @@ def title(comparison: Comparison) -> str:
 
 
 def _signed(value: float) -> str:
-    return number(value).replace("-", "−")
+    return number(value + 0.0).replace("-", "−")  # + 0.0: no "−0.0000" for a negative zero
 
 
 def _interval(low: float, high: float) -> str:

@@ -60,3 +60,23 @@ def test_plain_lines_for_retries_and_notices() -> None:
     lines = screen.file.getvalue().splitlines()
     assert lines[1].endswith("attempt 2 failed (RuntimeError: boom); trying again")
     assert lines[2] == "a Ray worker could not start (ImportError); going on with 1"
+
+
+def test_the_live_display_fits_80_columns() -> None:
+    screen = Console(file=io.StringIO(), width=80, highlight=False, force_terminal=True,
+                     color_system=None)
+    long = Trial("sgd", 0.1, 0, {"momentum": 0.9, "nesterov": True})
+    with LiveProgress(screen, epochs=3) as live:
+        live.sweep_started(run_dir=Path("runs/x"), trials=[long], pending=1)
+        live.trial_started(long)
+        live.epoch_finished(long, record(1))
+        bar = live._progress.make_tasks_table(live._progress.tasks)  # what the bar shows
+        rendered = Console(width=80, file=io.StringIO(), color_system=None)
+        rendered.print(bar)
+        line = rendered.file.getvalue().splitlines()[0]
+        assert len(line) <= 80 and "1/3 epochs" in line and "ETA" in line
+        assert "…" in line  # the description gave way, not the bar
+        live.trial_finished(long, row("completed"))
+    printed = screen.file.getvalue()
+    finished = printed[printed.index("[1/1]"):].splitlines()[0]  # after the cursor codes
+    assert len(finished) <= 80 and finished.endswith("val 0.8800 test 0.8700 2.0s")

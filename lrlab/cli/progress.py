@@ -17,6 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 from lrlab.formatting import number as fmt
 from lrlab.records import EpochRecord
@@ -32,11 +33,14 @@ def _epoch_text(trial: Trial, record: EpochRecord, epochs: int) -> str:
     return text
 
 
-def _finished_text(trial: Trial, row: dict[str, Any]) -> str:
+def _finished_text(trial: Trial, row: dict[str, Any], *, compact: bool = False) -> str:
+    """A finished trial in a line; ``compact`` fits 80 columns (for the live display)."""
     text = f"{trial.trial_id} {row['status']}"
     if row.get("best_val_accuracy") is not None:
-        text += f" best val_acc {fmt(row['best_val_accuracy'])}"
-    text += f" test_acc {fmt(row.get('test_accuracy'))} ({fmt(row.get('seconds'), 1)} s)"
+        text += f" {'val' if compact else 'best val_acc'} {fmt(row['best_val_accuracy'])}"
+    text += (f" {'test' if compact else 'test_acc'} {fmt(row.get('test_accuracy'))}"
+             f" {'' if compact else '('}{fmt(row.get('seconds'), 1)}"
+             f"{'s' if compact else ' s)'}")
     if row.get("error"):
         text += f": {row['error']}"
     return text
@@ -85,11 +89,16 @@ class LiveProgress(SweepObserver):
 
     def __init__(self, console: Console, *, epochs: int) -> None:
         self._epochs = epochs
+        # The description takes what the bar, the count and the times leave, and is cut
+        # with an ellipsis, so that at 80 columns the bar and the ETA stay on screen.
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("epochs"), TimeElapsedColumn(), TextColumn("ETA"),
-            TimeRemainingColumn(), console=console, transient=True,
+            TextColumn("{task.description}", table_column=Column(
+                ratio=1, no_wrap=True, overflow="ellipsis", min_width=8)),
+            BarColumn(bar_width=12), MofNCompleteColumn(), TextColumn("epochs"),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            console=console, transient=True, expand=True,
         )
+        self._compact = console.width < 100
         self._task: Any = None
         self._done = self._total = 0
         self._epochs_run: dict[str, int] = {}  # running trial -> epochs counted on the bar
@@ -126,7 +135,8 @@ class LiveProgress(SweepObserver):
         run = self._epochs_run.pop(trial.trial_id, 0)
         self._progress.update(self._task, advance=self._epochs - run,
                               description=self._describe())
-        self._print(f"[{self._done}/{self._total}] {_finished_text(trial, row)}")
+        self._print(f"[{self._done}/{self._total}] "
+                    f"{_finished_text(trial, row, compact=self._compact)}")
 
     def notice(self, text: str) -> None:
         self._print(text)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -126,14 +127,23 @@ def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) 
 
     if not rows:
         return
-    table = Table(title="Trials")
-    for column in ("trial", "status", "final loss", "best val_acc", "test_acc", "seconds"):
-        table.add_column(column, justify="left" if column in ("trial", "status") else "right",
+    # Under 100 columns: no final loss, short headers, no vertical rules, so that a trial id
+    # and its numbers fit in 80.
+    narrow = console.width < 100
+    table = Table(title="Trials", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
+    columns = {"trial": "trial", "status": "status", "loss": "final loss",
+               "best_val_accuracy": "best val_acc", "test_accuracy": "test_acc",
+               "seconds": "seconds"}
+    if narrow:
+        columns = {"trial": "trial", "status": "status", "best_val_accuracy": "val_acc",
+                   "test_accuracy": "test_acc", "seconds": "s"}
+    for key, header in columns.items():
+        table.add_column(header, justify="left" if key in ("trial", "status") else "right",
                          no_wrap=True)
     for row in rows:
-        table.add_row(row["trial_id"], row["status"], number(row.get("loss")),
-                      number(row.get("best_val_accuracy")), number(row.get("test_accuracy")),
-                      number(row.get("seconds"), 1))
+        table.add_row(*(row["trial_id"] if key == "trial" else row["status"] if key == "status"
+                        else number(row.get(key), 1 if key == "seconds" else 4)
+                        for key in columns))
     console.print(table)
     scan = scan_runs([run_dir])
     try:
@@ -141,5 +151,5 @@ def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) 
     except CompareError:  # nothing completed: there is no best rate to name
         return
     console.print(f"{title(comparison)}:", markup=False)
-    for line in verdict_lines(comparison):
-        console.print(line, markup=False)
+    for line in verdict_lines(comparison):  # on a terminal, wrapped at words
+        console.print(line, markup=False, soft_wrap=not console.is_terminal)
