@@ -83,7 +83,7 @@ def test_a_second_writer_is_refused_and_a_killed_ones_lock_taken_over(
     assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
     assert f"another lrlab is writing this run directory (pid {first.pid} on " in second.stderr
     first.send_signal(signal.SIGKILL)  # a lost node, the OOM killer
-    first.communicate()
+    first.communicate(timeout=30)  # its workers notice and end too, releasing the pipes
     finished = {t: trial_files(run_dir, t) for t, r in results(run_dir).items()}
     third = subprocess.run([sys.executable, "-m", "lrlab", "sweep", str(slow_config),
                             "--resume", str(run_dir)], capture_output=True, text=True)
@@ -111,9 +111,11 @@ def test_a_signal_mid_trial_is_recorded_and_resume_completes(
     assert "interrupted; finished trials are kept. Resume with:" in stderr
     assert "Traceback" not in stderr
     interrupted = [r for r in results(run_dir).values() if r["status"] == "interrupted"]
-    (trial,) = interrupted
-    assert trial["error"] == f"interrupted ({stop.name})"
-    assert trial["seconds"] > 0 and trial["initial_loss"] is not None
+    assert 1 <= len(interrupted) <= 2  # what the two workers were training
+    for trial in interrupted:
+        assert trial["error"] == f"interrupted ({stop.name})" and trial["seconds"] > 0
+        if trial["epochs"]:  # it reached an epoch: its initial loss was measured
+            assert trial["initial_loss"] is not None
     (session,) = json.loads((run_dir / "environment.json").read_text())["sessions"]
     assert session["ended"] == f"interrupted ({stop.name})" and session["ended_at"]
     assert (run_dir / ".lock").read_text() == ""  # released

@@ -1,5 +1,6 @@
-"""Backends: where a sweep's trials train. ``LocalBackend`` trains them one after another in
-this process; ``RayBackend`` spreads them over a Ray cluster (Ray is imported only then)."""
+"""Backends: where a sweep's trials train. ``LocalBackend`` trains them on this machine,
+several at once in worker processes; ``RayBackend`` spreads them over a Ray cluster (Ray is
+imported only then). Both pin each trial's threads, so their numbers agree."""
 
 from lrlab.backends.base import Backend, BackendError, Session, TrainerFactory, TrialEvents
 from lrlab.backends.local import LocalBackend

@@ -8,6 +8,8 @@ files whichever backend trained it.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -67,3 +69,11 @@ class Backend(Protocol):
 def error_text(exc: BaseException) -> str:
     """How a trial's ``error`` names an exception: ``RuntimeError: out of memory``."""
     return f"{type(exc).__name__}: {exc}"
+
+
+def pin_threads(threads: int) -> bool:
+    """Make TensorFlow in this process use ``threads`` threads for its operations, if it has
+    not started yet (it reads the setting once); True when that is so. Every backend pins a
+    trial's threads the same way, so that their numbers agree bit for bit."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    return "tensorflow" not in sys.modules

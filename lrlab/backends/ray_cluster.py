@@ -27,7 +27,13 @@ from typing import Any
 
 from lrlab._native_stderr import held_native_stderr
 from lrlab._version import __version__
-from lrlab.backends.base import BackendError, TrainerFactory, TrialEvents, error_text
+from lrlab.backends.base import (
+    BackendError,
+    TrainerFactory,
+    TrialEvents,
+    error_text,
+    pin_threads,
+)
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.errors import stop_reason
@@ -116,7 +122,7 @@ class TrialWorker:
                  trainer_factory: TrainerFactory, *, threads: int, share_gpu: bool) -> None:
         # Both are read once, when TensorFlow starts: it should use the CPUs Ray gave this
         # worker, not every core of the node, and share a GPU instead of claiming it all.
-        os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+        pin_threads(threads)
         if share_gpu:
             os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
         self._trainer = trainer_factory(dataset, model=model, training=training)
@@ -163,6 +169,7 @@ class RayBackend:
                 "cluster_cpus": resources.get("CPU", 0.0),
                 "cluster_gpus": resources.get("GPU", 0.0),
                 "workers": len(pool.workers), "cpus_per_trial": options.cpus_per_trial,
+                "threads_per_trial": max(1, int(options.cpus_per_trial)),
                 "gpus_per_trial": options.gpus_per_trial, "max_retries": options.max_retries,
                 "max_workers": options.max_workers,
             })

@@ -40,6 +40,12 @@ def sweep(
     backend: Annotated[BackendName, typer.Option(
         help="Where trials train: one after another here, or in parallel on Ray.")]
     = BackendName.local,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Local backend: trials trained at once, each in its own process (default: CPUs "
+             "/ threads per trial; 1 trains in this process).")] = None,
+    threads_per_trial: Annotated[Optional[int], typer.Option(
+        help="Local backend: TensorFlow threads per trial (default 1, as on Ray with one CPU "
+             "per trial, so that both give the same numbers).")] = None,
     address: Annotated[Optional[str], typer.Option(
         help="Ray cluster to join: auto, or HOST:PORT of its head (default: start a "
              "private instance on this machine).")] = None,
@@ -65,7 +71,9 @@ def sweep(
         ray_settings = {"address": address, "cpus_per_trial": cpus_per_trial,
                         "gpus_per_trial": gpus_per_trial, "max_retries": max_retries,
                         "max_workers": max_workers}
-        chosen = _backend(backend, {k: v for k, v in ray_settings.items() if v is not None})
+        local_settings = {"workers": workers, "threads_per_trial": threads_per_trial}
+        chosen = _backend(backend, {k: v for k, v in ray_settings.items() if v is not None},
+                          {k: v for k, v in local_settings.items() if v is not None})
         experiment = load_config(config)
         if name is not None:
             experiment = experiment.model_copy(update={"name": name})
@@ -90,15 +98,20 @@ def sweep(
         raise typer.Exit(stops.exit_code)
 
 
-def _backend(name: BackendName, ray_settings: dict[str, Any]) -> Any:
-    """The backend asked for; Ray's options with ``--backend local`` are a mistake."""
+def _backend(name: BackendName, ray_settings: dict[str, Any],
+             local_settings: dict[str, Any]) -> Any:
+    """The backend asked for; one backend's options with the other are a mistake."""
     from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
 
     if name is BackendName.local:
         if ray_settings:
             flag = "--" + next(iter(ray_settings)).replace("_", "-")
             raise BackendError(f"{flag}: only for --backend ray (the backend is local)")
-        return LocalBackend()
+        return LocalBackend(**local_settings)
+    if local_settings:
+        flag = "--" + next(iter(local_settings)).replace("_", "-")
+        raise BackendError(f"{flag}: only for --backend local (on Ray, --cpus-per-trial sets "
+                           f"a trial's threads and the cluster's size the workers)")
     options = RayOptions(**ray_settings)
     options.check()
     return RayBackend(options)
