@@ -249,8 +249,9 @@ class RateVersusBest:
     learning_rate: float
     difference: stats.PairedDifference
     p_adjusted: float  # Holm-corrected over the setting's comparisons; NaN: untested
-    mark: str  # "tied" (not told apart at the 5% level), "worse", or "untested" (< 2 seeds
-    # shared with the best: nothing can be told)
+    mark: str  # "tied" (not told apart at the 5% level), "worse", "untested" (< 2 seeds
+    # shared with the best: nothing can be told) or "fails" (a seed diverged or stalled:
+    # never tied with the best, whatever the noise)
     seeds_needed: int | None  # for the closest tied rate: seeds a paired test would need
     # at the spread seen (None for the others, or beyond stats.MAX_SEEDS)
 
@@ -470,7 +471,10 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
         difference = stats.paired_difference(sign * best[both], sign * per_seed.loc[rate][both])
         comparisons.append((float(rate), difference))
     adjusted = stats.holm([d.p_value for _, d in comparisons])
-    versus = [RateVersusBest(rate, d, p, mark=_mark(p), seeds_needed=None)
+    bad = group[(group["status"] == TrialStatus.DIVERGED.value) | group["stalled"]]
+    failing = set(bad["learning_rate"])
+    versus = [RateVersusBest(rate, d, p, mark="fails" if rate in failing else _mark(p),
+                             seeds_needed=None)
               for (rate, d), p in zip(comparisons, adjusted, strict=True)]
     # How many seeds would settle it: asked of the closest rival, where it is the question.
     tied_rivals = [c for c in versus if c.tied and math.isfinite(c.difference.mean)]
@@ -480,8 +484,7 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
             stats.seeds_needed(closest.difference.mean, closest.difference.sd,
                                comparisons=len(comparisons))))
     tied = sorted([best_rate, *(c.learning_rate for c in versus if c.tied)])
-    bad = group[(group["status"] == TrialStatus.DIVERGED.value) | group["stalled"]]
-    learning = sorted(set(group["learning_rate"]) - set(bad["learning_rate"]))
+    learning = sorted(set(group["learning_rate"]) - failing)
     first = group.iloc[0]
     low, high = stats.mean_interval(best_values)
     return Verdict(

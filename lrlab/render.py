@@ -92,8 +92,9 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
     if others:
         text += (f"Tied with it (not told apart at the 5% level, paired by seed, Holm-"
                  f"corrected): {', '.join(rate(r) for r in others)}. ")
-    elif len(v.versus_best) > len(v.untested):
-        text += "Every other rate is worse at the 5% level (paired by seed, Holm-corrected). "
+    elif any(c.mark == "worse" for c in v.versus_best):
+        text += ("Every other rate that learns is worse at the 5% level (paired by seed, "
+                 "Holm-corrected). ")
     closest = v.closest
     if closest is not None:
         d = closest.difference

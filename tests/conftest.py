@@ -56,10 +56,11 @@ def tiny_config_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    """The folder holding the real mnist.npz: $LRLAB_DATA_DIR, else ../shared/data."""
+    """The folder holding the real mnist.npz: $LRLAB_DATA_DIR, else ../shared/data found
+    from this repository (not from the working directory)."""
     for folder in (os.environ.get("LRLAB_DATA_DIR"), SHARED_MNIST):
         if folder and (Path(folder) / "mnist.npz").is_file():
-            return Path(folder)
+            return Path(folder).resolve()  # absolute: tests may change directory
     pytest.skip("real MNIST not found: set LRLAB_DATA_DIR to a folder holding mnist.npz "
                 "(this project keeps it at ../shared/data)")
 

@@ -20,7 +20,7 @@ def test_table_verdicts_and_plots(fixture_sweep: Path) -> None:
     assert "0.9550 ± 0.0071" in result.stdout
     assert ("sgd: best learning rate 0.1 (val_accuracy 0.9550, 95% CI 0.8915 to 1.0185, "
             "2 seeds). Tied with it (not told apart at the 5% level, paired by seed, "
-            "Holm-corrected): 0.01, 1.") in result.stdout
+            "Holm-corrected): 0.01.") in result.stdout  # 1.0 diverged on a seed: fails
     assert "Largest rate that still learns: 0.1." in result.stdout
     plots = fixture_sweep / "plots"
     assert f"plot: {plots / 'sensitivity-val_accuracy.png'}" in result.stderr

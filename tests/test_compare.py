@@ -93,7 +93,7 @@ def test_the_tied_set_and_the_largest_rate_that_learns(five_seeds: Path) -> None
     assert sgd.closest.learning_rate == 0.1 and sgd.closest.seeds_needed > 5
     assert sgd.largest_learning == SQRT_TENTH  # 3.16 stalls at chance, 10 diverges
     assert [row(comparison.summary, "sgd", lr)["verdict"] for lr in SGD] == [
-        "worse", "worse", "tied", "best", "worse", "worse"]
+        "worse", "worse", "tied", "best", "fails", "fails"]  # 3.16 stalls, 10 diverges
     stalled = row(comparison.summary, "sgd", 3.16)
     assert stalled["stalled"] == 5 and stalled["diverged"] == 0 and not stalled["learns"]
     assert row(comparison.summary, "sgd", 10.0)["diverged"] == 1
@@ -110,7 +110,9 @@ def test_one_seed_tells_nothing_apart(tmp_path: Path) -> None:
     sgd = next(v for v in comparison.verdicts if v.optimizer == "sgd")
     assert sgd.single_seed and sgd.best_n == 1 and math.isnan(sgd.best_low)
     assert sgd.tied == (sgd.best_learning_rate,)
-    assert set(sgd.untested) == set(SGD) - {sgd.best_learning_rate}
+    # Nothing can be tested with one seed, but a rate that stalls at chance still fails.
+    assert set(sgd.untested) == set(SGD) - {sgd.best_learning_rate, 3.16}
+    assert [c.mark for c in sgd.versus_best if c.learning_rate == 3.16] == ["fails"]
 
 
 def test_losses_are_minimised_and_test_metrics_have_one_value(frame) -> None:

@@ -21,7 +21,7 @@ def test_sensitivity_data(frame) -> None:
     sgd = lines["sgd"]
     assert sgd.learning_rates == [0.01, 0.1, 1.0]
     assert sgd.mean == pytest.approx([0.89, 0.955, 0.55])
-    assert sgd.best_rate == 0.1 and sgd.tied_rates == [0.01, 0.1, 1.0]
+    assert sgd.best_rate == 0.1 and sgd.tied_rates == [0.01, 0.1]  # 1.0 diverged: fails
     assert sgd.ci_low[1] < 0.955 < sgd.ci_high[1]
     assert sgd.diverged_rates == [1.0] and sgd.stalled_rates == []
 
@@ -42,7 +42,7 @@ def test_learning_curve_data(frame) -> None:
     # to the surviving seed's third epoch.
     assert sgd.epochs[2] == [1.0, 2.0]
     assert sgd.columns["val_accuracy"][2] == pytest.approx([0.45, 0.35])
-    assert sgd.diverged == [False, False, True] and sgd.highlighted == [True, True, True]
+    assert sgd.diverged == [False, False, True] and sgd.highlighted == [True, True, False]
 
 
 def test_plots_are_written_and_respect_where(frame, tmp_path: Path) -> None:

@@ -25,7 +25,8 @@ def test_csv_parses_back_with_the_verdict_columns(comparison: Comparison) -> Non
     back = pd.read_csv(io.StringIO(render.to_csv(comparison, comparison.summary)))
     assert list(back.columns) == [*comparison.summary.columns, "provisional"]
     pd.testing.assert_series_equal(back["mean"], comparison.summary["mean"], check_names=False)
-    assert set(back["verdict"]) == {"best", "tied", "worse"} and not back["provisional"].any()
+    assert set(back["verdict"]) == {"best", "tied", "worse", "fails"}
+    assert not back["provisional"].any()
     assert set(back["metric"]) == {"val_accuracy"}
 
 
@@ -39,7 +40,7 @@ def test_json_carries_the_verdicts(comparison: Comparison) -> None:
     assert sgd["tied"] == [0.1, sgd["best_learning_rate"]]
     assert sgd["best_low"] < sgd["best_mean"] < sgd["best_high"]
     assert sgd["largest_learning"] == sgd["best_learning_rate"]
-    assert {c["mark"] for c in sgd["versus_best"]} == {"tied", "worse"}
+    assert {c["mark"] for c in sgd["versus_best"]} == {"tied", "worse", "fails"}
     assert data["between_optimizers"][0]["mark"] == "worse"
     assert len(data["rows"]) == len(comparison.summary)
     assert data["unreadable"] == [{"path": "x", "reason": "y"}]
