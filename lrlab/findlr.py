@@ -14,7 +14,6 @@ rule chosen and its suggestion, every rule's numbers) and ``findlr.png``.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import numpy as np
 from lrlab.config import ExperimentConfig
 from lrlab.data import load_dataset
 from lrlab.environment import collect_environment
-from lrlab.errors import LrlabError, StoreError, stop_reason
+from lrlab.errors import LrlabError
 from lrlab.lock import writer_lock
 from lrlab.store import RANGE_TEST, RunStore
 from lrlab.suggest import (
@@ -141,17 +140,8 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
         store.write_config(config.to_dict())
         environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
                                           argv=argv)
-        store.start_session({**environment, "data": dataset.provenance()}, kind=RANGE_TEST)
-        try:
-            report = _range_tests(config, options, engine, store, on_curve)
-        except BaseException as exc:
-            ended = (stop_reason(exc) if isinstance(exc, KeyboardInterrupt)
-                     else f"failed ({type(exc).__name__}: {exc})")
-            with contextlib.suppress(StoreError):
-                store.end_session(ended_at=_now(), ended=ended)
-            raise
-        store.end_session(ended_at=_now(), ended="completed")
-    return report
+        with store.session({**environment, "data": dataset.provenance()}, kind=RANGE_TEST):
+            return _range_tests(config, options, engine, store, on_curve)
 
 
 def _range_tests(config: ExperimentConfig, options: RangeTestOptions, engine: Engine,
@@ -185,10 +175,6 @@ def _range_tests(config: ExperimentConfig, options: RangeTestOptions, engine: En
     draw_range_test(report.curves, report.agreement, default_rule=report.rule,
                     path=report.plot)
     return report
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _optimizer_settings(config: ExperimentConfig) -> list[tuple[str, OptimizerSetting]]:

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +23,7 @@ from lrlab.backends import Backend, LocalBackend
 from lrlab.config import ExperimentConfig, surprising_settings
 from lrlab.data import Dataset, load_dataset
 from lrlab.environment import collect_environment
-from lrlab.errors import StoreError, stop_reason
+from lrlab.errors import StoreError
 from lrlab.lock import writer_lock
 from lrlab.records import EpochRecord, TrialOutcome, TrialResult, TrialStatus, results_columns
 from lrlab.store import SWEEP, RunStore
@@ -112,10 +112,10 @@ def run_sweep(
                 store.write_config(config.to_dict())
             environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
                                               argv=argv, probe_devices=session.trains_here)
-            store.start_session({**environment, "backend": session.description,
-                                 "data": dataset.provenance()}, kind=SWEEP)
             recorder = _Recorder(store, trials, done, observer)
-            with _session_end(store, recorder):
+            with store.session({**environment, "backend": session.description,
+                                "data": dataset.provenance()}, kind=SWEEP,
+                               ended=lambda: recorder.stopped):
                 observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
                 if pending:
                     session.run(recorder)
@@ -130,20 +130,6 @@ def _lock(held: contextlib.ExitStack, store: RunStore, argv: Sequence[str],
     if stale is not None:
         observer.notice(f"took over the lock of {store.root} left by {stale.describe()}, "
                         f"which is no longer running")
-
-
-@contextlib.contextmanager
-def _session_end(store: RunStore, recorder: _Recorder) -> Iterator[None]:
-    """Record in environment.json how the session ended, however it ends."""
-    try:
-        yield
-    except BaseException as exc:
-        ended = (stop_reason(exc) if isinstance(exc, KeyboardInterrupt)
-                 else f"failed ({type(exc).__name__}: {exc})")
-        with contextlib.suppress(StoreError):  # the original error matters more
-            store.end_session(ended_at=_now(), ended=ended)
-        raise
-    store.end_session(ended_at=_now(), ended=recorder.stopped or "completed")
 
 
 def _check_same_data(store: RunStore, dataset: Dataset) -> None:

@@ -21,19 +21,20 @@ new one, never half of one. Column names come from :mod:`lrlab.records`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from lrlab.errors import StoreError
+from lrlab.errors import StoreError, stop_reason
 from lrlab.files import atomic_write_text, csv_text, json_text
 from lrlab.records import HISTORY_COLUMNS, EpochRecord, TrialResult
 
@@ -137,12 +138,29 @@ class RunStore:
         atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(
             {"kind": environment["kind"], "sessions": environment["sessions"]}))
 
-    def end_session(self, *, ended_at: str, ended: str) -> None:
+    def end_session(self, *, ended: str) -> None:
         """Record when and how the current (last) session ended."""
         environment = self.read_environment()
         if environment["sessions"]:
-            environment["sessions"][-1].update(ended_at=ended_at, ended=ended)
+            environment["sessions"][-1].update(ended_at=_now(), ended=ended)
             atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(environment))
+
+    @contextlib.contextmanager
+    def session(self, session: dict[str, Any], *, kind: str,
+                ended: Callable[[], str | None] = lambda: None) -> Iterator[None]:
+        """A session of ``kind`` in environment.json for the ``with`` block, its end
+        recorded however the block ends: ``ended()`` (default "completed") when it returns,
+        ``interrupted (SIGTERM)`` and the like on a stop, ``failed (...)`` on an error."""
+        self.start_session(session, kind=kind)
+        try:
+            yield
+        except BaseException as exc:
+            how = (stop_reason(exc) if isinstance(exc, KeyboardInterrupt)
+                   else f"failed ({type(exc).__name__}: {exc})")
+            with contextlib.suppress(StoreError):  # the original error matters more
+                self.end_session(ended=how)
+            raise
+        self.end_session(ended=ended() or "completed")
 
     def write_results_table(self, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
         atomic_write_text(self.root / RESULTS_FILE, csv_text(columns, rows))
@@ -249,3 +267,7 @@ def _read_json_object(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StoreError(f"{path}: malformed; expected a JSON object")
     return data
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
