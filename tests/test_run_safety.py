@@ -24,12 +24,13 @@ from lrlab.runner import run_sweep
 from lrlab.runs import scan_runs
 
 runner = CliRunner()
-# Four trials of about 1.5 s each here: long enough to signal one in the middle.
+# Four trials of 2 to 4 s each here (two at once): long enough to signal one in the middle
+# even on a loaded machine.
 SLOW_YAML = """\
 name: slow
 data: {dataset: synthetic, train_limit: 12000, validation: 200, test_limit: 200}
 model: {hidden: [256]}
-training: {epochs: 8, batch_size: 16}
+training: {epochs: 12, batch_size: 16}
 sweep:
   seeds: [0]
   optimizers:
@@ -106,7 +107,7 @@ def test_a_signal_mid_trial_is_recorded_and_resume_completes(
         (run_dir / "trials").glob("*/history.csv"))) >= 2)  # the second trial is training
     finished = {t: trial_files(run_dir, t) for t in results(run_dir)}
     sweep.send_signal(stop)
-    _, stderr = sweep.communicate(timeout=60)
+    _, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == code, stderr
     assert "interrupted; finished trials are kept. Resume with:" in stderr
     assert "Traceback" not in stderr
