@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,8 @@ def test_sweep_end_to_end(tmp_path: Path, tiny_config_file: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "sweep: 3 trial(s) to run" in out
-    assert "[2/3] sgd-lr1.00e+03-s0-" in out and " diverged " in out
+    # Two workers finish trials in either order: the diverged one is reported, wherever.
+    assert re.search(r"\[\d/3\] sgd-lr1\.00e\+03-s0-\w+ diverged ", out), out
     assert "val_accuracy at each trial's best epoch" in out
     assert "rmsprop: best observed learning rate 0.001 (val_accuracy" in out
     (run_dir,) = (tmp_path / "runs").iterdir()
