@@ -21,7 +21,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from lrlab._tf import import_keras, import_tensorflow
+from lrlab._keras import import_keras, import_tensorflow
 from lrlab.config import parse_config
 from lrlab.data import load_dataset
 from lrlab.model import build_model, build_optimizer, initial_weights

@@ -90,6 +90,30 @@ class TrainingConfig(_Strict):
     batch_size: Annotated[int, Field(ge=1)] = 32
     # A trial has diverged once its epoch loss exceeds this multiple of the initial loss.
     diverge_factor: Annotated[float, Field(gt=1), AfterValidator(_finite)] = 4.0
+    # What trains: Keras on TensorFlow, or Keras on JAX (which can stack trials).
+    engine: Literal["tensorflow", "jax"] = "tensorflow"
+    # Matrix products in full float32, or TF32 on NVIDIA GPUs (faster, ~3e-4 relative
+    # error); the jax engine only (TensorFlow's own default applies on its engine).
+    precision: Literal["float32", "tf32"] = "float32"
+    # The most trials of one optimizer setting and seed trained as one stack (jax engine):
+    # auto stacks on accelerators (up to 256 a stack) and not on a CPU; 1 never stacks.
+    stack: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+
+    @model_validator(mode="after")
+    def _stacking_needs_jax(self) -> TrainingConfig:
+        if self.engine != "jax":
+            if self.stack not in ("auto", 1):
+                raise ValueError(f"stack: {self.stack} needs engine: jax (the tensorflow "
+                                 f"engine trains one trial at a time)")
+            if self.precision != "float32":
+                raise ValueError(f"precision: {self.precision} needs engine: jax (on the "
+                                 f"tensorflow engine TensorFlow's own default applies)")
+        return self
+
+    @property
+    def stacks(self) -> bool:
+        """Whether trials may train in stacks (the engine still decides how many)."""
+        return self.engine == "jax" and self.stack != 1
 
 
 class LogSpace(_Strict):

@@ -156,7 +156,7 @@ def _load_named(dataset: str, path: Path | None,
 
 def _download(dataset: str) -> dict[str, np.ndarray]:
     """Keras's own loader: its cache, else the standard download."""
-    from lrlab._tf import import_keras
+    from lrlab._keras import import_keras
 
     loader = getattr(import_keras().datasets, dataset)
     (x_train, y_train), (x_test, y_test) = loader.load_data()

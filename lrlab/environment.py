@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from lrlab._tf import import_tensorflow
+from lrlab._keras import import_tensorflow
 from lrlab._version import __version__
 
 

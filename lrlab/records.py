@@ -73,6 +73,10 @@ class TrialOutcome:
     test_accuracy: float = math.nan
     seconds: float = 0.0
     error: str | None = None
+    # How many trials trained together in one compiled step (1: alone), and this trial's
+    # share of the time spent compiling it (None: the engine cannot tell).
+    stack_size: int = 1
+    compile_seconds: float | None = None
 
 
 def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
@@ -116,6 +120,8 @@ class TrialResult:
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
+    stack_size: int = 1
+    compile_seconds: float | None = None
 
     @classmethod
     def from_outcome(cls, trial_id: str, outcome: TrialOutcome, *, started_at: str,
@@ -129,7 +135,9 @@ class TrialResult:
             best={"epoch": best.epoch, **best.metrics()} if best else {},
             test_loss=outcome.test_loss, test_accuracy=outcome.test_accuracy,
             seconds=round(outcome.seconds, 3), started_at=started_at,
-            finished_at=finished_at, error=outcome.error)
+            finished_at=finished_at, error=outcome.error, stack_size=outcome.stack_size,
+            compile_seconds=(None if outcome.compile_seconds is None
+                             else round(outcome.compile_seconds, 3)))
 
     def to_json(self) -> dict[str, Any]:
         """The layout of ``result.json`` (NaN is left to the writer, which writes null)."""
@@ -146,6 +154,8 @@ class TrialResult:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "error": self.error,
+            "stack_size": self.stack_size,
+            "compile_seconds": self.compile_seconds,
         }
 
     @classmethod
@@ -170,7 +180,10 @@ class TrialResult:
                 test_loss=_number(test.get("loss")),
                 test_accuracy=_number(test.get("accuracy")),
                 seconds=_number(data.get("seconds")), started_at=data.get("started_at"),
-                finished_at=data.get("finished_at"), error=data.get("error"))
+                finished_at=data.get("finished_at"), error=data.get("error"),
+                stack_size=int(data.get("stack_size") or 1),
+                compile_seconds=(None if data.get("compile_seconds") is None
+                                 else float(data["compile_seconds"])))
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"malformed field ({exc})") from None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrlab._tf import import_keras
+from lrlab._keras import import_keras
 from lrlab.config import ScheduleConfig
 
 

@@ -4,7 +4,8 @@ compiled step (TensorFlow today).
 - :mod:`~lrlab.training.engine`: the compiled-step interface (pure);
 - :mod:`~lrlab.training.loop`: epochs, divergence and records (pure);
 - :mod:`~lrlab.training.range_test`: the LR range test's ramp (pure);
-- :mod:`~lrlab.training.tf_engine`: the interface on Keras's TensorFlow backend.
+- :mod:`~lrlab.training.tf_engine`: the interface on Keras's TensorFlow backend;
+- :mod:`~lrlab.training.jax_engine`: the interface on Keras's JAX backend, trials stacked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from lrlab.training.range_test import ramp_losses
 
 
 def build_engine(dataset: Dataset, *, model: ModelConfig, training: TrainingConfig) -> Engine:
-    """The engine that trains a sweep's trials (imports TensorFlow)."""
+    """The engine ``training.engine`` names (it imports its framework, and Keras on it)."""
+    if training.engine == "jax":
+        from lrlab.training.jax_engine import JaxEngine
+
+        return JaxEngine(dataset, model=model, training=training)
     from lrlab.training.tf_engine import TensorFlowEngine
 
     return TensorFlowEngine(dataset, model=model, training=training)

@@ -1,4 +1,4 @@
-"""The compiled-step interface: what the trial loop needs from an engine (TensorFlow today).
+"""The compiled-step interface: what the trial loop needs from an engine (TensorFlow or JAX).
 Pure; an engine implements it with whatever framework it compiles with.
 
 An engine holds the data, the network and one compiled training step per optimizer
@@ -9,8 +9,9 @@ setting. It knows nothing of epochs, divergence or records: the trial loop
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -47,29 +48,47 @@ class EpochPlan:
 
 
 class Engine(Protocol):
-    """One data set and network; a compiled training step per optimizer setting."""
+    """One data set and network; a compiled training step per optimizer setting, which
+    trains a *stack* of trials at once: trials of one setting and seed that differ only in
+    their learning rate, on the same batches. An engine that cannot stack has a stack
+    limit of 1."""
 
     plan: EpochPlan
     has_validation: bool
+    # Seconds spent compiling so far (None: the engine cannot tell compiling from running).
+    compile_seconds: float | None
 
-    def start_trial(self, setting: OptimizerSetting, *, seed: int,
-                    learning_rate: float) -> None:
-        """The seed's initial weights, fresh optimizer state, and the trial's (peak) rate."""
+    def describe(self) -> dict[str, Any]:
+        """What environment.json records of the engine: its name, device, precision."""
+
+    def stack_limit(self, setting: OptimizerSetting) -> int:
+        """The most trials of ``setting`` one compiled step trains at once."""
+
+    def start_stack(self, setting: OptimizerSetting, *, seed: int,
+                    learning_rates: Sequence[float]) -> None:
+        """For each (peak) rate, a member with the seed's initial weights and fresh
+        optimizer state."""
 
     def start_ramp(self, setting: OptimizerSetting, *, seed: int, rates: np.ndarray) -> None:
-        """As :meth:`start_trial`, but step k trains at ``rates[k]`` (the range test)."""
+        """One member, as :meth:`start_stack`, but step k trains at ``rates[k]`` (the range
+        test)."""
 
-    def train(self, batches: np.ndarray) -> tuple[float, float]:
-        """Train on each row of ``batches`` (indices into the training set) in order, in
-        one compiled call; return the batch-size-weighted loss sum and the number of
-        correct predictions. Stops early once the loss is no longer finite."""
+    def train(self, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Train every member on each row of ``batches`` (indices into the training set) in
+        order, in one compiled call; return each member's batch-size-weighted loss sum and
+        number of correct predictions. A member stops changing once its loss sum is no
+        longer finite (the TensorFlow engine stops the call there)."""
+
+    def stop(self, members: Sequence[int]) -> None:
+        """Train these members no more (they diverged): their weights stay as they are,
+        for evaluation, while the others go on exactly as they would without them."""
 
     def train_ramp(self, batches: np.ndarray) -> np.ndarray:
         """Train one row of ``batches`` per rate of :meth:`start_ramp`; return each step's
         loss (NaN and infinity included)."""
 
-    def evaluate(self, split: Split) -> tuple[float, float]:
-        """Mean loss and accuracy of the current weights on ``split``."""
+    def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's mean loss and accuracy on ``split``."""
 
-    def current_rate(self) -> float:
-        """The learning rate in effect now (after a schedule's latest step)."""
+    def current_rates(self) -> np.ndarray:
+        """Each member's learning rate in effect now (after a schedule's latest step)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 
@@ -54,25 +54,63 @@ class Trainer:
 
     def iter_train(self, trial: Trial) -> Generator[EpochRecord, None, TrialOutcome]:
         """:meth:`train` as a generator: yields each epoch's record as it finishes and
-        returns the outcome (``outcome = yield from trainer.iter_train(trial)``), so that a
-        remote worker can stream epochs back without threads or callbacks."""
+        returns the outcome (``outcome = yield from trainer.iter_train(trial)``)."""
+        stack = self.iter_stack([trial])
+        while True:
+            try:
+                _, record = next(stack)
+            except StopIteration as finished:
+                return finished.value[0]
+            yield record
+
+    def iter_stack(self, trials: Sequence[Trial]
+                   ) -> Generator[tuple[int, EpochRecord], None, list[TrialOutcome]]:
+        """Train ``trials`` (one setting and seed; at most the engine's stack limit) as one
+        stack: yields ``(member, record)`` as each epoch finishes and returns the members'
+        outcomes, in order, so that a remote worker can stream epochs back without threads
+        or callbacks.
+
+        A member that diverges is recorded so at its epoch, exactly as if it trained alone,
+        and the engine stops it; the others go on. Each member's ``seconds`` (an epoch's,
+        the trial's, compiling's) is its share of the stack's: they trained together.
+        """
         started = time.perf_counter()
-        engine = self.engine
-        engine.start_trial(trial.setting, seed=trial.seed, learning_rate=trial.learning_rate)
-        initial_loss = self._initial_loss_of(trial.seed)
-        outcome = TrialOutcome(status=TrialStatus.COMPLETED, initial_loss=initial_loss)
+        engine, first = self.engine, trials[0]
+        if any((t.setting, t.seed) != (first.setting, first.seed) for t in trials):
+            raise ValueError("a stack's trials must share their optimizer setting and seed")
+        compiled_before = engine.compile_seconds
+        engine.start_stack(first.setting, seed=first.seed,
+                           learning_rates=[t.learning_rate for t in trials])
+        initial_loss = self._initial_loss_of(first.seed)
+        outcomes = [TrialOutcome(status=TrialStatus.COMPLETED, initial_loss=initial_loss,
+                                 stack_size=len(trials)) for _ in trials]
         # Divergence: the epoch's training loss is not finite, or far above where it began.
         limit = self._training.diverge_factor * initial_loss
+        training = list(range(len(trials)))
         for epoch in range(1, engine.plan.epochs + 1):
-            record = self._train_epoch(seed=trial.seed, epoch=epoch)
-            outcome.history.append(record)
-            yield record
-            if not math.isfinite(record.loss) or record.loss > limit:
-                outcome.status, outcome.diverged_epoch = TrialStatus.DIVERGED, epoch
+            if not training:
                 break
-        outcome.test_loss, outcome.test_accuracy = engine.evaluate(Split.TEST)
-        outcome.seconds = time.perf_counter() - started
-        return outcome
+            records = self._train_epoch(seed=first.seed, epoch=epoch, members=len(trials))
+            for member in training:
+                outcomes[member].history.append(records[member])
+                yield member, records[member]
+            diverged = [m for m in training
+                        if not math.isfinite(records[m].loss) or records[m].loss > limit]
+            for member in diverged:
+                outcomes[member].status = TrialStatus.DIVERGED
+                outcomes[member].diverged_epoch = epoch
+            if diverged:
+                engine.stop(diverged)
+                training = [m for m in training if m not in diverged]
+        test_loss, test_accuracy = engine.evaluate(Split.TEST)
+        seconds = (time.perf_counter() - started) / len(trials)
+        compiling = (None if compiled_before is None or engine.compile_seconds is None
+                     else (engine.compile_seconds - compiled_before) / len(trials))
+        for member, outcome in enumerate(outcomes):
+            outcome.test_loss, outcome.test_accuracy = (float(test_loss[member]),
+                                                        float(test_accuracy[member]))
+            outcome.seconds, outcome.compile_seconds = seconds, compiling
+        return outcomes
 
     def known_initial_loss(self, seed: int) -> float:
         """The seed's initial loss if already measured (NaN if not): what an interrupted
@@ -82,10 +120,11 @@ class Trainer:
     def _initial_loss_of(self, seed: int) -> float:
         """The loss of the seed's initial weights (just loaded), measured once per seed."""
         if seed not in self._initial_loss:
-            self._initial_loss[seed], _ = self.engine.evaluate(Split.REFERENCE)
+            losses, _ = self.engine.evaluate(Split.REFERENCE)
+            self._initial_loss[seed] = float(losses[0])
         return self._initial_loss[seed]
 
-    def _train_epoch(self, *, seed: int, epoch: int) -> EpochRecord:
+    def _train_epoch(self, *, seed: int, epoch: int, members: int) -> list[EpochRecord]:
         engine, plan = self.engine, self.engine.plan
         started = time.perf_counter()
         n, batch = plan.n_train, plan.batch_size
@@ -96,16 +135,21 @@ class Trainer:
         parts = [order[:full].reshape(-1, batch)]
         if full < n:
             parts.append(order[full:].reshape(1, -1))
-        loss_sum = correct = 0.0
+        loss_sum, correct = np.zeros(members), np.zeros(members)
         for part in parts:
             part_loss, part_correct = engine.train(part)
             loss_sum += part_loss
             correct += part_correct
-            if not math.isfinite(loss_sum):
+            if not np.isfinite(loss_sum).any():
                 break
-        val_loss, val_accuracy = (engine.evaluate(Split.VALIDATION) if engine.has_validation
-                                  else (math.nan, math.nan))
-        return EpochRecord(
-            epoch=epoch, lr=engine.current_rate(), loss=loss_sum / n, accuracy=correct / n,
-            val_loss=val_loss, val_accuracy=val_accuracy,
-            seconds=time.perf_counter() - started)
+        if engine.has_validation:
+            val_loss, val_accuracy = engine.evaluate(Split.VALIDATION)
+        else:
+            val_loss = val_accuracy = np.full(members, math.nan)
+        rates = engine.current_rates()
+        seconds = (time.perf_counter() - started) / members
+        # Rates are float32 on every engine: record 0.001, not 0.0010000000474974513.
+        return [EpochRecord(
+            epoch=epoch, lr=float(f"{rates[k]:.7g}"), loss=float(loss_sum[k] / n),
+            accuracy=float(correct[k] / n), val_loss=float(val_loss[k]),
+            val_accuracy=float(val_accuracy[k]), seconds=seconds) for k in range(members)]

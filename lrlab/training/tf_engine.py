@@ -9,11 +9,12 @@ and assigns its learning rate, which costs milliseconds instead of a fresh compi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from lrlab._tf import import_keras, import_tensorflow
+from lrlab._keras import import_keras, import_tensorflow
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.model import build_model, build_optimizer, initial_weights
@@ -91,7 +92,7 @@ class TensorFlowEngine:
 
     def __init__(self, dataset: Dataset, *, model: ModelConfig, training: TrainingConfig) -> None:
         self._tf = tf = import_tensorflow()
-        keras = import_keras()
+        keras = import_keras("tensorflow")
         self.plan = EpochPlan.of(len(dataset.y_train), training)
         self.has_validation = dataset.has_validation
         self._x_train, self._y_train = tf.constant(dataset.x_train), tf.constant(dataset.y_train)
@@ -106,6 +107,7 @@ class TensorFlowEngine:
         self._compiled: dict[tuple[OptimizerSetting, int | None], _Compiled] = {}
         self._weights: dict[int, list[np.ndarray]] = {}
         self._current: _Compiled | None = None
+        self._stopped = False
 
         @tf.function(jit_compile=True)
         def evaluate_chunk(x: Any, y: Any) -> tuple[Any, Any]:
@@ -116,25 +118,47 @@ class TensorFlowEngine:
 
         self._evaluate_chunk = evaluate_chunk
 
-    def start_trial(self, setting: OptimizerSetting, *, seed: int,
-                    learning_rate: float) -> None:
+    compile_seconds = None  # XLA compiles inside the first call, which is not separable
+
+    def describe(self) -> dict[str, Any]:
+        tf = self._tf
+        gpus = tf.config.list_logical_devices("GPU")
+        return {"name": "tensorflow", "tensorflow": tf.__version__,
+                "device": gpus[0].name if gpus else "cpu",
+                # TensorFlow's default: TF32 matrix products on NVIDIA GPUs since Ampere.
+                "precision": "tf32" if gpus and tf.config.experimental.
+                is_tensor_float_32_execution_enabled() else "float32"}
+
+    def stack_limit(self, setting: OptimizerSetting) -> int:
+        return 1
+
+    def start_stack(self, setting: OptimizerSetting, *, seed: int,
+                    learning_rates: Sequence[float]) -> None:
+        if len(learning_rates) != 1:
+            raise ValueError("the TensorFlow engine trains one trial at a time")
         compiled = self._start(setting, seed=seed, ramp_steps=None)
-        compiled.rates.peak.assign(learning_rate)
+        compiled.rates.peak.assign(learning_rates[0])
+        self._stopped = False
 
     def start_ramp(self, setting: OptimizerSetting, *, seed: int, rates: np.ndarray) -> None:
         compiled = self._start(setting, seed=seed, ramp_steps=len(rates))
         compiled.rates.table.assign(np.asarray(rates, dtype=np.float32))
 
-    def train(self, batches: np.ndarray) -> tuple[float, float]:
+    def train(self, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._stopped:
+            return np.array([np.nan]), np.array([0.0])
         loss_sum, correct = self._started().epoch(self._x_train, self._y_train,
                                                   self._tf.constant(batches))
-        return float(loss_sum), float(correct)
+        return np.array([float(loss_sum)]), np.array([float(correct)])
+
+    def stop(self, members: Sequence[int]) -> None:
+        self._stopped = self._stopped or 0 in members
 
     def train_ramp(self, batches: np.ndarray) -> np.ndarray:
         losses = self._started().ramp(self._x_train, self._y_train, self._tf.constant(batches))
         return np.asarray(losses)
 
-    def evaluate(self, split: Split) -> tuple[float, float]:
+    def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
         x, y = self._splits[split]
         n = int(y.shape[0])
         loss_sum = correct = 0.0
@@ -143,13 +167,11 @@ class TensorFlowEngine:
                 x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH])
             loss_sum += float(chunk_loss)
             correct += float(chunk_correct)
-        return loss_sum / n, correct / n
+        return np.array([loss_sum / n]), np.array([correct / n])
 
-    def current_rate(self) -> float:
+    def current_rates(self) -> np.ndarray:
         rate = self._started().optimizer.learning_rate
-        value = float(rate.numpy() if hasattr(rate, "numpy") else rate)
-        # The variable is float32: print 0.001, not its binary neighbour 0.0010000000474974513.
-        return float(f"{value:.7g}")
+        return np.array([float(rate.numpy() if hasattr(rate, "numpy") else rate)])
 
     # -- internals ----------------------------------------------------------------------
 

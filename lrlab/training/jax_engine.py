@@ -1,0 +1,346 @@
+"""The JAX engine: the compiled-step interface on Keras's JAX backend, with trials stacked.
+
+The same Keras model and ``keras.optimizers`` classes as the TensorFlow engine, driven
+through Keras's stateless API (``stateless_call``, ``stateless_apply``) inside ``jax.jit``,
+a whole epoch (a ``lax.scan`` over the batches) per call. The trials of a stack share an
+optimizer setting and a seed, so they differ only in their rate: ``jax.vmap`` maps one
+member's epoch over a leading axis of weights, optimizer state and peak rate, on the same
+batches. Each member is masked, not mixed: one whose loss is no longer finite, or that the
+loop stops, keeps its weights while the others go on exactly as they would without it.
+
+Rates: every optimizer is built with a float learning rate, which Keras keeps as an
+optimizer variable; each step writes the member's rate into that slot, computed by the
+same schedule object as the TensorFlow engine (its ``peak`` read as the member's own).
+Hyperparameters such as ``rho`` are constants compiled into the step, which is why a stack
+never mixes optimizer settings.
+
+Programs are compiled ahead of time (``jit(...).lower(...).compile()``) so that the time
+spent compiling is measured, and JAX's persistent cache keeps them across runs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrlab._keras import import_keras
+from lrlab.config import ModelConfig, TrainingConfig
+from lrlab.data import Dataset
+from lrlab.model import build_model, build_optimizer, initial_weights, logits_model
+from lrlab.schedules import peak_schedule
+from lrlab.training.engine import REFERENCE_IMAGES, EpochPlan, Split
+from lrlab.trials import OptimizerSetting
+
+EVAL_BATCH = 4096  # as the TensorFlow engine's
+AUTO_STACK = 256  # stack: auto on an accelerator (measured near the memory-traffic floor)
+CACHE_ENV = "LRLAB_CACHE_DIR"
+MATMUL_PRECISION = {"float32": "highest", "tf32": "tensorfloat32"}
+
+
+def compile_cache_dir(env: dict[str, str] | os._Environ[str] = os.environ) -> Path:
+    """Where JAX's persistent compilation cache lives: ``$LRLAB_CACHE_DIR/jax``, else
+    ``$XDG_CACHE_HOME/lrlab/jax``, else ``~/.cache/lrlab/jax``."""
+    if env.get(CACHE_ENV):
+        return Path(env[CACHE_ENV]) / "jax"
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "lrlab" / "jax"
+
+
+def _use_compile_cache(jax: Any) -> str | None:
+    """Turn on JAX's persistent cache (process-wide, as JAX's config is); None if its
+    folder cannot be made (then every run compiles afresh, which is only slower)."""
+    folder = compile_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    # Cache every program: lrlab's compile in seconds, each worth keeping.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return str(folder)
+
+
+class _Setting:
+    """One optimizer setting's Keras optimizer, its schedule, and where the rate and the
+    step counter sit among the optimizer's variables."""
+
+    def __init__(self, keras: Any, model: Any, setting: OptimizerSetting,
+                 plan: EpochPlan) -> None:
+        self.schedule = peak_schedule(setting.schedule, steps_per_epoch=plan.steps_per_epoch,
+                                      epochs=plan.epochs)
+        self.optimizer = optimizer = build_optimizer(
+            setting.optimizer, learning_rate=1.0, hyperparameters=dict(setting.hyperparameters))
+        optimizer.build(model.trainable_variables)
+        variables = optimizer.variables
+        self.rate_slot = _index_of(variables, getattr(optimizer, "_learning_rate", None),
+                                   "learning rate")
+        self.step_slot = _index_of(variables, optimizer.iterations, "iteration counter")
+        self.initial_state = [np.asarray(v.value) for v in variables]
+        self.state_values = sum(int(np.prod(v.shape)) for v in variables)
+
+    def rate(self, keras: Any, peak: Any, step: Any) -> Any:
+        """The rate at optimizer step ``step`` of a member with peak ``peak``: the
+        schedule's own expression, with its peak variable read as ``peak``."""
+        with keras.StatelessScope(state_mapping=[(self.schedule.peak, peak)]):
+            return keras.ops.cast(self.schedule(step), "float32")
+
+
+def _index_of(variables: Sequence[Any], wanted: Any, what: str) -> int:
+    for index, variable in enumerate(variables):
+        if variable is wanted:
+            return index
+    raise RuntimeError(f"this Keras version keeps the optimizer's {what} elsewhere than "
+                       f"among its variables; lrlab's jax engine cannot set it per trial")
+
+
+class JaxEngine:
+    """The :class:`~lrlab.training.engine.Engine` of Keras on JAX (see the module)."""
+
+    def __init__(self, dataset: Dataset, *, model: ModelConfig, training: TrainingConfig) -> None:
+        self._keras = import_keras("jax")
+        import jax
+
+        self._jax, self._jnp = jax, jax.numpy
+        self._cache = _use_compile_cache(jax)
+        self._device = jax.devices()[0]
+        self._precision = training.precision
+        self._stack = training.stack
+        self.plan = EpochPlan.of(len(dataset.y_train), training)
+        self.has_validation = dataset.has_validation
+        put = jax.device_put
+        self._x_train, self._y_train = put(dataset.x_train), put(dataset.y_train)
+        reference = min(REFERENCE_IMAGES, self.plan.n_train)
+        self._splits = {
+            Split.VALIDATION: (put(dataset.x_val), put(dataset.y_val)),
+            Split.TEST: (put(dataset.x_test), put(dataset.y_test)),
+            Split.REFERENCE: (self._x_train[:reference], self._y_train[:reference]),
+        }
+        self._model = build_model(model)
+        self._logits = logits_model(self._model)  # the loss is taken from the logits
+        self._weights: dict[int, list[np.ndarray]] = {}
+        self._settings: dict[OptimizerSetting, _Setting] = {}
+        self._programs: dict[tuple[Any, ...], Any] = {}
+        self.compile_seconds = 0.0
+        self._current: _Setting | None = None
+        self._state: dict[str, Any] = {}
+
+    # -- the Engine interface -------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        device = self._device
+        return {"name": "jax", "jax": self._jax.__version__, "platform": device.platform,
+                "device": device.device_kind if device.platform != "cpu" else "cpu",
+                "precision": self._precision, "stack": self._stack,
+                "compile_cache": self._cache}
+
+    def stack_limit(self, setting: OptimizerSetting) -> int:
+        accelerated = self._device.platform != "cpu"
+        wanted = (AUTO_STACK if accelerated else 1) if self._stack == "auto" else self._stack
+        return max(1, min(wanted, self._members_that_fit(setting)))
+
+    def start_stack(self, setting: OptimizerSetting, *, seed: int,
+                    learning_rates: Sequence[float]) -> None:
+        self._start(setting, seed=seed, members=len(learning_rates))
+        self._state["peak"] = self._jnp.asarray(learning_rates, dtype="float32")
+
+    def start_ramp(self, setting: OptimizerSetting, *, seed: int, rates: np.ndarray) -> None:
+        self._start(setting, seed=seed, members=1)
+        self._state["rates"] = self._jnp.asarray(rates, dtype="float32")
+
+    def train(self, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        state, batches = self._state, self._jnp.asarray(batches)
+        program = self._program("epoch", batches)
+        state["weights"], state["optimizer"], loss_sum, hits = program(
+            self._x_train, self._y_train, state["weights"], state["optimizer"], state["peak"],
+            state["alive"], batches)
+        # As the TensorFlow engine stops its loop: a non-finite loss ends a member's training.
+        state["alive"] = state["alive"] & self._jnp.isfinite(loss_sum)
+        return np.asarray(loss_sum, dtype=np.float64), np.asarray(hits, dtype=np.float64)
+
+    def stop(self, members: Sequence[int]) -> None:
+        self._state["alive"] = self._state["alive"].at[np.asarray(members)].set(False)
+
+    def train_ramp(self, batches: np.ndarray) -> np.ndarray:
+        state, batches = self._state, self._jnp.asarray(batches)
+        program = self._program("ramp", batches)
+        state["weights"], state["optimizer"], losses = program(
+            self._x_train, self._y_train, state["weights"], state["optimizer"],
+            state["rates"], batches)
+        return np.asarray(losses[0])
+
+    def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self._splits[split]
+        n = int(y.shape[0])
+        weights = self._state["weights"]
+        members = int(weights[0].shape[0])
+        loss_sum, correct = np.zeros(members), np.zeros(members)
+        for start in range(0, n, EVAL_BATCH):
+            chunk = (x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH])
+            program = self._program("evaluate", chunk[1])
+            chunk_loss, chunk_correct = program(weights, *chunk)
+            loss_sum += np.asarray(chunk_loss, dtype=np.float64)
+            correct += np.asarray(chunk_correct, dtype=np.float64)
+        return loss_sum / n, correct / n
+
+    def current_rates(self) -> np.ndarray:
+        program = self._program("rates", self._state["peak"])
+        return np.asarray(program(self._state["peak"], self._state["optimizer"]))
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _start(self, setting: OptimizerSetting, *, seed: int, members: int) -> None:
+        if seed not in self._weights:  # one distinct, reproducible draw per seed
+            self._weights[seed] = initial_weights(self._model, seed=seed)
+        if setting not in self._settings:
+            self._settings[setting] = _Setting(self._keras, self._model, setting, self.plan)
+        self._current = current = self._settings[setting]
+        jnp = self._jnp
+
+        def stacked(values: Sequence[np.ndarray]) -> list[Any]:
+            return [jnp.broadcast_to(jnp.asarray(v), (members, *np.shape(v))) for v in values]
+
+        self._state = {"weights": stacked(self._weights[seed]),
+                       "optimizer": stacked(current.initial_state),
+                       "alive": jnp.ones(members, dtype=bool)}
+
+    def _members_that_fit(self, setting: OptimizerSetting) -> int:
+        """How many members fit in half the device's memory, by a generous estimate: each
+        needs its weights three times (weights, gradients, the update), its optimizer
+        state twice, and the activations of a training and an evaluation batch."""
+        stats = getattr(self._device, "memory_stats", lambda: None)() or {}
+        limit = stats.get("bytes_limit")
+        if not limit:
+            return AUTO_STACK * 64  # a CPU: the machine's memory, not a device's, is the bound
+        if setting not in self._settings:
+            self._settings[setting] = _Setting(self._keras, self._model, setting, self.plan)
+        weights = sum(int(np.prod(w.shape)) for w in self._model.trainable_weights)
+        units = sum(int(w.shape[-1]) for w in self._model.trainable_weights if len(w.shape) == 2)
+        activations = (self.plan.batch_size + EVAL_BATCH) * units * 2
+        per_member = 4 * (3 * weights + 2 * self._settings[setting].state_values + activations)
+        return max(1, int(limit // 2 // per_member))
+
+    def _program(self, kind: str, shaped: Any) -> Any:
+        """The compiled program of ``kind`` for the current setting, number of members and
+        input shape, compiled (and timed) the first time."""
+        members = int(self._state["weights"][0].shape[0])
+        key = (kind, id(self._current), members, tuple(shaped.shape))
+        if key not in self._programs:
+            build = {"epoch": self._epoch_program, "ramp": self._ramp_program,
+                     "evaluate": self._evaluate_program, "rates": self._rates_program}[kind]
+            function, args = build(shaped)
+            started = time.perf_counter()
+            with self._jax.default_matmul_precision(MATMUL_PRECISION[self._precision]):
+                self._programs[key] = self._jax.jit(function).lower(*args).compile()
+            self.compile_seconds += time.perf_counter() - started
+        return self._programs[key]
+
+    def _member_step(self) -> Callable[..., Any]:
+        """One member's optimizer step on one batch at ``rate``: new weights and optimizer
+        state, the batch's mean loss, its size and hits."""
+        current, jax, jnp = self._current, self._jax, self._jnp
+        assert current is not None
+        losses_and_hits = self._losses_and_hits
+
+        def step(weights: Any, state: Any, rate: Any, x: Any, y: Any) -> tuple[Any, ...]:
+            def loss_of(weights: Any) -> tuple[Any, Any]:
+                losses, hits = losses_and_hits(weights, x, y, training=True)
+                return jnp.mean(losses), jnp.sum(hits)
+
+            (loss, hits), grads = jax.value_and_grad(loss_of, has_aux=True)(weights)
+            state = list(state)
+            state[current.rate_slot] = rate
+            weights, state = current.optimizer.stateless_apply(state, grads, weights)
+            return weights, state, loss, hits
+
+        return step
+
+    def _losses_and_hits(self, weights: Any, x: Any, y: Any, *, training: bool
+                         ) -> tuple[Any, Any]:
+        """Each image's cross-entropy, from the logits, and whether it was classified
+        right (1.0 or 0.0)."""
+        keras, jnp = self._keras, self._jnp
+        fixed = [v.value for v in self._logits.non_trainable_variables]
+        logits, _ = self._logits.stateless_call(weights, fixed, x, training=training)
+        losses = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+        hits = (jnp.argmax(logits, axis=-1).astype("int32") == y).astype("float32")
+        return losses, hits
+
+    def _epoch_program(self, batches: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        current, jax, jnp, keras = self._current, self._jax, self._jnp, self._keras
+        assert current is not None
+        step = self._member_step()
+        size = float(batches.shape[1])
+
+        def member_epoch(x: Any, y: Any, weights: Any, state: Any, peak: Any, alive: Any,
+                         batches: Any) -> tuple[Any, ...]:
+            def body(carry: Any, rows: Any) -> tuple[Any, None]:
+                weights, state, loss_sum, hits = carry
+                go = alive & jnp.isfinite(loss_sum)
+                rate = current.rate(keras, peak, state[current.step_slot])
+                new_weights, new_state, loss, batch_hits = step(weights, state, rate, x[rows],
+                                                                y[rows])
+
+                def keep(new: Any, old: Any) -> Any:
+                    return jnp.where(go, new, old)
+
+                return (jax.tree.map(keep, new_weights, weights),
+                        jax.tree.map(keep, new_state, state),
+                        keep(loss_sum + loss * size, loss_sum),
+                        keep(hits + batch_hits, hits)), None
+
+            zero = jnp.zeros((), "float32")
+            (weights, state, loss_sum, hits), _ = jax.lax.scan(
+                body, (weights, state, zero, zero), batches)
+            return weights, state, loss_sum, hits
+
+        state = self._state
+        stacked = jax.vmap(member_epoch, in_axes=(None, None, 0, 0, 0, 0, None))
+        return stacked, (self._x_train, self._y_train, state["weights"], state["optimizer"],
+                         state["peak"], state["alive"], batches)
+
+    def _ramp_program(self, batches: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        jax = self._jax
+        step = self._member_step()
+
+        def member_ramp(x: Any, y: Any, weights: Any, state: Any, rates: Any,
+                        batches: Any) -> tuple[Any, ...]:
+            def body(carry: Any, inputs: Any) -> tuple[Any, Any]:
+                weights, state = carry
+                rows, rate = inputs
+                weights, state, loss, _ = step(weights, state, rate, x[rows], y[rows])
+                return (weights, state), loss
+
+            (weights, state), losses = jax.lax.scan(body, (weights, state), (batches, rates))
+            return weights, state, losses
+
+        state = self._state
+        stacked = jax.vmap(member_ramp, in_axes=(None, None, 0, 0, None, None))
+        return stacked, (self._x_train, self._y_train, state["weights"], state["optimizer"],
+                         state["rates"], batches)
+
+    def _evaluate_program(self, labels: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        jax, jnp = self._jax, self._jnp
+
+        def member_evaluate(weights: Any, x: Any, y: Any) -> tuple[Any, Any]:
+            losses, hits = self._losses_and_hits(weights, x, y, training=False)
+            return jnp.sum(losses), jnp.sum(hits)
+
+        n = int(labels.shape[0])
+        x = jax.ShapeDtypeStruct((n, self._x_train.shape[1]), "float32")
+        return (jax.vmap(member_evaluate, in_axes=(0, None, None)),
+                (self._state["weights"], x, labels))
+
+    def _rates_program(self, peaks: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        current, keras, jax = self._current, self._keras, self._jax
+        assert current is not None
+
+        def member_rate(peak: Any, state: Any) -> Any:
+            return current.rate(keras, peak, state[current.step_slot])
+
+        return jax.vmap(member_rate), (peaks, self._state["optimizer"])
