@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from lrlab.backends import Backend, LocalBackend
-from lrlab.config import ExperimentConfig, surprising_settings
+from lrlab.config import ExperimentConfig, TrainingConfig, surprising_settings
 from lrlab.data import Dataset, load_dataset
 from lrlab.environment import collect_environment
 from lrlab.errors import StoreError
 from lrlab.lock import writer_lock
 from lrlab.records import EpochRecord, TrialOutcome, TrialResult, TrialStatus, results_columns
 from lrlab.store import SWEEP, RunStore
+from lrlab.training import plan_groups
 from lrlab.trials import Trial, expand_trials
 
 
@@ -61,6 +62,8 @@ class SweepReport:
     run_dir: Path
     rows: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
+    engines: list[dict[str, Any]] = field(default_factory=list)  # as each worker built it
+    compile_seconds: float | None = None  # this session's, summed over trials (jax)
 
 
 def run_sweep(
@@ -98,30 +101,45 @@ def run_sweep(
             _check_same_data(store, dataset)
         done = _finished_rows(store, trials) if store else {}
         pending = [t for t in trials if t.trial_id not in done]
+        groups = plan_groups(trials, done=done, stacking=config.training.stacks)
         for warning in surprising_settings(config, n_train=len(dataset.y_train),
                                            n_validation=len(dataset.y_val)):
             observer.notice(f"warning: {warning}")
 
         # The backend fails here, before anything is written, if it cannot run the trials.
-        with backend.session(pending, dataset=dataset, model=config.model,
+        with backend.session(groups, dataset=dataset, model=config.model,
                              training=config.training) as session:
             now = datetime.now(timezone.utc)
             if store is None:
                 store = RunStore.create(Path(runs_dir), config.name, now=now)
                 _lock(held, store, argv, observer)
                 store.write_config(config.to_dict())
-            environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
-                                              argv=argv, probe_devices=session.trains_here)
+            # TensorFlow's GPUs matter only to its engine (the jax engine reports its own
+            # device, in "engines", and must not need TensorFlow to be importable).
+            environment = collect_environment(
+                started_at=now.isoformat(timespec="seconds"), argv=argv,
+                probe_devices=session.trains_here and config.training.engine == "tensorflow")
             recorder = _Recorder(store, trials, done, observer)
             with store.session({**environment, "backend": session.description,
+                                "engine": _engine_config(config), "engines": [],
                                 "data": dataset.provenance()}, kind=SWEEP,
                                ended=lambda: recorder.stopped):
                 observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
                 if pending:
                     session.run(recorder)
+                if recorder.compile_seconds is not None:
+                    store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
     rows = recorder.rows()
     return SweepReport(run_dir=store.root, rows=rows, interrupted=any(
-        row["status"] == TrialStatus.INTERRUPTED.value for row in rows))
+        row["status"] == TrialStatus.INTERRUPTED.value for row in rows),
+        engines=recorder.engines, compile_seconds=recorder.compile_seconds)
+
+
+def _engine_config(config: ExperimentConfig) -> dict[str, Any]:
+    """What the config asks of the engine; ``engines`` records what each worker built."""
+    training = config.training
+    return {"name": training.engine, "precision": training.precision,
+            "stack": training.stack}
 
 
 def _lock(held: contextlib.ExitStack, store: RunStore, argv: Sequence[str],
@@ -158,6 +176,8 @@ class _Recorder:
         self._history: dict[str, list[EpochRecord]] = {}
         self._started_at: dict[str, tuple[str, float]] = {}
         self.stopped: str | None = None  # how a stop from outside was named, if any
+        self.engines: list[dict[str, Any]] = []
+        self.compile_seconds: float | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
@@ -190,6 +210,8 @@ class _Recorder:
             outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
         result = TrialResult.from_outcome(trial_id, outcome, finished_at=_now(),
                                           started_at=started_at)
+        if outcome.compile_seconds is not None:
+            self.compile_seconds = (self.compile_seconds or 0.0) + outcome.compile_seconds
         self._store.write_history(trial_id, outcome.history)
         self._store.write_result(result)
         row = self._rows[trial_id] = result.row(trial.params())
@@ -200,10 +222,19 @@ class _Recorder:
     def notice(self, text: str) -> None:
         self._observer.notice(text)
 
+    def engine_ready(self, description: dict[str, Any]) -> None:
+        if description not in self.engines:
+            self.engines.append(description)
+            self._store.update_session(engines=self.engines)
+
 
 def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
     store = RunStore.open(path, kind=SWEEP)
     stored, wanted = store.read_config(), config.to_dict()
+    # Keys added since the run was written read as their defaults (what it trained with).
+    defaults = TrainingConfig().model_dump(mode="json")
+    if isinstance(stored.get("training"), dict):
+        stored["training"] = {**defaults, **stored["training"]}
     stored.pop("name", None)
     wanted.pop("name", None)
     if stored != wanted:

@@ -140,9 +140,13 @@ class RunStore:
 
     def end_session(self, *, ended: str) -> None:
         """Record when and how the current (last) session ended."""
+        self.update_session(ended_at=_now(), ended=ended)
+
+    def update_session(self, **fields: Any) -> None:
+        """Add ``fields`` to the current (last) session: what is learnt while it runs."""
         environment = self.read_environment()
         if environment["sessions"]:
-            environment["sessions"][-1].update(ended_at=_now(), ended=ended)
+            environment["sessions"][-1].update(fields)
             atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(environment))
 
     @contextlib.contextmanager

@@ -123,10 +123,10 @@ def ray_session(ray_instance):
 class FailsAtRate(Trainer):
     """Trials at rate 0.1 raise, as an out-of-memory error would."""
 
-    def iter_train(self, trial: Trial):
-        if trial.learning_rate == 0.1:
+    def iter_stack(self, trials):
+        if trials[0].learning_rate == 0.1:
             raise RuntimeError("simulated out-of-memory")
-        return super().iter_train(trial)
+        return super().iter_stack(trials)
 
 
 class DiesOnce(Trainer):
@@ -137,11 +137,11 @@ class DiesOnce(Trainer):
         super().__init__(*args, **kwargs)
         self._marker = marker
 
-    def iter_train(self, trial: Trial):
-        if trial.learning_rate == 0.1 and not self._marker.exists():
+    def iter_stack(self, trials):
+        if trials[0].learning_rate == 0.1 and not self._marker.exists():
             self._marker.write_text(str(os.getpid()))
             os._exit(1)
-        return super().iter_train(trial)
+        return super().iter_stack(trials)
 
 
 class CannotStart(Trainer):

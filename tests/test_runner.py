@@ -119,10 +119,10 @@ def test_ctrl_c_marks_the_trial_interrupted_and_resume_finishes(
 class FailsAtRate(Trainer):
     """A trainer whose trials at one rate raise, as an out-of-memory error would."""
 
-    def iter_train(self, trial: Trial):
-        if trial.learning_rate == 0.1:
+    def iter_stack(self, trials):
+        if trials[0].learning_rate == 0.1:
             raise RuntimeError("simulated out-of-memory")
-        return super().iter_train(trial)
+        return super().iter_stack(trials)
 
 
 def test_a_failing_trial_does_not_stop_the_sweep(
@@ -148,10 +148,10 @@ def test_missing_data_fails_before_creating_a_run_directory(
 class DiesAtRate(Trainer):
     """Its worker process dies at rate 1000, as one the OOM killer takes would."""
 
-    def iter_train(self, trial: Trial):
-        if trial.learning_rate == 1000:
+    def iter_stack(self, trials):
+        if trials[0].learning_rate == 1000:
             os._exit(1)
-        return super().iter_train(trial)
+        return super().iter_stack(trials)
 
 
 def test_a_local_worker_that_dies_fails_its_trial_and_the_rest_go_on(

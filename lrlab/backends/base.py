@@ -8,6 +8,7 @@ files whichever backend trained it.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,8 +18,8 @@ from typing import Any, Protocol
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.errors import LrlabError
-from lrlab.records import EpochRecord, TrialOutcome
-from lrlab.training import Trainer
+from lrlab.records import EpochRecord, TrialOutcome, TrialStatus
+from lrlab.training import Group, Trainer, TrialEvent
 from lrlab.trials import Trial
 
 # How a backend makes its Trainer(s): ``factory(dataset, model=..., training=...)``;
@@ -47,23 +48,29 @@ class TrialEvents(Protocol):
     def notice(self, text: str) -> None:
         """Something the user should know that is not about one trial (a lost worker)."""
 
+    def engine_ready(self, description: dict[str, Any]) -> None:
+        """A worker built its engine (``Engine.describe()``: name, device, precision); each
+        distinct one is reported once."""
+
 
 class Session(Protocol):
-    """A backend ready to train a given list of trials (workers may still be starting)."""
+    """A backend ready to train a given list of groups (workers may still be starting)."""
 
     description: dict[str, Any]  # what environment.json records about the backend
     trains_here: bool  # whether trials train in this process (so its GPUs matter)
 
     def run(self, events: TrialEvents) -> None:
-        """Train every trial, reporting to ``events``. On Ctrl-C, report the trials in
-        progress as interrupted, then return: the runner tells the sweep was interrupted."""
+        """Train every group's pending trials, reporting to ``events``. On Ctrl-C, report
+        the trials in progress as interrupted, then return: the runner tells the sweep was
+        interrupted."""
 
 
 class Backend(Protocol):
-    def session(self, trials: Sequence[Trial], *, dataset: Dataset, model: ModelConfig,
+    def session(self, groups: Sequence[Group], *, dataset: Dataset, model: ModelConfig,
                 training: TrainingConfig) -> AbstractContextManager[Session]:
-        """Get ready to train ``trials``: fail here (before the runner writes anything) if
-        the backend cannot run them; release everything on exit."""
+        """Get ready to train ``groups`` (each goes whole to one worker, which trains it in
+        stacks): fail here (before the runner writes anything) if the backend cannot run
+        them; release everything on exit."""
 
 
 def error_text(exc: BaseException) -> str:
@@ -77,3 +84,65 @@ def pin_threads(threads: int) -> bool:
     trial's threads the same way, so that their numbers agree bit for bit."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     return "tensorflow" not in sys.modules
+
+
+class GroupProgress:
+    """What a backend knows of a group while a worker trains it: which of its pending
+    trials started and finished, and their seed's initial loss. It passes the worker's
+    events on, and ends the trials left open when the worker stops or fails."""
+
+    def __init__(self, group: Group) -> None:
+        self.group = group
+        self._started: set[str] = set()
+        self._finished: set[str] = set()
+        self._initial_loss = math.nan
+
+    def report(self, event: TrialEvent, events: TrialEvents) -> None:
+        trial = event.trial
+        if event.kind == "started":
+            self._started.add(trial.trial_id)
+            events.trial_started(trial)
+        elif event.kind == "epoch":
+            assert event.record is not None
+            self._initial_loss = event.initial_loss
+            events.epoch_finished(trial, event.record)
+        else:
+            assert event.outcome is not None
+            self._finished.add(trial.trial_id)
+            events.trial_finished(trial, event.outcome)
+
+    @property
+    def unfinished(self) -> list[Trial]:
+        return [t for t in self.group.recorded if t.trial_id not in self._finished]
+
+    @property
+    def done(self) -> bool:
+        return not self.unfinished
+
+    def interrupted(self, events: TrialEvents, *, error: str) -> None:
+        """The trials that started and did not finish were interrupted (the others have
+        not begun: nothing is recorded of them)."""
+        for trial in self.unfinished:
+            if trial.trial_id in self._started:
+                self._end(trial, events, TrialOutcome(
+                    status=TrialStatus.INTERRUPTED, error=error,
+                    initial_loss=self._initial_loss))
+
+    def failed(self, events: TrialEvents, *, error: str) -> None:
+        """Every pending trial not finished failed with ``error``."""
+        for trial in self.unfinished:
+            if trial.trial_id not in self._started:
+                self._started.add(trial.trial_id)
+                events.trial_started(trial)
+            self._end(trial, events, TrialOutcome(status=TrialStatus.FAILED, error=error))
+
+    def retrying(self, events: TrialEvents, *, error: str, attempt: int) -> Group:
+        """What to train again: the trials not finished (those started are told so)."""
+        for trial in self.unfinished:
+            if trial.trial_id in self._started:
+                events.trial_retrying(trial, error=error, attempt=attempt)
+        return self.group.only(t.trial_id for t in self.unfinished)
+
+    def _end(self, trial: Trial, events: TrialEvents, outcome: TrialOutcome) -> None:
+        self._finished.add(trial.trial_id)
+        events.trial_finished(trial, outcome)

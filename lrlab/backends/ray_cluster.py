@@ -21,7 +21,7 @@ import platform
 import socket
 import sys
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from lrlab._native_stderr import held_native_stderr
 from lrlab._version import __version__
 from lrlab.backends.base import (
     BackendError,
+    GroupProgress,
     TrainerFactory,
     TrialEvents,
     error_text,
@@ -37,9 +38,7 @@ from lrlab.backends.base import (
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.errors import stop_reason
-from lrlab.records import EpochRecord, TrialOutcome, TrialStatus
-from lrlab.training import make_trainer
-from lrlab.trials import Trial
+from lrlab.training import Group, TrialEvent, make_trainer
 
 INSTALL_HINT = 'pip install "lrlab[ray]"'
 # How long to wait for a TCP answer at --address before calling it unreachable; Ray itself
@@ -115,8 +114,8 @@ def next_trial(keys: Sequence[str], *, warm: set[str], running: Counter[str]) ->
 
 
 class TrialWorker:
-    """One Ray worker (made an actor by the backend): trains the trials it is given, one
-    at a time, streaming each epoch back, then the outcome."""
+    """One Ray worker (made an actor by the backend): trains the groups it is given, one
+    at a time, streaming each trial's events back."""
 
     def __init__(self, dataset: Dataset, model: ModelConfig, training: TrainingConfig,
                  trainer_factory: TrainerFactory, *, threads: int, share_gpu: bool) -> None:
@@ -125,14 +124,15 @@ class TrialWorker:
         pin_threads(threads)
         if share_gpu:
             os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+            os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # JAX's equivalent
         self._trainer = trainer_factory(dataset, model=model, training=training)
 
     def identity(self) -> dict[str, Any]:
-        return {"lrlab": __version__, "node": platform.node(), "pid": os.getpid()}
+        return {"lrlab": __version__, "node": platform.node(), "pid": os.getpid(),
+                "engine": self._trainer.engine.describe()}
 
-    def train(self, trial: Trial) -> Generator[EpochRecord | TrialOutcome, None, None]:
-        outcome = yield from self._trainer.iter_train(trial)
-        yield outcome
+    def train(self, group: Group) -> Iterator[TrialEvent]:
+        yield from self._trainer.iter_group(group)
 
 
 class RayBackend:
@@ -144,13 +144,13 @@ class RayBackend:
         self._trainer_factory = trainer_factory
 
     @contextlib.contextmanager
-    def session(self, trials: Sequence[Trial], *, dataset: Dataset, model: ModelConfig,
+    def session(self, groups: Sequence[Group], *, dataset: Dataset, model: ModelConfig,
                 training: TrainingConfig) -> Iterator[_RaySession | _NothingToRun]:
         """Connect to (or start) Ray and start the workers, which then load TensorFlow
         while the runner prepares the run directory; stop them all on exit."""
         options = self.options
         options.check()
-        if not trials:  # a resumed sweep with nothing left: no need to start Ray at all
+        if not groups:  # a resumed sweep with nothing left: no need to start Ray at all
             yield _NothingToRun()
             return
         ray = import_ray(private_instance=options.address is None)
@@ -161,9 +161,9 @@ class RayBackend:
             slots = worker_slots(resources, options)
             pool = _WorkerPool(ray, options, args=(ray.put(dataset), model, training,
                                                    self._trainer_factory))
-            for _ in range(min(slots, len(trials))):
+            for _ in range(min(slots, len(groups))):
                 pool.start_worker()
-            yield _RaySession(ray, pool, trials, options, description={
+            yield _RaySession(ray, pool, groups, options, description={
                 "name": "ray", "ray": ray.__version__,
                 "address": options.address or "private instance on this machine",
                 "cluster_cpus": resources.get("CPU", 0.0),
@@ -255,7 +255,7 @@ class _Worker:
 
 @dataclass(eq=False)
 class _Job:
-    trial: Trial
+    progress: GroupProgress
     key: str
     worker: _Worker
 
@@ -298,10 +298,11 @@ class _NothingToRun:
 class _RaySession:
     trains_here = False
 
-    def __init__(self, ray: Any, pool: _WorkerPool, trials: Sequence[Trial],
+    def __init__(self, ray: Any, pool: _WorkerPool, groups: Sequence[Group],
                  options: RayOptions, *, description: dict[str, Any]) -> None:
         self._ray, self._pool, self._options = ray, pool, options
-        self._queue = [(t.setting.key, t) for t in trials]
+        self._queue = [(g.key, g) for g in groups]
+        self._engines: list[dict[str, Any]] = []
         self._attempts: dict[str, int] = {}
         self._running: dict[Any, _Job] = {}  # the train() generator -> what it is running
         self._start_error: str | None = None
@@ -313,10 +314,9 @@ class _RaySession:
                 self._dispatch(events)
                 self._handle_next(events)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as Interrupted
-            self._pool.stop_all()  # cancels every outstanding trial at once
+            self._pool.stop_all()  # cancels every outstanding group at once
             for job in self._running.values():
-                events.trial_finished(job.trial, TrialOutcome(status=TrialStatus.INTERRUPTED,
-                                                              error=stop_reason(exc)))
+                job.progress.interrupted(events, error=stop_reason(exc))
 
     def _dispatch(self, events: TrialEvents) -> None:
         running = Counter(job.key for job in self._running.values())
@@ -330,9 +330,9 @@ class _RaySession:
                                running=running)
             if index is None:
                 continue
-            key, trial = self._queue.pop(index)
-            events.trial_started(trial)
-            self._running[worker.handle.train.remote(trial)] = _Job(trial, key, worker)
+            key, group = self._queue.pop(index)
+            self._running[worker.handle.train.remote(group)] = _Job(GroupProgress(group), key,
+                                                                    worker)
             running[key] += 1
             worker.warm.add(key)
 
@@ -358,11 +358,9 @@ class _RaySession:
             self._attempt_failed(ready, f"Ray worker lost ({type(exc).__name__}: "
                                         f"{_first_line(exc)})", events)
             return
-        if isinstance(item, EpochRecord):
-            events.epoch_finished(job.trial, item)
-        else:
+        job.progress.report(item, events)
+        if job.progress.done:
             del self._running[ready]
-            events.trial_finished(job.trial, item)
 
     def _worker_ready(self, worker: _Worker, events: TrialEvents) -> None:
         try:
@@ -372,6 +370,9 @@ class _RaySession:
         else:
             if identity["lrlab"] == __version__:
                 worker.started = True
+                if identity["engine"] not in self._engines:
+                    self._engines.append(identity["engine"])
+                    events.engine_ready(identity["engine"])
                 return
             reason = (f"lrlab {identity['lrlab']} on {identity['node']}, {__version__} "
                       f"here")
@@ -383,15 +384,15 @@ class _RaySession:
 
     def _attempt_failed(self, generator: Any, error: str, events: TrialEvents) -> None:
         job = self._running.pop(generator)
-        attempt = self._attempts[job.trial.trial_id] = (
-            self._attempts.get(job.trial.trial_id, 0) + 1)
+        first = job.progress.group.trials[0].trial_id  # names the group across retries
+        attempt = self._attempts[first] = self._attempts.get(first, 0) + 1
         if attempt <= self._options.max_retries:
-            events.trial_retrying(job.trial, error=error, attempt=attempt)
-            self._queue.insert(0, (job.key, job.trial))
+            again = job.progress.retrying(events, error=error, attempt=attempt)
+            self._queue.insert(0, (job.key, again))
             return
         if attempt > 1:
             error += f" (failed {attempt} times)"
-        events.trial_finished(job.trial, TrialOutcome(status=TrialStatus.FAILED, error=error))
+        job.progress.failed(events, error=error)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,8 +15,9 @@ from typing import Any
 from lrlab.config import ModelConfig, TrainingConfig
 from lrlab.data import Dataset
 from lrlab.training.engine import Engine, EpochPlan, Split
-from lrlab.training.loop import Trainer, epoch_order
+from lrlab.training.loop import Trainer, TrialEvent, epoch_order
 from lrlab.training.range_test import ramp_losses
+from lrlab.training.stacks import Group, plan_groups
 
 
 def build_engine(dataset: Dataset, *, model: ModelConfig, training: TrainingConfig) -> Engine:
@@ -39,5 +40,5 @@ def make_trainer(dataset: Dataset, *, model: ModelConfig, training: TrainingConf
                          training=training, **kwargs)
 
 
-__all__ = ["Engine", "EpochPlan", "Split", "Trainer", "build_engine", "epoch_order",
-           "make_trainer", "ramp_losses"]
+__all__ = ["Engine", "EpochPlan", "Group", "Split", "Trainer", "TrialEvent", "build_engine",
+           "epoch_order", "make_trainer", "plan_groups", "ramp_losses"]

@@ -5,16 +5,31 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from lrlab.config import TrainingConfig
 from lrlab.records import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.training.engine import Engine, Split
+from lrlab.training.stacks import Group, cut
 from lrlab.trials import Trial
 
 EpochCallback = Callable[[EpochRecord], None]
+
+
+@dataclass(frozen=True)
+class TrialEvent:
+    """What training a group reports, trial by trial: ``started``, then an ``epoch`` per
+    epoch (``record``), then ``finished`` (``outcome``)."""
+
+    kind: str
+    trial: Trial
+    record: EpochRecord | None = None
+    outcome: TrialOutcome | None = None
+    # The seed's initial loss, once known: what an interrupted trial records.
+    initial_loss: float = math.nan
 
 
 def epoch_order(n: int, *, seed: int, epoch: int) -> np.ndarray:
@@ -62,6 +77,35 @@ class Trainer:
             except StopIteration as finished:
                 return finished.value[0]
             yield record
+
+    def iter_group(self, group: Group) -> Iterator[TrialEvent]:
+        """Train ``group``'s pending trials, in stacks of the engine's limit, reporting
+        each as it starts, finishes an epoch and finishes. A stack whose members all
+        finished earlier is skipped, and so are finished trials when the engine does not
+        stack (they only ride along to keep a stack what it was)."""
+        trials = group.trials
+        limit = self.engine.stack_limit(trials[0].setting) if len(trials) > 1 else 1
+        for stack in cut(trials, limit):
+            if limit == 1:
+                stack = tuple(t for t in stack if t.trial_id in group.pending)
+            recorded = [t for t in stack if t.trial_id in group.pending]
+            if not recorded:
+                continue
+            for trial in recorded:
+                yield TrialEvent("started", trial)
+            events = self.iter_stack(stack)
+            while True:
+                try:
+                    member, record = next(events)
+                except StopIteration as finished:
+                    outcomes = finished.value
+                    break
+                if stack[member].trial_id in group.pending:
+                    yield TrialEvent("epoch", stack[member], record=record,
+                                     initial_loss=self.known_initial_loss(stack[member].seed))
+            for trial, outcome in zip(stack, outcomes, strict=True):
+                if trial.trial_id in group.pending:
+                    yield TrialEvent("finished", trial, outcome=outcome)
 
     def iter_stack(self, trials: Sequence[Trial]
                    ) -> Generator[tuple[int, EpochRecord], None, list[TrialOutcome]]:
