@@ -430,3 +430,30 @@ def surprising_settings(config: ExperimentConfig, *, n_train: int,
         found.append(f"data.validation: {n_validation} images; validation accuracy moves in "
                      f"steps of {100 / n_validation:.1f}%, too coarse to rank rates")
     return found
+
+
+def with_training(config: ExperimentConfig, *, engine: str | None = None,
+                  stack: str | int | None = None) -> ExperimentConfig:
+    """``config`` with the command line's ``--engine`` and ``--stack`` (None: as the config
+    says), validated as the config's own keys are; a bad value is a one-line error naming
+    the option."""
+    changes: dict[str, Any] = {}
+    if engine is not None:
+        changes["engine"] = engine
+    if stack is not None:
+        changes["stack"] = int(stack) if str(stack).isdigit() else stack
+    if not changes:
+        return config
+    try:
+        training = TrainingConfig.model_validate({**config.training.model_dump(), **changes})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        option = ("--stack" if "stack" in changes and "stack" in str(error.get("loc"))
+                  else "--engine" if engine is not None else "--stack")
+        given = changes.get(option.lstrip("-"))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] in ("literal_error", "int_parsing", "greater_than_equal"):
+            message = ("expected auto or an integer >= 1" if option == "--stack"
+                       else "expected tensorflow or jax")
+        raise ConfigError(f"{option} {given}: {message}") from None
+    return config.model_copy(update={"training": training})

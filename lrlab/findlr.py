@@ -138,9 +138,11 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
     store = RunStore.create(Path(runs_dir), f"{config.name}-findlr", now=now)
     with writer_lock(store.root, command=" ".join(argv)):
         store.write_config(config.to_dict())
-        environment = collect_environment(started_at=now.isoformat(timespec="seconds"),
-                                          argv=argv)
-        with store.session({**environment, "data": dataset.provenance()}, kind=RANGE_TEST):
+        environment = collect_environment(
+            started_at=now.isoformat(timespec="seconds"), argv=argv,
+            probe_devices=config.training.engine == "tensorflow")
+        with store.session({**environment, "engines": [engine.describe()],
+                            "data": dataset.provenance()}, kind=RANGE_TEST):
             return _range_tests(config, options, engine, store, on_curve)
 
 

@@ -64,6 +64,7 @@ class SweepReport:
     interrupted: bool = False
     engines: list[dict[str, Any]] = field(default_factory=list)  # as each worker built it
     compile_seconds: float | None = None  # this session's, summed over trials (jax)
+    largest_stack: int = 1  # the most trials this session trained at once
 
 
 def run_sweep(
@@ -132,7 +133,8 @@ def run_sweep(
     rows = recorder.rows()
     return SweepReport(run_dir=store.root, rows=rows, interrupted=any(
         row["status"] == TrialStatus.INTERRUPTED.value for row in rows),
-        engines=recorder.engines, compile_seconds=recorder.compile_seconds)
+        engines=recorder.engines, compile_seconds=recorder.compile_seconds,
+        largest_stack=recorder.largest_stack)
 
 
 def _engine_config(config: ExperimentConfig) -> dict[str, Any]:
@@ -178,6 +180,7 @@ class _Recorder:
         self.stopped: str | None = None  # how a stop from outside was named, if any
         self.engines: list[dict[str, Any]] = []
         self.compile_seconds: float | None = None
+        self.largest_stack = 1
 
     def rows(self) -> list[dict[str, Any]]:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
@@ -210,6 +213,7 @@ class _Recorder:
             outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
         result = TrialResult.from_outcome(trial_id, outcome, finished_at=_now(),
                                           started_at=started_at)
+        self.largest_stack = max(self.largest_stack, outcome.stack_size)
         if outcome.compile_seconds is not None:
             self.compile_seconds = (self.compile_seconds or 0.0) + outcome.compile_seconds
         self._store.write_history(trial_id, outcome.history)

@@ -171,7 +171,9 @@ def test_local_backend_options_are_checked() -> None:
         LocalBackend(workers=0)
     with pytest.raises(BackendError, match="--threads-per-trial 0: expected an integer >= 1"):
         LocalBackend(threads_per_trial=0)
-    assert LocalBackend(threads_per_trial=2).workers == max(1, (os.cpu_count() or 1) // 2)
+    assert LocalBackend(threads_per_trial=2).workers("tensorflow") == max(
+        1, (os.cpu_count() or 1) // 2)
+    assert LocalBackend().workers("jax") == 1 and LocalBackend(workers=3).workers("jax") == 3
 
 
 class CannotStart(Trainer):

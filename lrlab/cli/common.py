@@ -4,6 +4,7 @@ one-line user errors, and stop signals handled like Ctrl-C."""
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import signal
 import sys
@@ -15,6 +16,13 @@ from rich.console import Console
 from lrlab.errors import Interrupted, LrlabError
 
 EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
+
+
+class EngineName(str, enum.Enum):
+    """``--engine``'s choices (the config's ``training.engine``)."""
+
+    tensorflow = "tensorflow"
+    jax = "jax"
 
 
 @contextlib.contextmanager

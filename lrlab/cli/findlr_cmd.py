@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 import yaml
 
-from lrlab.cli.common import StopSignals, stdout_console, user_errors
+from lrlab.cli.common import EngineName, StopSignals, stdout_console, user_errors
 from lrlab.suggest import DEFAULT_RULE, DEFAULT_SMOOTHING, RULES
 
 
@@ -28,6 +28,9 @@ def find_lr(
     rule: Annotated[str, typer.Option(help=f"Rule for the grid: {', '.join(RULES)}.")]
     = DEFAULT_RULE,
     grid: Annotated[bool, typer.Option(help="Print a learning_rates grid to paste.")] = True,
+    engine: Annotated[Optional[EngineName], typer.Option(
+        help="What trains: Keras on TensorFlow or on JAX (default: the config's "
+             "training.engine).")] = None,
     runs_dir: Annotated[Path, typer.Option(help="Folder that receives the result.")]
     = Path("runs"),
 ) -> None:
@@ -35,7 +38,7 @@ def find_lr(
 
     Example: lrlab find-lr configs/mnist.yaml --seeds 0,1,2
     """
-    from lrlab.config import load_config
+    from lrlab.config import load_config, with_training
     from lrlab.findlr import RangeTestOptions, parse_seeds, run_find_lr
 
     console = stdout_console()
@@ -43,7 +46,7 @@ def find_lr(
         options = RangeTestOptions(start=start, end=end, steps=steps, smoothing=smoothing,
                                    diverge=diverge, seeds=parse_seeds(seeds), rule=rule)
         options.check()
-        experiment = load_config(config)
+        experiment = with_training(load_config(config), engine=engine and engine.value)
         try:
             report = run_find_lr(
                 experiment, options=options, runs_dir=runs_dir, argv=sys.argv,

@@ -14,12 +14,24 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from lrlab.cli.common import StopSignals, stdout_console, user_errors
+from lrlab.cli.common import EngineName, StopSignals, stdout_console, user_errors
 
 
 class BackendName(str, enum.Enum):
     local = "local"
     ray = "ray"
+
+
+def engine_line(report: Any) -> str:
+    """Which engine and device trained, how many trials at once, and the time spent
+    compiling, in one line."""
+    described = [f"{e['name']} on {e['device']} ({e['precision']})" for e in report.engines]
+    line = f"trained by {'; '.join(described) or 'no engine (nothing to train)'}"
+    if report.largest_stack > 1:
+        line += f", in stacks of up to {report.largest_stack} trials"
+    if report.compile_seconds is not None:
+        line += f"; compiling took {report.compile_seconds:.1f} s"
+    return line
 
 
 def sweep(
@@ -42,7 +54,8 @@ def sweep(
     = BackendName.local,
     workers: Annotated[Optional[int], typer.Option(
         help="Local backend: trials trained at once, each in its own process (default: CPUs "
-             "/ threads per trial; 1 trains in this process).")] = None,
+             "/ threads per trial on tensorflow, 1 on jax; 1 trains in this process).")]
+    = None,
     threads_per_trial: Annotated[Optional[int], typer.Option(
         help="Local backend: TensorFlow threads per trial (default 1, as on Ray with one CPU "
              "per trial, so that both give the same numbers).")] = None,
@@ -58,12 +71,18 @@ def sweep(
              "it is recorded as failed (default 2).")] = None,
     max_workers: Annotated[Optional[int], typer.Option(
         help="Most trials at once on Ray (default: as many as the resources allow).")] = None,
+    engine: Annotated[Optional[EngineName], typer.Option(
+        help="What trains: Keras on TensorFlow or on JAX (default: the config's "
+             "training.engine, else tensorflow).")] = None,
+    stack: Annotated[Optional[str], typer.Option(
+        help="jax engine: most trials of one setting and seed trained as one stack; auto "
+             "stacks on accelerators only (default: the config's training.stack).")] = None,
 ) -> None:
     """Train every trial of a sweep and write per-epoch tables into a run directory.
 
     Example: lrlab sweep configs/mnist.yaml --backend ray
     """
-    from lrlab.config import load_config
+    from lrlab.config import load_config, with_training
     from lrlab.runner import SweepObserver, run_sweep
 
     console = stdout_console()
@@ -74,7 +93,8 @@ def sweep(
         local_settings = {"workers": workers, "threads_per_trial": threads_per_trial}
         chosen = _backend(backend, {k: v for k, v in ray_settings.items() if v is not None},
                           {k: v for k, v in local_settings.items() if v is not None})
-        experiment = load_config(config)
+        experiment = with_training(load_config(config), engine=engine and engine.value,
+                                   stack=stack)
         if name is not None:
             experiment = experiment.model_copy(update={"name": name})
         epochs = experiment.training.epochs
@@ -88,6 +108,7 @@ def sweep(
                 raise typer.Exit(stops.exit_code) from None
     if not quiet:
         _print_summary(console, report.rows, report.run_dir)
+        console.print(engine_line(report), markup=False)
     if report.interrupted:
         again = " --backend ray" if backend is BackendName.ray else ""  # either would do
         typer.echo(f"interrupted; finished trials are kept. Resume with:\n"
