@@ -32,6 +32,10 @@ def _not_a_retracing_warning(record: logging.LogRecord) -> bool:
 
 @functools.cache
 def import_tensorflow() -> Any:
+    """TensorFlow, quietly. Its import imports Keras too, so a process that imports it
+    first has Keras on TensorFlow (whatever KERAS_BACKEND it inherited)."""
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # TensorFlow's C++ start-up lines (CUDA probing, oneDNN notices) are written before
     # TF_CPP_MIN_LOG_LEVEL is read, and would drown the progress display.
@@ -66,8 +70,10 @@ def import_keras(backend: str | None = None) -> Any:
             f"imported Keras on {loaded} already (Keras picks its backend once per process); "
             f"train in a fresh process")
     if loaded is None:
+        # Read once, when Keras is first imported (a parent process's choice, inherited,
+        # must not decide a worker's).
+        os.environ["KERAS_BACKEND"] = wanted
         if wanted == "tensorflow":
-            import_tensorflow()
-        os.environ["KERAS_BACKEND"] = wanted  # read once, by the import below
+            import_tensorflow()  # which imports Keras
         import keras  # noqa: F401 - imported for its side effect: the backend is chosen
     return sys.modules["keras"]

@@ -66,3 +66,18 @@ def write_fixture_sweep(runs: Path, name: str = "fixture", *,
             initial_loss=2.3, test_loss=1 - last, test_accuracy=last,
             seconds=1.5 * len(accuracies)))
     return store.root
+
+
+def run_fresh(code: str, **env: str) -> object:
+    """Run ``code`` in a fresh Python process (Keras picks its backend once per process, and
+    this one may hold Keras on TensorFlow already) and return the JSON it prints last."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], text=True,
+                            capture_output=True, env={**os.environ, **env}, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -154,3 +154,35 @@ def test_shipped_configs_are_valid() -> None:
     root = Path(__file__).resolve().parents[1] / "configs"
     for path in sorted(root.glob("*.yaml")):
         load_config(path)
+
+
+def test_the_engine_keys() -> None:
+    config = parse_config("name: e\ntraining: {engine: jax, stack: 24, precision: tf32}\n"
+                          "sweep: {optimizers: [{name: sgd, learning_rates: [0.1]}]}\n")
+    assert (config.training.engine, config.training.stack, config.training.precision) == (
+        "jax", 24, "tf32")
+    assert config.training.stacks
+    default = parse_config("name: e\nsweep: {optimizers: [{name: sgd, learning_rates: [0.1]}]}\n")
+    assert (default.training.engine, default.training.stack) == ("tensorflow", "auto")
+    assert not default.training.stacks
+    for wrong, expected in (("{stack: 3}", "stack: 3 needs engine: jax"),
+                            ("{precision: tf32}", "precision: tf32 needs engine: jax"),
+                            ("{engine: jax, stack: 0}", "stack"),
+                            ("{engine: torch}", "engine")):
+        with pytest.raises(ConfigError, match=expected):
+            parse_config(f"name: e\ntraining: {wrong}\n"
+                         f"sweep: {{optimizers: [{{name: sgd, learning_rates: [0.1]}}]}}\n")
+
+
+def test_engine_and_stack_from_the_command_line() -> None:
+    from lrlab.config import with_training
+
+    config = parse_config("name: e\nsweep: {optimizers: [{name: sgd, learning_rates: [0.1]}]}\n")
+    assert with_training(config) is config
+    changed = with_training(config, engine="jax", stack="12")
+    assert (changed.training.engine, changed.training.stack) == ("jax", 12)
+    assert with_training(config, engine="jax", stack="auto").training.stack == "auto"
+    with pytest.raises(ConfigError, match="^--stack abc: expected auto or an integer >= 1$"):
+        with_training(config, engine="jax", stack="abc")
+    with pytest.raises(ConfigError, match="^--stack 4: stack: 4 needs engine: jax"):
+        with_training(config, stack="4")
