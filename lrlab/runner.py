@@ -186,9 +186,11 @@ class _Recorder:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
 
     def trial_started(self, trial: Trial) -> None:
-        self._store.write_params(trial.trial_id, trial.params())
-        self._history[trial.trial_id] = []
+        # The clock first: a stop signal can land in the middle of this method, and the
+        # interrupted trial's time must still count from here.
         self._started_at[trial.trial_id] = (_now(), time.perf_counter())
+        self._history[trial.trial_id] = []
+        self._store.write_params(trial.trial_id, trial.params())
         self._observer.trial_started(trial)
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
