@@ -9,7 +9,7 @@ seconds, and ratios against the first way (TensorFlow
 where it is installed). Asserts nothing (speed is not a test).
 
     LRLAB_DATA_DIR=/abs/path/to/shared/data python benchmarks/bench_engines.py \\
-        [--config configs/mnist.yaml] [--seeds 10] [--stacks 1,auto,24]
+        [--config configs/mnist.yaml] [--seeds 10] [--rates 256] [--stacks 1,auto,24]
 """
 
 from __future__ import annotations
@@ -61,15 +61,24 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "mnist.yaml")
     parser.add_argument("--seeds", type=int, default=None,
                         help="Replace the config's seeds with 0..N-1.")
+    parser.add_argument("--rates", type=int, default=None,
+                        help="Replace each optimizer's rates with N log-spaced ones over "
+                             "the same range (a stack of 256 needs 256 rates).")
     parser.add_argument("--stacks", default="1,auto,24",
                         help="JAX stack settings to run (comma-separated).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         config = args.config
-        if args.seeds is not None:
+        if args.seeds is not None or args.rates is not None:
             data = yaml.safe_load(config.read_text())
-            data.setdefault("sweep", {})["seeds"] = list(range(args.seeds))
+            if args.seeds is not None:
+                data.setdefault("sweep", {})["seeds"] = list(range(args.seeds))
+            for entry in data["sweep"]["optimizers"] if args.rates else []:
+                rates = entry["learning_rates"]
+                low, high = ((rates["start"], rates["stop"]) if isinstance(rates, dict)
+                             else (min(rates), max(rates)))
+                entry["learning_rates"] = {"start": low, "stop": high, "num": args.rates}
             config = scratch_dir / config.name
             config.write_text(yaml.safe_dump(data))
         ways: list[tuple[str, list[str], dict[str, str]]] = []
@@ -87,6 +96,7 @@ def main() -> None:
     base_name = next(iter(results))
     base = results[base_name]
     print(f"{args.config.name}" + (f" with {args.seeds} seeds" if args.seeds else "")
+          + (f" with {args.rates} rates per optimizer" if args.rates else "")
           + f": whole command, in fresh processes; ratios against {base_name}")
     print(f"  {'way':<30}{'command':>9}{'training':>10}{'per trial-epoch':>17}"
           f"{'compiling':>11}   ratio (command, training)")
