@@ -139,6 +139,11 @@ def _pyplot() -> Any:
 
 def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
                      path: Path) -> None:
+    _save_and_close(sensitivity_figure(lines, metric=metric, at=at), path)
+
+
+def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
+                       at: str | int) -> Any:
     """The metric against the learning rate (log axis) with its 95% interval over seeds;
     the best rate starred, the rates tied with it ringed, rates where a seed diverged
     crossed and where one stalled squared; chance as a dashed line."""
@@ -183,11 +188,14 @@ def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str |
                  f"({better} is better)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=9)
-    _save(fig, path)
-    plt.close(fig)
+    return fig
 
 
 def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
+    _save_and_close(learning_curves_figure(curves), path)
+
+
+def learning_curves_figure(curves: Sequence[CurveSet]) -> Any:
     """Small multiples: a row per setting, training loss (log scale) and validation
     accuracy per epoch, colour = learning rate (log); the best rate and its tied set drawn
     bold, the others faint; an X where a diverged rate stopped."""
@@ -230,8 +238,25 @@ def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
     fig.colorbar(mappable, ax=axes, label="learning rate (log scale)", shrink=0.9)
     fig.suptitle("Learning curves: bold = best rate and rates tied with it; "
                  "X = diverged there", fontsize=11)
+    return fig
+
+
+def _save_and_close(fig: Any, path: Path) -> None:
     _save(fig, path)
+    _pyplot().close(fig)
+
+
+def svg_markup(fig: Any) -> str:
+    """``fig`` as an inline ``<svg>`` element (no XML prolog, fonts as paths), closed."""
+    import io
+
+    plt = _pyplot()
+    buffer = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "path", "svg.hashsalt": "lrlab"}):
+        fig.savefig(buffer, format="svg")
     plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
 
 
 def default_plot_dir(sweep_dirs: Sequence[Path]) -> Path:

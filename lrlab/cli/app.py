@@ -15,8 +15,10 @@ from lrlab._version import __version__
 from lrlab.cli.compare_cmd import compare
 from lrlab.cli.data_cmd import data_app
 from lrlab.cli.findlr_cmd import find_lr
+from lrlab.cli.report_cmd import report
 from lrlab.cli.status_cmd import status
 from lrlab.cli.sweep_cmd import sweep
+from lrlab.cli.tensorboard_cmd import tensorboard
 
 app = typer.Typer(
     help="lrlab: learning-rate and optimizer experiments on the classic Keras MNIST network.",
@@ -45,4 +47,6 @@ app.command()(sweep)
 app.command()(compare)
 app.command("find-lr")(find_lr)
 app.command()(status)
+app.command()(report)
+app.command()(tensorboard)
 app.add_typer(data_app, name="data")

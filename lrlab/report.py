@@ -1,0 +1,229 @@
+"""``lrlab report``: one self-contained HTML page for the sweeps and range tests given.
+
+It reads run directories only (never trains) and decides nothing of its own: the verdicts
+are :func:`lrlab.compare.compare_runs`'s, the plots :mod:`lrlab.plots`'s (inline SVG), the
+words :mod:`lrlab.render`'s. The page comes from a Jinja2 template
+(``templates/report.html.j2``); styles, the table-sorting script and every picture are
+inline, so the file opens from disk, travels by mail, and fetches nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lrlab._version import __version__
+from lrlab.compare import Comparison, apply_where, compare_runs, parse_where
+from lrlab.errors import StoreError
+from lrlab.files import atomic_write_text, json_safe
+from lrlab.formatting import number, rate
+from lrlab.render import title, verdict_lines
+from lrlab.runs import scan_runs
+from lrlab.store import CONFIG_FILE, RANGE_TEST, RunStore
+
+TEMPLATE = "report.html.j2"
+FINDLR_RESULT, FINDLR_PLOT = "result.json", "findlr.png"
+
+
+@dataclass
+class RunRecord:
+    """What the page shows of one run directory: its config as written, its sessions,
+    and the command that reproduces it."""
+
+    path: Path
+    kind: str
+    config_text: str
+    sessions: list[dict[str, Any]]
+    reproduce: str
+
+
+@dataclass
+class RangeTest:
+    run: RunRecord
+    result: dict[str, Any]
+    plot_data_uri: str | None
+
+
+@dataclass
+class ReportData:
+    comparison: Comparison | None
+    frame: pd.DataFrame | None = None  # the trials --where keeps, one row per epoch
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    trial_columns: list[str] = field(default_factory=list)
+    sweeps: list[RunRecord] = field(default_factory=list)
+    range_tests: list[RangeTest] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
+def split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """The paths that hold sweeps (any form ``compare`` accepts) and the range-test
+    directories among the paths and their children."""
+    sweeps, range_tests = [], []
+    for path in paths:
+        if not path.exists():
+            raise StoreError(f"{path}: no such file or directory")
+        if (path / CONFIG_FILE).is_file() and RunStore(path).kind() == RANGE_TEST:
+            range_tests.append(path)
+            continue
+        sweeps.append(path)
+        if path.is_dir() and not (path / CONFIG_FILE).is_file():
+            range_tests += sorted(child for child in path.iterdir()
+                                  if (child / CONFIG_FILE).is_file()
+                                  and RunStore(child).kind() == RANGE_TEST)
+    return sweeps, range_tests
+
+
+def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | None = None,
+            at: str | int = "best") -> ReportData:
+    """Everything the page shows, read from ``paths``; a bad path or filter is a
+    one-line :class:`~lrlab.errors.StoreError` or ``CompareError``."""
+    sweep_paths, range_paths = split_paths(paths)
+    data = ReportData(comparison=None)
+    for path in range_paths:
+        data.range_tests.append(_range_test(path))
+    has_trials = any(_holds_trials(p) for p in sweep_paths)
+    if not has_trials:
+        if not data.range_tests:
+            shown = ", ".join(str(p) for p in paths)
+            raise StoreError(f"{shown}: no sweeps or range tests found; expected run "
+                             f"directories written by lrlab sweep or lrlab find-lr")
+        return data
+    scan = scan_runs(sweep_paths)
+    data.unreadable = [(str(b.path), b.reason) for b in scan.unreadable]
+    frame = scan.frame
+    data.comparison = compare_runs(frame, metric=metric, at=at, where=where, plans=scan.plans)
+    data.frame = kept = apply_where(frame, parse_where(where, frame))
+    data.trial_columns, data.trials = _trial_rows(kept)
+    data.sweeps = [_run_record(p) for p in scan.sweep_dirs if (p / CONFIG_FILE).is_file()]
+    return data
+
+
+def _holds_trials(path: Path) -> bool:
+    try:
+        scan_runs([path])
+    except StoreError:
+        return False
+    return True
+
+
+def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+    """One row per trial: its sweep, id, parameters, status and key numbers."""
+    params = list(frame.attrs.get("lrlab_params", []))
+    rows = []
+    for (sweep, trial_id), epochs in frame.groupby(["sweep", "trial_id"], sort=False):
+        first = epochs.iloc[0]
+        recorded = epochs.dropna(subset=["epoch"])
+        validation = recorded["val_accuracy"].dropna()
+        rows.append({
+            "sweep": sweep, "trial": trial_id,
+            **{p: first.get(p) for p in params},
+            "status": first["status"],
+            "epochs": int(recorded["epoch"].max()) if len(recorded) else 0,
+            "best val_accuracy": float(validation.max()) if len(validation) else None,
+            "final loss": float(recorded["loss"].iloc[-1]) if len(recorded) else None,
+            "test_accuracy": first.get("test_accuracy"),
+            "seconds": first.get("trial_seconds"),
+        })
+    rows = [json_safe(row) for row in rows]  # Python numbers, NaN as None (shown "-")
+    columns = ["sweep", "trial", *params, "status", "epochs", "best val_accuracy",
+               "final loss", "test_accuracy", "seconds"]
+    return columns, rows
+
+
+def _run_record(path: Path) -> RunRecord:
+    store = RunStore(path)
+    try:
+        config_text = (path / CONFIG_FILE).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"{path / CONFIG_FILE}: unreadable ({exc.strerror or exc})") from None
+    sessions = store.read_environment().get("sessions", [])
+    command = sessions[0].get("command") if sessions else None
+    # sweep.yaml is the resolved config: run as written, it gives the same trials.
+    verb = "find-lr" if store.kind() == RANGE_TEST else "sweep"
+    reproduce = f"lrlab {verb} {shlex.quote(str(path / CONFIG_FILE))}"
+    if command and verb == "sweep":
+        flags = [a for a in command[2:] if a.startswith("--engine") or a == "jax"]
+        reproduce += "".join(f" {shlex.quote(a)}" for a in flags)
+    return RunRecord(path=path, kind=store.kind(), config_text=config_text,
+                     sessions=sessions, reproduce=reproduce)
+
+
+def _range_test(path: Path) -> RangeTest:
+    result_path = path / FINDLR_RESULT
+    try:
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{result_path}: unreadable range-test result ({exc})") from None
+    plot = path / FINDLR_PLOT
+    uri = (f"data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode('ascii')}"
+           if plot.is_file() else None)
+    return RangeTest(run=_run_record(path), result=result, plot_data_uri=uri)
+
+
+def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[str] = (),
+                now: datetime | None = None) -> str:
+    """The page, from the template; the plots are drawn here (matplotlib, as SVG)."""
+    import jinja2
+
+    from lrlab.plots import (
+        learning_curves,
+        learning_curves_figure,
+        sensitivity_figure,
+        sensitivity_lines,
+        svg_markup,
+    )
+
+    comparison = data.comparison
+    plots: dict[str, str] = {}
+    if comparison is not None:
+        plots["sensitivity"] = svg_markup(sensitivity_figure(
+            sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at))
+        curves = learning_curves(data.frame, comparison)
+        if curves:
+            plots["curves"] = svg_markup(learning_curves_figure(curves))
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("lrlab", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters.update(number=_number_cell, rate=_rate_cell)
+    return environment.get_template(TEMPLATE).render(
+        data=data, comparison=comparison, plots=plots, where=list(where),
+        title=title(comparison) if comparison is not None else "Range tests",
+        heading=", ".join([r.path.name for r in data.sweeps]
+                          + [t.run.path.name for t in data.range_tests]),
+        verdict_lines=verdict_lines(comparison) if comparison is not None else [],
+        sources=[str(s) for s in sources], version=__version__,
+        generated=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        json=json)
+
+
+def _number_cell(value: Any, digits: int = 4) -> str:
+    return number(value, digits)
+
+
+def _rate_cell(value: Any) -> str:
+    """A rate, also as result.json's grids keep them (short strings such as "1e-3")."""
+    try:
+        return rate(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def write_report(paths: Sequence[Path], output: Path, *, where: Sequence[str] = (),
+                 metric: str | None = None, at: str | int = "best") -> Path:
+    """Read ``paths`` and write the page to ``output`` (atomically)."""
+    data = collect(paths, where=where, metric=metric, at=at)
+    html = render_html(data, sources=paths, where=where)
+    try:
+        atomic_write_text(output, html)
+    except OSError as exc:
+        raise StoreError(f"{output}: cannot write the report ({exc.strerror or exc})") from None
+    return output
