@@ -137,10 +137,10 @@ class GroupProgress:
             self._end(trial, events, TrialOutcome(status=TrialStatus.FAILED, error=error))
 
     def retrying(self, events: TrialEvents, *, error: str, attempt: int) -> Group:
-        """What to train again: the trials not finished (those started are told so)."""
+        """What to train again: the trials not finished, each told so (whether or not its
+        "started" event arrived before the worker died: the attempt was its too)."""
         for trial in self.unfinished:
-            if trial.trial_id in self._started:
-                events.trial_retrying(trial, error=error, attempt=attempt)
+            events.trial_retrying(trial, error=error, attempt=attempt)
         return self.group.only(t.trial_id for t in self.unfinished)
 
     def _end(self, trial: Trial, events: TrialEvents, outcome: TrialOutcome) -> None:
