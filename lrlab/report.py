@@ -89,14 +89,16 @@ def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | N
     data = ReportData(comparison=None)
     for path in range_paths:
         data.range_tests.append(_range_test(path))
-    has_trials = any(_holds_trials(p) for p in sweep_paths)
-    if not has_trials:
+    try:
+        scan = scan_runs(sweep_paths) if sweep_paths else None
+    except StoreError:  # no trial anywhere below them (the only error scan_runs raises)
+        scan = None
+    if scan is None:
         if not data.range_tests:
             shown = ", ".join(str(p) for p in paths)
             raise StoreError(f"{shown}: no sweeps or range tests found; expected run "
                              f"directories written by lrlab sweep or lrlab find-lr")
         return data
-    scan = scan_runs(sweep_paths)
     data.unreadable = [(str(b.path), b.reason) for b in scan.unreadable]
     frame = scan.frame
     data.comparison = compare_runs(frame, metric=metric, at=at, where=where, plans=scan.plans)
@@ -106,36 +108,25 @@ def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | N
     return data
 
 
-def _holds_trials(path: Path) -> bool:
-    try:
-        scan_runs([path])
-    except StoreError:
-        return False
-    return True
-
-
 def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     """One row per trial: its sweep, id, parameters, status and key numbers."""
     params = list(frame.attrs.get("lrlab_params", []))
-    rows = []
-    for (sweep, trial_id), epochs in frame.groupby(["sweep", "trial_id"], sort=False):
-        first = epochs.iloc[0]
-        recorded = epochs.dropna(subset=["epoch"])
-        validation = recorded["val_accuracy"].dropna()
-        rows.append({
-            "sweep": sweep, "trial": trial_id,
-            **{p: first.get(p) for p in params},
-            "status": first["status"],
-            "epochs": int(recorded["epoch"].max()) if len(recorded) else 0,
-            "best val_accuracy": float(validation.max()) if len(validation) else None,
-            "final loss": float(recorded["loss"].iloc[-1]) if len(recorded) else None,
-            "test_accuracy": first.get("test_accuracy"),
-            "seconds": first.get("trial_seconds"),
-        })
-    rows = [json_safe(row) for row in rows]  # Python numbers, NaN as None (shown "-")
+    keys = ["sweep", "trial_id"]
+    recorded = frame.dropna(subset=["epoch"]).sort_values([*keys, "epoch"])
+    by_trial = recorded.groupby(keys, sort=False)
+    numbers = pd.DataFrame({"epochs": by_trial["epoch"].max(),
+                            "best val_accuracy": by_trial["val_accuracy"].max(),
+                            "final loss": by_trial["loss"].last()})
+    # A trial's own columns (the epoch ones, "seconds" among them, belong to its epochs).
+    trials = frame.drop_duplicates(keys).drop(columns="seconds").set_index(keys)
+    trials = trials.join(numbers)
+    trials["epochs"] = trials["epochs"].fillna(0).astype(int)
     columns = ["sweep", "trial", *params, "status", "epochs", "best val_accuracy",
                "final loss", "test_accuracy", "seconds"]
-    return columns, rows
+    table = trials.reset_index().rename(columns={"trial_id": "trial",
+                                                 "trial_seconds": "seconds"})
+    # Python numbers, NaN as None (shown "-").
+    return columns, [json_safe(row) for row in table[columns].to_dict("records")]
 
 
 def _run_record(path: Path) -> RunRecord:
