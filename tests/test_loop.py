@@ -1,5 +1,5 @@
 """The engine-independent trial loop and range test, on a scripted engine: what any engine
-(TensorFlow today, JAX next) gets from them without writing it again."""
+(TensorFlow or JAX) gets from them without writing it again."""
 
 from __future__ import annotations
 

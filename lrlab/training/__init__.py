@@ -1,5 +1,5 @@
 """Training trials: an engine-independent trial loop and range test over an engine's
-compiled step (TensorFlow today).
+compiled step (TensorFlow or JAX).
 
 - :mod:`~lrlab.training.engine`: the compiled-step interface (pure);
 - :mod:`~lrlab.training.loop`: epochs, divergence and records (pure);
