@@ -447,13 +447,11 @@ def with_training(config: ExperimentConfig, *, engine: str | None = None,
     try:
         training = TrainingConfig.model_validate({**config.training.model_dump(), **changes})
     except ValidationError as exc:
+        # --engine's choices are checked by the command line; what fails here is --stack's
+        # value, or the two together.
+        option, given = ("--stack", stack) if stack is not None else ("--engine", engine)
         error = exc.errors()[0]
-        option = ("--stack" if "stack" in changes and "stack" in str(error.get("loc"))
-                  else "--engine" if engine is not None else "--stack")
-        given = changes.get(option.lstrip("-"))
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] in ("literal_error", "int_parsing", "greater_than_equal"):
-            message = ("expected auto or an integer >= 1" if option == "--stack"
-                       else "expected tensorflow or jax")
+        message = (error["msg"].removeprefix("Value error, ") if error["type"] == "value_error"
+                   else "expected auto or an integer >= 1")
         raise ConfigError(f"{option} {given}: {message}") from None
     return config.model_copy(update={"training": training})

@@ -28,7 +28,7 @@ from lrlab.data import load_dataset
 from lrlab.environment import collect_environment
 from lrlab.errors import LrlabError
 from lrlab.lock import writer_lock
-from lrlab.store import RANGE_TEST, RunStore
+from lrlab.store import RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
 from lrlab.suggest import (
     DEFAULT_RULE,
     DEFAULT_SMOOTHING,
@@ -45,7 +45,6 @@ from lrlab.trials import OptimizerSetting
 
 STEPS = 300  # enough for a curve worth reading: repeating small data beats a short ramp
 CURVE_COLUMNS = ("step", "lr", "loss", "smoothed")
-RESULT_NAME, PLOT_NAME = "result.json", "findlr.png"
 
 
 class RangeTestError(LrlabError):
@@ -99,7 +98,7 @@ class FindLrReport:
 
     @property
     def plot(self) -> Path:
-        return self.run_dir / PLOT_NAME
+        return self.run_dir / RANGE_TEST_PLOT
 
     def suggested(self, label: str) -> Agreement:
         """The chosen rule's suggestion for one optimizer, across seeds."""
@@ -171,7 +170,7 @@ def _range_tests(config: ExperimentConfig, options: RangeTestOptions, engine: En
                 on_curve(curve)
         report.agreement[label] = {rule: across_seeds(v) for rule, v in per_rule.items()}
         report.optimizers[label] = setting.optimizer
-    store.write_json(RESULT_NAME, _result(report, options, options.steps))
+    store.write_json(RESULT_FILE, _result(report, options, options.steps))
     from lrlab.plots import draw_range_test  # matplotlib only once there is a plot to draw
 
     draw_range_test(report.curves, report.agreement, default_rule=report.rule,

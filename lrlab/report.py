@@ -27,10 +27,9 @@ from lrlab.files import atomic_write_text, json_safe
 from lrlab.formatting import number, rate
 from lrlab.render import title, verdict_lines
 from lrlab.runs import scan_runs
-from lrlab.store import CONFIG_FILE, RANGE_TEST, RunStore
+from lrlab.store import CONFIG_FILE, RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
 
 TEMPLATE = "report.html.j2"
-FINDLR_RESULT, FINDLR_PLOT = "result.json", "findlr.png"
 
 
 @dataclass
@@ -39,7 +38,6 @@ class RunRecord:
     and the command that reproduces it."""
 
     path: Path
-    kind: str
     config_text: str
     sessions: list[dict[str, Any]]
     reproduce: str
@@ -70,15 +68,17 @@ def split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     for path in paths:
         if not path.exists():
             raise StoreError(f"{path}: no such file or directory")
-        if (path / CONFIG_FILE).is_file() and RunStore(path).kind() == RANGE_TEST:
+        if _is_range_test(path):
             range_tests.append(path)
             continue
         sweeps.append(path)
-        if path.is_dir() and not (path / CONFIG_FILE).is_file():
-            range_tests += sorted(child for child in path.iterdir()
-                                  if (child / CONFIG_FILE).is_file()
-                                  and RunStore(child).kind() == RANGE_TEST)
+        if path.is_dir() and not (path / CONFIG_FILE).is_file():  # a runs folder
+            range_tests += sorted(child for child in path.iterdir() if _is_range_test(child))
     return sweeps, range_tests
+
+
+def _is_range_test(path: Path) -> bool:
+    return (path / CONFIG_FILE).is_file() and RunStore(path).kind() == RANGE_TEST
 
 
 def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | None = None,
@@ -129,34 +129,38 @@ def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, [json_safe(row) for row in table[columns].to_dict("records")]
 
 
-def _run_record(path: Path) -> RunRecord:
-    store = RunStore(path)
+def _run_record(path: Path, reproduce: str | None = None) -> RunRecord:
+    """A run directory's config, sessions, and the command that reproduces it (for a
+    sweep, its sweep.yaml: the resolved config, engine included, gives the same trials)."""
+    config = path / CONFIG_FILE
     try:
-        config_text = (path / CONFIG_FILE).read_text(encoding="utf-8")
+        config_text = config.read_text(encoding="utf-8")
     except OSError as exc:
-        raise StoreError(f"{path / CONFIG_FILE}: unreadable ({exc.strerror or exc})") from None
-    sessions = store.read_environment().get("sessions", [])
-    command = sessions[0].get("command") if sessions else None
-    # sweep.yaml is the resolved config: run as written, it gives the same trials.
-    verb = "find-lr" if store.kind() == RANGE_TEST else "sweep"
-    reproduce = f"lrlab {verb} {shlex.quote(str(path / CONFIG_FILE))}"
-    if command and verb == "sweep":
-        flags = [a for a in command[2:] if a.startswith("--engine") or a == "jax"]
-        reproduce += "".join(f" {shlex.quote(a)}" for a in flags)
-    return RunRecord(path=path, kind=store.kind(), config_text=config_text,
-                     sessions=sessions, reproduce=reproduce)
+        raise StoreError(f"{config}: unreadable ({exc.strerror or exc})") from None
+    sessions = RunStore(path).read_environment().get("sessions", [])
+    return RunRecord(path=path, config_text=config_text, sessions=sessions,
+                     reproduce=reproduce or f"lrlab sweep {shlex.quote(str(config))}")
 
 
 def _range_test(path: Path) -> RangeTest:
-    result_path = path / FINDLR_RESULT
+    result_path = path / RESULT_FILE
     try:
         result = json.loads(result_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise StoreError(f"{result_path}: unreadable range-test result ({exc})") from None
-    plot = path / FINDLR_PLOT
+    plot = path / RANGE_TEST_PLOT
     uri = (f"data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode('ascii')}"
            if plot.is_file() else None)
-    return RangeTest(run=_run_record(path), result=result, plot_data_uri=uri)
+    # The options it ran with are in result.json; the config in sweep.yaml.
+    options = result.get("options") or {}
+    flags = "".join(f" --{name} {options[name]:g}" for name in
+                    ("start", "end", "steps", "smoothing", "diverge") if name in options)
+    if options.get("seeds"):
+        flags += f" --seeds {','.join(str(seed) for seed in options['seeds'])}"
+    if result.get("rule"):
+        flags += f" --rule {shlex.quote(str(result['rule']))}"
+    reproduce = f"lrlab find-lr {shlex.quote(str(path / CONFIG_FILE))}{flags}"
+    return RangeTest(run=_run_record(path, reproduce), result=result, plot_data_uri=uri)
 
 
 def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[str] = (),
@@ -184,7 +188,7 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
         loader=jinja2.PackageLoader("lrlab", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(number=_number_cell, rate=_rate_cell)
+    environment.filters.update(number=number, rate=_rate_cell)
     return environment.get_template(TEMPLATE).render(
         data=data, comparison=comparison, plots=plots, where=list(where),
         title=title(comparison) if comparison is not None else "Range tests",
@@ -194,10 +198,6 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
         sources=[str(s) for s in sources], version=__version__,
         generated=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         json=json)
-
-
-def _number_cell(value: Any, digits: int = 4) -> str:
-    return number(value, digits)
 
 
 def _rate_cell(value: Any) -> str:

@@ -40,6 +40,7 @@ from lrlab.records import HISTORY_COLUMNS, EpochRecord, TrialResult
 
 CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
 PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
+RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
 TRIALS_DIR = "trials"
 # What a run directory holds, recorded in environment.json: --resume takes only a sweep.
 SWEEP, RANGE_TEST = "sweep", "range-test"

@@ -23,7 +23,7 @@ import pandas as pd
 
 from lrlab.compare import apply_where, parse_where
 from lrlab.errors import StoreError
-from lrlab.files import atomic_write
+from lrlab.files import atomic_write, json_safe
 from lrlab.records import EPOCH_METRICS, TrialResult
 from lrlab.runs import scan_runs
 from lrlab.store import RunStore
@@ -99,12 +99,9 @@ def _hparams(row: pd.Series, params: list[str]) -> dict[str, Any]:
     text; an absent one is left out)."""
     values: dict[str, Any] = {"sweep": str(row["sweep"]), "status": str(row["status"])}
     for name in params:
-        value = row.get(name)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        if hasattr(value, "item"):
-            value = value.item()
-        values[name] = value if isinstance(value, (bool, int, float, str)) else str(value)
+        value = json_safe(row.get(name))  # Python numbers; NaN (not this trial's) is None
+        if value is not None:
+            values[name] = value if isinstance(value, (bool, int, float, str)) else str(value)
     return values
 
 

@@ -70,8 +70,7 @@ class _Setting:
     """One optimizer setting's Keras optimizer, its schedule, and where the rate and the
     step counter sit among the optimizer's variables."""
 
-    def __init__(self, keras: Any, model: Any, setting: OptimizerSetting,
-                 plan: EpochPlan) -> None:
+    def __init__(self, model: Any, setting: OptimizerSetting, plan: EpochPlan) -> None:
         self.schedule = peak_schedule(setting.schedule, steps_per_epoch=plan.steps_per_epoch,
                                       epochs=plan.epochs)
         self.optimizer = optimizer = build_optimizer(
@@ -197,9 +196,7 @@ class JaxEngine:
     def _start(self, setting: OptimizerSetting, *, seed: int, members: int) -> None:
         if seed not in self._weights:  # one distinct, reproducible draw per seed
             self._weights[seed] = initial_weights(self._model, seed=seed)
-        if setting not in self._settings:
-            self._settings[setting] = _Setting(self._keras, self._model, setting, self.plan)
-        self._current = current = self._settings[setting]
+        self._current = current = self._setting(setting)
         jnp = self._jnp
 
         def stacked(values: Sequence[np.ndarray]) -> list[Any]:
@@ -209,6 +206,12 @@ class JaxEngine:
                        "optimizer": stacked(current.initial_state),
                        "alive": jnp.ones(members, dtype=bool)}
 
+    def _setting(self, setting: OptimizerSetting) -> _Setting:
+        """The optimizer (and its slots) of ``setting``, built once per sweep."""
+        if setting not in self._settings:
+            self._settings[setting] = _Setting(self._model, setting, self.plan)
+        return self._settings[setting]
+
     def _members_that_fit(self, setting: OptimizerSetting) -> int:
         """How many members fit in half the device's memory, by a generous estimate: each
         needs its weights three times (weights, gradients, the update), its optimizer
@@ -217,12 +220,10 @@ class JaxEngine:
         limit = stats.get("bytes_limit")
         if not limit:
             return AUTO_STACK * 64  # a CPU: the machine's memory, not a device's, is the bound
-        if setting not in self._settings:
-            self._settings[setting] = _Setting(self._keras, self._model, setting, self.plan)
         weights = sum(int(np.prod(w.shape)) for w in self._model.trainable_weights)
         units = sum(int(w.shape[-1]) for w in self._model.trainable_weights if len(w.shape) == 2)
         activations = (self.plan.batch_size + EVAL_BATCH) * units * 2
-        per_member = 4 * (3 * weights + 2 * self._settings[setting].state_values + activations)
+        per_member = 4 * (3 * weights + 2 * self._setting(setting).state_values + activations)
         return max(1, int(limit // 2 // per_member))
 
     def _program(self, kind: str, shaped: Any) -> Any:

@@ -86,8 +86,6 @@ class Trainer:
         trials = group.trials
         limit = self.engine.stack_limit(trials[0].setting) if len(trials) > 1 else 1
         for stack in cut(trials, limit):
-            if limit == 1:
-                stack = tuple(t for t in stack if t.trial_id in group.pending)
             recorded = [t for t in stack if t.trial_id in group.pending]
             if not recorded:
                 continue
