@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lrlab.compare import compare_runs
-from lrlab.records import EpochRecord, TrialResult, TrialStatus
-from lrlab.runs import scan_runs
-from lrlab.store import RunStore
+from lrlab.analysis.compare import compare_runs
+from lrlab.rundir.loading import scan_runs
+from lrlab.rundir.records import EpochRecord, TrialResult, TrialStatus
+from lrlab.rundir.store import RunStore
 
 
 def build_tree(root: Path, *, trials: int, epochs: int) -> Path:

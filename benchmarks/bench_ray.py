@@ -42,7 +42,7 @@ def timed_sweep(config: Path, backend: str, runs: Path, extra: list[str]) -> tup
 def ray_start_and_stop() -> tuple[float, float]:
     """Seconds to start a private Ray instance as lrlab does, and to shut it down: the part
     of the overhead no number of trials changes."""
-    from lrlab.backends.ray_cluster import import_ray
+    from lrlab.run.backends.ray_cluster import import_ray
 
     ray = import_ray(private_instance=True)
     start = time.perf_counter()

@@ -21,12 +21,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from lrlab._keras import import_keras, import_tensorflow
-from lrlab.config import parse_config
-from lrlab.data import load_dataset
-from lrlab.model import build_model, build_optimizer, initial_weights
+from lrlab.experiment.config import parse_config
+from lrlab.experiment.trials import Trial
 from lrlab.training import make_trainer
-from lrlab.trials import Trial
+from lrlab.training._keras import import_keras, import_tensorflow
+from lrlab.training.data import load_dataset
+from lrlab.training.model import build_model, build_optimizer, initial_weights
 
 TRIALS = [Trial("rmsprop", 1e-3, 0, {}), Trial("rmsprop", 1e-2, 0, {}), Trial("sgd", 0.1, 0, {})]
 

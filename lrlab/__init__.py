@@ -13,18 +13,19 @@ from typing import TYPE_CHECKING, Any
 from lrlab._version import __version__
 
 _WHERE = {
-    "BackendError": "lrlab.backends", "LocalBackend": "lrlab.backends",
-    "RayBackend": "lrlab.backends", "RayOptions": "lrlab.backends",
-    "Comparison": "lrlab.compare", "compare_runs": "lrlab.compare",
-    "summarize": "lrlab.compare",
-    "ExperimentConfig": "lrlab.config", "load_config": "lrlab.config",
-    "parse_config": "lrlab.config",
+    "BackendError": "lrlab.run.backends", "LocalBackend": "lrlab.run.backends",
+    "RayBackend": "lrlab.run.backends", "RayOptions": "lrlab.run.backends",
+    "Comparison": "lrlab.analysis.compare", "compare_runs": "lrlab.analysis.compare",
+    "summarize": "lrlab.analysis.compare",
+    "ExperimentConfig": "lrlab.experiment.config", "load_config": "lrlab.experiment.config",
+    "parse_config": "lrlab.experiment.config",
     "ConfigError": "lrlab.errors", "DataError": "lrlab.errors", "LrlabError": "lrlab.errors",
     "StoreError": "lrlab.errors",
-    "RangeTestOptions": "lrlab.findlr", "run_find_lr": "lrlab.findlr",
-    "SweepObserver": "lrlab.runner", "SweepReport": "lrlab.runner", "run_sweep": "lrlab.runner",
-    "load_runs": "lrlab.runs",
-    "Trial": "lrlab.trials", "expand_trials": "lrlab.trials",
+    "RangeTestOptions": "lrlab.run.find_lr", "run_find_lr": "lrlab.run.find_lr",
+    "SweepObserver": "lrlab.run.sweep", "SweepReport": "lrlab.run.sweep",
+    "run_sweep": "lrlab.run.sweep",
+    "load_runs": "lrlab.rundir.loading",
+    "Trial": "lrlab.experiment.trials", "expand_trials": "lrlab.experiment.trials",
 }
 
 __all__ = [  # _WHERE's names and the version, spelled out for tools that read __all__
@@ -48,11 +49,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
-    from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
-    from lrlab.compare import Comparison, compare_runs, summarize
-    from lrlab.config import ExperimentConfig, load_config, parse_config
+    from lrlab.analysis.compare import Comparison, compare_runs, summarize
     from lrlab.errors import ConfigError, DataError, LrlabError, StoreError
-    from lrlab.findlr import RangeTestOptions, run_find_lr
-    from lrlab.runner import SweepObserver, SweepReport, run_sweep
-    from lrlab.runs import load_runs
-    from lrlab.trials import Trial, expand_trials
+    from lrlab.experiment.config import ExperimentConfig, load_config, parse_config
+    from lrlab.experiment.trials import Trial, expand_trials
+    from lrlab.run.backends import BackendError, LocalBackend, RayBackend, RayOptions
+    from lrlab.run.find_lr import RangeTestOptions, run_find_lr
+    from lrlab.run.sweep import SweepObserver, SweepReport, run_sweep
+    from lrlab.rundir.loading import load_runs

@@ -2,9 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 
 class LrlabError(Exception):
-    """Base class for every error caused by user input, files or the environment."""
+    """Base class for every error caused by user input, files or the environment.
+
+    ``about`` names the call's parameters the error is about, each with its value as the
+    message should show it: the library says ``at=0: epochs are numbered from 1`` and the
+    command line, which knows its flags, ``--at 0: epochs are numbered from 1``.
+    ``mentions`` are parameter names the message itself uses, in backquotes (a remedy:
+    "choose another `runs_dir`"), which the command line spells as its options.
+    """
+
+    def __init__(self, message: str, *, about: Mapping[str, str] | None = None,
+                 mentions: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problem = message
+        self.about = dict(about or {})
+        self.mentions = tuple(mentions)
+
+    def __str__(self) -> str:
+        if not self.about:
+            return self.problem
+        named = ", ".join(f"{name}={value}" for name, value in self.about.items())
+        return f"{named}: {self.problem}"
+
+    def as_options(self) -> str:
+        """The message with each parameter spelled as the command line's option."""
+        problem = self.problem
+        for name in self.mentions:
+            problem = problem.replace(f"`{name}`", _option(name))
+        if not self.about:
+            return problem
+        named = " ".join(f"{_option(name)} {value}" for name, value in self.about.items())
+        return f"{named}: {problem}"
+
+
+def _option(parameter: str) -> str:
+    return "--" + parameter.replace("_", "-")
+
+
+class ParameterError(LrlabError):
+    """A value given to a call (or on the command line) that it cannot take."""
+
+    def __init__(self, parameter: str, value: object, problem: str) -> None:
+        super().__init__(problem, about={parameter: str(value)})
 
 
 class ConfigError(LrlabError):

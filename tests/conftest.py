@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import write_fixture_sweep
 
-from lrlab.config import ExperimentConfig, parse_config
 from lrlab.errors import LrlabError
+from lrlab.experiment.config import ExperimentConfig, parse_config
 
 # A sweep small enough to train in about a second: synthetic data, a 32-unit layer.
 TINY_YAML = """\
@@ -70,7 +70,7 @@ def ray_instance():
     """One real Ray instance for every Ray test, started once (it takes seconds): on this
     machine only, bound to loopback, 2 CPUs, no dashboard. Backends find it initialised
     and use it instead of starting their own."""
-    from lrlab.backends.ray_cluster import import_ray
+    from lrlab.run.backends.ray_cluster import import_ray
 
     try:
         ray = import_ray(private_instance=True)  # the same loopback-only settings as lrlab's
@@ -85,3 +85,11 @@ def ray_instance():
 @pytest.fixture
 def fixture_sweep(tmp_path: Path) -> Path:
     return write_fixture_sweep(tmp_path / "runs")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Ray clusters, real MNIST and a browser take more than a few seconds: such tests are
+    slow too, so that ``-m "not slow"`` is the fast command whatever else is installed."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in ("ray", "mnist", "browser")):
+            item.add_marker(pytest.mark.slow)

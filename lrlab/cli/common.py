@@ -27,11 +27,13 @@ class EngineName(str, enum.Enum):
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn an error the user can fix into one line on stderr and exit code 2."""
+    """Turn an error the user can fix into one line on stderr (a line per mistake, when a
+    config has several) and exit code 2."""
     try:
         yield
     except LrlabError as exc:
-        stderr_console().print(f"error: {exc}", markup=False)
+        for line in exc.as_options().splitlines():
+            stderr_console().print(f"error: {line}", markup=False)
         raise typer.Exit(EXIT_USER_ERROR) from None
 
 
@@ -56,8 +58,8 @@ class _StdoutConsole(Console):
 
 def stdout_console() -> Console:
     console = _StdoutConsole(highlight=False, soft_wrap=True)
-    if not console.is_terminal:  # logs and pipes: do not squeeze tables into 80 columns
-        console.width = max(console.width, 140)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = max(console.width, 140)  # logs and pipes: not squeezed into 80
     return console
 
 

@@ -13,14 +13,14 @@ METRIC_HELP = "loss, accuracy, val_loss, val_accuracy, test_loss or test_accurac
 
 
 def compare(
-    paths: Annotated[list[Path], typer.Argument(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
         help="Runs folders, sweep directories or trial directories.")],
     metric: Annotated[Optional[str], typer.Option(
         help=f"What to compare (default val_accuracy, or test_accuracy without "
              f"validation): {METRIC_HELP}")] = None,
     at: Annotated[str, typer.Option(
         help="Which epoch's value: best, last, or an epoch number.")] = "best",
-    where: Annotated[Optional[list[str]], typer.Option(
+    where: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN=VALUE",
         help="Compare only trials matching COLUMN=VALUE (also !=, <, <=, >, >=; numbers "
              "match as the table shows them); repeatable.")] = None,
     sort: Annotated[Optional[str], typer.Option(
@@ -42,10 +42,10 @@ def compare(
 
     Example: lrlab compare runs/ --where optimizer=sgd --format markdown
     """
-    from lrlab.compare import CompareError, compare_runs
-    from lrlab.files import atomic_write_text
-    from lrlab.render import FORMATS, render
-    from lrlab.runs import scan_runs
+    from lrlab.analysis.compare import CompareError, compare_runs
+    from lrlab.present.render import FORMATS, render
+    from lrlab.rundir.files import atomic_write_text
+    from lrlab.rundir.loading import scan_runs
 
     console, errors = stdout_console(), stderr_console()
     with user_errors():
@@ -59,13 +59,13 @@ def compare(
         comparison = compare_runs(frame, metric=metric, at=at, where=where or (),
                                   plans=scan.plans)
         text = render(comparison, output_format, rows=comparison.shown(sort=sort, top=top),
-                      unreadable=[{"path": str(b.path), "reason": b.reason}
+                      width=console.width, unreadable=[{"path": str(b.path), "reason": b.reason}
                                   for b in scan.unreadable])
         if output is not None:
             atomic_write_text(output, text)
         written = []
         if not no_plots:
-            from lrlab.plots import default_plot_dir, write_plots
+            from lrlab.present.plots import default_plot_dir, write_plots
 
             written = write_plots(frame, comparison, where=where or (),
                                   out_dir=plots or default_plot_dir(scan.sweep_dirs), svg=svg)

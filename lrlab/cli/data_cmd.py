@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lrlab.cli.common import user_errors
-from lrlab.config import NAMED_DATASETS
+from lrlab.experiment.config import NAMED_DATASETS
 
 data_app = typer.Typer(help="Manage the data sets lrlab trains on.", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def data_import(
 
     Example: lrlab data import ~/Downloads/mnist/ --dataset mnist
     """
-    from lrlab.data import import_dataset
+    from lrlab.training.data import import_dataset
 
     with user_errors():
         target = import_dataset(path, dataset=dataset, dest=to)

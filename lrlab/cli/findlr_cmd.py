@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 import yaml
 
+from lrlab.analysis.suggest import DEFAULT_RULE, DEFAULT_SMOOTHING, RULES
 from lrlab.cli.common import EngineName, StopSignals, stdout_console, user_errors
-from lrlab.suggest import DEFAULT_RULE, DEFAULT_SMOOTHING, RULES
 
 
 def find_lr(
@@ -38,8 +38,8 @@ def find_lr(
 
     Example: lrlab find-lr configs/mnist.yaml --seeds 0,1,2
     """
-    from lrlab.config import load_config, with_training
-    from lrlab.findlr import RangeTestOptions, parse_seeds, run_find_lr
+    from lrlab.experiment.config import load_config, with_training
+    from lrlab.run.find_lr import RangeTestOptions, parse_seeds, run_find_lr
 
     console = stdout_console()
     with user_errors(), StopSignals() as stops:

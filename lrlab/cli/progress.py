@@ -19,10 +19,10 @@ from rich.progress import (
 )
 from rich.table import Column
 
+from lrlab.experiment.trials import Trial
 from lrlab.formatting import number as fmt
-from lrlab.records import EpochRecord
-from lrlab.runner import SweepObserver
-from lrlab.trials import Trial
+from lrlab.run.sweep import SweepObserver
+from lrlab.rundir.records import EpochRecord
 
 
 def _epoch_text(trial: Trial, record: EpochRecord, epochs: int) -> str:

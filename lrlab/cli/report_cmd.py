@@ -11,7 +11,7 @@ from lrlab.cli.common import stderr_console, user_errors
 
 
 def report(
-    paths: Annotated[list[Path], typer.Argument(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
         help="Runs folders, sweep or trial directories, range-test directories.")],
     output: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
     metric: Annotated[Optional[str], typer.Option(
@@ -19,7 +19,7 @@ def report(
              "validation).")] = None,
     at: Annotated[str, typer.Option(
         help="Which epoch's value: best, last, or an epoch number.")] = "best",
-    where: Annotated[Optional[list[str]], typer.Option(
+    where: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN=VALUE",
         help="Only trials matching COLUMN=VALUE (as in lrlab compare); repeatable.")] = None,
 ) -> None:
     """Write one HTML page (verdicts, plots, trials, configs, sessions) that opens from
@@ -27,7 +27,7 @@ def report(
 
     Example: lrlab report runs/mnist-lr-3seeds-* --output report.html
     """
-    from lrlab.report import write_report
+    from lrlab.present.report import write_report
 
     with user_errors():
         written = write_report(paths, output, where=where or (), metric=metric, at=at)

@@ -12,7 +12,8 @@ from lrlab.cli.common import StopSignals, stdout_console, user_errors
 
 
 def status(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (sweep or range test).")],
+    run_dir: Annotated[Path, typer.Argument(
+        help="A run directory (sweep or range test), or a folder of them: its latest.")],
     watch: Annotated[bool, typer.Option(
         "--watch", help="Refresh until the sweep ends (Ctrl-C stops watching, not the sweep).")]
     = False,
@@ -27,10 +28,17 @@ def status(
     from rich.live import Live
     from rich.text import Text
 
-    from lrlab.status import read_status, status_lines
+    from lrlab.analysis.status import latest_run_dir, read_status, status_lines
 
     console = stdout_console()
     with user_errors():
+        run_dir, others = latest_run_dir(run_dir)
+        if others:
+            shown = ", ".join(p.name for p in others[:5]) + (
+                f" and {len(others) - 5} more" if len(others) > 5 else "")
+            console.print(f"the latest of {len(others) + 1} run directories in "
+                          f"{run_dir.parent}: {run_dir.name} (the others: {shown})",
+                          markup=False)
         current = read_status(run_dir)
         if not watch or not current.writing:
             console.print("\n".join(status_lines(current)), markup=False)

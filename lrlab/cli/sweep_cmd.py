@@ -7,7 +7,7 @@ import enum
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich import box
@@ -15,6 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from lrlab.cli.common import EngineName, StopSignals, stdout_console, user_errors
+
+if TYPE_CHECKING:  # imported when a sweep runs, not for --help
+    from lrlab.analysis.compare import Comparison
 
 
 class BackendName(str, enum.Enum):
@@ -50,7 +53,8 @@ def sweep(
         help="Resume even if the data differs from the first session's (recorded).")]
     = False,
     backend: Annotated[BackendName, typer.Option(
-        help="Where trials train: one after another here, or in parallel on Ray.")]
+        help="Where trials train: on this machine, in worker processes side by side (one "
+             "per CPU by default; see --workers), or on a Ray cluster.")]
     = BackendName.local,
     workers: Annotated[Optional[int], typer.Option(
         help="Local backend: trials trained at once, each in its own process (default: CPUs "
@@ -82,8 +86,8 @@ def sweep(
 
     Example: lrlab sweep configs/mnist.yaml --backend ray
     """
-    from lrlab.config import load_config, with_training
-    from lrlab.runner import SweepObserver, run_sweep
+    from lrlab.experiment.config import load_config, with_training
+    from lrlab.run.sweep import SweepObserver, run_sweep
 
     console = stdout_console()
     with user_errors(), StopSignals() as stops:
@@ -107,7 +111,7 @@ def sweep(
                 typer.echo("interrupted before any trial started; nothing was lost", err=True)
                 raise typer.Exit(stops.exit_code) from None
     if not quiet:
-        _print_summary(console, report.rows, report.run_dir)
+        _print_summary(console, report.rows, report.comparison)
         console.print(engine_line(report), markup=False)
     if report.interrupted:
         again = " --backend ray" if backend is BackendName.ray else ""  # either would do
@@ -122,7 +126,7 @@ def sweep(
 def _backend(name: BackendName, ray_settings: dict[str, Any],
              local_settings: dict[str, Any]) -> Any:
     """The backend asked for; one backend's options with the other are a mistake."""
-    from lrlab.backends import BackendError, LocalBackend, RayBackend, RayOptions
+    from lrlab.run.backends import BackendError, LocalBackend, RayBackend, RayOptions
 
     if name is BackendName.local:
         if ray_settings:
@@ -151,13 +155,12 @@ def _progress(console: Console, *, quiet: bool, epochs: int) -> Iterator[Any]:
         yield PlainProgress(console, epochs=epochs)
 
 
-def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) -> None:
-    """The trials, then the verdicts exactly as ``lrlab compare`` gives them, read back
-    from the files just written."""
-    from lrlab.compare import CompareError, compare_runs
+def _print_summary(console: Console, rows: list[dict[str, Any]],
+                   comparison: Comparison | None) -> None:
+    """The trials, then the verdicts exactly as ``lrlab compare`` gives them (the sweep's
+    report carries them, read back from the files just written)."""
     from lrlab.formatting import number
-    from lrlab.render import title, verdict_lines
-    from lrlab.runs import scan_runs
+    from lrlab.present.render import title, verdict_lines
 
     if not rows:
         return
@@ -179,11 +182,8 @@ def _print_summary(console: Console, rows: list[dict[str, Any]], run_dir: Path) 
                         else number(row.get(key), 1 if key == "seconds" else 4)
                         for key in columns))
     console.print(table)
-    scan = scan_runs([run_dir])
-    try:
-        comparison = compare_runs(scan.frame, plans=scan.plans)
-    except CompareError:  # nothing completed: there is no best rate to name
+    if comparison is None:  # nothing completed: there is no best rate to name
         return
-    console.print(f"{title(comparison)}:", markup=False)
+    console.print(f"{title(comparison)}:", markup=False, soft_wrap=not console.is_terminal)
     for line in verdict_lines(comparison):  # on a terminal, wrapped at words
         console.print(line, markup=False, soft_wrap=not console.is_terminal)

@@ -11,11 +11,11 @@ from lrlab.cli.common import stderr_console, user_errors
 
 
 def tensorboard(
-    paths: Annotated[list[Path], typer.Argument(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
         help="Runs folders, sweep directories or trial directories.")],
     logdir: Annotated[Path, typer.Option(help="Where to write the event files.")]
     = Path("tensorboard"),
-    where: Annotated[Optional[list[str]], typer.Option(
+    where: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN=VALUE",
         help="Only trials matching COLUMN=VALUE (as in lrlab compare); repeatable.")] = None,
 ) -> None:
     """Write TensorBoard event files, a run per trial, with per-epoch scalars and HParams;
@@ -23,7 +23,7 @@ def tensorboard(
 
     Example: lrlab tensorboard runs/ --logdir tb
     """
-    from lrlab.tb_export import export
+    from lrlab.present.tensorboard_export import export
 
     with user_errors():
         written = export(paths, logdir, where=where or ())

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrlab.config import ModelConfig, TrainingConfig
-from lrlab.data import Dataset
+from lrlab.experiment.config import ModelConfig, TrainingConfig
+from lrlab.training.data import Dataset
 from lrlab.training.engine import Engine, EpochPlan, Split
 from lrlab.training.loop import Trainer, TrialEvent, epoch_order
 from lrlab.training.range_test import ramp_losses
@@ -34,7 +34,7 @@ def build_engine(dataset: Dataset, *, model: ModelConfig, training: TrainingConf
 def make_trainer(dataset: Dataset, *, model: ModelConfig, training: TrainingConfig,
                  trainer_class: type[Trainer] = Trainer, **kwargs: Any) -> Trainer:
     """A trainer on a new engine: what backends call to get ready (a
-    :data:`~lrlab.backends.TrainerFactory`). Tests pass a ``trainer_class`` that fails on
+    :data:`~lrlab.run.backends.TrainerFactory`). Tests pass a ``trainer_class`` that fails on
     purpose, with its own ``kwargs``."""
     return trainer_class(build_engine(dataset, model=model, training=training),
                          training=training, **kwargs)

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from lrlab.config import TrainingConfig
-from lrlab.trials import OptimizerSetting
+from lrlab.experiment.config import TrainingConfig
+from lrlab.experiment.trials import OptimizerSetting
 
 
 class Split(str, enum.Enum):

@@ -28,13 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from lrlab._keras import import_keras
-from lrlab.config import ModelConfig, TrainingConfig
-from lrlab.data import Dataset
-from lrlab.model import build_model, build_optimizer, initial_weights, logits_model
-from lrlab.schedules import peak_schedule
+from lrlab.experiment.config import ModelConfig, TrainingConfig
+from lrlab.experiment.trials import OptimizerSetting
+from lrlab.training._keras import import_keras
+from lrlab.training.data import Dataset
 from lrlab.training.engine import REFERENCE_IMAGES, EpochPlan, Split
-from lrlab.trials import OptimizerSetting
+from lrlab.training.model import build_model, build_optimizer, initial_weights, logits_model
+from lrlab.training.schedules import peak_schedule
 
 EVAL_BATCH = 4096  # as the TensorFlow engine's
 AUTO_STACK = 256  # stack: auto on an accelerator (measured near the memory-traffic floor)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrlab.config import TrainingConfig
-from lrlab.records import EpochRecord, TrialOutcome, TrialStatus
+from lrlab.experiment.config import TrainingConfig
+from lrlab.experiment.trials import Trial
+from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.training.engine import Engine, Split
 from lrlab.training.stacks import Group, cut
-from lrlab.trials import Trial
 
 EpochCallback = Callable[[EpochRecord], None]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training.engine import Engine
 from lrlab.training.loop import epoch_order
-from lrlab.trials import OptimizerSetting
 
 
 def ramp_losses(engine: Engine, setting: OptimizerSetting, *, seed: int,

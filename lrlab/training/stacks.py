@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from lrlab.trials import Trial
+from lrlab.experiment.trials import Trial
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from lrlab._keras import import_keras, import_tensorflow
-from lrlab.config import ModelConfig, TrainingConfig
-from lrlab.data import Dataset
-from lrlab.model import build_model, build_optimizer, initial_weights
-from lrlab.schedules import peak_schedule, rate_table
+from lrlab.experiment.config import ModelConfig, TrainingConfig
+from lrlab.experiment.trials import OptimizerSetting
+from lrlab.training._keras import import_keras, import_tensorflow
+from lrlab.training.data import Dataset
 from lrlab.training.engine import REFERENCE_IMAGES, EpochPlan, Split
-from lrlab.trials import OptimizerSetting
+from lrlab.training.model import build_model, build_optimizer, initial_weights
+from lrlab.training.schedules import peak_schedule, rate_table
 
 # Evaluation chunk: large enough to keep the matrix units busy, small enough that the
 # activations of any hidden width stay well within memory.

@@ -1,0 +1,529 @@
+"""Comparing trials: per-trial values, seed statistics, and the verdict per optimizer setting.
+
+Pure pandas (and :mod:`lrlab.analysis.stats`) over the tidy frame of
+:func:`lrlab.rundir.loading.load_runs`; no files, no printing.
+
+The verdict is a statistician's, not a leaderboard's. Within one optimizer setting (an
+optimizer with its other hyperparameters and schedule), every rate is compared with the one
+of best mean *paired by seed* (trials of a seed share initial weights and batch order), with
+Holm's correction for the number of rates compared: the verdict names the best rate and the
+rates that cannot be told apart from it (its *tied set*), with intervals. Population filters
+(``where``) choose which trials the verdict is about; display options (sort, top) never
+change it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import lrlab.analysis.stats as stats
+from lrlab.analysis.selection import Selection
+from lrlab.errors import LrlabError
+from lrlab.formatting import rate as format_rate
+from lrlab.rundir.loading import PARAMS_ATTR
+from lrlab.rundir.records import (
+    CLASSES,
+    EPOCH_METRICS,
+    FINISHED_STATUSES,
+    METRICS,
+    RUNNING,
+    TEST_METRICS,
+    TrialStatus,
+)
+
+# An accuracy counts as learning only this far above chance (1/CLASSES): a tenth of the
+# way from nothing to everything, so 0.2 on ten classes. Trials below it are "stalled".
+CHANCE_MARGIN = 0.1
+
+
+class CompareError(LrlabError):
+    """A comparison was asked for something the runs cannot answer."""
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric.endswith("accuracy")
+
+
+def chance_level(metric: str) -> float | None:
+    """The accuracy of guessing (None for losses, whose yardstick is each trial's own
+    initial loss)."""
+    return 1 / CLASSES if higher_is_better(metric) else None
+
+
+def default_metric(frame: pd.DataFrame) -> str:
+    """Validation accuracy, or test accuracy for sweeps run without a validation set."""
+    has_validation = "val_accuracy" in frame and frame["val_accuracy"].notna().any()
+    return "val_accuracy" if has_validation else "test_accuracy"
+
+
+def parse_at(at: str | int) -> str | int:
+    """``best``, ``last``, or an epoch number >= 1."""
+    if isinstance(at, int) or str(at).isdigit():
+        epoch = int(at)
+        if epoch < 1:
+            raise CompareError("epochs are numbered from 1", about={"at": str(at)})
+        return epoch
+    if at in ("best", "last"):
+        return str(at)
+    raise CompareError("expected best, last, or an epoch number", about={"at": repr(at)})
+
+
+def describe_at(at: str | int) -> str:
+    """``at each trial's best epoch``, ``at the last epoch``, ``at epoch 2``."""
+    return {"best": "at each trial's best epoch", "last": "at the last epoch"}.get(
+        str(at), f"at epoch {at}")
+
+
+def param_columns(frame: pd.DataFrame) -> list[str]:
+    """The parameters that tell settings apart (all but the seed), in frame order: the
+    keys of the trials' params.json, as :func:`lrlab.rundir.loading.load_runs` lists them."""
+    params = frame.attrs.get(PARAMS_ATTR)
+    if params is None:
+        raise CompareError("the frame does not say which columns are trial parameters; "
+                           "load it with lrlab.load_runs")
+    return [c for c in params if c != "seed" and c in frame.columns]
+
+
+def varied_columns(frame: pd.DataFrame) -> list[str]:
+    """Parameters besides optimizer and learning rate that take more than one value."""
+    return [c for c in param_columns(frame)
+            if c not in ("optimizer", "learning_rate") and frame[c].nunique(dropna=True) > 1]
+
+
+def setting_label(optimizer: str, setting: str) -> str:
+    return f"{optimizer} ({setting})" if setting else optimizer
+
+
+def select(frame: pd.DataFrame, where: Iterable[str] | Selection = ()) -> Selection:
+    """``where`` parsed and checked against the columns of a frame of runs."""
+    selection = Selection.parse(where)
+    selection.check(frame, choices=[*param_columns(frame), "seed", "status", "sweep"])
+    return selection
+
+
+# -- per-trial values --------------------------------------------------------------------
+
+
+def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int) -> pd.DataFrame:
+    """One row per trial: its parameters, status, the metric ``at`` an epoch, the epoch the
+    value comes from, its final training loss, wall time, and whether it ``stalled``
+    (completed without the metric clearly beating chance, or its initial loss)."""
+    if metric not in METRICS:
+        raise CompareError(f"unknown; expected one of: {', '.join(METRICS)}",
+                           about={"metric": repr(metric)})
+    at = parse_at(at)
+    frame = frame.assign(_trial=frame["sweep"] + "/" + frame["trial_id"])
+    recorded = frame.dropna(subset=["epoch"])
+    if isinstance(at, int) and metric in EPOCH_METRICS:
+        top = int(recorded["epoch"].max()) if len(recorded) else 0
+        if at > top:
+            raise CompareError(f"beyond the recorded epochs (the longest trial has {top})",
+                               about={"at": str(at)})
+    trials = frame.drop_duplicates("_trial").set_index("_trial")
+    keep = [c for c in ("sweep", "trial_id", *param_columns(frame), "seed", "status",
+                        "diverged_epoch", "initial_loss", "trial_seconds")
+            if c in trials.columns]
+    out = trials[keep].copy()
+    last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")
+    out["final_loss"] = last["loss"]
+    if metric in TEST_METRICS:
+        out["value"], out["value_epoch"] = trials[metric], last["epoch"]
+    else:
+        chosen = _pick_epochs(recorded, metric=metric, at=at, last=last)
+        out["value"], out["value_epoch"] = chosen[metric], chosen["epoch"]
+    out["stalled"] = (out["status"] == TrialStatus.COMPLETED.value) & ~_learns(out, metric)
+    return out.reset_index(drop=True)
+
+
+def _learns(values: pd.DataFrame, metric: str) -> pd.Series:
+    value = values["value"].astype(float)
+    chance = chance_level(metric)
+    if chance is not None:
+        return value > chance + CHANCE_MARGIN
+    return value < values["initial_loss"].astype(float)
+
+
+def _pick_epochs(recorded: pd.DataFrame, *, metric: str, at: str | int,
+                 last: pd.DataFrame) -> pd.DataFrame:
+    if at == "last":
+        return last
+    if isinstance(at, int):
+        return recorded[recorded["epoch"] == at].set_index("_trial")
+    finite = recorded[np.isfinite(recorded[metric].astype(float))]
+    if finite.empty:
+        return finite.set_index("_trial")
+    best = (finite.groupby("_trial")[metric].idxmax() if higher_is_better(metric)
+            else finite.groupby("_trial")[metric].idxmin())
+    return finite.loc[best.to_numpy()].set_index("_trial")
+
+
+# -- the comparison ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateVersusBest:
+    """One rate against the best rate of its setting, paired by seed. ``difference`` is
+    how much worse it is (best minus it for accuracies, it minus best for losses)."""
+
+    learning_rate: float
+    difference: stats.PairedDifference
+    p_adjusted: float  # Holm-corrected over the setting's comparisons; NaN: untested
+    mark: str  # "tied" (not told apart at the 5% level), "worse", "untested" (< 2 seeds
+    # shared with the best: nothing can be told) or "fails" (a seed diverged or stalled:
+    # never tied with the best, whatever the noise)
+    seeds_needed: int | None  # for the closest tied rate: seeds a paired test would need
+    # at the spread seen (None for the others, or beyond stats.MAX_SEEDS)
+
+    @property
+    def tied(self) -> bool:
+        return self.mark == "tied"
+
+
+def value_range(metric: str) -> tuple[float, float]:
+    """Where the metric's values, and so their means, lie: [0, 1] for accuracies, [0, inf)
+    for losses. A t-interval knows nothing of that, so intervals are clipped to it: the
+    true mean is inside the range, so clipping never lowers the interval's coverage, and a
+    reader never sees an accuracy of 1.0042."""
+    return (0.0, 1.0) if higher_is_better(metric) else (0.0, math.inf)
+
+
+def clip_interval(low: Any, high: Any, metric: str) -> tuple[Any, Any]:
+    """``low`` and ``high`` (numbers or arrays) clipped to the metric's range."""
+    bottom, top = value_range(metric)
+    return np.clip(low, bottom, top), np.clip(high, bottom, top)
+
+
+def in_metric_units(difference: stats.PairedDifference, metric: str) -> tuple[float, ...]:
+    """A "how much worse" difference as (mean, low, high) of *this minus the best*, in
+    the metric's own units: negative for a worse accuracy, positive for a worse loss. A
+    difference of two accuracies lies in [-1, 1]: its interval is clipped there."""
+    sign = -1.0 if higher_is_better(metric) else 1.0
+    low, high = sorted((sign * difference.low, sign * difference.high))
+    if higher_is_better(metric):
+        low, high = max(low, -1.0), min(high, 1.0)
+    return sign * difference.mean, low, high
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a sweep says about one optimizer setting."""
+
+    sweep: str
+    optimizer: str
+    setting: str  # the other varied parameters, "" when none vary
+    metric: str
+    best_learning_rate: float
+    best_mean: float
+    best_std: float
+    best_n: int
+    best_low: float  # 95% interval of the best rate's mean over seeds
+    best_high: float
+    best_by_seed: tuple[tuple[int, float], ...]  # (seed, value) of the best rate
+    tied: tuple[float, ...]  # rates not told apart from the best, best included, ascending
+    versus_best: tuple[RateVersusBest, ...]  # every other rate
+    largest_learning: float | None  # largest rate where no seed diverged or stalled
+    provisional: bool  # the sweep is unfinished: more trials may change this
+    # False when every rate diverged or stalled on a seed: then nothing is best, nothing
+    # is tied, and best_* describe the least bad rate only as the differences' reference.
+    learns: bool = True
+
+    @property
+    def label(self) -> str:
+        return setting_label(self.optimizer, self.setting)
+
+    @property
+    def single_seed(self) -> bool:
+        return self.best_n < 2
+
+    @property
+    def closest(self) -> RateVersusBest | None:
+        """The tied rate nearest the best (where more seeds would most likely help)."""
+        close = [c for c in self.versus_best if c.tied and math.isfinite(c.difference.mean)]
+        return min(close, key=lambda c: abs(c.difference.mean), default=None)
+
+    @property
+    def untested(self) -> tuple[float, ...]:
+        return tuple(sorted(c.learning_rate for c in self.versus_best
+                            if c.mark == "untested"))
+
+
+@dataclass(frozen=True)
+class OptimizerVersus:
+    """The best rate of one optimizer setting against the best setting's best rate, in
+    the same sweep, paired by seed."""
+
+    sweep: str
+    best: str  # label of the best setting and its rate
+    other: str
+    difference: stats.PairedDifference  # how much worse ``other`` is
+    p_adjusted: float
+    mark: str  # as RateVersusBest's
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """How much of a sweep (within the population chosen by ``where``) has a result."""
+
+    sweep: str
+    planned: int | None  # trials sweep.yaml plans; None when it cannot tell
+    finished: int  # completed or diverged
+    failed: int
+    interrupted: int
+    running: int
+
+    @property
+    def not_started(self) -> int:
+        if self.planned is None:
+            return 0
+        return max(0, self.planned - self.finished - self.failed - self.interrupted
+                   - self.running)
+
+    @property
+    def unfinished(self) -> bool:
+        return bool(self.running or self.interrupted or self.not_started)
+
+
+@dataclass
+class Comparison:
+    """Everything ``lrlab compare`` reports; the verdicts are over every trial the
+    population filters keep, whatever :meth:`shown` displays."""
+
+    metric: str
+    at: str | int
+    summary: pd.DataFrame  # one row per setting and rate, with the verdict's columns
+    verdicts: list[Verdict] = field(default_factory=list)
+    optimizers: list[OptimizerVersus] = field(default_factory=list)
+    progress: list[SweepProgress] = field(default_factory=list)
+
+    @property
+    def provisional(self) -> bool:
+        return any(p.unfinished for p in self.progress)
+
+    def shown(self, *, sort: str | None = None, top: int | None = None) -> pd.DataFrame:
+        """The rows to display: sorted by a column ('mean' sorts best first), the ``top``
+        best. Only what is shown changes."""
+        table = self.summary
+        if sort is not None:
+            table = _sorted(table, sort, metric=self.metric)
+        if top is not None:
+            if top < 1:
+                raise CompareError("expected a number >= 1", about={"top": str(top)})
+            ranked = _sorted(table, "mean", metric=self.metric) if sort is None else table
+            table = ranked.head(top)
+        shown = table.reset_index(drop=True)
+        shown.attrs = dict(self.summary.attrs)
+        return shown
+
+
+def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | int = "best",
+                 where: Iterable[str] | Selection = (),
+                 plans: Mapping[str, pd.DataFrame | None] | None = None) -> Comparison:
+    """Compare the trials of ``frame`` (from :func:`lrlab.rundir.loading.load_runs`) that match
+    ``where``: the table of settings, a verdict per optimizer setting, the optimizers
+    against each other, and how finished each sweep is (``plans``: what each sweep's
+    sweep.yaml plans, from :func:`lrlab.rundir.loading.scan_runs`)."""
+    params = param_columns(frame)
+    metric = metric or default_metric(frame)
+    at = parse_at(at)
+    selection = select(frame, where)
+    frame = selection.apply(frame)
+    progress = [_progress(sweep, group, (plans or {}).get(str(sweep)), selection)
+                for sweep, group in frame.groupby("sweep", sort=False)]
+    values = trial_values(frame, metric=metric, at=at)
+    values = values[values["status"].isin(FINISHED_STATUSES)]
+    if values.empty:
+        raise CompareError("no completed or diverged trial to compare")
+    unfinished = {p.sweep for p in progress if p.unfinished}
+    summary = _summary_table(values, params, metric=metric, at=at)
+    summary.attrs[PARAMS_ATTR] = params
+    others = varied_columns(summary)
+    found, marks = [], {}
+    for _, group in values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
+        verdict = _verdict(group, others, metric=metric,
+                           provisional=str(group["sweep"].iloc[0]) in unfinished)
+        found.append(verdict)
+        key = _setting_key(group.iloc[0], others)
+        marks.update({(key, row["learning_rate"]): row for row in _marks(verdict)})
+    rows = [marks.get((_setting_key(row, others), row["learning_rate"]), {})
+            for _, row in summary.iterrows()]
+    for column in ("verdict", "vs_best", "vs_best_low", "vs_best_high", "p_holm", "learns"):
+        summary[column] = [row.get(column, "" if column == "verdict" else math.nan)
+                           for row in rows]
+    return Comparison(metric=metric, at=at, summary=summary, verdicts=found,
+                      optimizers=_between_optimizers(found), progress=progress)
+
+
+def summarize(frame: pd.DataFrame, *, metric: str = "val_accuracy", at: str | int = "best",
+              where: Iterable[str] | Selection = ()) -> pd.DataFrame:
+    """The comparison table alone (see :func:`compare_runs` for its columns)."""
+    return compare_runs(frame, metric=metric, at=at, where=where).summary
+
+
+def _setting_key(row: pd.Series, others: Sequence[str]) -> tuple[str, ...]:
+    """Names one optimizer setting of one sweep, the same way for every frame."""
+    return tuple(_shown(row[c]) for c in ("sweep", "optimizer", *others))
+
+
+def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
+                   at: str | int) -> pd.DataFrame:
+    """One row per setting and rate: mean, std, n and 95% interval over seeds, the median
+    epoch of the value, mean final loss, diverged and stalled seeds, mean seconds."""
+    keys = ["sweep", *params]
+    grouped = values.assign(
+        _diverged=values["status"] == TrialStatus.DIVERGED.value).groupby(
+        keys, dropna=False, sort=False)
+    table = grouped.agg(mean=("value", "mean"), std=("value", "std"), n=("value", "count"),
+                        epoch=("value_epoch", "median"), final_loss=("final_loss", "mean"),
+                        diverged=("_diverged", "sum"), stalled=("stalled", "sum"),
+                        seconds=("trial_seconds", "mean"))
+    table["ci_low"], table["ci_high"] = clip_interval(*stats.mean_intervals(
+        table["mean"].to_numpy(), table["std"].to_numpy(), table["n"].to_numpy()), metric)
+    table = table.reset_index()
+    table.insert(len(keys), "metric", metric)
+    table.insert(len(keys) + 1, "at", str(at))
+    table["diverged"] = table["diverged"].astype(int)
+    table["stalled"] = table["stalled"].astype(int)
+    order = table["sweep"].drop_duplicates().tolist()
+    first_seen = {v: i for i, v in enumerate(values["optimizer"].drop_duplicates())}
+    return table.sort_values(
+        ["sweep", "optimizer", "learning_rate"],
+        key=lambda s: s.map(order.index) if s.name == "sweep" else (
+            s.map(first_seen) if s.name == "optimizer" else s),
+        kind="stable").reset_index(drop=True)
+
+
+def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
+             provisional: bool) -> Verdict:
+    """The verdict of one optimizer setting (all its rates and seeds)."""
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    per_seed = group.pivot_table(index="learning_rate", columns="seed", values="value",
+                                 aggfunc="mean")
+    means = per_seed.mean(axis=1).dropna()
+    bad = group[(group["status"] == TrialStatus.DIVERGED.value) | group["stalled"]]
+    failing = set(bad["learning_rate"])
+    # The best is chosen among the rates that learn: a rate that diverged or stalled on a
+    # seed is no one's recommendation. Where none learns, the verdict says so and names no
+    # best (the least bad rate is kept only as the reference of the differences).
+    learners = means[~means.index.isin(failing)]
+    learns = not learners.empty
+    candidates = learners if learns else means
+    best_rate = float((candidates if sign > 0 else -candidates).idxmax())
+    best = per_seed.loc[best_rate]
+    best_values = best.dropna()
+    comparisons = []
+    for rate in means.index:
+        if rate == best_rate:
+            continue
+        both = best.notna() & per_seed.loc[rate].notna()
+        difference = stats.paired_difference(sign * best[both], sign * per_seed.loc[rate][both])
+        comparisons.append((float(rate), difference))
+    adjusted = stats.holm([d.p_value for _, d in comparisons])
+    versus = [RateVersusBest(rate, d, p, mark="fails" if rate in failing else _mark(p),
+                             seeds_needed=None)
+              for (rate, d), p in zip(comparisons, adjusted, strict=True)]
+    # How many seeds would settle it: asked of the closest rival, where it is the question.
+    tied_rivals = [c for c in versus if c.tied and math.isfinite(c.difference.mean)]
+    if tied_rivals:
+        closest = min(tied_rivals, key=lambda c: abs(c.difference.mean))
+        versus[versus.index(closest)] = dataclasses.replace(closest, seeds_needed=(
+            stats.seeds_needed(closest.difference.mean, closest.difference.sd,
+                               comparisons=len(comparisons))))
+    tied = sorted([best_rate, *(c.learning_rate for c in versus if c.tied)]) if learns else []
+    learning = sorted(set(group["learning_rate"]) - failing)
+    first = group.iloc[0]
+    low, high = (float(v) for v in clip_interval(*stats.mean_interval(best_values), metric))
+    return Verdict(
+        sweep=str(first["sweep"]), optimizer=str(first["optimizer"]),
+        setting=", ".join(f"{c}={first[c]:g}" if isinstance(first[c], float)
+                          else f"{c}={first[c]}" for c in others if not _missing(first[c])),
+        metric=metric, best_learning_rate=best_rate, best_mean=float(best_values.mean()),
+        best_std=float(best_values.std(ddof=1)) if len(best_values) > 1 else math.nan,
+        best_n=len(best_values), best_low=low, best_high=high,
+        best_by_seed=tuple((int(seed), float(v)) for seed, v in best_values.items()),
+        tied=tuple(tied),
+        versus_best=tuple(versus), largest_learning=float(learning[-1]) if learning else None,
+        provisional=provisional, learns=learns)
+
+
+def _marks(verdict: Verdict) -> list[dict[str, object]]:
+    """The verdict's columns of the summary, for each rate of the setting."""
+    rows = [{"learning_rate": verdict.best_learning_rate,
+             "verdict": "best" if verdict.learns else "fails", "vs_best": 0.0,
+             "vs_best_low": math.nan, "vs_best_high": math.nan, "p_holm": math.nan}]
+    for c in verdict.versus_best:
+        mean, low, high = in_metric_units(c.difference, verdict.metric)
+        rows.append({"learning_rate": c.learning_rate, "verdict": c.mark, "vs_best": mean,
+                     "vs_best_low": low, "vs_best_high": high, "p_holm": c.p_adjusted})
+    for row in rows:
+        row["learns"] = (verdict.largest_learning is not None
+                         and row["learning_rate"] <= verdict.largest_learning)
+    return rows
+
+
+def _between_optimizers(verdicts: list[Verdict]) -> list[OptimizerVersus]:
+    """Within each sweep, every setting's best rate against the best setting's, paired by
+    seed, Holm-corrected over the sweep's comparisons."""
+    out = []
+    for sweep in dict.fromkeys(v.sweep for v in verdicts):
+        own = [v for v in verdicts if v.sweep == sweep and v.learns]
+        if len(own) < 2:
+            continue
+        sign = 1.0 if higher_is_better(own[0].metric) else -1.0
+        champion = max(own, key=lambda v: sign * v.best_mean)
+        best = dict(champion.best_by_seed)
+        pairs = []
+        for v in own:
+            if v is not champion:
+                other = dict(v.best_by_seed)
+                common = sorted(set(best) & set(other))
+                pairs.append((v, stats.paired_difference([sign * best[s] for s in common],
+                                                         [sign * other[s] for s in common])))
+        adjusted = stats.holm([d.p_value for _, d in pairs])
+        for (v, d), p in zip(pairs, adjusted, strict=True):
+            out.append(OptimizerVersus(
+                sweep=sweep, best=f"{champion.label} {format_rate(champion.best_learning_rate)}",
+                other=f"{v.label} {format_rate(v.best_learning_rate)}", difference=d,
+                p_adjusted=p, mark=_mark(p)))
+    return out
+
+
+def _progress(sweep: object, trials: pd.DataFrame, planned: pd.DataFrame | None,
+              selection: Selection) -> SweepProgress:
+    status = trials.drop_duplicates("trial_id")["status"]
+    return SweepProgress(
+        sweep=str(sweep), planned=None if planned is None else selection.count(planned),
+        finished=int(status.isin(FINISHED_STATUSES).sum()),
+        failed=int((status == TrialStatus.FAILED.value).sum()),
+        interrupted=int((status == TrialStatus.INTERRUPTED.value).sum()),
+        running=int((status == RUNNING).sum()))
+
+
+def _sorted(table: pd.DataFrame, column: str, *, metric: str) -> pd.DataFrame:
+    if column not in table.columns:
+        raise CompareError(f"unknown column; expected one of: {', '.join(table.columns)}",
+                           about={"sort": repr(column)})
+    # The metric sorts best first; every other column ascending.
+    descending = column == "mean" and higher_is_better(metric)
+    return table.sort_values(column, ascending=not descending, kind="stable",
+                             na_position="last")
+
+
+def _mark(p_adjusted: float) -> str:
+    if math.isnan(p_adjusted):
+        return "untested"
+    return "worse" if p_adjusted < stats.ALPHA else "tied"
+
+
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -1,0 +1,183 @@
+"""What a run directory is doing or did, from its files alone: ``lrlab status``. Pure reads;
+it never takes the writer's lock, so watching never slows or blocks a sweep."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lrlab.errors import StoreError
+from lrlab.rundir.loading import planned_trials
+from lrlab.rundir.lock import Holder, read_holder
+from lrlab.rundir.records import TrialStatus
+from lrlab.rundir.store import CONFIG_FILE, HISTORY_FILE, PARAMS_FILE, SWEEP, TRIALS_DIR, RunStore
+
+
+@dataclass(frozen=True)
+class TrialInProgress:
+    trial_id: str
+    epochs_done: int
+
+
+@dataclass
+class RunStatus:
+    run_dir: Path
+    kind: str
+    planned: int | None  # trials sweep.yaml plans (None: cannot tell)
+    counts: dict[str, int]  # completed, diverged, failed, interrupted
+    in_progress: list[TrialInProgress]  # params.json but no result.json yet
+    epochs: int | None  # epochs per trial, from sweep.yaml
+    holder: Holder | None  # who holds (or held, and died holding) the lock
+    holder_alive: bool | None  # None: the holder is on another host
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    mean_trial_seconds: float = math.nan  # over finished trials
+
+    @property
+    def writing(self) -> bool:
+        """Whether a writer is at work (as far as this host can tell)."""
+        return self.holder is not None and self.holder_alive is not False
+
+    @property
+    def finished(self) -> int:
+        return self.counts.get("completed", 0) + self.counts.get("diverged", 0)
+
+    @property
+    def pending(self) -> int | None:
+        if self.planned is None:
+            return None
+        return max(0, self.planned - sum(self.counts.values()) - len(self.in_progress))
+
+    def elapsed_seconds(self, now: datetime | None = None) -> float | None:
+        """Since the current session started (None when no session is running)."""
+        if not self.sessions or self.sessions[-1].get("ended") or not self.writing:
+            return None
+        started = datetime.fromisoformat(self.sessions[-1]["started_at"])
+        return ((now or datetime.now(timezone.utc)) - started).total_seconds()
+
+    def eta_seconds(self) -> float | None:
+        """A rough estimate: the finished trials' mean time for each trial still to run,
+        as many at once as are running now."""
+        if not self.writing or self.pending is None or math.isnan(self.mean_trial_seconds):
+            return None
+        left = self.pending + len(self.in_progress) / 2  # the running ones are half done
+        return left * self.mean_trial_seconds / max(1, len(self.in_progress))
+
+
+def latest_run_dir(path: Path) -> tuple[Path, list[Path]]:
+    """The run directory ``path`` names: itself, or, for a folder of runs (``runs/``), the
+    one whose session started last; with the others, newest first, so that a reader can
+    be told what else is there."""
+    if (path / CONFIG_FILE).is_file() or not path.is_dir():
+        return path, []
+    inside = [child for child in path.iterdir() if (child / CONFIG_FILE).is_file()]
+    if not inside:
+        raise StoreError(f"{path}: not a run directory (no {CONFIG_FILE}) and none inside; "
+                         f"expected a folder written by 'lrlab sweep' or 'lrlab find-lr', or "
+                         f"a folder of them")
+
+    def started(run: Path) -> str:
+        try:
+            sessions = RunStore(run).read_environment()["sessions"]
+        except StoreError:
+            sessions = []
+        first = sessions[0] if sessions and isinstance(sessions[0], dict) else {}
+        return str(first.get("started_at") or "")
+
+    newest = sorted(inside, key=lambda run: (started(run), run.name), reverse=True)
+    return newest[0], newest[1:]
+
+
+def read_status(run_dir: Path) -> RunStatus:
+    """Read a run directory (sweep or range test) without disturbing its writer."""
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise StoreError(f"{run_dir}: not a run directory (no {CONFIG_FILE}); expected a "
+                         f"folder written by 'lrlab sweep' or 'lrlab find-lr'")
+    store = RunStore(run_dir)
+    environment = store.read_environment()
+    counts = {status.value: 0 for status in TrialStatus}
+    in_progress, seconds = [], []
+    trials = run_dir / TRIALS_DIR
+    for trial in sorted(trials.iterdir()) if trials.is_dir() else []:
+        if not (trial / PARAMS_FILE).exists():
+            continue
+        result = store.read_result(trial.name)
+        if result is None:
+            in_progress.append(TrialInProgress(trial.name, _epochs_in(trial / HISTORY_FILE)))
+            continue
+        counts[result.status.value] += 1
+        if result.status.finished:
+            seconds.append(result.seconds)
+    planned = planned_trials(run_dir)
+    holder = read_holder(run_dir)
+    try:
+        epochs = int(store.read_config()["training"]["epochs"])
+    except (KeyError, TypeError, ValueError, StoreError):
+        epochs = None
+    return RunStatus(
+        run_dir=run_dir, kind=store.kind(), planned=None if planned is None else len(planned),
+        counts={k: v for k, v in counts.items() if v}, in_progress=in_progress,
+        epochs=epochs, holder=holder, holder_alive=holder.alive() if holder else None,
+        sessions=environment["sessions"],
+        mean_trial_seconds=sum(seconds) / len(seconds) if seconds else math.nan)
+
+
+def _epochs_in(history: Path) -> int:
+    """Epochs a trial in progress has finished (history.csv is rewritten whole each epoch)."""
+    try:
+        with history.open(encoding="utf-8", newline="") as handle:
+            return max(0, sum(1 for _ in csv.reader(handle)) - 1)
+    except OSError:
+        return 0
+
+
+def status_lines(status: RunStatus, *, now: datetime | None = None) -> list[str]:
+    """The status in plain lines, short enough for 80 columns where they can be."""
+    lines = [f"{status.run_dir} ({'sweep' if status.kind == SWEEP else 'range test'})"]
+    holder = status.holder
+    if holder is None:
+        lines.append("writer: none (no lrlab is writing it)")
+    elif status.holder_alive is False:
+        lines.append(f"writer: none; {holder.describe()} stopped without a word (killed?); "
+                     f"resume it to finish")
+    else:
+        where = "" if status.holder_alive else " (on another host: cannot check it runs)"
+        lines.append(f"writer: {holder.describe()}{where}")
+    if status.kind == SWEEP:
+        total = f" of {status.planned}" if status.planned is not None else ""
+        parts = [f"{n} {what}" for what, n in sorted(status.counts.items())]
+        if status.in_progress:
+            label = "running" if status.writing else "left unfinished"
+            parts.append(f"{len(status.in_progress)} {label}")
+        if status.pending:
+            parts.append(f"{status.pending} pending")
+        lines.append(f"trials: {status.finished}{total} finished ({', '.join(parts) or 'none'})")
+        for trial in status.in_progress if status.writing else []:
+            of = f"/{status.epochs}" if status.epochs else ""
+            lines.append(f"  running: {trial.trial_id}, epoch {trial.epochs_done}{of} done")
+        elapsed, eta = status.elapsed_seconds(now), status.eta_seconds()
+        if elapsed is not None:
+            lines.append(f"elapsed: {_duration(elapsed)} this session"
+                         + (f"; ETA about {_duration(eta)}" if eta is not None else ""))
+    lines.append(f"sessions: {len(status.sessions)}")
+    for number, session in enumerate(status.sessions, start=1):
+        ended = session.get("ended") or ("running" if status.writing and
+                                          number == len(status.sessions) else "no end recorded")
+        command = " ".join(session.get("command") or [])
+        lines.append(f"  {number}. {session.get('started_at', '?')} to "
+                     f"{session.get('ended_at') or '...'}: {ended} ({command})")
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -1,0 +1,481 @@
+"""The experiment config: typed schema, YAML loading, and one-line errors that point at the line.
+
+This is the only module that reads a config file. Everything downstream receives an
+:class:`ExperimentConfig`, never a raw dict.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from lrlab.errors import ConfigError
+from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
+
+# Keras data sets that lrlab finds by name (and `lrlab data import` accepts).
+NAMED_DATASETS = ("mnist", "fashion_mnist")
+DATASETS = (*NAMED_DATASETS, "npz", "synthetic")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "swish",
+               "softplus", "softsign", "leaky_relu", "relu6", "mish", "linear")
+
+
+def _as_list(value: Any) -> Any:
+    # A scalar is a one-value axis, so `momentum: 0.9` and `momentum: [0.9, 0.99]` both work.
+    return value if isinstance(value, list) else [value]
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    seen = [v for i, v in enumerate(values) if v in values[:i]]
+    if seen:
+        raise ValueError(f"duplicate value {seen[0]!r}; each value of an axis must differ")
+    return values
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
+
+
+def _axis(item: Any) -> Any:
+    """A swept axis of ``item``: a scalar or a non-empty list of distinct values."""
+    return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1),
+                     AfterValidator(_distinct)]
+
+
+PositiveFloat = Annotated[float, Field(gt=0), AfterValidator(_finite)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    dataset: Literal["mnist", "fashion_mnist", "npz", "synthetic"] = "mnist"
+    path: Path | None = None
+    validation: Annotated[int, Field(ge=0)] = 10_000
+    train_limit: Annotated[int, Field(ge=1)] | None = None
+    test_limit: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _npz_needs_path(self) -> DataConfig:
+        if self.dataset == "npz" and self.path is None:
+            raise ValueError("dataset 'npz' needs data.path: the .npz file to load")
+        return self
+
+
+class ModelConfig(_Strict):
+    hidden: Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)] = [512]
+    activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
+
+
+class TrainingConfig(_Strict):
+    epochs: Annotated[int, Field(ge=1)] = 3
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    # A trial has diverged once its epoch loss exceeds this multiple of the initial loss.
+    diverge_factor: Annotated[float, Field(gt=1), AfterValidator(_finite)] = 4.0
+    # What trains: Keras on TensorFlow, or Keras on JAX (which can stack trials).
+    engine: Literal["tensorflow", "jax"] = "tensorflow"
+    # Matrix products in full float32, or TF32 on NVIDIA GPUs (faster, ~3e-4 relative
+    # error); the jax engine only (TensorFlow's own default applies on its engine).
+    precision: Literal["float32", "tf32"] = "float32"
+    # The most trials of one optimizer setting and seed trained as one stack (jax engine):
+    # auto stacks on accelerators (up to 256 a stack) and not on a CPU; 1 never stacks.
+    stack: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+
+    @model_validator(mode="after")
+    def _stacking_needs_jax(self) -> TrainingConfig:
+        if self.engine != "jax":
+            if self.stack not in ("auto", 1):
+                raise ValueError(f"stack: {self.stack} needs engine: jax (the tensorflow "
+                                 f"engine trains one trial at a time)")
+            if self.precision != "float32":
+                raise ValueError(f"precision: {self.precision} needs engine: jax (on the "
+                                 f"tensorflow engine TensorFlow's own default applies)")
+        return self
+
+    @property
+    def stacks(self) -> bool:
+        """Whether trials may train in stacks (the engine still decides how many)."""
+        return self.engine == "jax" and self.stack != 1
+
+
+class LogSpace(_Strict):
+    """``num`` learning rates spaced evenly on a log scale from ``start`` to ``stop``."""
+
+    start: PositiveFloat
+    stop: PositiveFloat
+    num: Annotated[int, Field(ge=1)]
+
+    def values(self) -> list[float]:
+        if self.num == 1:
+            return [self.start]
+        lo, hi = math.log10(self.start), math.log10(self.stop)
+        return [10 ** (lo + (hi - lo) * i / (self.num - 1)) for i in range(self.num)]
+
+
+class ScheduleConfig(_Strict):
+    """How the learning rate moves during a trial; the trial's rate is its peak.
+
+    ``step`` multiplies the rate by ``decay_rate`` every ``decay_epochs``; ``exponential``
+    does the same smoothly; ``cosine`` falls along a half cosine to ``final_fraction`` of the
+    rate at the end of the run. Any of them may start with a linear warm-up from 0 over
+    ``warmup_epochs``.
+    """
+
+    type: Literal["constant", "step", "exponential", "cosine"] = "constant"
+    decay_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    decay_epochs: Annotated[float, Field(gt=0), AfterValidator(_finite)] = 1.0
+    final_fraction: Annotated[float, Field(ge=0, le=1)] = 0.0
+    warmup_epochs: Annotated[float, Field(ge=0), AfterValidator(_finite)] = 0.0
+
+    @property
+    def is_constant(self) -> bool:
+        return self.type == "constant" and self.warmup_epochs == 0
+
+    def label(self) -> str:
+        """Compact and stable, e.g. ``cosine(final_fraction=0.01,warmup_epochs=1)``."""
+        defaults = ScheduleConfig(type=self.type)
+        relevant = {"step": ("decay_rate", "decay_epochs"),
+                    "exponential": ("decay_rate", "decay_epochs"),
+                    "cosine": ("final_fraction",), "constant": ()}[self.type]
+        parts = [f"{k}={getattr(self, k):g}" for k in (*relevant, "warmup_epochs")
+                 if k == "warmup_epochs" and self.warmup_epochs
+                 or k != "warmup_epochs" and getattr(self, k) != getattr(defaults, k)]
+        return f"{self.type}({','.join(parts)})" if parts else self.type
+
+
+def _schedule_shorthand(value: Any) -> Any:
+    # `schedule: cosine` is {type: cosine}; a list may mix both forms.
+    items = value if isinstance(value, list) else [value]
+    return [{"type": v} if isinstance(v, str) else v for v in items]
+
+
+ScheduleAxis = Annotated[list[ScheduleConfig], BeforeValidator(_schedule_shorthand),
+                         Field(min_length=1), AfterValidator(_distinct)]
+
+
+class OptimizerConfig(_Strict):
+    """Base of the per-optimizer models generated from
+    :data:`lrlab.experiment.optimizers.OPTIMIZERS`."""
+
+    name: str
+    # A list (or one rate), or a log-spaced range; the tag keeps errors to the branch meant.
+    learning_rates: Annotated[
+        Union[Annotated[_axis(PositiveFloat), Tag("list")],  # type: ignore[valid-type]
+              Annotated[LogSpace, Tag("range")]],
+        Discriminator(lambda v: "range" if isinstance(v, (dict, LogSpace)) else "list"),
+    ]
+
+    schedule: ScheduleAxis = [ScheduleConfig()]
+
+    def rates(self) -> list[float]:
+        lr = self.learning_rates
+        return lr.values() if isinstance(lr, LogSpace) else list(lr)
+
+    def hyperparameter_axes(self) -> dict[str, list[Any]]:
+        """Every hyperparameter but the learning rate, as name -> values, unset ones left out."""
+        return {
+            key: value
+            for key, value in self
+            if key not in ("name", "learning_rates", "schedule") and value is not None
+        }
+
+
+def _hyperparameter_field(h: Hyperparameter) -> tuple[Any, Any]:
+    if h.kind == "bool":
+        item: Any = bool
+    else:
+        def check(value: float, h: Hyperparameter = h) -> float:
+            if not (math.isfinite(value) and h.accepts(value)):
+                raise ValueError(f"expected {h.describe()}")
+            return value
+
+        item = Annotated[float, AfterValidator(check)]
+    default = None if h.default is None else [h.default]
+    return (_axis(item) | None, default)  # type: ignore[operator]
+
+
+def _optimizer_model(spec: OptimizerSpec) -> type[OptimizerConfig]:
+    fields = {h.name: _hyperparameter_field(h) for h in spec.all_hyperparameters}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{spec.keras_class}Config",
+        __base__=OptimizerConfig,
+        name=(Literal[spec.name], ...),
+        **fields,
+    )
+
+
+OPTIMIZER_MODELS: dict[str, type[OptimizerConfig]] = {
+    name: _optimizer_model(spec) for name, spec in OPTIMIZERS.items()
+}
+AnyOptimizer = Annotated[Union[tuple(OPTIMIZER_MODELS.values())], Field(discriminator="name")]
+
+
+class SweepConfig(_Strict):
+    seeds: _axis(Annotated[int, Field(ge=0)]) = [0]  # type: ignore[valid-type]
+    optimizers: Annotated[list[AnyOptimizer], Field(min_length=1)]  # type: ignore[valid-type]
+
+
+class ExperimentConfig(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    sweep: SweepConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, defaults filled in, as plain YAML-able data.
+
+        Optimizer options that are off (Keras default ``None``) and a constant schedule are
+        left out, to keep it short (and equal to what earlier versions wrote, for --resume).
+        """
+        data = self.model_dump(mode="json")
+        constant = [ScheduleConfig().model_dump(mode="json")]
+        data["sweep"]["optimizers"] = [
+            {k: v for k, v in entry.items()
+             if v is not None and not (k == "schedule" and v == constant)}
+            for entry in data["sweep"]["optimizers"]
+        ]
+        return data
+
+
+# --- loading -------------------------------------------------------------------------------
+
+Loc = tuple[Union[str, int], ...]
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate a YAML experiment config.
+
+    ``name`` defaults to the file's stem; a relative ``data.path`` is taken relative to the
+    config file. Raises :class:`ConfigError` with ``file:line: key: problem``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; expected a YAML config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    return parse_config(text, source=str(path), base_dir=path.parent, default_name=path.stem)
+
+
+def parse_config(
+    text: str, *, source: str = "<config>", base_dir: Path | None = None,
+    default_name: str = "sweep",
+) -> ExperimentConfig:
+    """Validate config text; the building block of :func:`load_config`, handy in tests."""
+    raw, lines = _read_yaml(text, source)
+    if raw is None:
+        raise ConfigError(f"{source}: config is empty; expected a mapping with a 'sweep' key")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}:1: expected a mapping of keys (name, data, model, "
+                          f"training, sweep), got {type(raw).__name__}")
+    raw.setdefault("name", default_name)
+    data = raw.get("data")
+    if base_dir is not None and isinstance(data, dict) and isinstance(data.get("path"), str):
+        data["path"] = str((base_dir / Path(data["path"]).expanduser()).resolve())
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe_all(exc.errors(), raw, lines, source))) from None
+
+
+def _describe_all(errors: list[Any], raw: Any, lines: dict[Loc, int], source: str) -> list[str]:
+    """Every mistake of a config, one line each, in the file's order. A misspelt key also
+    shows up as a missing one: the typo, with its suggestion, is the useful report."""
+    suggested = {(*e["loc"][:-1], _suggestion(e)) for e in errors
+                 if e["type"] == "extra_forbidden"}
+    kept = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in suggested)]
+    described = [(_line_of(_data_loc(e["loc"], raw), lines), _describe(e, raw, lines, source))
+                 for e in kept]
+    ordered = sorted(dict.fromkeys(described), key=lambda item: (item[0] is None, item[0] or 0))
+    return [text for _, text in ordered]
+
+
+def _suggestion(error: Any) -> str | None:
+    """The accepted key closest to a misspelt one (``learning_rate`` -> ``learning_rates``)."""
+    key = error["loc"][-1]
+    close = difflib.get_close_matches(str(key), _allowed_keys(error["loc"][:-1]), n=1,
+                                      cutoff=0.6)
+    return close[0] if close else None
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    return next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse YAML, returning the data and the 1-based line of every key and list item."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: YAML syntax error: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines, source)
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if (*loc, key) in lines:
+                raise ConfigError(f"{source}:{key_node.start_mark.line + 1}: "
+                                  f"{_dotted((*loc, key))}: duplicate key")
+            _index_lines(value_node, (*loc, key), lines, source)
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*loc, i), lines, source)
+
+
+def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> str:
+    """One line for a pydantic error: ``file:line: dotted.key: problem``."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    loc = _data_loc(error["loc"], raw)
+    if kind == "union_tag_invalid":
+        loc = (*loc, "name")
+        problem = (f"unknown optimizer {ctx['tag']!r}; expected one of: "
+                   f"{', '.join(OPTIMIZERS)}")
+    elif kind == "union_tag_not_found":
+        problem = f"missing key 'name'; expected one of: {', '.join(OPTIMIZERS)}"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(error["loc"][:-1])
+        close = _suggestion(error)
+        problem = (f"unknown key; did you mean {close}? Expected one of: " if close else
+                   "unknown key; expected one of: ") + ", ".join(allowed)
+    elif kind == "missing":
+        problem = "missing required key"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problem = f"{message} (got {error['input']!r})"
+    line = _line_of(loc, lines)
+    where = f"{source}:{line}" if line is not None else source
+    return f"{where}: {_dotted(loc) or 'config'}: {problem}"
+
+
+_UNION_TAGS = {*OPTIMIZERS, "list", "range"}
+
+
+def _data_loc(loc: Loc, raw: Any) -> Loc:
+    """Drop the parts of a pydantic location that name a union branch, not a key."""
+    out: list[str | int] = []
+    node = raw
+    for part in loc:
+        in_data = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node))
+        if in_data:
+            node = node[part]
+        elif part in _UNION_TAGS or (isinstance(part, int) and not isinstance(node, list)):
+            continue  # a union branch, or the index given to a scalar read as a one-item axis
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """The keys the model at a pydantic location accepts, for 'unknown key' messages."""
+    model: type[BaseModel] = ExperimentConfig
+    for part in loc:
+        if isinstance(part, str) and part in OPTIMIZER_MODELS:
+            model = OPTIMIZER_MODELS[part]
+        elif isinstance(part, str) and part in model.model_fields:
+            found = _model_in(model.model_fields[part].annotation)
+            if found is not None:
+                model = found
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+# Fewer training batches than this per epoch, or validation images, make numbers to distrust.
+FEW_BATCHES, FEW_VALIDATION_IMAGES = 3, 100
+
+
+def surprising_settings(config: ExperimentConfig, *, n_train: int,
+                        n_validation: int) -> list[str]:
+    """Legal settings that probably do not do what was meant, one line each (warnings,
+    not errors), given the sizes of the training and validation sets."""
+    found = []
+    batch = config.training.batch_size
+    if batch > n_train:
+        found.append(f"training.batch_size: {batch} is more than the {n_train} training "
+                     f"images; every step uses all of them (full-batch gradient descent)")
+    elif n_train < FEW_BATCHES * batch:
+        found.append(f"data: {n_train} training images make only {-(-n_train // batch)} "
+                     f"batch(es) of {batch} an epoch")
+    if 0 < n_validation < FEW_VALIDATION_IMAGES:
+        found.append(f"data.validation: {n_validation} images; validation accuracy moves in "
+                     f"steps of {100 / n_validation:.1f}%, too coarse to rank rates")
+    return found
+
+
+def with_training(config: ExperimentConfig, *, engine: str | None = None,
+                  stack: str | int | None = None) -> ExperimentConfig:
+    """``config`` with another ``engine`` and ``stack`` (None: as the config says), validated
+    as the config's own keys are; a bad value is a one-line error naming the parameter."""
+    changes: dict[str, Any] = {}
+    if engine is not None:
+        changes["engine"] = engine
+    if stack is not None:
+        changes["stack"] = int(stack) if str(stack).isdigit() else stack
+    if not changes:
+        return config
+    try:
+        training = TrainingConfig.model_validate({**config.training.model_dump(), **changes})
+    except ValidationError as exc:
+        # --engine's choices are checked by the command line; what fails here is --stack's
+        # value, or the two together.
+        option, given = ("stack", stack) if stack is not None else ("engine", engine)
+        error = exc.errors()[0]
+        message = (error["msg"].removeprefix("Value error, ") if error["type"] == "value_error"
+                   else "expected auto or an integer >= 1")
+        raise ConfigError(message, about={option: str(given)}) from None
+    return config.model_copy(update={"training": training})

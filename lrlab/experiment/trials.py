@@ -1,0 +1,95 @@
+"""Sweep expansion: a config becomes an ordered list of trials. Pure; no TensorFlow."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lrlab.experiment.config import ExperimentConfig, ScheduleConfig
+
+
+@dataclass(frozen=True)
+class OptimizerSetting:
+    """An optimizer with every setting but its learning rate: the trials that share one
+    differ only in rate and seed, and an engine compiles one training step for all of them
+    (rho, momentum and the schedule's shape are constants inside Keras's update step; the
+    rate is a variable)."""
+
+    optimizer: str
+    hyperparameters: tuple[tuple[str, Any], ...] = ()  # sorted (name, value) pairs
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+    @classmethod
+    def of(cls, optimizer: str, hyperparameters: dict[str, Any],
+           schedule: ScheduleConfig | None = None) -> OptimizerSetting:
+        return cls(optimizer, tuple(sorted(hyperparameters.items())),
+                   schedule or ScheduleConfig())
+
+    @property
+    def key(self) -> str:
+        """A readable, stable string naming the setting (schedulers group trials by it)."""
+        return repr((self.optimizer, list(self.hyperparameters), self.schedule.label()))
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One training run: an optimizer at one learning rate and one hyperparameter setting,
+    from the initial weights and data order of one seed."""
+
+    optimizer: str
+    learning_rate: float
+    seed: int
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+
+    @property
+    def trial_id(self) -> str:
+        """Readable and stable: ``rmsprop-lr1.00e-03-s0-3f9a2c`` (``-cosine`` etc. after the
+        rate when the rate is scheduled).
+
+        The hash covers every parameter, so trials that differ only in, say, momentum
+        still get distinct ids; it is the same on every run of the same config.
+        """
+        digest = hashlib.sha256(
+            json.dumps(self.params(), sort_keys=True).encode()).hexdigest()[:6]
+        schedule = "" if self.schedule.is_constant else f"-{self.schedule.type}"
+        return f"{self.optimizer}-lr{self.learning_rate:.2e}{schedule}-s{self.seed}-{digest}"
+
+    @property
+    def setting(self) -> OptimizerSetting:
+        return OptimizerSetting.of(self.optimizer, self.hyperparameters, self.schedule)
+
+    def params(self) -> dict[str, Any]:
+        """Flat, JSON-able parameters: what ``params.json`` stores and ``results.csv`` shows.
+
+        A constant rate adds no ``schedule`` key, so ids of constant-rate trials are the
+        same as before schedules existed.
+        """
+        params = {"optimizer": self.optimizer, "learning_rate": self.learning_rate,
+                  "seed": self.seed, **self.hyperparameters}
+        if not self.schedule.is_constant:
+            params["schedule"] = self.schedule.label()
+        return params
+
+
+def expand_trials(config: ExperimentConfig) -> list[Trial]:
+    """Every trial of a sweep, in a stable order.
+
+    The order is optimizer (as listed) x learning rate (as listed) x schedule x the other
+    hyperparameters (product, in their declared order) x seed.
+    """
+    trials = []
+    for entry in config.sweep.optimizers:
+        axes = entry.hyperparameter_axes()
+        for lr in entry.rates():
+            for schedule in entry.schedule:
+                for values in itertools.product(*axes.values()):
+                    for seed in config.sweep.seeds:
+                        trials.append(Trial(
+                            optimizer=entry.name, learning_rate=lr, seed=seed,
+                            hyperparameters=dict(zip(axes, values, strict=True)),
+                            schedule=schedule))
+    return trials

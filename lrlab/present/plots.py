@@ -1,0 +1,357 @@
+"""Plots for ``lrlab compare``, in two steps: the data to plot (small, tested), then drawing.
+
+Matplotlib is imported only when drawing, with the Agg backend, so no display is needed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from lrlab.analysis.compare import (
+    Comparison,
+    chance_level,
+    describe_at,
+    higher_is_better,
+    select,
+    varied_columns,
+)
+from lrlab.errors import StoreError
+from lrlab.rundir.files import atomic_write
+from lrlab.rundir.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus
+
+
+class SensitivityLine(NamedTuple):
+    """One line of the sensitivity plot: the metric against the learning rate."""
+
+    label: str
+    learning_rates: list[float]
+    mean: list[float]
+    ci_low: list[float]  # NaN where a single seed gives no interval
+    ci_high: list[float]
+    best_rate: float
+    tied_rates: list[float]  # not told apart from the best (best included)
+    diverged_rates: list[float]  # rates at which at least one seed diverged
+    stalled_rates: list[float]  # rates at which at least one seed stalled at chance
+
+
+class CurveSet(NamedTuple):
+    """One setting's learning curves: per rate, per-epoch means over its seeds, up to the
+    last epoch every seed reached (so a seed that stopped early makes no spike)."""
+
+    label: str
+    learning_rates: list[float]
+    epochs: list[list[float]]
+    columns: dict[str, list[list[float]]]  # EPOCH_METRICS
+    diverged: list[bool]  # whether a seed of the rate diverged (marked where it stopped)
+    highlighted: list[bool]  # the best rate and its tied set
+
+
+def _label(row: pd.Series, others: Sequence[str], multiple_sweeps: bool) -> str:
+    parts = [str(row["optimizer"])]
+    parts += [f"{c}={row[c]:g}" if isinstance(row[c], float) else f"{c}={row[c]}"
+              for c in others if not (isinstance(row[c], float) and math.isnan(row[c]))]
+    label = " ".join(parts)
+    return f"{row['sweep']}: {label}" if multiple_sweeps else label
+
+
+def sensitivity_lines(comparison: Comparison) -> list[SensitivityLine]:
+    """One line per sweep and optimizer setting, from the comparison's full table (never
+    from the rows a --top shows)."""
+    summary = comparison.summary
+    others = varied_columns(summary)
+    multiple = summary["sweep"].nunique() > 1
+    lines = []
+    for _, group in summary.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
+        group = group.sort_values("learning_rate")
+        rates = group["learning_rate"].astype(float)
+        lines.append(SensitivityLine(
+            label=_label(group.iloc[0], others, multiple),
+            learning_rates=rates.tolist(), mean=group["mean"].astype(float).tolist(),
+            ci_low=group["ci_low"].astype(float).tolist(),
+            ci_high=group["ci_high"].astype(float).tolist(),
+            best_rate=float(rates[group["verdict"] == "best"].iloc[0]) if (
+                group["verdict"] == "best").any() else math.nan,  # NaN: no rate learns
+            tied_rates=rates[group["verdict"].isin(["best", "tied"])].tolist(),
+            diverged_rates=rates[group["diverged"] > 0].tolist(),
+            stalled_rates=rates[group["stalled"] > 0].tolist(),
+        ))
+    return lines
+
+
+def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSet]:
+    """Per sweep and setting, the mean over seeds of each epoch's metrics, for the trials
+    of ``frame`` (already filtered as the comparison was) that are results."""
+    frame = frame[frame["status"].isin(FINISHED_STATUSES)].dropna(subset=["epoch"])
+    others = varied_columns(comparison.summary)
+    multiple = frame["sweep"].nunique() > 1
+    highlighted = {(row["sweep"], row["optimizer"], *(_key(row[c]) for c in others),
+                    row["learning_rate"])
+                   for _, row in comparison.summary.iterrows()
+                   if row["verdict"] in ("best", "tied")}
+    curves = []
+    for _, series in frame.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
+        by_rate: dict[float, tuple[list[float], dict[str, list[float]], bool]] = {}
+        for rate_value, trials in series.groupby("learning_rate", sort=True):
+            reached = trials.groupby("seed")["epoch"].max().min()  # every seed has these
+            kept = trials[trials["epoch"] <= reached]
+            means = kept.groupby("epoch")[list(EPOCH_METRICS)].mean().sort_index()
+            diverged = bool((trials["status"] == TrialStatus.DIVERGED.value).any())
+            by_rate[float(rate_value)] = (means.index.astype(float).tolist(),
+                                          {c: means[c].astype(float).tolist()
+                                           for c in EPOCH_METRICS}, diverged)
+        first = series.iloc[0]
+        key = (first["sweep"], first["optimizer"], *(_key(first[c]) for c in others))
+        rates = sorted(by_rate)
+        curves.append(CurveSet(
+            label=_label(first, others, multiple), learning_rates=rates,
+            epochs=[by_rate[r][0] for r in rates],
+            columns={c: [by_rate[r][1][c] for r in rates] for c in EPOCH_METRICS},
+            diverged=[by_rate[r][2] for r in rates],
+            highlighted=[(*key, r) in highlighted for r in rates]))
+    return curves
+
+
+def _key(value: object) -> object:
+    return "nan" if isinstance(value, float) and math.isnan(value) else value
+
+
+def _save(fig: Any, path: Path) -> None:
+    # Through a temporary file and a rename, like every file lrlab writes into a run folder.
+    atomic_write(path, lambda handle: fig.savefig(handle, format=path.suffix[1:]), binary=True)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# Ten colours tell ten lines apart; past that, twenty, then each colour again with another
+# dash, so that no two lines of one plot ever look alike.
+_PALETTE_10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")  # matplotlib's tab10
+_PALETTE_20 = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728",
+               "#ff9896", "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2",
+               "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")  # tab20
+_DASHES = ("-", "--", ":", "-.")
+# Above this many lines, the best rate is named in the legend only: labels beside the
+# stars would overlap.
+_MOST_LABELLED_LINES = 3
+
+
+def series_styles(n: int) -> list[tuple[str, str]]:
+    """(colour, line style) for ``n`` lines, no two alike (up to 80, then they repeat)."""
+    palette = _PALETTE_10 if n <= len(_PALETTE_10) else _PALETTE_20
+    return [(palette[i % len(palette)], _DASHES[(i // len(palette)) % len(_DASHES)])
+            for i in range(n)]
+
+
+def legend_label(line: SensitivityLine) -> str:
+    """A line's legend entry: its setting, and its best rate when one learns."""
+    if math.isnan(line.best_rate):
+        return f"{line.label} (no rate learns)"
+    return f"{line.label} (best {line.best_rate:.3g})"
+
+
+def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
+                     path: Path) -> None:
+    _save_and_close(sensitivity_figure(lines, metric=metric, at=at), path)
+
+
+def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
+                       at: str | int) -> Any:
+    """The metric against the learning rate (log axis) with its 95% interval over seeds;
+    the best rate starred, the rates tied with it ringed, rates where a seed diverged
+    crossed and where one stalled squared; chance as a dashed line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 5.5), layout="constrained")
+    legend_marks: set[str] = set()
+
+    def mark(x: Any, y: Any, label: str, **style: Any) -> None:
+        ax.scatter(x, y, label=None if label in legend_marks else label, **style)
+        legend_marks.add(label)
+
+    for line, (colour, dash) in zip(lines, series_styles(len(lines)), strict=True):
+        x, y = np.asarray(line.learning_rates), np.asarray(line.mean)
+        ax.plot(x, y, marker="o", markersize=4, color=colour, linestyle=dash,
+                label=legend_label(line))
+        ax.fill_between(x, line.ci_low, line.ci_high, color=colour, alpha=0.2, linewidth=0)
+        tied = np.isin(x, line.tied_rates) & (x != line.best_rate)
+        if tied.any():
+            mark(x[tied], y[tied], "tied with the best (5%, Holm)", s=150,
+                 facecolors="none", edgecolors=colour, linewidths=2, zorder=4)
+        best = x == line.best_rate
+        if best.any():
+            ax.scatter(x[best], y[best], marker="*", s=260, color=colour, edgecolor="black",
+                       zorder=5)
+            if len(lines) <= _MOST_LABELLED_LINES:
+                ax.annotate(f"best {line.best_rate:.3g}", (line.best_rate, y[best][0]),
+                            textcoords="offset points", xytext=(0, 10), ha="center",
+                            fontsize=9)
+        for rates, label, style in (
+                (line.diverged_rates, "diverged (≥ 1 seed)", {"marker": "X", "s": 110,
+                                                               "color": "crimson"}),
+                (line.stalled_rates, "stalled at chance (≥ 1 seed)", {"marker": "s", "s": 70,
+                                                                       "color": "grey"})):
+            bad = np.isin(x, rates)
+            if bad.any():
+                mark(x[bad], y[bad], label, zorder=3, **style)
+    chance = chance_level(metric)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:g})")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel(f"{metric} ({describe_at(at)})")
+    better = "higher" if higher_is_better(metric) else "lower"
+    fig.suptitle(f"Learning-rate sensitivity: {metric}, mean and 95% interval over seeds "
+                 f"({better} is better)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=9)
+    return fig
+
+
+def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
+    _save_and_close(learning_curves_figure(curves), path)
+
+
+def learning_curves_figure(curves: Sequence[CurveSet]) -> Any:
+    """Small multiples: a row per setting, training loss (log scale) and validation
+    accuracy per epoch, colour = learning rate (log); the best rate and its tied set drawn
+    bold, the others faint; an X where a diverged rate stopped."""
+    plt = _pyplot()
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import MaxNLocator
+
+    rates = [r for c in curves for r in c.learning_rates]
+    norm = LogNorm(vmin=min(rates), vmax=max(rates) if max(rates) > min(rates) else
+                   min(rates) * 10)
+    cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(len(curves), 2, figsize=(12, 3.4 * len(curves) + 0.6),
+                             squeeze=False, layout="constrained")
+    for row, curve in zip(axes, curves, strict=True):
+        validation = any(math.isfinite(v) for vals in curve.columns["val_accuracy"]
+                         for v in vals)
+        accuracy = "val_accuracy" if validation else "accuracy"
+        for ax, column in zip(row, ("loss", accuracy), strict=True):
+            for i, rate_value in enumerate(curve.learning_rates):
+                bold = curve.highlighted[i]
+                x, y = curve.epochs[i], curve.columns[column][i]
+                ax.plot(x, y, color=cmap(norm(rate_value)), marker=".",
+                        markersize=7 if bold else 3, linewidth=2.2 if bold else 0.9,
+                        alpha=1.0 if bold else 0.45, zorder=3 if bold else 2)
+                if curve.diverged[i] and x:
+                    ax.scatter([x[-1]], [y[-1]], marker="X", color="crimson", s=50, zorder=4)
+            ax.set_xlabel("epoch")
+            last = max((e[-1] for e in curve.epochs if e), default=1.0)
+            ax.set_xlim(0.8, last + 0.2)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(True, which="both", alpha=0.3)
+            if column == "loss":
+                ax.set_yscale("log")
+                ax.set_ylabel("training loss (log scale)")
+                ax.set_title(textwrap.shorten(curve.label, 60), loc="left", fontsize=10)
+            else:
+                ax.set_ylim(0, 1)
+                ax.set_ylabel(column.replace("_", " "))
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(mappable, ax=axes, label="learning rate (log scale)", shrink=0.9)
+    fig.suptitle("Learning curves: bold = best rate and rates tied with it; "
+                 "X = diverged there", fontsize=11)
+    return fig
+
+
+def _save_and_close(fig: Any, path: Path) -> None:
+    _save(fig, path)
+    _pyplot().close(fig)
+
+
+def svg_markup(fig: Any) -> str:
+    """``fig`` as an inline ``<svg>`` element (no XML prolog), closed."""
+    import io
+
+    plt = _pyplot()
+    buffer = io.StringIO()
+    # Text as text (the page's fonts draw it), not as glyph outlines: a third smaller.
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lrlab"}):
+        fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def default_plot_dir(sweep_dirs: Sequence[Path]) -> Path:
+    """``<sweep>/plots`` for one sweep; ``plots/`` in the folder that holds several."""
+    if len(sweep_dirs) == 1:
+        return sweep_dirs[0] / "plots"
+    return Path(os.path.commonpath([p.resolve() for p in sweep_dirs])) / "plots"
+
+
+def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
+                where: Sequence[str] = (), svg: bool = False) -> list[Path]:
+    """Draw both plots of ``comparison`` (the trials of ``frame`` that ``where`` keeps)
+    into ``out_dir`` as PNG (and SVG); return the files written."""
+    metric, at = comparison.metric, comparison.at
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{out_dir}: cannot write plots ({exc.strerror or exc}); choose "
+                         f"another folder for `plots`", mentions=["plots"]) from None
+    frame = select(frame, where).apply(frame)
+    written = []
+    lines, curves = sensitivity_lines(comparison), learning_curves(frame, comparison)
+    for suffix in ("png", "svg") if svg else ("png",):
+        path = out_dir / f"sensitivity-{metric}.{suffix}"
+        draw_sensitivity(lines, metric=metric, at=at, path=path)
+        written.append(path)
+        if curves:
+            path = out_dir / f"learning-curves.{suffix}"
+            draw_learning_curves(curves, path=path)
+            written.append(path)
+    return written
+
+
+def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]], *,
+                    default_rule: str, path: Path) -> None:
+    """Smoothed loss against the rate (log axis), a line per seed, a panel per optimizer,
+    each rule's median suggestion as a vertical line (the default one solid)."""
+    plt = _pyplot()
+    labels = list(agreement)
+    fig, axes = plt.subplots(1, len(labels), figsize=(6.5 * len(labels), 4.8), squeeze=False,
+                             layout="constrained")
+    styles = {"steepest": "-", "valley": "--", "min/10": ":"}
+    for ax, label in zip(axes[0], labels, strict=True):
+        own = [c for c in curves if c.label == label]
+        for curve in own:
+            kept = slice(0, curve.kept)
+            ax.plot(curve.rates[kept], curve.losses[kept], color="grey", alpha=0.25,
+                    linewidth=0.8)
+            ax.plot(curve.rates[kept], curve.smoothed[kept], label=f"seed {curve.seed}")
+            ax.scatter(curve.suggestions[default_rule], np.interp(
+                np.log10(curve.suggestions[default_rule]), np.log10(curve.rates[kept]),
+                curve.smoothed[kept]), s=25, color="black", zorder=4)
+        for rule, found in agreement[label].items():
+            ax.axvline(found.median, color="black", linestyle=styles.get(rule, "-"),
+                       linewidth=2 if rule == default_rule else 1,
+                       label=f"{rule}: {found.median:.2g}" + (" (default)" if rule ==
+                                                              default_rule else ""))
+        top = max(float(np.nanmax(c.smoothed[: c.kept])) for c in own)
+        ax.set_ylim(0, top * 1.1)
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate (log scale, grows every batch)")
+        ax.set_ylabel("training loss (zero-lag smoothed; raw in grey)")
+        ax.set_title(f"LR range test: {label}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,331 @@
+"""A comparison as text: the terminal table with its verdicts in plain words, CSV, Markdown,
+JSON and LaTeX. Every format names the metric and carries the verdicts. Pure (rich renders
+into a string); the CLI only prints what this returns."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+import lrlab.analysis.stats as stats
+from lrlab.analysis.compare import (
+    CHANCE_MARGIN,
+    CompareError,
+    Comparison,
+    OptimizerVersus,
+    SweepProgress,
+    Verdict,
+    chance_level,
+    describe_at,
+    in_metric_units,
+    varied_columns,
+)
+from lrlab.formatting import number, rate
+from lrlab.rundir.files import json_safe
+
+FORMATS = ("table", "csv", "markdown", "json", "latex")
+# Left-aligned (text) columns; every other column is a number.
+_TEXT_COLUMNS = ("sweep", "optimizer", "verdict")
+METHOD = ("paired by seed, 95% t-intervals (clipped to the metric's range: accuracies "
+          "to [0, 1]), tied = not told apart at the 5% level after Holm's correction for "
+          "the rates compared")
+
+
+def render(comparison: Comparison, output_format: str, *, rows: pd.DataFrame | None = None,
+           unreadable: Sequence[dict[str, str]] = (), width: int = 200) -> str:
+    """The comparison in ``output_format`` (one of FORMATS). ``rows``: the table rows to
+    show (:meth:`Comparison.shown`); the verdicts are always the whole comparison's.
+    ``width``: the terminal's columns, which the table and its sentences fit."""
+    rows = comparison.summary if rows is None else rows
+    if output_format == "table":
+        return to_table(comparison, rows, width=width)
+    if output_format == "csv":
+        return to_csv(comparison, rows)
+    if output_format == "markdown":
+        return to_markdown(comparison, rows)
+    if output_format == "latex":
+        return to_latex(comparison, rows)
+    if output_format == "json":
+        return to_json(comparison, rows, unreadable)
+    raise CompareError(f"expected one of: {', '.join(FORMATS)}",
+                       about={"format": repr(output_format)})
+
+
+def title(comparison: Comparison) -> str:
+    text = f"{comparison.metric} {describe_at(comparison.at)}, over seeds"
+    return text + (" (PROVISIONAL: a sweep is unfinished)" if comparison.provisional else "")
+
+
+# -- the verdicts in words ---------------------------------------------------------------
+
+
+def _signed(value: float) -> str:
+    return number(value + 0.0).replace("-", "−")  # + 0.0: no "−0.0000" for a negative zero
+
+
+def _interval(low: float, high: float) -> str:
+    return f"{_signed(low)} to {_signed(high)}"
+
+
+def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
+    """One optimizer setting's verdict in plain words (``name_sweep``: say which sweep's,
+    when several are compared)."""
+    head = "[provisional: the sweep is unfinished] " if v.provisional else ""
+    head += f"{v.sweep}: " if name_sweep else ""
+    worse = "lower" if v.metric.endswith("accuracy") else "higher"
+    learns = ("Largest rate that still learns: none." if v.largest_learning is None else
+              f"Largest rate that still learns: {rate(v.largest_learning)}.")
+    if not v.learns:
+        rates = sorted([v.best_learning_rate, *(c.learning_rate for c in v.versus_best)])
+        return (f"{head}{v.label}: no best rate: every rate compared "
+                f"({', '.join(rate(r) for r in rates)}) diverged or stalled on at least one "
+                f"seed. {learns}")
+    if v.single_seed:
+        return (f"{head}{v.label}: best observed learning rate {rate(v.best_learning_rate)} "
+                f"({v.metric} {number(v.best_mean)}, 1 seed). With one seed no difference "
+                f"between rates can be told apart: run at least 3 seeds (sweep.seeds: "
+                f"[0, 1, 2]), more where rates are close. {learns}")
+    text = (f"{head}{v.label}: best learning rate {rate(v.best_learning_rate)} ({v.metric} "
+            f"{number(v.best_mean)}, 95% CI {_interval(v.best_low, v.best_high)}, "
+            f"{v.best_n} seeds). ")
+    others = [r for r in v.tied if r != v.best_learning_rate]
+    if others:
+        text += (f"Tied with it (not told apart at the 5% level, paired by seed, Holm-"
+                 f"corrected): {', '.join(rate(r) for r in others)}. ")
+    elif any(c.mark == "worse" for c in v.versus_best):
+        text += ("Every other rate that learns is worse at the 5% level (paired by seed, "
+                 "Holm-corrected). ")
+    closest = v.closest
+    if closest is not None:
+        d = closest.difference
+        mean, low, high = in_metric_units(d, v.metric)
+        text += (f"Closest: {rate(closest.learning_rate)}, {number(abs(mean))} {worse} on "
+                 f"average (it minus the best: 95% CI {_interval(low, high)}, {d.n} seeds); ")
+        if d.mean == 0:
+            text += "no difference at all was seen. "
+        elif closest.seeds_needed is None:
+            text += f"more than {stats.MAX_SEEDS} seeds would be needed to tell them apart. "
+        else:
+            text += f"about {closest.seeds_needed} seeds would tell them apart. "
+    if v.untested:
+        text += (f"Untested (fewer than 2 seeds shared with the best): "
+                 f"{', '.join(rate(r) for r in v.untested)}. ")
+    return text + learns
+
+
+def optimizer_text(o: OptimizerVersus, metric: str, *, name_sweep: bool = False) -> str:
+    d = o.difference
+    if name_sweep:
+        return f"{o.sweep}: {optimizer_text(o, metric)}"
+    if o.mark == "untested":
+        return (f"{o.best} vs {o.other}: {d.n} seed(s) in common, too few to tell them "
+                f"apart.")
+    verdict = ("not distinguishable" if o.mark == "tied" else f"{o.best} is better")
+    mean, low, high = in_metric_units(d, metric)
+    return (f"{o.best} vs {o.other} (paired by seed, {d.n} seeds): {o.other} minus "
+            f"{o.best} is {_signed(mean)} (95% CI {_interval(low, high)}; p = "
+            f"{d.p_value:.2g}, Holm {o.p_adjusted:.2g}): {verdict}.")
+
+
+def progress_text(p: SweepProgress) -> str:
+    parts = [f"{n} {what}" for n, what in ((p.running, "running"),
+                                            (p.interrupted, "interrupted"),
+                                            (p.failed, "failed"),
+                                            (p.not_started, "not started")) if n]
+    of = f" of {p.planned}" if p.planned is not None else ""
+    state = "unfinished" if p.unfinished else "finished"
+    return (f"{p.sweep}: {state}, {p.finished}{of} trials have a result"
+            + (f" ({', '.join(parts)})" if parts else "")
+            + ("; its verdicts are provisional." if p.unfinished else "."))
+
+
+def verdict_lines(comparison: Comparison) -> list[str]:
+    """Everything the comparison decides, as sentences: unfinished sweeps first, then a
+    verdict per optimizer setting, then the optimizers against each other."""
+    several = len({v.sweep for v in comparison.verdicts}) > 1
+    lines = [progress_text(p) for p in comparison.progress if p.unfinished]
+    lines += [verdict_text(v, name_sweep=several) for v in comparison.verdicts]
+    if comparison.optimizers:
+        lines.append("Between optimizers (the best rate of each):")
+        lines += [f"  {optimizer_text(o, comparison.metric, name_sweep=several)}"
+                  for o in comparison.optimizers]
+    chance = chance_level(comparison.metric)
+    learns = (f"above chance ({chance:g}) by more than {CHANCE_MARGIN:g}" if chance
+              else "below its initial loss")
+    lines.append(f"Method: {METHOD}; a rate learns when no seed diverged and every seed's "
+                 f"{comparison.metric} is {learns} (else the trial is 'stalled').")
+    return lines
+
+
+# -- tables --------------------------------------------------------------------------------
+
+
+def display_columns(rows: pd.DataFrame) -> list[str]:
+    """What a reader needs: the sweep only when there are several, the parameters that
+    vary, then the statistics and the verdict. CSV and JSON keep every column."""
+    columns = ["sweep"] if rows["sweep"].nunique() > 1 else []
+    columns += ["optimizer", "learning_rate", *varied_columns(rows)]
+    return columns + ["mean", "std", "ci_low", "ci_high", "n", "vs_best", "p_holm", "verdict",
+                      "epoch", "diverged", "stalled", "seconds"]
+
+
+def _cell(column: str, value: Any, *, missing: str) -> str:
+    if column == "learning_rate":
+        return rate(value)
+    if column in ("n", "diverged", "stalled"):
+        return str(int(value))
+    if column in ("epoch", "seconds"):
+        return number(value, 1, missing=missing)
+    if column == "p_holm":
+        return missing if value is None or math.isnan(value) else f"{value:.2g}"
+    return number(value, missing=missing)
+
+
+# What a narrower terminal gives up first, so that a row never wraps: the least-read
+# columns, then the spread, then the paired difference's interval (its mean stays).
+_DROPPED_WHEN_NARROW = ("seconds", "stalled", "diverged", "epoch", "p_holm", "std",
+                        "vs_best_interval", "n")
+
+
+def to_table(comparison: Comparison, rows: pd.DataFrame, *, width: int = 200) -> str:
+    """The terminal table (mean ± std, the interval and the paired difference each in one
+    column), then the verdicts in words, all within ``width`` columns: the table drops its
+    least-read columns until a row fits, the sentences wrap at words."""
+    dropped: set[str] = set()
+    for column in (None, *_DROPPED_WHEN_NARROW):
+        if column is not None:
+            dropped.add(column)
+        table = _table(rows, dropped)
+        if _measure(table) <= width:
+            break
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, highlight=False, force_terminal=False)
+    console.print(title(comparison), markup=False)
+    console.print(table)
+    for line in verdict_lines(comparison):
+        console.print(line, markup=False)
+    return buffer.getvalue()
+
+
+def _measure(table: Table) -> int:
+    buffer = io.StringIO()
+    Console(file=buffer, width=10_000, force_terminal=False).print(table)
+    return max((len(line) for line in buffer.getvalue().splitlines()), default=0)
+
+
+def _table(rows: pd.DataFrame, dropped: set[str]) -> Table:
+    compact = bool(dropped)
+    table = Table(box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD, pad_edge=not compact)
+    merged = {"std", "ci_high", "vs_best_high", "vs_best_low"}
+    columns = [c for c in display_columns(rows) if c not in merged and c not in dropped]
+    headers = {"mean": "mean" if "std" in dropped else "mean ± std", "ci_low": "95% CI",
+               "vs_best": ("vs best" if "vs_best_interval" in dropped else
+                           "vs best (95% CI)"), "p_holm": "p (Holm)"}
+    for column in columns:
+        table.add_column(headers.get(column, column),
+                         justify="left" if column in _TEXT_COLUMNS else "right", no_wrap=True)
+    for _, row in rows.iterrows():
+        cells = []
+        for column in columns:
+            if column == "mean":
+                spread = (f" ± {number(row['std'])}" if row["n"] >= 2 and "std" not in dropped
+                          else "")
+                cells.append(number(row["mean"]) + spread)
+            elif column == "ci_low":
+                cells.append("-" if math.isnan(row["ci_low"]) else
+                             f"{number(row['ci_low'])} to {number(row['ci_high'])}")
+            elif column == "vs_best":
+                cells.append(_versus_cell(row, interval="vs_best_interval" not in dropped))
+            else:
+                cells.append(_cell(column, row[column], missing="-"))
+        table.add_row(*cells)
+    return table
+
+
+def _versus_cell(row: pd.Series, *, interval: bool = True) -> str:
+    if row["verdict"] == "best":
+        return "best"
+    if math.isnan(row["vs_best_low"]):  # untested: fewer than 2 seeds shared with the best
+        return "-"
+    if not interval:
+        return _signed(row["vs_best"])
+    return (f"{_signed(row['vs_best'])} ({_signed(row['vs_best_low'])} to "
+            f"{_signed(row['vs_best_high'])})")
+
+
+def to_csv(comparison: Comparison, rows: pd.DataFrame) -> str:
+    """Every column, the verdict's included; ``provisional`` says whether the row's sweep
+    is unfinished."""
+    unfinished = {p.sweep for p in comparison.progress if p.unfinished}
+    return rows.assign(provisional=rows["sweep"].isin(unfinished)).to_csv(index=False)
+
+
+def to_json(comparison: Comparison, rows: pd.DataFrame,
+            unreadable: Sequence[dict[str, str]] = ()) -> str:
+    def verdict(v: Verdict) -> dict[str, Any]:
+        data = asdict(v)
+        data["best_by_seed"] = dict(v.best_by_seed)
+        data["tied"] = list(v.tied)
+        data["untested"] = list(v.untested)
+        data["versus_best"] = [{"learning_rate": c.learning_rate, "mark": c.mark,
+                                **asdict(c.difference), "p_adjusted": c.p_adjusted,
+                                "seeds_needed": c.seeds_needed} for c in v.versus_best]
+        data["text"] = verdict_text(v)
+        return data
+
+    payload = {
+        "metric": comparison.metric,
+        "at": comparison.at,
+        "provisional": comparison.provisional,
+        "method": METHOD,
+        "sweeps": [{**asdict(p), "not_started": p.not_started, "unfinished": p.unfinished}
+                   for p in comparison.progress],
+        "optimizers": [verdict(v) for v in comparison.verdicts],
+        "between_optimizers": [{**asdict(o), "text": optimizer_text(o, comparison.metric)}
+                               for o in comparison.optimizers],
+        "rows": rows.to_dict("records"),
+        "unreadable": list(unreadable),
+    }
+    return json.dumps(json_safe(payload), indent=2) + "\n"
+
+
+def to_markdown(comparison: Comparison, rows: pd.DataFrame) -> str:
+    columns = display_columns(rows)
+    lines = [f"**{title(comparison)}**", "",
+             "| " + " | ".join(columns) + " |",
+             "|" + "|".join("---" if c in _TEXT_COLUMNS else "---:" for c in columns) + "|"]
+    lines += ["| " + " | ".join(_cell(c, row[c], missing="") for c in columns) + " |"
+              for _, row in rows.iterrows()]
+    lines += [""] + [f"- {line.strip()}" for line in verdict_lines(comparison)]
+    return "\n".join(lines) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"),
+                          ("$", r"\$"), ("#", r"\#"), ("_", r"\_"), ("{", r"\{"),
+                          ("}", r"\}"), ("−", "-"), ("±", r"$\pm$")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def to_latex(comparison: Comparison, rows: pd.DataFrame) -> str:
+    columns = display_columns(rows)
+    align = "".join("l" if c in _TEXT_COLUMNS else "r" for c in columns)
+    lines = ["\\begin{table}", "\\centering", f"\\caption{{{_latex_escape(title(comparison))}}}",
+             f"\\begin{{tabular}}{{{align}}}", "\\hline",
+             " & ".join(_latex_escape(c) for c in columns) + r" \\", "\\hline"]
+    lines += [" & ".join(_latex_escape(_cell(c, row[c], missing="")) for c in columns) + r" \\"
+              for _, row in rows.iterrows()]
+    lines += ["\\hline", "\\end{tabular}", "\\end{table}", "\\begin{itemize}"]
+    lines += [f"\\item {_latex_escape(line.strip())}" for line in verdict_lines(comparison)]
+    lines += ["\\end{itemize}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,223 @@
+"""``lrlab report``: one self-contained HTML page for the sweeps and range tests given.
+
+It reads run directories only (never trains) and decides nothing of its own: the verdicts
+are :func:`lrlab.analysis.compare.compare_runs`'s, the plots :mod:`lrlab.present.plots`'s
+(inline SVG), the words :mod:`lrlab.present.render`'s. The page comes from a Jinja2 template
+(``templates/report.html.j2``); styles, the table-sorting script and every picture are
+inline, so the file opens from disk, travels by mail, and fetches nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lrlab._version import __version__
+from lrlab.analysis.compare import Comparison, compare_runs, select
+from lrlab.errors import StoreError
+from lrlab.formatting import number, rate
+from lrlab.present.render import title, verdict_lines
+from lrlab.rundir.files import atomic_write_text, json_safe
+from lrlab.rundir.loading import scan_runs
+from lrlab.rundir.store import CONFIG_FILE, RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
+
+TEMPLATE = "report.html.j2"
+
+
+@dataclass
+class RunRecord:
+    """What the page shows of one run directory: its config as written, its sessions,
+    and the command that reproduces it."""
+
+    path: Path
+    config_text: str
+    sessions: list[dict[str, Any]]
+    reproduce: str
+
+
+@dataclass
+class RangeTest:
+    run: RunRecord
+    result: dict[str, Any]
+    plot_data_uri: str | None
+
+
+@dataclass
+class ReportData:
+    comparison: Comparison | None
+    frame: pd.DataFrame | None = None  # the trials --where keeps, one row per epoch
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    trial_columns: list[str] = field(default_factory=list)
+    sweeps: list[RunRecord] = field(default_factory=list)
+    range_tests: list[RangeTest] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
+def split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """The paths that hold sweeps (any form ``compare`` accepts) and the range-test
+    directories among the paths and their children."""
+    sweeps, range_tests = [], []
+    for path in paths:
+        if not path.exists():
+            raise StoreError(f"{path}: no such file or directory")
+        if _is_range_test(path):
+            range_tests.append(path)
+            continue
+        sweeps.append(path)
+        if path.is_dir() and not (path / CONFIG_FILE).is_file():  # a runs folder
+            range_tests += sorted(child for child in path.iterdir() if _is_range_test(child))
+    return sweeps, range_tests
+
+
+def _is_range_test(path: Path) -> bool:
+    return (path / CONFIG_FILE).is_file() and RunStore(path).kind() == RANGE_TEST
+
+
+def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | None = None,
+            at: str | int = "best") -> ReportData:
+    """Everything the page shows, read from ``paths``; a bad path or filter is a
+    one-line :class:`~lrlab.errors.StoreError` or ``CompareError``."""
+    sweep_paths, range_paths = split_paths(paths)
+    data = ReportData(comparison=None)
+    for path in range_paths:
+        data.range_tests.append(_range_test(path))
+    try:
+        scan = scan_runs(sweep_paths) if sweep_paths else None
+    except StoreError:  # no trial anywhere below them (the only error scan_runs raises)
+        scan = None
+    if scan is None:
+        if not data.range_tests:
+            shown = ", ".join(str(p) for p in paths)
+            raise StoreError(f"{shown}: no sweeps or range tests found; expected run "
+                             f"directories written by lrlab sweep or lrlab find-lr")
+        return data
+    data.unreadable = [(str(b.path), b.reason) for b in scan.unreadable]
+    frame = scan.frame
+    data.comparison = compare_runs(frame, metric=metric, at=at, where=where, plans=scan.plans)
+    data.frame = kept = select(frame, where).apply(frame)
+    data.trial_columns, data.trials = _trial_rows(kept)
+    data.sweeps = [_run_record(p) for p in scan.sweep_dirs if (p / CONFIG_FILE).is_file()]
+    return data
+
+
+def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+    """One row per trial: the parameters that tell trials apart, status and key numbers
+    (before anything long, so that they show without scrolling), its id last; the sweep
+    is a row group of the page, not a column."""
+    varying = [c for c in frame.attrs.get("lrlab_params", [])
+               if c in ("optimizer", "learning_rate", "seed") or frame[c].nunique() > 1]
+    keys = ["sweep", "trial_id"]
+    recorded = frame.dropna(subset=["epoch"]).sort_values([*keys, "epoch"])
+    by_trial = recorded.groupby(keys, sort=False)
+    numbers = pd.DataFrame({"epochs": by_trial["epoch"].max(),
+                            "best val_accuracy": by_trial["val_accuracy"].max(),
+                            "final loss": by_trial["loss"].last()})
+    # A trial's own columns (the epoch ones, "seconds" among them, belong to its epochs).
+    trials = frame.drop_duplicates(keys).drop(columns="seconds").set_index(keys)
+    trials = trials.join(numbers)
+    trials["epochs"] = trials["epochs"].fillna(0).astype(int)
+    columns = ["sweep", *varying, "status", "epochs", "best val_accuracy", "final loss",
+               "test_accuracy", "seconds", "trial"]
+    table = trials.reset_index().rename(columns={"trial_id": "trial",
+                                                 "trial_seconds": "seconds"})
+    # Python numbers, NaN as None (shown "-").
+    return columns, [json_safe(row) for row in table[columns].to_dict("records")]
+
+
+def _run_record(path: Path, reproduce: str | None = None) -> RunRecord:
+    """A run directory's config, sessions, and the command that reproduces it (for a
+    sweep, its sweep.yaml: the resolved config, engine included, gives the same trials)."""
+    config = path / CONFIG_FILE
+    try:
+        config_text = config.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"{config}: unreadable ({exc.strerror or exc})") from None
+    sessions = RunStore(path).read_environment().get("sessions", [])
+    return RunRecord(path=path, config_text=config_text, sessions=sessions,
+                     reproduce=reproduce or f"lrlab sweep {shlex.quote(str(config))}")
+
+
+def _range_test(path: Path) -> RangeTest:
+    result_path = path / RESULT_FILE
+    try:
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{result_path}: unreadable range-test result ({exc})") from None
+    plot = path / RANGE_TEST_PLOT
+    uri = (f"data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode('ascii')}"
+           if plot.is_file() else None)
+    # The options it ran with are in result.json; the config in sweep.yaml.
+    options = result.get("options") or {}
+    flags = "".join(f" --{name} {options[name]:g}" for name in
+                    ("start", "end", "steps", "smoothing", "diverge") if name in options)
+    if options.get("seeds"):
+        flags += f" --seeds {','.join(str(seed) for seed in options['seeds'])}"
+    if result.get("rule"):
+        flags += f" --rule {shlex.quote(str(result['rule']))}"
+    reproduce = f"lrlab find-lr {shlex.quote(str(path / CONFIG_FILE))}{flags}"
+    return RangeTest(run=_run_record(path, reproduce), result=result, plot_data_uri=uri)
+
+
+def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[str] = (),
+                now: datetime | None = None) -> str:
+    """The page, from the template; the plots are drawn here (matplotlib, as SVG)."""
+    import jinja2
+
+    from lrlab.present.plots import (
+        learning_curves,
+        learning_curves_figure,
+        sensitivity_figure,
+        sensitivity_lines,
+        svg_markup,
+    )
+
+    comparison = data.comparison
+    plots: dict[str, str] = {}
+    if comparison is not None:
+        plots["sensitivity"] = svg_markup(sensitivity_figure(
+            sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at))
+        curves = learning_curves(data.frame, comparison)
+        if curves:
+            plots["curves"] = svg_markup(learning_curves_figure(curves))
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("lrlab.present", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters.update(number=number, rate=_rate_cell)
+    return environment.get_template(TEMPLATE).render(
+        data=data, comparison=comparison, plots=plots, where=list(where),
+        title=title(comparison) if comparison is not None else "Range tests",
+        heading=", ".join([r.path.name for r in data.sweeps]
+                          + [t.run.path.name for t in data.range_tests]),
+        verdict_lines=verdict_lines(comparison) if comparison is not None else [],
+        sources=[str(s) for s in sources], version=__version__,
+        generated=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        json=json)
+
+
+def _rate_cell(value: Any) -> str:
+    """A rate, also as result.json's grids keep them (short strings such as "1e-3")."""
+    try:
+        return rate(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def write_report(paths: Sequence[Path], output: Path, *, where: Sequence[str] = (),
+                 metric: str | None = None, at: str | int = "best") -> Path:
+    """Read ``paths`` and write the page to ``output`` (atomically)."""
+    data = collect(paths, where=where, metric=metric, at=at)
+    html = render_html(data, sources=paths, where=where)
+    try:
+        atomic_write_text(output, html)
+    except OSError as exc:
+        raise StoreError(f"{output}: cannot write the report ({exc.strerror or exc})") from None
+    return output

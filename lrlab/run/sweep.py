@@ -1,0 +1,283 @@
+"""Running a sweep: expand the config, hand the pending trials to a backend, record
+everything it reports.
+
+The runner owns the bookkeeping (what is finished, what to resume, what a partial trial
+leaves behind) and is the only writer of the run directory; the backend only trains (here
+or on a cluster), the store only writes, and observers (the CLI's progress display) only
+watch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lrlab.analysis.compare import CompareError, Comparison, compare_runs
+from lrlab.errors import StoreError
+from lrlab.experiment.config import ExperimentConfig, TrainingConfig, surprising_settings
+from lrlab.experiment.trials import Trial, expand_trials
+from lrlab.run.backends import Backend, LocalBackend
+from lrlab.run.environment import collect_environment
+from lrlab.rundir.loading import scan_runs
+from lrlab.rundir.lock import writer_lock
+from lrlab.rundir.records import (
+    EpochRecord,
+    TrialOutcome,
+    TrialResult,
+    TrialStatus,
+    results_columns,
+)
+from lrlab.rundir.store import SWEEP, RunStore
+from lrlab.training import plan_groups
+from lrlab.training.data import Dataset, load_dataset
+
+
+class SweepObserver:
+    """Hooks called as a sweep progresses. Subclass and override what you need.
+
+    On the Ray backend several trials run at once, so calls for different trials
+    interleave; each call names its trial.
+    """
+
+    def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
+        """``pending`` of ``trials`` will run; the others finished in an earlier run."""
+
+    def trial_started(self, trial: Trial) -> None:
+        pass
+
+    def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
+        pass
+
+    def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
+        """Attempt ``attempt`` of ``trial`` failed; it will start again from scratch."""
+
+    def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
+        pass
+
+    def notice(self, text: str) -> None:
+        """Something about the sweep as a whole, such as a worker that could not start."""
+
+
+@dataclass
+class SweepReport:
+    run_dir: Path
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+    engines: list[dict[str, Any]] = field(default_factory=list)  # as each worker built it
+    compile_seconds: float | None = None  # this session's, summed over trials (jax)
+    largest_stack: int = 1  # the most trials this session trained at once
+    # What `lrlab compare` says of the whole run directory now (None: no trial finished).
+    comparison: Comparison | None = None
+
+
+def run_sweep(
+    config: ExperimentConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    resume: str | Path | None = None,
+    observer: SweepObserver | None = None,
+    backend: Backend | None = None,
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    allow_data_change: bool = False,
+) -> SweepReport:
+    """Train every trial of ``config`` that is not yet finished, writing a run directory.
+
+    With ``resume``, continue that run directory (which must be a sweep of the same config,
+    on the same data unless ``allow_data_change``) and re-run only trials without a
+    completed or diverged ``result.json``, whichever backend wrote it. ``backend`` defaults
+    to :class:`~lrlab.run.backends.LocalBackend`. The run directory is locked for the whole
+    sweep: a second writer is refused at once. On Ctrl-C (or a signal raised as
+    :class:`~lrlab.errors.Interrupted`) the trials in progress are recorded as interrupted
+    and the report says so; environment.json records every session and how it ended.
+    """
+    observer = observer or SweepObserver()
+    backend = backend or LocalBackend()
+    argv = list(argv if argv is not None else sys.argv)
+    trials = expand_trials(config)
+    with contextlib.ExitStack() as held:
+        store = None
+        if resume:
+            store = _open_resumable(Path(resume), config)
+            _lock(held, store, argv, observer)  # before reading what is done: one writer
+        dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
+        if store is not None and not allow_data_change:
+            _check_same_data(store, dataset)
+        done = _finished_rows(store, trials) if store else {}
+        pending = [t for t in trials if t.trial_id not in done]
+        groups = plan_groups(trials, done=done, stacking=config.training.stacks)
+        for warning in surprising_settings(config, n_train=len(dataset.y_train),
+                                           n_validation=len(dataset.y_val)):
+            observer.notice(f"warning: {warning}")
+
+        # The backend fails here, before anything is written, if it cannot run the trials.
+        with backend.session(groups, dataset=dataset, model=config.model,
+                             training=config.training) as session:
+            now = datetime.now(timezone.utc)
+            if store is None:
+                store = RunStore.create(Path(runs_dir), config.name, now=now)
+                _lock(held, store, argv, observer)
+                store.write_config(config.to_dict())
+            # TensorFlow's GPUs matter only to its engine (the jax engine reports its own
+            # device, in "engines", and must not need TensorFlow to be importable).
+            environment = collect_environment(
+                started_at=now.isoformat(timespec="seconds"), argv=argv,
+                probe_devices=session.trains_here and config.training.engine == "tensorflow")
+            recorder = _Recorder(store, trials, done, observer)
+            with store.session({**environment, "backend": session.description,
+                                "engine": _engine_config(config), "engines": [],
+                                "data": dataset.provenance()}, kind=SWEEP,
+                               ended=lambda: recorder.stopped):
+                observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
+                if pending:
+                    session.run(recorder)
+                if recorder.compile_seconds is not None:
+                    store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
+    rows = recorder.rows()
+    return SweepReport(run_dir=store.root, rows=rows, interrupted=any(
+        row["status"] == TrialStatus.INTERRUPTED.value for row in rows),
+        engines=recorder.engines, compile_seconds=recorder.compile_seconds,
+        largest_stack=recorder.largest_stack, comparison=_comparison(store.root))
+
+
+def _comparison(run_dir: Path) -> Comparison | None:
+    """The verdicts of the run directory as written, read back from its files (a resumed
+    sweep's included), exactly as ``lrlab compare`` would give them."""
+    scan = scan_runs([run_dir])
+    try:
+        return compare_runs(scan.frame, plans=scan.plans)
+    except CompareError:  # nothing completed or diverged: no rate to name
+        return None
+
+
+def _engine_config(config: ExperimentConfig) -> dict[str, Any]:
+    """What the config asks of the engine; ``engines`` records what each worker built."""
+    training = config.training
+    return {"name": training.engine, "precision": training.precision,
+            "stack": training.stack}
+
+
+def _lock(held: contextlib.ExitStack, store: RunStore, argv: Sequence[str],
+          observer: SweepObserver) -> None:
+    stale = held.enter_context(writer_lock(store.root, command=" ".join(argv)))
+    if stale is not None:
+        observer.notice(f"took over the lock of {store.root} left by {stale.describe()}, "
+                        f"which is no longer running")
+
+
+def _check_same_data(store: RunStore, dataset: Dataset) -> None:
+    """--resume must train on the data the first session trained on."""
+    sessions = store.read_environment()["sessions"]
+    first = next((s.get("data") for s in sessions if isinstance(s.get("data"), dict)), None)
+    if first is None or not first.get("sha256"):
+        return  # written before lrlab recorded its data: nothing to compare with
+    if first["sha256"] != dataset.sha256:
+        raise StoreError(
+            f"{store.root}: its first session trained on other data ({first.get('source')}, "
+            f"sha256 {first['sha256'][:12]}...); this one would use {dataset.source} "
+            f"(sha256 {dataset.sha256[:12]}...). Resume with the same data, or set "
+            f"`allow_data_change` to mix them knowingly", mentions=["allow_data_change"])
+
+
+class _Recorder:
+    """What the runner does with each event a backend reports: write it to the run
+    directory, then tell the observer."""
+
+    def __init__(self, store: RunStore, trials: Sequence[Trial],
+                 done: dict[str, dict[str, Any]], observer: SweepObserver) -> None:
+        self._store, self._observer = store, observer
+        self._order = [t.trial_id for t in trials]
+        self._rows = dict(done)  # trial_id -> results.csv row
+        self._history: dict[str, list[EpochRecord]] = {}
+        self._started_at: dict[str, tuple[str, float]] = {}
+        self.stopped: str | None = None  # how a stop from outside was named, if any
+        self.engines: list[dict[str, Any]] = []
+        self.compile_seconds: float | None = None
+        self.largest_stack = 1
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
+
+    def trial_started(self, trial: Trial) -> None:
+        # The clock first: a stop signal can land in the middle of this method, and the
+        # interrupted trial's time must still count from here.
+        self._started_at[trial.trial_id] = (_now(), time.perf_counter())
+        self._history[trial.trial_id] = []
+        self._store.write_params(trial.trial_id, trial.params())
+        self._observer.trial_started(trial)
+
+    def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
+        history = self._history[trial.trial_id]
+        history.append(record)
+        self._store.write_history(trial.trial_id, history)
+        self._observer.epoch_finished(trial, record)
+
+    def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
+        self._observer.trial_retrying(trial, error=error, attempt=attempt)
+
+    def trial_finished(self, trial: Trial, outcome: TrialOutcome) -> None:
+        trial_id = trial.trial_id
+        # The epochs reported are the trial's history, whatever the backend: an interrupted
+        # or failed trial keeps the ones it finished, and backends need not collect them.
+        outcome = dataclasses.replace(outcome, history=self._history.pop(trial_id, []))
+        started_at, started = self._started_at.pop(trial_id, (_now(), time.perf_counter()))
+        if outcome.status is TrialStatus.INTERRUPTED:
+            self.stopped = self.stopped or outcome.error
+        if not outcome.status.finished and not outcome.seconds:
+            # An interrupted or failed trial still took this long.
+            outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
+        result = TrialResult.from_outcome(trial_id, outcome, finished_at=_now(),
+                                          started_at=started_at)
+        self.largest_stack = max(self.largest_stack, outcome.stack_size)
+        if outcome.compile_seconds is not None:
+            self.compile_seconds = (self.compile_seconds or 0.0) + outcome.compile_seconds
+        self._store.write_history(trial_id, outcome.history)
+        self._store.write_result(result)
+        row = self._rows[trial_id] = result.row(trial.params())
+        rows = self.rows()
+        self._store.write_results_table(results_columns(rows), rows)
+        self._observer.trial_finished(trial, row)
+
+    def notice(self, text: str) -> None:
+        self._observer.notice(text)
+
+    def engine_ready(self, description: dict[str, Any]) -> None:
+        if description not in self.engines:
+            self.engines.append(description)
+            self._store.update_session(engines=self.engines)
+
+
+def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
+    store = RunStore.open(path, kind=SWEEP)
+    stored, wanted = store.read_config(), config.to_dict()
+    # Keys added since the run was written read as their defaults (what it trained with).
+    defaults = TrainingConfig().model_dump(mode="json")
+    if isinstance(stored.get("training"), dict):
+        stored["training"] = {**defaults, **stored["training"]}
+    stored.pop("name", None)
+    wanted.pop("name", None)
+    if stored != wanted:
+        differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+        raise StoreError(f"{path}: was run with a different config ({', '.join(differing)} "
+                         f"differ); resume it with its own {path / 'sweep.yaml'}")
+    return store
+
+
+def _finished_rows(store: RunStore, trials: Sequence[Trial]) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for trial in trials:
+        result = store.read_result(trial.trial_id)
+        if result is not None and result.status.finished:
+            rows[trial.trial_id] = result.row(trial.params())
+    return rows
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,170 @@
+"""Finding and loading finished sweeps: run directories become one tidy DataFrame.
+
+No TensorFlow here: ``lrlab compare`` and notebooks load thousands of trials in a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lrlab.errors import LrlabError, StoreError
+from lrlab.experiment.config import parse_config
+from lrlab.experiment.trials import expand_trials
+from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING
+from lrlab.rundir.store import (
+    CONFIG_FILE,
+    HISTORY_FILE,
+    PARAMS_FILE,
+    RESULT_FILE,
+    TRIALS_DIR,
+    read_trial,
+)
+
+log = logging.getLogger(__name__)
+# Where the frame says which of its columns are trial parameters (the keys of the trials'
+# params.json files), so that nothing else ever becomes a grouping key.
+PARAMS_ATTR = "lrlab_params"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A trial folder that could not be loaded, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class RunScan:
+    frame: pd.DataFrame
+    unreadable: list[Unreadable] = field(default_factory=list)
+    sweep_dirs: list[Path] = field(default_factory=list)
+    # Per sweep name, every trial its sweep.yaml plans (trial_id and parameters), or None
+    # where sweep.yaml is not a config lrlab can expand.
+    plans: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+
+
+def load_runs(*paths: str | Path) -> pd.DataFrame:
+    """Every trial below ``paths`` as a tidy DataFrame: one row per trial and epoch.
+
+    Columns: ``sweep``, ``trial_id``, the trial's parameters (``optimizer``,
+    ``learning_rate``, ``seed``, hyperparameters; listed in ``frame.attrs["lrlab_params"]``),
+    ``status``, ``diverged_epoch``, ``initial_loss``, ``test_loss``, ``test_accuracy``,
+    ``trial_seconds``, then the ``history.csv`` columns (``epoch``, ``lr``, ``loss``,
+    ``accuracy``, ``val_loss``, ``val_accuracy``, ``seconds`` of the epoch). Unreadable
+    trials are skipped and logged; use :func:`scan_runs` to get them as a list.
+    """
+    scan = scan_runs(paths)
+    for bad in scan.unreadable:
+        log.warning("skipped unreadable trial %s: %s", bad.path, bad.reason)
+    return scan.frame
+
+
+def scan_runs(paths: Iterable[str | Path]) -> RunScan:
+    """Load every trial below ``paths`` (runs folders, sweep or trial directories)."""
+    rows: list[dict[str, Any]] = []
+    params: dict[str, None] = {}  # every trial's parameter names, in first-seen order
+    unreadable: list[Unreadable] = []
+    sweep_dirs: dict[Path, None] = {}
+    found = 0
+    pairs, whole = _trial_dirs([Path(p) for p in paths])
+    for sweep_dir, trial_dir in pairs:
+        found += 1
+        sweep_dirs[sweep_dir] = None
+        try:
+            trial_params, trial_rows = _trial_rows(sweep_dir.name, trial_dir)
+        except StoreError as exc:
+            unreadable.append(Unreadable(trial_dir, str(exc)))
+            continue
+        rows.extend(trial_rows)
+        params.update(dict.fromkeys(trial_params))
+    if found == 0:
+        shown = ", ".join(str(p) for p in paths)
+        raise StoreError(f"{shown}: no trials found; expected a runs folder, a sweep "
+                         f"directory (with {CONFIG_FILE}) or a trial directory")
+    columns = ["sweep", "trial_id", *params, *FRAME_TRIAL_COLUMNS, *HISTORY_COLUMNS]
+    frame = pd.DataFrame(rows, columns=columns if rows else None)
+    frame.attrs[PARAMS_ATTR] = list(params)
+    if "schedule" in frame:  # constant-rate trials store no schedule
+        frame["schedule"] = frame["schedule"].fillna("constant")
+    plans = {path.name: planned_trials(path) for path in sweep_dirs}
+    for path in sweep_dirs:
+        if path not in whole and plans[path.name] is not None:
+            # Only some of its trial directories were given: the plan is those trials, so
+            # that a finished sweep's trial read alone is not "1 of 24, unfinished".
+            given = {trial.name for sweep, trial in pairs if sweep == path}
+            plan = plans[path.name]
+            plans[path.name] = plan[plan["trial_id"].isin(given)].reset_index(drop=True)
+    return RunScan(frame=frame, unreadable=unreadable, sweep_dirs=list(sweep_dirs),
+                   plans=plans)
+
+
+def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
+    """Every trial the sweep's ``sweep.yaml`` plans, one row each (trial_id and
+    parameters), so that a reader knows how many are missing. None when it cannot tell."""
+    try:
+        text = (sweep_dir / CONFIG_FILE).read_text(encoding="utf-8")
+        trials = expand_trials(parse_config(text, source=str(sweep_dir / CONFIG_FILE)))
+    except (OSError, UnicodeDecodeError, LrlabError):
+        return None
+    frame = pd.DataFrame([{"trial_id": t.trial_id, **t.params()} for t in trials])
+    if "schedule" in frame:
+        frame["schedule"] = frame["schedule"].fillna("constant")
+    return frame
+
+
+def _is_trial_dir(path: Path) -> bool:
+    return path.parent.name == TRIALS_DIR and any(
+        (path / name).exists() for name in (PARAMS_FILE, RESULT_FILE, HISTORY_FILE))
+
+
+def _trial_dirs(paths: list[Path]) -> tuple[list[tuple[Path, Path]], set[Path]]:
+    """(sweep directory, trial directory) pairs below the paths, each once, sorted; and the
+    sweep directories that were read whole (not only some of their trial directories)."""
+    pairs: dict[Path, Path] = {}
+    whole: set[Path] = set()
+    for path in paths:
+        if not path.exists():
+            raise StoreError(f"{path}: no such file or directory")
+        if not path.is_dir():
+            raise StoreError(f"{path}: not a folder; expected a runs folder, a sweep "
+                             f"directory or a trial directory")
+        if _is_trial_dir(path):
+            pairs[path.resolve()] = path.parent.parent
+            continue
+        sweeps = [path] if (path / TRIALS_DIR).is_dir() else sorted(
+            {marker.parent for name in (CONFIG_FILE, TRIALS_DIR) for marker in path.rglob(name)
+             if (marker.parent / TRIALS_DIR).is_dir()})
+        for sweep in sweeps:
+            whole.add(sweep)
+            for trial in sorted((sweep / TRIALS_DIR).iterdir()):
+                if trial.is_dir():
+                    pairs[trial.resolve()] = sweep
+    return sorted(((sweep, trial) for trial, sweep in pairs.items()),
+                  key=lambda pair: (str(pair[0]), str(pair[1]))), whole
+
+
+def _trial_rows(sweep: str, trial_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """A trial's parameter names and its rows of the tidy frame."""
+    params, result, history = read_trial(trial_dir)
+    clashing = sorted(set(params) & {"sweep", "trial_id", *FRAME_TRIAL_COLUMNS,
+                                     *HISTORY_COLUMNS})
+    if clashing:
+        raise StoreError(f"{trial_dir / PARAMS_FILE}: parameter(s) {', '.join(clashing)} "
+                         f"clash with lrlab's own columns")
+    if result is not None:
+        epochs = [int(row["epoch"]) for row in history]
+        if epochs != list(range(1, result.epochs + 1)):
+            shown = f"epochs {epochs[0]}..{epochs[-1]} ({len(epochs)} rows)" if epochs else "none"
+            raise StoreError(f"{trial_dir / HISTORY_FILE}: holds {shown}, but "
+                             f"{RESULT_FILE} says {result.epochs} epoch(s); the history is "
+                             f"partial or damaged, so the trial is left out")
+    fields = result.frame_fields() if result is not None else {"status": RUNNING}
+    base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields}
+    return list(params), [{**base, **row} for row in history] or [base]

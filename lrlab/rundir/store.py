@@ -1,0 +1,279 @@
+"""The run directory: the only code that writes run files, and that reads them back
+(for --resume, and for `lrlab compare` through lrlab.rundir.loading).
+
+Layout (documented in the README)::
+
+    <runs>/<name>-<YYYYmmdd-HHMMSS>/
+        sweep.yaml            resolved config
+        environment.json      what kind of run; every session: start, end, how it ended,
+                              command, versions, host, backend, data (path, hash, sizes)
+        .lock                 who writes it now (see lrlab.rundir.lock)
+        results.csv           one row per trial, rewritten as trials finish
+        trials/<trial-id>/
+            params.json       the trial's parameters
+            history.csv       one row per epoch (HISTORY_COLUMNS)
+            result.json       status, final/best/test metrics, wall time
+
+Every file is written to a temporary file in the same folder and renamed over the target
+(:func:`lrlab.rundir.files.atomic_write`), so a crash or a kill leaves either the old file or the
+new one, never half of one. Column names come from :mod:`lrlab.rundir.records`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lrlab.errors import StoreError, stop_reason
+from lrlab.rundir.files import atomic_write_text, csv_text, json_text
+from lrlab.rundir.records import HISTORY_COLUMNS, EpochRecord, TrialResult
+
+CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
+PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
+RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
+TRIALS_DIR = "trials"
+# What a run directory holds, recorded in environment.json: --resume takes only a sweep.
+SWEEP, RANGE_TEST = "sweep", "range-test"
+KINDS = (SWEEP, RANGE_TEST)
+
+
+def safe_name(name: str) -> str:
+    """A sweep name reduced to one harmless path component (no '/', '..', or spaces)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:80]
+    return cleaned or "sweep"
+
+
+class RunStore:
+    """One sweep's run directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, runs_dir: Path, name: str, *, now: datetime) -> RunStore:
+        """Make a new, empty run directory under ``runs_dir``; never reuses one.
+
+        ``mkdir`` fails if the folder exists, so two sweeps started in the same second
+        get ``-2``, ``-3``... instead of sharing a directory.
+        """
+        stem = f"{safe_name(name)}-{now:%Y%m%d-%H%M%S}"
+        try:
+            runs_dir.mkdir(parents=True, exist_ok=True)
+            for attempt in range(1, 1000):
+                root = runs_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
+                try:
+                    root.mkdir()
+                except FileExistsError:
+                    continue
+                (root / TRIALS_DIR).mkdir()
+                return cls(root)
+        except OSError as exc:
+            raise StoreError(f"{runs_dir}: cannot create a run directory "
+                             f"({exc.strerror or exc}); choose another `runs_dir`",
+                             mentions=["runs_dir"]) from None
+        raise StoreError(f"{runs_dir}: too many run directories named {stem}-*")
+
+    @classmethod
+    def open(cls, root: Path, *, kind: str = SWEEP) -> RunStore:
+        """An existing run directory of ``kind``, for ``--resume``."""
+        if not (root / CONFIG_FILE).is_file():
+            raise StoreError(f"{root}: not a run directory (no {CONFIG_FILE}); expected a "
+                             f"folder written by 'lrlab sweep'")
+        store = cls(root)
+        found = store.kind()
+        if found != kind:
+            raise StoreError(f"{root}: a {found} run directory; only a {kind} can be resumed "
+                             f"(start a new one instead)")
+        return store
+
+    def kind(self) -> str:
+        """sweep or range-test, as recorded; older directories are told by their files
+        (a range test has result.json at the top)."""
+        recorded = self.read_environment().get("kind")
+        if recorded in KINDS:
+            return recorded
+        return RANGE_TEST if (self.root / RESULT_FILE).is_file() else SWEEP
+
+    # -- sweep-level files --------------------------------------------------------------
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_text(self.root / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+
+    def read_config(self) -> dict[str, Any]:
+        path = self.root / CONFIG_FILE
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise StoreError(f"{path}: unreadable run config ({exc})") from None
+        if not isinstance(data, dict):
+            raise StoreError(f"{path}: corrupted run config; expected a mapping")
+        return data
+
+    def read_environment(self) -> dict[str, Any]:
+        """environment.json as ``{"kind": ..., "sessions": [...]}``; a file from before
+        sessions were kept (one flat record) reads as its one session; none reads empty."""
+        path = self.root / ENVIRONMENT_FILE
+        if not path.exists():
+            return {"sessions": []}
+        data = _read_json_object(path)
+        if "sessions" not in data:
+            return {"sessions": [data]}
+        if not isinstance(data["sessions"], list):
+            raise StoreError(f"{path}: malformed; 'sessions' should be a list")
+        return data
+
+    def start_session(self, session: dict[str, Any], *, kind: str) -> None:
+        """Append a session to environment.json (never overwriting the earlier ones)."""
+        environment = self.read_environment()
+        environment["kind"] = environment.get("kind", kind)
+        environment["sessions"].append({**session, "ended_at": None, "ended": None})
+        atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(
+            {"kind": environment["kind"], "sessions": environment["sessions"]}))
+
+    def end_session(self, *, ended: str) -> None:
+        """Record when and how the current (last) session ended."""
+        self.update_session(ended_at=_now(), ended=ended)
+
+    def update_session(self, **fields: Any) -> None:
+        """Add ``fields`` to the current (last) session: what is learnt while it runs."""
+        environment = self.read_environment()
+        if environment["sessions"]:
+            environment["sessions"][-1].update(fields)
+            atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(environment))
+
+    @contextlib.contextmanager
+    def session(self, session: dict[str, Any], *, kind: str,
+                ended: Callable[[], str | None] = lambda: None) -> Iterator[None]:
+        """A session of ``kind`` in environment.json for the ``with`` block, its end
+        recorded however the block ends: ``ended()`` (default "completed") when it returns,
+        ``interrupted (SIGTERM)`` and the like on a stop, ``failed (...)`` on an error."""
+        self.start_session(session, kind=kind)
+        try:
+            yield
+        except BaseException as exc:
+            how = (stop_reason(exc) if isinstance(exc, KeyboardInterrupt)
+                   else f"failed ({type(exc).__name__}: {exc})")
+            with contextlib.suppress(StoreError):  # the original error matters more
+                self.end_session(ended=how)
+            raise
+        self.end_session(ended=ended() or "completed")
+
+    def write_results_table(self, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+        atomic_write_text(self.root / RESULTS_FILE, csv_text(columns, rows))
+
+    def write_table(self, name: str, columns: Sequence[str],
+                    rows: Iterable[dict[str, Any]]) -> Path:
+        """A CSV file at the top of the run directory (range-test curves)."""
+        path = self.root / name
+        atomic_write_text(path, csv_text(columns, rows))
+        return path
+
+    def write_json(self, name: str, data: dict[str, Any]) -> Path:
+        path = self.root / name
+        atomic_write_text(path, json_text(data))
+        return path
+
+    # -- per-trial files ----------------------------------------------------------------
+
+    def trial_dir(self, trial_id: str) -> Path:
+        path = self.root / TRIALS_DIR / trial_id
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
+        return path
+
+    def write_params(self, trial_id: str, params: dict[str, Any]) -> None:
+        atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE, json_text(params))
+
+    def write_history(self, trial_id: str, history: Iterable[EpochRecord]) -> None:
+        atomic_write_text(self.trial_dir(trial_id) / HISTORY_FILE, csv_text(
+            HISTORY_COLUMNS, (dataclasses.asdict(record) for record in history)))
+
+    def write_result(self, result: TrialResult) -> None:
+        atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,
+                          json_text(result.to_json()))
+
+    def read_result(self, trial_id: str) -> TrialResult | None:
+        """A trial's result, or None when it has none or it cannot be read (so it re-runs)."""
+        try:
+            return read_result(self.root / TRIALS_DIR / trial_id)
+        except StoreError:
+            return None
+
+
+def read_result(trial_dir: Path) -> TrialResult:
+    """A trial's ``result.json``; :class:`StoreError` naming the file if it is damaged."""
+    path = trial_dir / RESULT_FILE
+    try:
+        return TrialResult.from_json(_read_json_object(path))
+    except ValueError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+
+
+def read_trial(
+        trial_dir: Path) -> tuple[dict[str, Any], TrialResult | None, list[dict[str, float]]]:
+    """A trial's params, result and history rows, for ``lrlab compare``. The result is None
+    for a trial still training (params.json, no result.json yet), whose history may be
+    absent too.
+
+    Raises :class:`StoreError` naming the file and what is wrong with it, so that one damaged
+    trial can be reported and skipped.
+    """
+    params = _read_json_object(trial_dir / PARAMS_FILE)
+    if not (trial_dir / RESULT_FILE).exists():
+        if not (trial_dir / HISTORY_FILE).exists():
+            return params, None, []
+        return params, None, _read_history(trial_dir / HISTORY_FILE)
+    return params, read_result(trial_dir), _read_history(trial_dir / HISTORY_FILE)
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None or tuple(header) != HISTORY_COLUMNS:
+                raise StoreError(f"{path}: unexpected header {header}; expected "
+                                 f"{','.join(HISTORY_COLUMNS)}")
+            rows = []
+            for number, line in enumerate(reader, start=2):
+                if len(line) != len(HISTORY_COLUMNS):
+                    raise StoreError(f"{path}:{number}: expected {len(HISTORY_COLUMNS)} "
+                                     f"fields, got {len(line)} (truncated?)")
+                try:
+                    rows.append({k: float(v) if v else math.nan
+                                 for k, v in zip(HISTORY_COLUMNS, line, strict=True)})
+                except ValueError:
+                    raise StoreError(f"{path}:{number}: non-numeric value") from None
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise StoreError(f"{path}: unreadable ({exc})") from None
+    return rows
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StoreError(f"{path}: malformed JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: malformed; expected a JSON object")
+    return data
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

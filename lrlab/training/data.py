@@ -1,0 +1,328 @@
+"""Data sets: finding, validating, importing and preparing them for training.
+
+Arrays are checked for shape, dtype and label range, never against a file hash, so any
+faithful copy of MNIST works (the one a colleague sends, a rebuilt one, Keras's download).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lrlab.errors import DataError, StoreError
+from lrlab.experiment.config import NAMED_DATASETS, DataConfig
+from lrlab.rundir.files import atomic_write
+
+DATA_DIR_ENV = "LRLAB_DATA_DIR"
+ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+# Sizes of the synthetic set when the config gives no limit: big enough to learn, small
+# enough for a unit test to train on in a second.
+SYNTHETIC_TRAIN, SYNTHETIC_TEST = 3000, 1000
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training, validation and test arrays, ready for the model: float32 pixels in [0, 1]
+    flattened to 784, int32 labels. ``x_val`` has zero rows when validation is 0."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # the file read ("synthetic", or keras.datasets.NAME after a download)
+    sha256: str = ""  # of the images and labels used, after limits, and of the split
+
+    @property
+    def has_validation(self) -> bool:
+        return len(self.y_val) > 0
+
+    def provenance(self) -> dict[str, object]:
+        """What environment.json records of the data a session trained on."""
+        return {"source": self.source, "sha256": self.sha256, "train": len(self.y_train),
+                "validation": len(self.y_val), "test": len(self.y_test)}
+
+
+def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) -> Dataset:
+    """Find, validate and split the configured data set."""
+    env = os.environ if env is None else env
+    if config.dataset == "synthetic":
+        arrays = synthetic_arrays(n_train=config.train_limit or SYNTHETIC_TRAIN,
+                                  n_test=config.test_limit or SYNTHETIC_TEST)
+        source = "synthetic"
+    elif config.dataset == "npz":
+        assert config.path is not None  # the schema requires it
+        arrays = read_npz(config.path)
+        source = str(config.path.resolve())
+    else:
+        arrays, source = _load_named(config.dataset, config.path, env)
+    return _prepare(arrays, config, source)
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read and validate a Keras-layout ``.npz`` (``x_train, y_train, x_test, y_test``)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [name for name in ARRAYS if name not in npz.files]
+            if missing:
+                raise DataError(f"{path}: missing array(s) {', '.join(missing)}; expected "
+                                f"Keras's layout with {', '.join(ARRAYS)}")
+            arrays = {name: npz[name] for name in ARRAYS}
+    except FileNotFoundError:
+        raise DataError(f"{path}: data file not found") from None
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip, truncated
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    validate_arrays(arrays, source=str(path))
+    return arrays
+
+
+def validate_arrays(arrays: Mapping[str, np.ndarray], *, source: str) -> None:
+    """Check MNIST-shaped images and labels: (N, 28, 28) uint8 and N labels in 0..9."""
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or x.shape[0] == 0:
+            raise DataError(f"{source}: x_{split} has shape {x.shape}; expected (N, 28, 28)")
+        if x.dtype != np.uint8:
+            raise DataError(f"{source}: x_{split} has dtype {x.dtype}; expected uint8 pixels")
+        if y.shape != (x.shape[0],):
+            raise DataError(f"{source}: y_{split} has shape {y.shape}; expected "
+                            f"({x.shape[0]},), one label per image")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
+            raise DataError(f"{source}: y_{split} must hold integer labels 0..9 "
+                            f"(dtype {y.dtype}, range {y.min()}..{y.max()})")
+
+
+@dataclass(frozen=True)
+class Published:
+    """What the published data set is, as Keras's ``load_data()`` gives it."""
+
+    train: int
+    test: int
+    mean_pixel: float  # of the training images, in [0, 1]: the usual normalisation constant
+
+
+PUBLISHED = {"mnist": Published(60_000, 10_000, 0.1307),
+             "fashion_mnist": Published(60_000, 10_000, 0.2860)}
+# Digits are mostly black, clothes much less: the mean pixels differ by 0.15, so a copy
+# within this of the published one is that data set (MNIST's test set's is 0.1325).
+MEAN_PIXEL_TOLERANCE = 0.01
+
+
+def check_published(arrays: Mapping[str, np.ndarray], dataset: str, *, source: str) -> None:
+    """``arrays`` are the whole published ``dataset`` (not a slice, not the other one)."""
+    expected = PUBLISHED[dataset]
+    n_train, n_test = len(arrays["x_train"]), len(arrays["x_test"])
+    if (n_train, n_test) != (expected.train, expected.test):
+        raise DataError(f"{source}: {n_train:,} training and {n_test:,} test images; the "
+                        f"published {dataset} has {expected.train:,} and {expected.test:,}. "
+                        f"A set of your own is read from its file: data.dataset: npz with "
+                        f"data.path")
+    mean = float(arrays["x_train"].mean()) / 255
+    if abs(mean - expected.mean_pixel) > MEAN_PIXEL_TOLERANCE:
+        like = next((name for name, other in PUBLISHED.items() if name != dataset and
+                     abs(mean - other.mean_pixel) <= MEAN_PIXEL_TOLERANCE), None)
+        hint = (f"; these look like {like} (whose is {PUBLISHED[like].mean_pixel}): import "
+                f"them with `dataset` {like}" if like else "")
+        raise DataError(f"{source}: its training images' mean pixel is {mean:.4f}, not "
+                        f"{dataset}'s {expected.mean_pixel}{hint}", mentions=["dataset"])
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``lrlab data import`` puts files: ``$LRLAB_DATA_DIR``, else Keras's cache."""
+    env = os.environ if env is None else env
+    return Path(env[DATA_DIR_ENV]).expanduser() if env.get(DATA_DIR_ENV) else _keras_cache(env)
+
+
+def _keras_cache(env: Mapping[str, str]) -> Path:
+    # keras.utils.get_file's default: $KERAS_HOME or ~/.keras, subfolder "datasets".
+    home = Path(env["KERAS_HOME"]) if env.get("KERAS_HOME") else Path.home() / ".keras"
+    return home.expanduser() / "datasets"
+
+
+def _candidates(dataset: str, env: Mapping[str, str]) -> list[Path]:
+    filename = f"{dataset}.npz"
+    places = []
+    if env.get(DATA_DIR_ENV):
+        places.append(Path(env[DATA_DIR_ENV]).expanduser() / filename)
+    places.append(_keras_cache(env) / filename)
+    return places
+
+
+def _load_named(dataset: str, path: Path | None,
+                env: Mapping[str, str]) -> tuple[dict[str, np.ndarray], str]:
+    if path is not None:  # asked for by name: that file and no other
+        place = path / f"{dataset}.npz" if path.is_dir() else path
+        if not place.is_file():
+            raise DataError(f"data.path: {place} does not exist; expected a {dataset}.npz "
+                            f"file or a folder holding one")
+        return read_npz(place), str(place.resolve())
+    places = _candidates(dataset, env)
+    for place in places:
+        if place.is_file():
+            return read_npz(place), str(place.resolve())
+    try:
+        arrays = _download(dataset)
+    except Exception as exc:  # noqa: BLE001 - any failure of Keras's download ends the same way
+        looked = ", ".join(str(p) for p in places)
+        raise DataError(
+            f"{dataset} not found (looked in {looked}) and Keras's download failed "
+            f"({_cause(exc)}); set ${DATA_DIR_ENV} to a folder holding {dataset}.npz, or run "
+            f"'lrlab data import PATH' with a copy"
+        ) from None
+    validate_arrays(arrays, source=f"keras.datasets.{dataset}")
+    return arrays, f"keras.datasets.{dataset}"
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost reason of a failure, in one line: Keras wraps the network's own error
+    ("Temporary failure in name resolution") in a bare ``Exception``."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    reason = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {reason[-1][:200]}" if reason else type(exc).__name__
+
+
+def _download(dataset: str) -> dict[str, np.ndarray]:
+    """Keras's own loader: its cache, else the standard download."""
+    from lrlab.training._keras import import_keras
+
+    loader = getattr(import_keras().datasets, dataset)
+    (x_train, y_train), (x_test, y_test) = loader.load_data()
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) -> Dataset:
+    x_train, y_train = arrays["x_train"], arrays["y_train"]
+    if config.train_limit is not None:
+        x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
+    x_test, y_test = arrays["x_test"], arrays["y_test"]
+    if config.test_limit is not None:
+        x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
+    n_fit = len(y_train) - config.validation
+    if n_fit < 1:
+        raise DataError(f"data.validation: {config.validation} leaves no training images out "
+                        f"of {len(y_train)}; expected at most {len(y_train) - 1}")
+    return Dataset(
+        x_train=_pixels(x_train[:n_fit]), y_train=y_train[:n_fit].astype(np.int32),
+        x_val=_pixels(x_train[n_fit:]), y_val=y_train[n_fit:].astype(np.int32),
+        x_test=_pixels(x_test), y_test=y_test.astype(np.int32), source=source,
+        sha256=fingerprint([x_train, y_train, x_test, y_test], validation=config.validation),
+    )
+
+
+def fingerprint(arrays: list[np.ndarray], *, validation: int) -> str:
+    """SHA-256 of the raw images and labels used (after limits) and of where validation
+    starts: the same data, split the same way, gives the same hash whatever file held it.
+    About 0.1 s for all of MNIST (hashing the 8-bit pixels, not the float32 copies)."""
+    digest = hashlib.sha256(f"validation={validation}".encode())
+    for array in arrays:
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _pixels(images: np.ndarray) -> np.ndarray:
+    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))  # also for 0 images
+    return flat.astype(np.float32) / np.float32(255.0)
+
+
+def synthetic_arrays(*, n_train: int, n_test: int, seed: int = 1234) -> dict[str, np.ndarray]:
+    """A deterministic, learnable MNIST-shaped set: ten random stroke patterns, one per
+    class, each image a noisy, randomly shifted copy of its class's pattern."""
+    rng = np.random.default_rng(seed)
+    prototypes = (rng.random((10, 28, 28)) < 0.18).astype(np.float32)
+
+    def make(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
+        images = prototypes[labels] * 180.0
+        shifts = rng.integers(-1, 2, size=(n, 2))
+        for axis in (0, 1):  # a one-pixel jitter keeps the task from being a lookup
+            for s in (-1, 1):
+                rows = shifts[:, axis] == s
+                images[rows] = np.roll(images[rows], s, axis=axis + 1)
+        images += rng.normal(0.0, 50.0, size=images.shape)
+        return np.clip(images, 0, 255).astype(np.uint8), labels
+
+    x_train, y_train = make(n_train)
+    x_test, y_test = make(n_test)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+# --- lrlab data import ----------------------------------------------------------------------
+
+def import_dataset(source: Path, *, dataset: str = "mnist", dest: Path | None = None) -> Path:
+    """Validate a user's copy (a Keras ``.npz`` or a folder of the four IDX files) and write
+    it as ``<dest>/<dataset>.npz``, where lrlab looks for it. Returns the written path."""
+    if dataset not in NAMED_DATASETS:
+        raise DataError(f"unknown data set; expected one of: {', '.join(NAMED_DATASETS)}",
+                        about={"dataset": repr(dataset)})
+    if not source.exists():
+        raise DataError(f"{source}: not found; expected a .npz file or a folder with the "
+                        f"four IDX files ({', '.join(IDX_FILES.values())}, optionally .gz)")
+    arrays = read_idx_dir(source) if source.is_dir() else read_npz(source)
+    check_published(arrays, dataset, source=str(source))
+    dest = data_dir() if dest is None else dest
+    target = dest / f"{dataset}.npz"
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{dest}: cannot write {target.name} ({exc.strerror or exc}); "
+                        f"choose another folder (`to`)", mentions=["to"]) from None
+    try:
+        atomic_write(target, lambda handle: np.savez_compressed(handle, **arrays), binary=True)
+    except StoreError as exc:
+        raise DataError(f"{exc}; choose another folder (`to`)", mentions=["to"]) from None
+    return target
+
+
+def read_idx_dir(folder: Path) -> dict[str, np.ndarray]:
+    """Read the four original MNIST IDX files (plain or ``.gz``) from a folder."""
+    arrays = {}
+    for name, stem in IDX_FILES.items():
+        found = [folder / f"{stem}.gz", folder / stem]
+        path = next((p for p in found if p.is_file()), None)
+        if path is None:
+            raise DataError(f"{folder}: missing {stem}.gz (or {stem}); expected the four "
+                            f"IDX files {', '.join(IDX_FILES.values())}")
+        arrays[name] = _read_idx(path, dims=3 if name.startswith("x") else 1)
+    validate_arrays(arrays, source=str(folder))
+    return arrays
+
+
+def _read_idx(path: Path, *, dims: int) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read IDX file ({exc})") from None
+    # IDX header: two zero bytes, a type code (0x08 = uint8), the number of dimensions,
+    # then one big-endian uint32 per dimension.
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or raw[3] != dims:
+        raise DataError(f"{path}: not a {dims}-dimensional uint8 IDX file")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    body = raw[4 + 4 * dims:]
+    if len(body) != int(np.prod(shape)):
+        raise DataError(f"{path}: truncated IDX file (header says {shape}, "
+                        f"{len(body)} bytes of data)")
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape)
+
+
+__all__ = ["Dataset", "load_dataset", "import_dataset", "read_npz", "read_idx_dir",
+           "synthetic_arrays", "validate_arrays", "data_dir", "DATA_DIR_ENV"]

@@ -1,0 +1,139 @@
+"""Regenerate every output the README and the documentation show, from real runs.
+
+    LRLAB_DATA_DIR=/abs/folder/with/mnist.npz python scripts/doc_outputs.py [--only A,B]
+
+Each output runs the command a reader would run, in fresh processes, into a scratch runs
+folder, and writes what it printed into ``docs/outputs/<name>``; pictures go to ``docs/``.
+The README's ``<!-- output: NAME -->`` blocks are then rewritten from those files, and the
+documentation pages include them (pymdownx.snippets), so no output is ever pasted by hand.
+``docs/outputs/ABOUT.md`` records when, on what machine and with which versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUTS = ROOT / "docs" / "outputs"
+WIDTH = "100"  # the documents' code blocks fit 100 columns
+
+
+def lrlab(*args: str) -> tuple[str, float]:
+    """Run ``lrlab ARGS`` as a reader would (not on a terminal); its stdout and seconds."""
+    env = {**os.environ, "COLUMNS": WIDTH}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "lrlab", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"lrlab {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout, seconds
+
+
+def summary(printed: str) -> str:
+    """What a sweep prints at its end: the trials table and the verdicts (the per-epoch
+    lines before them are a log, not a result)."""
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Trials"))
+    return "\n".join(line for line in lines[start:] if not line.startswith("run directory"))
+
+
+def run_dir(printed: str) -> Path:
+    found = re.search(r"^run directory: (.+)$", printed, flags=re.MULTILINE)
+    if found is None:
+        raise SystemExit("the sweep did not print its run directory")
+    return ROOT / found.group(1).strip()
+
+
+def smoke(runs: Path) -> dict[str, str]:
+    printed, seconds = lrlab("sweep", "configs/smoke.yaml", "--runs-dir", str(runs / "smoke"))
+    return {"smoke-sweep.txt": summary(printed) + f"\n(the whole command: {seconds:.0f} s)"}
+
+
+def seed_experiment(runs: Path) -> dict[str, str]:
+    printed, seconds = lrlab("sweep", "configs/mnist.yaml", "--runs-dir", str(runs / "mnist"))
+    where = run_dir(printed)
+    history = next(where.glob("trials/rmsprop-lr1.00e-03-s0-*/history.csv")).read_text()
+    status, _ = lrlab("status", str(where))
+    return {"mnist-sweep.txt": summary(printed) + f"\n(the whole command: {seconds:.0f} s)",
+            "history.csv.txt": history.rstrip("\n"),
+            "status.txt": status.rstrip("\n").replace(str(ROOT) + "/", "")}
+
+
+def three_seeds(runs: Path) -> dict[str, str]:
+    printed, _ = lrlab("sweep", "configs/mnist-3seeds.yaml", "--runs-dir",
+                       str(runs / "three"), "--quiet")
+    where = Path(printed.strip())
+    table, _ = lrlab("compare", str(where), "--plots", str(runs / "plots"))
+    markdown, _ = lrlab("compare", str(where), "--no-plots", "--format", "markdown",
+                        "--where", "optimizer=sgd")
+    shutil.copy(runs / "plots" / "sensitivity-val_accuracy.png", ROOT / "docs" / "sensitivity.png")
+    shutil.copy(runs / "plots" / "learning-curves.png", ROOT / "docs" / "learning-curves.png")
+    table = "\n".join(line for line in table.splitlines() if not line.startswith("plots:"))
+    return {"compare-3seeds.txt": table.rstrip("\n"), "compare-3seeds.md": markdown.rstrip("\n")}
+
+
+def find_lr(runs: Path) -> dict[str, str]:
+    printed, _ = lrlab("find-lr", "configs/mnist.yaml", "--runs-dir", str(runs / "findlr"),
+                       "--seeds", "0,1,2")
+    where = next((runs / "findlr").iterdir())
+    shutil.copy(where / "findlr.png", ROOT / "docs" / "findlr.png")
+    return {"findlr.txt": printed.rstrip("\n").replace(str(runs) + "/", "runs/")}
+
+
+STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
+    "smoke": smoke, "mnist": seed_experiment, "three-seeds": three_seeds, "find-lr": find_lr}
+
+
+def fill_readme() -> None:
+    """Rewrite each ``<!-- output: NAME -->`` block of the README from docs/outputs/NAME."""
+    readme = ROOT / "README.md"
+
+    def block(match: re.Match[str]) -> str:
+        name = match.group(1)
+        text = (OUTPUTS / name).read_text().rstrip("\n")
+        return f"<!-- output: {name} -->\n```text\n{text}\n```\n<!-- /output -->"
+
+    text = re.sub(r"<!-- output: (\S+) -->\n.*?<!-- /output -->", block,
+                  readme.read_text(), flags=re.DOTALL)
+    readme.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(STEPS),
+                        help=f"comma-separated, of: {', '.join(STEPS)}")
+    args = parser.parse_args()
+    if "LRLAB_DATA_DIR" not in os.environ:
+        print("note: LRLAB_DATA_DIR is not set; MNIST must then be in Keras's cache",
+              file=sys.stderr)
+    OUTPUTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "runs") as scratch:
+        for name in args.only.split(","):
+            print(f"{name} ...", file=sys.stderr)
+            for file, text in STEPS[name](Path(scratch)).items():
+                (OUTPUTS / file).write_text(text + "\n")
+    import keras
+    import tensorflow
+
+    (OUTPUTS / "ABOUT.md").write_text(
+        f"Last regenerated on {date.today()} by `python scripts/doc_outputs.py "
+        f"--only {args.only}`, on {platform.machine()} with {os.cpu_count()} CPU cores, "
+        f"Python {platform.python_version()}, TensorFlow {tensorflow.__version__}, "
+        f"Keras {keras.__version__}.\n")
+    fill_readme()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+from helpers import one_line_error
+from typer.testing import CliRunner
+
+from lrlab.cli import app
+
+runner = CliRunner()
+
+
+def test_table_verdicts_and_plots(fixture_sweep: Path) -> None:
+    result = runner.invoke(app, ["compare", str(fixture_sweep.parent)])
+    assert result.exit_code == 0, result.output
+    assert "val_accuracy at each trial's best epoch, over seeds" in result.stdout
+    assert "0.9550 ± 0.0071" in result.stdout
+    text = " ".join(result.stdout.split())  # sentences wrap at the width, between words
+    assert ("sgd: best learning rate 0.1 (val_accuracy 0.9550, 95% CI 0.8915 to 1.0000, "
+            "2 seeds). Tied with it (not told apart at the 5% level, paired by seed, "
+            "Holm-corrected): 0.01.") in text  # 1.0 diverged on a seed: fails
+    assert "Largest rate that still learns: 0.1." in text
+    plots = fixture_sweep / "plots"
+    assert f"plot: {plots / 'sensitivity-val_accuracy.png'}" in result.stderr
+    assert (plots / "learning-curves.png").stat().st_size > 0
+
+
+def test_top_and_sort_change_the_rows_not_the_verdicts(fixture_sweep: Path) -> None:
+    def verdicts(*options: str) -> tuple[list, int]:
+        result = runner.invoke(app, ["compare", str(fixture_sweep), "--format", "json",
+                                     "--no-plots", *options])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        return data["optimizers"], len(data["rows"])
+
+    everything, rows = verdicts()
+    assert rows == 5
+    assert verdicts("--top", "1") == (everything, 1)
+    assert verdicts("--sort", "seconds", "--top", "2") == (everything, 2)
+
+
+def test_formats_and_output_file(fixture_sweep: Path, tmp_path: Path) -> None:
+    csv = runner.invoke(app, ["compare", str(fixture_sweep), "--format", "csv", "--no-plots",
+                              "--where", "optimizer=sgd", "--metric", "test_accuracy"])
+    assert csv.exit_code == 0, csv.output
+    table = pd.read_csv(io.StringIO(csv.stdout))
+    assert list(table["learning_rate"]) == [0.01, 0.1, 1.0]
+    assert set(table["metric"]) == {"test_accuracy"}
+    out = tmp_path / "result.json"
+    written = runner.invoke(app, ["compare", str(fixture_sweep), "--format", "json",
+                                  "--output", str(out), "--no-plots", "--top", "1"])
+    assert written.exit_code == 0 and written.stdout == ""
+    assert len(json.loads(out.read_text())["rows"]) == 1
+    assert not (fixture_sweep / "plots").exists()
+
+
+def test_unreadable_trial_is_reported_not_fatal(fixture_sweep: Path) -> None:
+    broken = sorted((fixture_sweep / "trials").iterdir())[0]
+    (broken / "result.json").write_text("{")
+    result = runner.invoke(app, ["compare", str(fixture_sweep), "--no-plots"])
+    assert result.exit_code == 0
+    assert f"skipped unreadable trial {broken}" in result.stderr
+
+
+def test_bad_input_is_one_line(fixture_sweep: Path, tmp_path: Path) -> None:
+    one_line_error(runner.invoke(app, ["compare", str(tmp_path / "nope")]),
+                   "nope: no such file or directory")
+    (tmp_path / "empty").mkdir()
+    one_line_error(runner.invoke(app, ["compare", str(tmp_path / "empty")]), "no trials found")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--metric", "acc"]),
+                   "--metric 'acc': unknown; expected one of:")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--at", "9"]),
+                   "--at 9: beyond the recorded epochs")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--where", "x"]),
+                   "--where 'x': expected COLUMN=VALUE")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--format", "xml"]),
+                   "--format 'xml': expected one of: table, csv")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--plots",
+                                       str(blocker / "plots")]), "cannot write plots")
+
+
+def test_the_table_fits_the_terminal_and_words_are_never_cut(fixture_sweep: Path) -> None:
+    """At 80 columns every row of the table stays on one line (columns are dropped, not
+    wrapped), and the sentences wrap between words."""
+    wide = runner.invoke(app, ["compare", str(fixture_sweep), "--no-plots"],
+                         env={"COLUMNS": "200"})
+    narrow = runner.invoke(app, ["compare", str(fixture_sweep), "--no-plots"],
+                           env={"COLUMNS": "80"})
+    assert wide.exit_code == narrow.exit_code == 0, narrow.output
+    lines = narrow.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "p (Holm)" in wide.stdout and "p (Holm)" not in narrow.stdout
+    rows = [line for line in lines if line.strip().startswith(("sgd ", "rmsprop "))]
+    assert len(rows) == 6  # each of the fixture's six rates on one line of its own
+    words = set(" ".join(wide.stdout.split()).split())
+    cut = [w for w in " ".join(narrow.stdout.split()).split() if w not in words
+           and not set(w) <= set("━─┃│┏┓┗┛┡┩╇┳┻╋ -")]
+    assert cut == []  # no word of the wide output was broken in two

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import SQRT_TENTH, five_seed_trials, write_fixture_sweep
+
+from lrlab.analysis.compare import compare_runs
+from lrlab.present.plots import learning_curves, sensitivity_lines, write_plots
+from lrlab.rundir.loading import load_runs
+
+
+@pytest.fixture
+def frame(fixture_sweep: Path):
+    return load_runs(fixture_sweep)
+
+
+def test_sensitivity_data(frame) -> None:
+    lines = {line.label: line for line in sensitivity_lines(compare_runs(frame))}
+    sgd = lines["sgd"]
+    assert sgd.learning_rates == [0.01, 0.1, 1.0]
+    assert sgd.mean == pytest.approx([0.89, 0.955, 0.55])
+    assert sgd.best_rate == 0.1 and sgd.tied_rates == [0.01, 0.1]  # 1.0 diverged: fails
+    assert sgd.ci_low[1] < 0.955 < sgd.ci_high[1]
+    assert sgd.diverged_rates == [1.0] and sgd.stalled_rates == []
+
+
+def test_sensitivity_marks_ties_and_stalls(tmp_path: Path) -> None:
+    frame = load_runs(write_fixture_sweep(tmp_path, trials=five_seed_trials()))
+    sgd = next(line for line in sensitivity_lines(compare_runs(frame)) if line.label == "sgd")
+    assert sgd.tied_rates == [0.1, SQRT_TENTH] and sgd.stalled_rates == [3.16]
+
+
+def test_learning_curve_data(frame) -> None:
+    curves = {c.label: c for c in learning_curves(frame, compare_runs(frame))}
+    sgd = curves["sgd"]
+    assert sgd.learning_rates == [0.01, 0.1, 1.0]
+    assert sgd.epochs[1] == [1.0, 2.0, 3.0]
+    assert sgd.columns["val_accuracy"][1] == pytest.approx([0.905, 0.94, 0.95])
+    # At 1.0 one seed diverged after 2 epochs: the curve stops there instead of jumping
+    # to the surviving seed's third epoch.
+    assert sgd.epochs[2] == [1.0, 2.0]
+    assert sgd.columns["val_accuracy"][2] == pytest.approx([0.45, 0.35])
+    assert sgd.diverged == [False, False, True] and sgd.highlighted == [True, True, False]
+
+
+def test_plots_are_written_and_respect_where(frame, tmp_path: Path) -> None:
+    comparison = compare_runs(frame, where=["optimizer=sgd"])
+    written = write_plots(frame, comparison, where=["optimizer=sgd"],
+                          out_dir=tmp_path / "plots", svg=True)
+    names = sorted(p.name for p in written)
+    assert names == ["learning-curves.png", "learning-curves.svg",
+                     "sensitivity-val_accuracy.png", "sensitivity-val_accuracy.svg"]
+    for path in written:
+        assert path.stat().st_size > 10_000
+    assert (tmp_path / "plots" / "sensitivity-val_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == names  # no temp files
+    svg = (tmp_path / "plots" / "learning-curves.svg").read_text()
+    assert "rmsprop" not in svg and "sgd" in svg  # the filtered-out optimizer is not drawn
+
+
+def test_many_sweeps_get_lines_that_never_look_alike(tmp_path: Path) -> None:
+    """13 sweeps once shared matplotlib's 10-colour cycle, and their 'best' labels
+    overlapped; now every line has its own colour and dash, and the best rate is named in
+    the legend (labels beside the stars only for a few lines)."""
+    from lrlab.present.plots import legend_label, sensitivity_figure, series_styles
+
+    styles = series_styles(13)
+    assert len(set(styles)) == 13 and len(set(series_styles(45))) == 45
+    assert all(dash == "-" for _, dash in series_styles(10))
+    for i in range(13):
+        write_fixture_sweep(tmp_path / "runs", f"sweep{i:02d}")
+    lines = sensitivity_lines(compare_runs(load_runs(tmp_path / "runs")))
+    assert len(lines) == 26  # 13 sweeps × 2 optimizers
+    figure = sensitivity_figure(lines, metric="val_accuracy", at="best")
+    (ax,) = figure.axes
+    drawn = [(tuple(line.get_color()) if not isinstance(line.get_color(), str)
+              else line.get_color(), line.get_linestyle()) for line in ax.get_lines()
+             if not line.get_label().startswith(("chance", "_"))]
+    assert len(set(drawn)) == 26
+    assert not ax.texts  # no labels beside the stars to overlap
+    assert legend_label(lines[0]).endswith("(best 0.1)") or "best" in legend_label(lines[0])

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import pytest
+
+from lrlab.rundir.files import json_text
+from lrlab.rundir.records import (
+    EPOCH_METRICS,
+    FRAME_TRIAL_COLUMNS,
+    HISTORY_COLUMNS,
+    RESULT_COLUMNS,
+    EpochRecord,
+    TrialOutcome,
+    TrialResult,
+    TrialStatus,
+    best_epoch,
+    results_columns,
+)
+
+
+def record(epoch: int, val_accuracy: float, loss: float = 1.0) -> EpochRecord:
+    return EpochRecord(epoch=epoch, lr=0.1, loss=loss, accuracy=0.5, val_loss=1.0,
+                       val_accuracy=val_accuracy, seconds=0.1)
+
+
+def test_columns_come_from_the_records() -> None:
+    assert HISTORY_COLUMNS == ("epoch", "lr", "loss", "accuracy", "val_loss", "val_accuracy",
+                               "seconds")
+    assert set(EPOCH_METRICS) <= set(HISTORY_COLUMNS)
+    assert set(EPOCH_METRICS) <= set(RESULT_COLUMNS)
+    # The tidy frame holds a trial's fields beside each epoch's: no name may clash.
+    assert not set(FRAME_TRIAL_COLUMNS) & set(HISTORY_COLUMNS)
+
+
+def test_finished_statuses_are_results() -> None:
+    assert {s for s in TrialStatus if s.finished} == {TrialStatus.COMPLETED,
+                                                      TrialStatus.DIVERGED}
+
+
+def test_best_epoch_prefers_validation_then_the_earliest() -> None:
+    history = [record(1, 0.8), record(2, 0.9), record(3, 0.9), record(4, math.nan)]
+    assert best_epoch(history).epoch == 2
+    no_validation = [record(1, math.nan, loss=0.5), record(2, math.nan, loss=0.3)]
+    assert best_epoch(no_validation).epoch == 2
+    assert best_epoch([]) is None
+
+
+def test_result_from_outcome_round_trips_through_json() -> None:
+    outcome = TrialOutcome(status=TrialStatus.DIVERGED, history=[record(1, 0.7), record(2, 0.1)],
+                           initial_loss=2.3, diverged_epoch=2, test_loss=math.inf,
+                           test_accuracy=0.1, seconds=3.14159)
+    result = TrialResult.from_outcome("t1", outcome, started_at="s", finished_at="f")
+    data = json.loads(json_text(result.to_json()))
+    assert data["status"] == "diverged" and data["epochs"] == 2 and data["seconds"] == 3.142
+    assert data["best"] == {"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.0,
+                            "val_accuracy": 0.7}
+    assert data["final"]["val_accuracy"] == 0.1
+    assert data["test"] == {"loss": None, "accuracy": 0.1}  # infinity is written as null
+    back = TrialResult.from_json(data)
+    assert math.isnan(back.test_loss)
+    assert dataclasses.replace(back, test_loss=math.inf) == result
+
+
+def test_rows_flatten_one_result_the_same_way_everywhere() -> None:
+    outcome = TrialOutcome(status=TrialStatus.COMPLETED, history=[record(1, 0.9)],
+                           initial_loss=2.3, test_loss=0.3, test_accuracy=0.91, seconds=2.0)
+    result = TrialResult.from_outcome("t1", outcome, started_at="s", finished_at="f")
+    row = result.row({"optimizer": "sgd", "learning_rate": 0.1, "seed": 0})
+    assert list(row) == ["trial_id", "optimizer", "learning_rate", "seed", *RESULT_COLUMNS]
+    assert row["best_val_accuracy"] == 0.9 and row["seconds"] == 2.0
+    fields = result.frame_fields()
+    assert list(fields) == list(FRAME_TRIAL_COLUMNS) and fields["trial_seconds"] == 2.0
+    assert results_columns([row, {**row, "momentum": 0.9}]) == [
+        "trial_id", "optimizer", "learning_rate", "seed", "momentum", *RESULT_COLUMNS]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"status": "finished"}, "unknown status 'finished'; expected one of completed"),
+    ({"status": "completed", "epochs": "three"}, "malformed field"),
+    ({"status": "completed", "final": [1, 2]}, "malformed field"),
+])
+def test_damaged_results_say_what_is_wrong(data: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrialResult.from_json(data)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from lrlab.errors import StoreError
+from lrlab.rundir.records import EpochRecord, TrialResult, TrialStatus
+from lrlab.rundir.store import RunStore, safe_name
+
+NOW = datetime(2026, 1, 2, 3, 4, 5)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("mnist-lr", "mnist-lr"), ("../../etc/passwd", "etc-passwd"), ("/abs/path", "abs-path"),
+     ("a b\tc", "a-b-c"), ("..", "sweep"), ("", "sweep"), ("é", "sweep")],
+)
+def test_safe_name(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+def test_run_directory_stays_inside_runs_folder(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    store = RunStore.create(runs, "../../escape", now=NOW)
+    assert store.root.parent == runs
+    assert store.root.name == "escape-20260102-030405"
+    assert (store.root / "trials").is_dir()
+
+
+def test_two_sweeps_in_the_same_second_never_share_a_directory(tmp_path: Path) -> None:
+    roots = {RunStore.create(tmp_path, "x", now=NOW).root for _ in range(3)}
+    assert {r.name for r in roots} == {"x-20260102-030405", "x-20260102-030405-2",
+                                       "x-20260102-030405-3"}
+
+
+def test_unwritable_runs_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot create a run directory .*another `runs_dir`"
+                       ) as caught:
+        RunStore.create(blocker / "runs", "x", now=NOW)
+    assert caught.value.as_options().endswith("choose another --runs-dir")
+
+
+def test_trial_files_and_non_finite_values(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, "x", now=NOW)
+    store.write_params("t1", {"optimizer": "sgd", "learning_rate": 0.1})
+    store.write_history("t1", [EpochRecord(epoch=1, lr=0.1, loss=math.nan, accuracy=0.1,
+                                           val_loss=math.inf, val_accuracy=0.1, seconds=1.0)])
+    store.write_result(TrialResult("t1", TrialStatus.DIVERGED, test_loss=math.nan))
+    trial = store.root / "trials" / "t1"
+    assert json.loads((trial / "result.json").read_text())["test"]["loss"] is None
+    history = (trial / "history.csv").read_text().splitlines()
+    assert history[0] == "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds"
+    assert history[1] == "1,0.1,nan,0.1,inf,0.1,1.0"
+    back = store.read_result("t1")
+    assert back is not None and back.status is TrialStatus.DIVERGED
+    assert math.isnan(back.test_loss)  # null in the file, NaN again once read
+
+
+def test_unreadable_results_read_as_missing(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, "x", now=NOW)
+    assert store.read_result("absent") is None
+    store.trial_dir("t2")
+    (store.root / "trials" / "t2" / "result.json").write_text('{"status": "compl')
+    assert store.read_result("t2") is None
+    (store.root / "trials" / "t2" / "result.json").write_text("[1, 2]")
+    assert store.read_result("t2") is None
+
+
+def test_open_requires_a_run_directory(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="not a run directory \\(no sweep.yaml\\)"):
+        RunStore.open(tmp_path)
+    store = RunStore.create(tmp_path, "x", now=NOW)
+    store.write_config({"name": "x"})
+    assert RunStore.open(store.root).read_config() == {"name": "x"}
+    (store.root / "sweep.yaml").write_text("- just a list")
+    with pytest.raises(StoreError, match="corrupted run config"):
+        store.read_config()

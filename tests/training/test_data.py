@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lrlab.errors import DataError
+from lrlab.experiment.config import DataConfig
+from lrlab.training import data
+from lrlab.training.data import (
+    import_dataset,
+    load_dataset,
+    read_idx_dir,
+    read_npz,
+    synthetic_arrays,
+)
+
+
+@pytest.fixture
+def arrays() -> dict[str, np.ndarray]:
+    return synthetic_arrays(n_train=120, n_test=40)
+
+
+def publish(monkeypatch: pytest.MonkeyPatch, arrays: dict[str, np.ndarray]) -> None:
+    """Take the small synthetic ``arrays`` for the published MNIST and Fashion-MNIST, so
+    that importing them tests the mechanics, not the real sets' sizes."""
+    mean = float(arrays["x_train"].mean()) / 255
+    for name in data.PUBLISHED:
+        monkeypatch.setitem(data.PUBLISHED, name, data.Published(
+            len(arrays["x_train"]), len(arrays["x_test"]), mean))
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+def write_idx(folder: Path, arrays: dict[str, np.ndarray], *, gz: bool = True) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, stem in data.IDX_FILES.items():
+        array = arrays[name]
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(
+            int(n).to_bytes(4, "big") for n in array.shape)
+        payload = header + array.astype(np.uint8).tobytes()
+        if gz:
+            (folder / f"{stem}.gz").write_bytes(gzip.compress(payload))
+        else:
+            (folder / stem).write_bytes(payload)
+
+
+def test_synthetic_is_deterministic_and_mnist_shaped() -> None:
+    a, b = synthetic_arrays(n_train=50, n_test=20), synthetic_arrays(n_train=50, n_test=20)
+    for key in data.ARRAYS:
+        np.testing.assert_array_equal(a[key], b[key])
+    assert a["x_train"].shape == (50, 28, 28) and a["x_train"].dtype == np.uint8
+    assert set(np.unique(a["y_train"])) == set(range(10))
+
+
+def test_prepare_scales_flattens_and_splits_validation_from_the_end() -> None:
+    config = DataConfig(dataset="synthetic", train_limit=100, validation=30, test_limit=20)
+    dataset = load_dataset(config)
+    raw = synthetic_arrays(n_train=100, n_test=20)
+    assert dataset.x_train.shape == (70, 784) and dataset.x_val.shape == (30, 784)
+    assert dataset.x_train.dtype == np.float32 and 0.0 <= dataset.x_train.min()
+    assert dataset.x_train.max() <= 1.0
+    np.testing.assert_allclose(dataset.x_val[0], raw["x_train"][70].reshape(-1) / 255.0)
+    np.testing.assert_array_equal(dataset.y_val, raw["y_train"][70:])
+    assert dataset.y_train.dtype == np.int32 and dataset.has_validation
+
+
+def test_no_validation_is_allowed() -> None:
+    dataset = load_dataset(DataConfig(dataset="synthetic", train_limit=50, validation=0))
+    assert len(dataset.y_val) == 0 and not dataset.has_validation
+
+
+def test_validation_larger_than_training_set() -> None:
+    with pytest.raises(DataError, match=r"data.validation: 50 leaves no training images out "
+                                        r"of 50; expected at most 49"):
+        load_dataset(DataConfig(dataset="synthetic", train_limit=50, validation=50))
+
+
+def test_lookup_order_path_then_env_then_keras_cache(tmp_path: Path, arrays: dict) -> None:
+    first, second, home = tmp_path / "first", tmp_path / "second", tmp_path / "home"
+    for folder, label in ((first, 1), (second, 2), (home / "datasets", 3)):
+        folder.mkdir(parents=True)
+        marked = dict(arrays, y_test=np.full(40, label, dtype=np.uint8))
+        write_npz(folder / "mnist.npz", marked)
+    env = {"LRLAB_DATA_DIR": str(second), "KERAS_HOME": str(home)}
+    config = DataConfig(validation=10)
+    assert load_dataset(config.model_copy(update={"path": first}), env=env).y_test[0] == 1
+    assert load_dataset(config, env=env).y_test[0] == 2
+    assert load_dataset(config, env={"KERAS_HOME": str(home)}).y_test[0] == 3
+
+
+def test_missing_everywhere_names_the_places_and_the_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(dataset: str) -> dict:
+        # As Keras's get_file does it: the network's error wrapped in a bare Exception.
+        try:
+            raise OSError(-3, "Temporary failure in name resolution")
+        except OSError:
+            raise Exception("URL fetch failure on https://example/mnist.npz: None")  # noqa: B904
+
+    monkeypatch.setattr(data, "_download", offline)
+    env = {"LRLAB_DATA_DIR": str(tmp_path / "d"), "KERAS_HOME": str(tmp_path / "k")}
+    with pytest.raises(DataError) as info:
+        load_dataset(DataConfig(validation=10), env=env)
+    message = str(info.value)
+    assert str(tmp_path / "d" / "mnist.npz") in message
+    assert str(tmp_path / "k" / "datasets" / "mnist.npz") in message
+    # The real cause, not "(Exception)": the user learns the machine is offline.
+    assert ("Keras's download failed (OSError: [Errno -3] Temporary failure in name "
+            "resolution)") in message and "lrlab data import" in message
+
+
+def test_missing_explicit_path(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="data.path: .* does not exist"):
+        load_dataset(DataConfig(path=tmp_path / "nope"), env={"KERAS_HOME": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda a: a.pop("y_test"), "missing array\\(s\\) y_test"),
+        (lambda a: a.update(x_train=a["x_train"][:, :27]), "x_train has shape \\(120, 27, 28\\)"),
+        (lambda a: a.update(x_test=a["x_test"].astype(np.float32)), "expected uint8 pixels"),
+        (lambda a: a.update(y_train=a["y_train"][:10]), "expected \\(120,\\), one label"),
+        (lambda a: a.update(y_test=a["y_test"] + 5), "integer labels 0..9"),
+    ],
+)
+def test_invalid_arrays(tmp_path: Path, arrays: dict, change, expected: str) -> None:
+    change(arrays)
+    path = write_npz(tmp_path / "bad.npz", arrays)
+    with pytest.raises(DataError, match=expected):
+        read_npz(path)
+
+
+def test_corrupted_npz(tmp_path: Path) -> None:
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(b"PK\x03\x04 this is not a zip")
+    with pytest.raises(DataError, match="not a readable .npz file"):
+        read_npz(path)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_import_idx_folder_round_trips(tmp_path: Path, arrays: dict, gz: bool,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    publish(monkeypatch, arrays)
+    write_idx(tmp_path / "idx", arrays, gz=gz)
+    target = import_dataset(tmp_path / "idx", dataset="mnist", dest=tmp_path / "store")
+    assert target == tmp_path / "store" / "mnist.npz"
+    loaded = read_npz(target)
+    for key in data.ARRAYS:
+        np.testing.assert_array_equal(loaded[key], arrays[key])
+    assert [p.name for p in (tmp_path / "store").iterdir()] == ["mnist.npz"]  # no temp files
+
+
+def test_import_npz_and_errors(tmp_path: Path, arrays: dict,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    publish(monkeypatch, arrays)
+    source = write_npz(tmp_path / "copy.npz", arrays)
+    target = import_dataset(source, dataset="fashion_mnist", dest=tmp_path / "out")
+    assert target.name == "fashion_mnist.npz"
+    with pytest.raises(DataError, match="not found"):
+        import_dataset(tmp_path / "missing", dest=tmp_path / "out")
+    write_idx(tmp_path / "partial", arrays)
+    (tmp_path / "partial" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="missing t10k-labels-idx1-ubyte.gz"):
+        read_idx_dir(tmp_path / "partial")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DataError, match="cannot write mnist.npz"):
+        import_dataset(source, dest=blocker / "sub")
+
+
+def test_truncated_idx(tmp_path: Path, arrays: dict) -> None:
+    write_idx(tmp_path / "idx", arrays, gz=False)
+    images = tmp_path / "idx" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-10])
+    with pytest.raises(DataError, match="truncated IDX file"):
+        read_idx_dir(tmp_path / "idx")
+
+
+@pytest.mark.mnist
+def test_real_mnist_file_is_valid(mnist_dir: Path) -> None:
+    dataset = load_dataset(DataConfig(validation=10_000), env={"LRLAB_DATA_DIR": str(mnist_dir)})
+    assert dataset.x_train.shape == (50_000, 784) and dataset.x_test.shape == (10_000, 784)
+    assert dataset.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+
+
+def test_import_refuses_a_slice_or_the_other_data_set(tmp_path: Path) -> None:
+    """A 3,000-image file is not MNIST, and MNIST's digits are not Fashion-MNIST: the
+    published sizes and mean pixels (0.1307, 0.2860) tell them apart."""
+    from lrlab.errors import LrlabError
+
+    small = write_npz(tmp_path / "small.npz", synthetic_arrays(n_train=3000, n_test=100))
+    with pytest.raises(DataError, match="3,000 training and 100 test images; the published "
+                                        "mnist has 60,000 and 10,000"):
+        import_dataset(small, dataset="mnist", dest=tmp_path / "out")
+    rng = np.random.default_rng(0)
+    digits = {  # the published sizes, mean pixel about MNIST's 0.1307
+        "x_train": (rng.random((60_000, 28, 28)) < 0.1307).astype(np.uint8) * 255,
+        "y_train": rng.integers(0, 10, 60_000).astype(np.uint8),
+        "x_test": (rng.random((10_000, 28, 28)) < 0.1307).astype(np.uint8) * 255,
+        "y_test": rng.integers(0, 10, 10_000).astype(np.uint8)}
+    source = write_npz(tmp_path / "digits.npz", digits)
+    with pytest.raises(LrlabError) as caught:
+        import_dataset(source, dataset="fashion_mnist", dest=tmp_path / "out")
+    assert "not fashion_mnist's 0.286; these look like mnist" in str(caught.value)
+    assert caught.value.as_options().endswith("import them with --dataset mnist")
+    assert not (tmp_path / "out").exists()  # nothing written

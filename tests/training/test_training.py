@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lrlab.experiment.config import ExperimentConfig, parse_config
+from lrlab.experiment.trials import Trial
+from lrlab.rundir.records import TrialStatus
+from lrlab.training import Trainer, make_trainer
+from lrlab.training.data import load_dataset
+from lrlab.training.model import build_model, initial_weights
+
+
+@pytest.fixture(scope="module")
+def trainer(tiny_config: ExperimentConfig) -> Trainer:
+    return make_trainer(load_dataset(tiny_config.data), model=tiny_config.model,
+                        training=tiny_config.training)
+
+
+def test_initial_weights_depend_on_the_seed_only() -> None:
+    config = parse_config("model: {hidden: [8, 4]}\nsweep: {optimizers: "
+                          "[{name: sgd, learning_rates: [0.1]}]}")
+    model = build_model(config.model)
+    a, b, c = (initial_weights(model, seed=s) for s in (0, 0, 1))
+    assert [w.shape for w in a] == [(784, 8), (8,), (8, 4), (4,), (4, 10), (10,)]
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+    assert not np.any(a[1]) and np.abs(a[0]).max() <= math.sqrt(6 / (784 + 8))  # Glorot
+
+
+@pytest.mark.slow
+def test_trial_learns_and_records_every_epoch(trainer: Trainer) -> None:
+    seen = []
+    outcome = trainer.train(Trial("rmsprop", 1e-3, 0, {"rho": 0.9}), on_epoch=seen.append)
+    assert outcome.status is TrialStatus.COMPLETED
+    assert [r.epoch for r in outcome.history] == [1, 2] and seen == outcome.history
+    assert outcome.history[-1].lr == 0.001
+    assert outcome.history[-1].loss < outcome.history[0].loss < outcome.initial_loss
+    assert outcome.history[-1].val_accuracy > 0.5  # chance is 0.1
+    assert outcome.test_accuracy > 0.5
+    assert math.log(10) * 0.8 < outcome.initial_loss < math.log(10) * 1.5
+
+
+def test_trials_of_a_seed_are_a_controlled_comparison(trainer: Trainer) -> None:
+    """Same seed: same start and same batches, so a trial re-run after others in the same
+    trainer (compiled step and optimizer reused) reproduces itself exactly."""
+    trial = Trial("sgd", 0.1, 0, {"momentum": 0.9})
+    first = trainer.train(trial)
+    trainer.train(Trial("sgd", 0.5, 1, {"momentum": 0.9}))  # other rate, other seed
+    trainer.train(Trial("rmsprop", 1e-2, 0, {}))
+    again = trainer.train(trial)
+    assert [r.loss for r in again.history] == [r.loss for r in first.history]
+    assert again.test_accuracy == first.test_accuracy
+    other_seed = trainer.train(Trial("sgd", 0.1, 1, {"momentum": 0.9}))
+    assert other_seed.history[0].loss != first.history[0].loss
+
+
+def test_divergence_is_a_result(trainer: Trainer) -> None:
+    outcome = trainer.train(Trial("sgd", 1000.0, 0, {}))
+    assert outcome.status is TrialStatus.DIVERGED
+    assert outcome.diverged_epoch == 1 and len(outcome.history) == 1
+    loss = outcome.history[0].loss
+    assert not math.isfinite(loss) or loss > 4 * outcome.initial_loss
+
+
+def trainer_with(config: ExperimentConfig, section: str, **changes: object) -> Trainer:
+    """A Trainer for the tiny config with some keys of one section changed."""
+    changed = config.model_copy(update={
+        section: getattr(config, section).model_copy(update=changes)})
+    return make_trainer(load_dataset(changed.data), model=changed.model, training=changed.training)
+
+
+def test_diverge_factor_is_configurable(trainer: Trainer, tiny_config: ExperimentConfig) -> None:
+    # A rate that overshoots at first without exploding: within the default factor of 4,
+    # but past a factor barely above 1.
+    trial = Trial("sgd", 2.0, 0, {})
+    assert trainer.train(trial).status is TrialStatus.COMPLETED
+    outcome = trainer_with(tiny_config, "training", diverge_factor=1.0001).train(trial)
+    assert outcome.status is TrialStatus.DIVERGED
+    assert outcome.history[0].loss > 1.0001 * outcome.initial_loss
+
+
+def test_without_validation_set(tiny_config: ExperimentConfig) -> None:
+    outcome = trainer_with(tiny_config, "data", validation=0).train(Trial("sgd", 0.1, 0, {}))
+    assert outcome.status is TrialStatus.COMPLETED
+    assert math.isnan(outcome.history[0].val_loss) and outcome.test_accuracy > 0.2
+
+
+@pytest.mark.slow
+def test_batch_larger_than_data_and_partial_last_batch(tiny_config: ExperimentConfig) -> None:
+    for batch in (500, 1000, 7):  # 500 training images: one batch; clamped; ragged end
+        trainer = trainer_with(tiny_config, "training", batch_size=batch, epochs=1)
+        outcome = trainer.train(Trial("rmsprop", 1e-3, 0, {}))
+        assert outcome.status is TrialStatus.COMPLETED and math.isfinite(outcome.history[0].loss)
