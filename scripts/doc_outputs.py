@@ -56,9 +56,14 @@ def run_dir(printed: str) -> Path:
     return ROOT / found.group(1).strip()
 
 
+def timed(text: str, seconds: float) -> str:
+    """An output and, marked as this script's, how long the whole command took."""
+    return f"{text}\n[doc_outputs.py: the whole command took {seconds:.0f} s]"
+
+
 def smoke(runs: Path) -> dict[str, str]:
     printed, seconds = lrlab("sweep", "configs/smoke.yaml", "--runs-dir", str(runs / "smoke"))
-    return {"smoke-sweep.txt": summary(printed) + f"\n(the whole command: {seconds:.0f} s)"}
+    return {"smoke-sweep.txt": timed(summary(printed), seconds)}
 
 
 def seed_experiment(runs: Path) -> dict[str, str]:
@@ -66,9 +71,9 @@ def seed_experiment(runs: Path) -> dict[str, str]:
     where = run_dir(printed)
     history = next(where.glob("trials/rmsprop-lr1.00e-03-s0-*/history.csv")).read_text()
     status, _ = lrlab("status", str(where))
-    return {"mnist-sweep.txt": summary(printed) + f"\n(the whole command: {seconds:.0f} s)",
+    return {"mnist-sweep.txt": timed(summary(printed), seconds),
             "history.csv.txt": history.rstrip("\n"),
-            "status.txt": status.rstrip("\n").replace(str(ROOT) + "/", "")}
+            "status.txt": _tidy(status, runs)}
 
 
 def three_seeds(runs: Path) -> dict[str, str]:
@@ -89,11 +94,34 @@ def find_lr(runs: Path) -> dict[str, str]:
                        "--seeds", "0,1,2")
     where = next((runs / "findlr").iterdir())
     shutil.copy(where / "findlr.png", ROOT / "docs" / "findlr.png")
-    return {"findlr.txt": printed.rstrip("\n").replace(str(runs) + "/", "runs/")}
+    return {"findlr.txt": _tidy(printed, runs)}
+
+
+def _tidy(printed: str, runs: Path) -> str:
+    """Paths as a reader's own run would show them: ``runs/...``, not the scratch folder."""
+    text = printed.rstrip("\n").replace(str(runs) + "/", "runs/")
+    return text.replace(str(runs.relative_to(ROOT)) + "/", "runs/").replace(str(ROOT) + "/", "")
+
+
+def report(runs: Path) -> dict[str, str]:
+    """The HTML report of what the steps before it ran, and a real browser's view of it
+    (``docs/report.png``): run it after ``mnist`` (or ``three-seeds``) and ``find-lr``."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("report: no Chromium to take the screenshot (apt-get install chromium)")
+    sweeps = [p for p in (runs / "three", runs / "mnist", runs / "findlr") if p.is_dir()]
+    page = runs / "report.html"
+    lrlab("report", *map(str, sweeps), "--output", str(page))
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--hide-scrollbars", "--window-size=1280,900",
+                    f"--screenshot={ROOT / 'docs' / 'report.png'}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    return {}
 
 
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
-    "smoke": smoke, "mnist": seed_experiment, "three-seeds": three_seeds, "find-lr": find_lr}
+    "smoke": smoke, "mnist": seed_experiment, "three-seeds": three_seeds, "find-lr": find_lr,
+    "report": report}
 
 
 def fill_readme() -> None:
@@ -114,6 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(STEPS),
                         help=f"comma-separated, of: {', '.join(STEPS)}")
+    parser.add_argument("--note", default="",
+                        help="what a reader should know of this run (a shared machine...)")
     args = parser.parse_args()
     if "LRLAB_DATA_DIR" not in os.environ:
         print("note: LRLAB_DATA_DIR is not set; MNIST must then be in Keras's cache",
@@ -131,7 +161,7 @@ def main() -> None:
         f"Last regenerated on {date.today()} by `python scripts/doc_outputs.py "
         f"--only {args.only}`, on {platform.machine()} with {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}, TensorFlow {tensorflow.__version__}, "
-        f"Keras {keras.__version__}.\n")
+        f"Keras {keras.__version__}.{' ' + args.note if args.note else ''}\n")
     fill_readme()
 
 

@@ -3,7 +3,6 @@ it never takes the writer's lock, so watching never slows or blocks a sweep."""
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,7 +13,7 @@ from lrlab.errors import StoreError
 from lrlab.rundir.loading import planned_trials
 from lrlab.rundir.lock import Holder, read_holder
 from lrlab.rundir.records import TrialStatus
-from lrlab.rundir.store import CONFIG_FILE, HISTORY_FILE, PARAMS_FILE, SWEEP, TRIALS_DIR, RunStore
+from lrlab.rundir.store import CONFIG_FILE, SWEEP, RunStore
 
 
 @dataclass(frozen=True)
@@ -100,13 +99,10 @@ def read_status(run_dir: Path) -> RunStatus:
     environment = store.read_environment()
     counts = {status.value: 0 for status in TrialStatus}
     in_progress, seconds = [], []
-    trials = run_dir / TRIALS_DIR
-    for trial in sorted(trials.iterdir()) if trials.is_dir() else []:
-        if not (trial / PARAMS_FILE).exists():
-            continue
-        result = store.read_result(trial.name)
+    for trial_id in store.trial_ids():
+        result = store.read_result(trial_id)
         if result is None:
-            in_progress.append(TrialInProgress(trial.name, _epochs_in(trial / HISTORY_FILE)))
+            in_progress.append(TrialInProgress(trial_id, store.epochs_done(trial_id)))
             continue
         counts[result.status.value] += 1
         if result.status.finished:
@@ -123,15 +119,6 @@ def read_status(run_dir: Path) -> RunStatus:
         epochs=epochs, holder=holder, holder_alive=holder.alive() if holder else None,
         sessions=environment["sessions"],
         mean_trial_seconds=sum(seconds) / len(seconds) if seconds else math.nan)
-
-
-def _epochs_in(history: Path) -> int:
-    """Epochs a trial in progress has finished (history.csv is rewritten whole each epoch)."""
-    try:
-        with history.open(encoding="utf-8", newline="") as handle:
-            return max(0, sum(1 for _ in csv.reader(handle)) - 1)
-    except OSError:
-        return 0
 
 
 def status_lines(status: RunStatus, *, now: datetime | None = None) -> list[str]:

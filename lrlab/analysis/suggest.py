@@ -18,7 +18,7 @@ classic causal average trails a fast ramp by about a decade, and rules tuned on 
 among them) partly rode that lag: on MNIST, the same rules on the zero-lag curve suggest half
 a decade to a decade lower rates than on the lagged one. ``steepest`` on the zero-lag curve
 was the closest to the rates three-seed sweeps found best, and the most stable across seeds
-and data sizes, hence the default (measurements in the README).
+and data sizes, hence the default (measurements in docs/find-lr.md).
 """
 
 from __future__ import annotations

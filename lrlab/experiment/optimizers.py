@@ -31,7 +31,7 @@ class Hyperparameter:
     high_inclusive: bool = True
 
     def describe(self) -> str:
-        """Human-readable accepted range, for error messages and the README."""
+        """Human-readable accepted range, for error messages and the config reference."""
         if self.kind == "bool":
             return "true or false"
         lo = "(" if not self.low_inclusive else "["

@@ -21,13 +21,13 @@ from typing import Any
 import pandas as pd
 
 from lrlab._version import __version__
-from lrlab.analysis.compare import Comparison, compare_runs, select
+from lrlab.analysis.compare import Comparison, compare_runs, select, trial_values
 from lrlab.errors import StoreError
 from lrlab.formatting import number, rate
 from lrlab.present.render import title, verdict_lines
 from lrlab.rundir.files import atomic_write_text, json_safe
 from lrlab.rundir.loading import scan_runs
-from lrlab.rundir.store import CONFIG_FILE, RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
+from lrlab.rundir.store import CONFIG_FILE, RANGE_TEST, RunStore
 
 TEMPLATE = "report.html.j2"
 
@@ -117,8 +117,9 @@ def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     keys = ["sweep", "trial_id"]
     recorded = frame.dropna(subset=["epoch"]).sort_values([*keys, "epoch"])
     by_trial = recorded.groupby(keys, sort=False)
-    numbers = pd.DataFrame({"epochs": by_trial["epoch"].max(),
-                            "best val_accuracy": by_trial["val_accuracy"].max(),
+    # The best epoch is compare's (the one rule every reader uses), not a max of our own.
+    best = trial_values(frame, metric="val_accuracy", at="best").set_index(keys)["value"]
+    numbers = pd.DataFrame({"epochs": by_trial["epoch"].max(), "best val_accuracy": best,
                             "final loss": by_trial["loss"].last()})
     # A trial's own columns (the epoch ones, "seconds" among them, belong to its epochs).
     trials = frame.drop_duplicates(keys).drop(columns="seconds").set_index(keys)
@@ -135,25 +136,18 @@ def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
 def _run_record(path: Path, reproduce: str | None = None) -> RunRecord:
     """A run directory's config, sessions, and the command that reproduces it (for a
     sweep, its sweep.yaml: the resolved config, engine included, gives the same trials)."""
-    config = path / CONFIG_FILE
-    try:
-        config_text = config.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StoreError(f"{config}: unreadable ({exc.strerror or exc})") from None
-    sessions = RunStore(path).read_environment().get("sessions", [])
-    return RunRecord(path=path, config_text=config_text, sessions=sessions,
-                     reproduce=reproduce or f"lrlab sweep {shlex.quote(str(config))}")
+    store = RunStore(path)
+    return RunRecord(path=path, config_text=store.read_config_text(),
+                     sessions=store.read_environment().get("sessions", []),
+                     reproduce=reproduce or f"lrlab sweep {shlex.quote(str(path / CONFIG_FILE))}")
 
 
 def _range_test(path: Path) -> RangeTest:
-    result_path = path / RESULT_FILE
-    try:
-        result = json.loads(result_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"{result_path}: unreadable range-test result ({exc})") from None
-    plot = path / RANGE_TEST_PLOT
-    uri = (f"data:image/png;base64,{base64.b64encode(plot.read_bytes()).decode('ascii')}"
-           if plot.is_file() else None)
+    store = RunStore(path)
+    result = store.read_range_test()
+    plot = store.read_range_test_plot()
+    uri = (f"data:image/png;base64,{base64.b64encode(plot).decode('ascii')}"
+           if plot is not None else None)
     # The options it ran with are in result.json; the config in sweep.yaml.
     options = result.get("options") or {}
     flags = "".join(f" --{name} {options[name]:g}" for name in

@@ -14,6 +14,7 @@ rule chosen and its suggestion, every rule's numbers) and ``findlr.png``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,6 @@ from lrlab.errors import LrlabError
 from lrlab.experiment.config import ExperimentConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.run.environment import collect_environment
-from lrlab.rundir.lock import writer_lock
 from lrlab.rundir.store import RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
 from lrlab.training import Engine, build_engine, ramp_losses
 from lrlab.training.data import load_dataset
@@ -137,9 +137,9 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
     engine = build_engine(dataset, model=config.model, training=config.training)
     argv = list(argv if argv is not None else sys.argv)
     now = datetime.now(timezone.utc)
-    store = RunStore.create(Path(runs_dir), f"{config.name}-findlr", now=now)
-    with writer_lock(store.root, command=" ".join(argv)):
-        store.write_config(config.to_dict())
+    with contextlib.ExitStack() as held:
+        store = RunStore.start(held, Path(runs_dir), f"{config.name}-findlr",
+                               config=config.to_dict(), command=" ".join(argv), now=now)
         environment = collect_environment(
             started_at=now.isoformat(timespec="seconds"), argv=argv,
             probe_devices=config.training.engine == "tensorflow")

@@ -33,6 +33,7 @@ from lrlab.rundir.records import (
     TrialResult,
     TrialStatus,
     results_columns,
+    timestamp,
 )
 from lrlab.rundir.store import SWEEP, RunStore
 from lrlab.training import plan_groups
@@ -122,9 +123,8 @@ def run_sweep(
                              training=config.training) as session:
             now = datetime.now(timezone.utc)
             if store is None:
-                store = RunStore.create(Path(runs_dir), config.name, now=now)
-                _lock(held, store, argv, observer)
-                store.write_config(config.to_dict())
+                store = RunStore.start(held, Path(runs_dir), config.name,
+                                       config=config.to_dict(), command=" ".join(argv), now=now)
             # TensorFlow's GPUs matter only to its engine (the jax engine reports its own
             # device, in "engines", and must not need TensorFlow to be importable).
             environment = collect_environment(
@@ -208,7 +208,7 @@ class _Recorder:
     def trial_started(self, trial: Trial) -> None:
         # The clock first: a stop signal can land in the middle of this method, and the
         # interrupted trial's time must still count from here.
-        self._started_at[trial.trial_id] = (_now(), time.perf_counter())
+        self._started_at[trial.trial_id] = (timestamp(), time.perf_counter())
         self._history[trial.trial_id] = []
         self._store.write_params(trial.trial_id, trial.params())
         self._observer.trial_started(trial)
@@ -227,13 +227,13 @@ class _Recorder:
         # The epochs reported are the trial's history, whatever the backend: an interrupted
         # or failed trial keeps the ones it finished, and backends need not collect them.
         outcome = dataclasses.replace(outcome, history=self._history.pop(trial_id, []))
-        started_at, started = self._started_at.pop(trial_id, (_now(), time.perf_counter()))
+        started_at, started = self._started_at.pop(trial_id, (timestamp(), time.perf_counter()))
         if outcome.status is TrialStatus.INTERRUPTED:
             self.stopped = self.stopped or outcome.error
         if not outcome.status.finished and not outcome.seconds:
             # An interrupted or failed trial still took this long.
             outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
-        result = TrialResult.from_outcome(trial_id, outcome, finished_at=_now(),
+        result = TrialResult.from_outcome(trial_id, outcome, finished_at=timestamp(),
                                           started_at=started_at)
         self.largest_stack = max(self.largest_stack, outcome.stack_size)
         if outcome.compile_seconds is not None:
@@ -277,7 +277,3 @@ def _finished_rows(store: RunStore, trials: Sequence[Trial]) -> dict[str, dict[s
         if result is not None and result.status.finished:
             rows[trial.trial_id] = result.row(trial.params())
     return rows
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -10,9 +10,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+
+
+def timestamp() -> str:
+    """Now, as every run file records a moment: UTC, ISO 8601, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class TrialStatus(str, enum.Enum):
@@ -89,23 +96,31 @@ def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
     return min(finite, key=lambda r: (r.loss, r.epoch)) if finite else None
 
 
-# results.csv: trial_id, the trial's parameters (which vary with the sweep), then these.
-RESULT_COLUMNS = ("status", "epochs", "diverged_epoch", "initial_loss", *EPOCH_METRICS,
-                  "best_epoch", "best_val_accuracy", *TEST_METRICS, "seconds", "error")
-# The trial-level columns of lrlab.rundir.loading' tidy frame. Its rows also carry each epoch's
-# history, whose ``seconds`` is the epoch's, so the trial's own time is ``trial_seconds``.
-FRAME_TRIAL_COLUMNS = ("status", "diverged_epoch", "initial_loss", *TEST_METRICS,
-                       "trial_seconds")
-
-
 def _number(value: Any) -> float:
     """A metric read from JSON: null (written for NaN and infinity) reads back as NaN."""
     return math.nan if value is None else float(value)
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _metrics(value: Any) -> dict[str, float]:
+    return {str(k): _number(v) for k, v in (value or {}).items()}
+
+
+def _best(value: Any) -> dict[str, float]:
+    return {str(k): (int(v) if k == "epoch" else _number(v)) for k, v in (value or {}).items()}
+
+
 @dataclass(frozen=True)
 class TrialResult:
-    """The content of a trial's ``result.json``, typed."""
+    """The content of a trial's ``result.json``, typed. Its layout, its ``results.csv``
+    row and its columns of the tidy frame all come from one schema, :data:`RESULT_SCHEMA`."""
 
     trial_id: str
     status: TrialStatus
@@ -141,22 +156,15 @@ class TrialResult:
 
     def to_json(self) -> dict[str, Any]:
         """The layout of ``result.json`` (NaN is left to the writer, which writes null)."""
-        return {
-            "trial_id": self.trial_id,
-            "status": self.status.value,
-            "epochs": self.epochs,
-            "diverged_epoch": self.diverged_epoch,
-            "initial_loss": self.initial_loss,
-            "final": dict(self.final),
-            "best": dict(self.best) or None,
-            "test": {"loss": self.test_loss, "accuracy": self.test_accuracy},
-            "seconds": self.seconds,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "error": self.error,
-            "stack_size": self.stack_size,
-            "compile_seconds": self.compile_seconds,
-        }
+        data: dict[str, Any] = {}
+        for entry in RESULT_SCHEMA:
+            if entry.json:
+                *parents, key = entry.json
+                node = data
+                for parent in parents:
+                    node = node.setdefault(parent, {})
+                node[key] = entry.get(self)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrialResult:
@@ -166,50 +174,77 @@ class TrialResult:
         except ValueError:
             raise ValueError(f"unknown status {data.get('status')!r}; expected one of "
                              f"{', '.join(s.value for s in TrialStatus)}") from None
+        values: dict[str, Any] = {"trial_id": "", "status": status}
         try:
-            test = data.get("test") or {}
-            best = data.get("best") or {}
-            return cls(
-                trial_id=str(data.get("trial_id") or ""), status=status,
-                epochs=int(data.get("epochs") or 0),
-                diverged_epoch=(None if data.get("diverged_epoch") is None
-                                else int(data["diverged_epoch"])),
-                initial_loss=_number(data.get("initial_loss")),
-                final={k: _number(v) for k, v in (data.get("final") or {}).items()},
-                best={k: (int(v) if k == "epoch" else _number(v)) for k, v in best.items()},
-                test_loss=_number(test.get("loss")),
-                test_accuracy=_number(test.get("accuracy")),
-                seconds=_number(data.get("seconds")), started_at=data.get("started_at"),
-                finished_at=data.get("finished_at"), error=data.get("error"),
-                stack_size=int(data.get("stack_size") or 1),
-                compile_seconds=(None if data.get("compile_seconds") is None
-                                 else float(data["compile_seconds"])))
-        except (TypeError, ValueError, AttributeError) as exc:
+            for entry in RESULT_SCHEMA:
+                if entry.attribute and entry.attribute != "status":
+                    raw: Any = data
+                    for key in entry.json:
+                        raw = (raw or {}).get(key)
+                    if raw is not None or entry.parse in (_number, _metrics, _best):
+                        values[entry.attribute] = entry.parse(raw)
+            return cls(**values)
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"malformed field ({exc})") from None
 
     def row(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """This trial's row of ``results.csv``: trial_id, params, then RESULT_COLUMNS."""
-        return {
-            "trial_id": self.trial_id,
-            **params,
-            "status": self.status.value,
-            "epochs": self.epochs,
-            "diverged_epoch": self.diverged_epoch,
-            "initial_loss": self.initial_loss,
-            **{k: self.final.get(k) for k in EPOCH_METRICS},
-            "best_epoch": self.best.get("epoch"),
-            "best_val_accuracy": self.best.get("val_accuracy"),
-            "test_loss": self.test_loss,
-            "test_accuracy": self.test_accuracy,
-            "seconds": self.seconds,
-            "error": self.error,
-        }
+        return {"trial_id": self.trial_id, **params,
+                **{entry.csv: entry.get(self) for entry in RESULT_SCHEMA if entry.csv}}
 
     def frame_fields(self) -> dict[str, Any]:
         """The trial-level columns of the tidy frame (FRAME_TRIAL_COLUMNS)."""
-        values = (self.status.value, self.diverged_epoch, self.initial_loss, self.test_loss,
-                  self.test_accuracy, self.seconds)
-        return dict(zip(FRAME_TRIAL_COLUMNS, values, strict=True))
+        return {entry.frame: entry.get(self) for entry in RESULT_SCHEMA if entry.frame}
+
+
+@dataclass(frozen=True)
+class ResultField:
+    """One entry of a trial's result: where ``result.json`` keeps it (a path of keys), the
+    attribute of :class:`TrialResult` it reads back into and how, and the column it is in
+    ``results.csv`` and in the tidy frame (None: not there)."""
+
+    json: tuple[str, ...]
+    get: Callable[[TrialResult], Any]
+    attribute: str | None = None
+    parse: Callable[[Any], Any] = str
+    csv: str | None = None
+    frame: str | None = None
+
+
+def _attribute(name: str, parse: Callable[[Any], Any], *, csv: str | None = None,
+               frame: str | None = None, json: tuple[str, ...] | None = None) -> ResultField:
+    return ResultField(json=json or (name,), get=operator.attrgetter(name), attribute=name,
+                       parse=parse, csv=csv, frame=frame)
+
+
+# The one schema, in result.json's order (results.csv's and the frame's follow it).
+RESULT_SCHEMA: tuple[ResultField, ...] = (
+    _attribute("trial_id", str),
+    ResultField(("status",), lambda r: r.status.value, attribute="status", csv="status",
+                frame="status"),
+    _attribute("epochs", int, csv="epochs"),
+    _attribute("diverged_epoch", _optional_int, csv="diverged_epoch", frame="diverged_epoch"),
+    _attribute("initial_loss", _number, csv="initial_loss", frame="initial_loss"),
+    ResultField(("final",), lambda r: dict(r.final), attribute="final", parse=_metrics),
+    *(ResultField((), lambda r, m=m: r.final.get(m), csv=m) for m in EPOCH_METRICS),
+    ResultField(("best",), lambda r: dict(r.best) or None, attribute="best", parse=_best),
+    ResultField((), lambda r: r.best.get("epoch"), csv="best_epoch"),
+    ResultField((), lambda r: r.best.get("val_accuracy"), csv="best_val_accuracy"),
+    _attribute("test_loss", _number, json=("test", "loss"), csv="test_loss", frame="test_loss"),
+    _attribute("test_accuracy", _number, json=("test", "accuracy"), csv="test_accuracy",
+               frame="test_accuracy"),
+    # The frame's rows also carry each epoch's ``seconds``: the trial's is trial_seconds.
+    _attribute("seconds", _number, csv="seconds", frame="trial_seconds"),
+    _attribute("started_at", str),
+    _attribute("finished_at", str),
+    _attribute("error", str, csv="error"),
+    _attribute("stack_size", lambda v: int(v) or 1),
+    _attribute("compile_seconds", _optional_float),
+)
+# results.csv: trial_id, the trial's parameters (which vary with the sweep), then these.
+RESULT_COLUMNS = tuple(entry.csv for entry in RESULT_SCHEMA if entry.csv)
+# The trial-level columns of lrlab.rundir.loading's tidy frame.
+FRAME_TRIAL_COLUMNS = tuple(entry.frame for entry in RESULT_SCHEMA if entry.frame)
 
 
 def results_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:

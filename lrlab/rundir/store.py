@@ -1,7 +1,7 @@
-"""The run directory: the only code that writes run files, and that reads them back
-(for --resume, and for `lrlab compare` through lrlab.rundir.loading).
+"""The run directory: the only code that writes run files and the only code that reads
+them back (for resuming, and for every reader: loading, status, the report, the export).
 
-Layout (documented in the README)::
+Layout (documented in docs/run-directory.md)::
 
     <runs>/<name>-<YYYYmmdd-HHMMSS>/
         sweep.yaml            resolved config
@@ -15,8 +15,8 @@ Layout (documented in the README)::
             result.json       status, final/best/test metrics, wall time
 
 Every file is written to a temporary file in the same folder and renamed over the target
-(:func:`lrlab.rundir.files.atomic_write`), so a crash or a kill leaves either the old file or the
-new one, never half of one. Column names come from :mod:`lrlab.rundir.records`.
+(:func:`lrlab.rundir.files.atomic_write`), so a crash or a kill leaves either the old file
+or the new one, never half of one. Column names come from :mod:`lrlab.rundir.records`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ import yaml
 
 from lrlab.errors import StoreError, stop_reason
 from lrlab.rundir.files import atomic_write_text, csv_text, json_text
-from lrlab.rundir.records import HISTORY_COLUMNS, EpochRecord, TrialResult
+from lrlab.rundir.lock import writer_lock
+from lrlab.rundir.records import HISTORY_COLUMNS, EpochRecord, TrialResult, timestamp
 
 CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
 PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
@@ -82,6 +83,16 @@ class RunStore:
                              f"({exc.strerror or exc}); choose another `runs_dir`",
                              mentions=["runs_dir"]) from None
         raise StoreError(f"{runs_dir}: too many run directories named {stem}-*")
+
+    @classmethod
+    def start(cls, held: contextlib.ExitStack, runs_dir: Path, name: str, *,
+              config: dict[str, Any], command: str, now: datetime) -> RunStore:
+        """What every sweep and range test does first: a new run directory, locked for
+        the rest of ``held`` (one writer), holding its resolved config."""
+        store = cls.create(runs_dir, name, now=now)
+        held.enter_context(writer_lock(store.root, command=command))
+        store.write_config(config)
+        return store
 
     @classmethod
     def open(cls, root: Path, *, kind: str = SWEEP) -> RunStore:
@@ -142,7 +153,7 @@ class RunStore:
 
     def end_session(self, *, ended: str) -> None:
         """Record when and how the current (last) session ended."""
-        self.update_session(ended_at=_now(), ended=ended)
+        self.update_session(ended_at=timestamp(), ended=ended)
 
     def update_session(self, **fields: Any) -> None:
         """Add ``fields`` to the current (last) session: what is learnt while it runs."""
@@ -203,6 +214,46 @@ class RunStore:
     def write_result(self, result: TrialResult) -> None:
         atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,
                           json_text(result.to_json()))
+
+    def trial_ids(self) -> list[str]:
+        """Every trial that has started (has params.json), sorted."""
+        trials = self.root / TRIALS_DIR
+        return sorted(t.name for t in trials.iterdir()
+                      if (t / PARAMS_FILE).exists()) if trials.is_dir() else []
+
+    def epochs_done(self, trial_id: str) -> int:
+        """Epochs a trial in progress has finished (history.csv is rewritten whole after
+        each epoch); 0 when it cannot tell."""
+        try:
+            with (self.root / TRIALS_DIR / trial_id / HISTORY_FILE).open(
+                    encoding="utf-8", newline="") as handle:
+                return max(0, sum(1 for _ in csv.reader(handle)) - 1)
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return 0
+
+    def read_config_text(self) -> str:
+        """sweep.yaml as written (for showing it)."""
+        path = self.root / CONFIG_FILE
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{path}: unreadable ({getattr(exc, 'strerror', None) or exc})"
+                             ) from None
+
+    def read_range_test(self) -> dict[str, Any]:
+        """A range test's result.json."""
+        path = self.root / RESULT_FILE
+        try:
+            return _read_json_object(path)
+        except StoreError as exc:
+            raise StoreError(f"unreadable range-test result: {exc}") from None
+
+    def read_range_test_plot(self) -> bytes | None:
+        """A range test's findlr.png, or None when it has none."""
+        try:
+            return (self.root / RANGE_TEST_PLOT).read_bytes()
+        except OSError:
+            return None
 
     def read_result(self, trial_id: str) -> TrialResult | None:
         """A trial's result, or None when it has none or it cannot be read (so it re-runs)."""
@@ -273,7 +324,3 @@ def _read_json_object(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StoreError(f"{path}: malformed; expected a JSON object")
     return data
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

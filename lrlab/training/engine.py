@@ -9,7 +9,7 @@ setting. It knows nothing of epochs, divergence or records: the trial loop
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -45,6 +45,40 @@ class EpochPlan:
     @property
     def steps_per_epoch(self) -> int:
         return -(-self.n_train // self.batch_size)
+
+
+@dataclass
+class DeviceData:
+    """A data set where an engine computes, put there once: the training arrays and every
+    split it evaluates (the reference images are the first of the training set)."""
+
+    x_train: Any
+    y_train: Any
+    splits: dict[Split, tuple[Any, Any]]
+
+    @classmethod
+    def put(cls, dataset: Any, plan: EpochPlan, put: Callable[[np.ndarray], Any]) -> DeviceData:
+        x_train, y_train = put(dataset.x_train), put(dataset.y_train)
+        reference = min(REFERENCE_IMAGES, plan.n_train)
+        return cls(x_train, y_train, {
+            Split.VALIDATION: (put(dataset.x_val), put(dataset.y_val)),
+            Split.TEST: (put(dataset.x_test), put(dataset.y_test)),
+            Split.REFERENCE: (x_train[:reference], y_train[:reference]),
+        })
+
+
+class SeedWeights:
+    """Each seed's initial weights, drawn once by ``draw`` and kept: every trial of a seed,
+    on either engine, starts from the very same arrays."""
+
+    def __init__(self, draw: Callable[[int], list[np.ndarray]]) -> None:
+        self._draw = draw
+        self._drawn: dict[int, list[np.ndarray]] = {}
+
+    def __call__(self, seed: int) -> list[np.ndarray]:
+        if seed not in self._drawn:
+            self._drawn[seed] = self._draw(seed)
+        return self._drawn[seed]
 
 
 class Engine(Protocol):

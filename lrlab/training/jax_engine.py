@@ -32,7 +32,7 @@ from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras
 from lrlab.training.data import Dataset
-from lrlab.training.engine import REFERENCE_IMAGES, EpochPlan, Split
+from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
 from lrlab.training.model import build_model, build_optimizer, initial_weights, logits_model
 from lrlab.training.schedules import peak_schedule
 
@@ -112,17 +112,11 @@ class JaxEngine:
         self._stack = training.stack
         self.plan = EpochPlan.of(len(dataset.y_train), training)
         self.has_validation = dataset.has_validation
-        put = jax.device_put
-        self._x_train, self._y_train = put(dataset.x_train), put(dataset.y_train)
-        reference = min(REFERENCE_IMAGES, self.plan.n_train)
-        self._splits = {
-            Split.VALIDATION: (put(dataset.x_val), put(dataset.y_val)),
-            Split.TEST: (put(dataset.x_test), put(dataset.y_test)),
-            Split.REFERENCE: (self._x_train[:reference], self._y_train[:reference]),
-        }
+        data = DeviceData.put(dataset, self.plan, jax.device_put)
+        self._x_train, self._y_train, self._splits = data.x_train, data.y_train, data.splits
         self._model = build_model(model)
         self._logits = logits_model(self._model)  # the loss is taken from the logits
-        self._weights: dict[int, list[np.ndarray]] = {}
+        self._weights = SeedWeights(lambda seed: initial_weights(self._model, seed=seed))
         self._settings: dict[OptimizerSetting, _Setting] = {}
         self._programs: dict[tuple[Any, ...], Any] = {}
         self.compile_seconds = 0.0
@@ -194,15 +188,13 @@ class JaxEngine:
     # -- internals --------------------------------------------------------------------------
 
     def _start(self, setting: OptimizerSetting, *, seed: int, members: int) -> None:
-        if seed not in self._weights:  # one distinct, reproducible draw per seed
-            self._weights[seed] = initial_weights(self._model, seed=seed)
         self._current = current = self._setting(setting)
         jnp = self._jnp
 
         def stacked(values: Sequence[np.ndarray]) -> list[Any]:
             return [jnp.broadcast_to(jnp.asarray(v), (members, *np.shape(v))) for v in values]
 
-        self._state = {"weights": stacked(self._weights[seed]),
+        self._state = {"weights": stacked(self._weights(seed)),
                        "optimizer": stacked(current.initial_state),
                        "alive": jnp.ones(members, dtype=bool)}
 

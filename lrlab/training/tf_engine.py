@@ -18,7 +18,7 @@ from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras, import_tensorflow
 from lrlab.training.data import Dataset
-from lrlab.training.engine import REFERENCE_IMAGES, EpochPlan, Split
+from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
 from lrlab.training.model import build_model, build_optimizer, initial_weights
 from lrlab.training.schedules import peak_schedule, rate_table
 
@@ -95,17 +95,12 @@ class TensorFlowEngine:
         keras = import_keras("tensorflow")
         self.plan = EpochPlan.of(len(dataset.y_train), training)
         self.has_validation = dataset.has_validation
-        self._x_train, self._y_train = tf.constant(dataset.x_train), tf.constant(dataset.y_train)
-        reference = min(REFERENCE_IMAGES, self.plan.n_train)
-        self._splits = {
-            Split.VALIDATION: (tf.constant(dataset.x_val), tf.constant(dataset.y_val)),
-            Split.TEST: (tf.constant(dataset.x_test), tf.constant(dataset.y_test)),
-            Split.REFERENCE: (self._x_train[:reference], self._y_train[:reference]),
-        }
+        data = DeviceData.put(dataset, self.plan, tf.constant)
+        self._x_train, self._y_train, self._splits = data.x_train, data.y_train, data.splits
         self._model = build_model(model)
         self._loss_fn = keras.losses.SparseCategoricalCrossentropy()
         self._compiled: dict[tuple[OptimizerSetting, int | None], _Compiled] = {}
-        self._weights: dict[int, list[np.ndarray]] = {}
+        self._weights = SeedWeights(lambda seed: initial_weights(self._model, seed=seed))
         self._current: _Compiled | None = None
         self._stopped = False
 
@@ -177,8 +172,6 @@ class TensorFlowEngine:
 
     def _start(self, setting: OptimizerSetting, *, seed: int,
                ramp_steps: int | None) -> _Compiled:
-        if seed not in self._weights:  # one distinct, reproducible draw per seed
-            self._weights[seed] = initial_weights(self._model, seed=seed)
         key = (setting, ramp_steps)
         if key not in self._compiled:
             rates = (rate_table(ramp_steps) if ramp_steps is not None else peak_schedule(
@@ -189,7 +182,7 @@ class TensorFlowEngine:
             self._compiled[key] = _Compiled(self._tf, self._model, self._loss_fn, optimizer,
                                             rates)
         compiled = self._current = self._compiled[key]
-        self._model.set_weights(self._weights[seed])
+        self._model.set_weights(self._weights(seed))
         compiled.reset()
         return compiled
 

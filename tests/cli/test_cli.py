@@ -169,3 +169,34 @@ def test_help_says_what_the_local_backend_does_and_shows_no_python_types() -> No
         assert "--where <list[str]>" not in result.stdout
     assert "side by side" in runner.invoke(app, ["sweep", "--help"],
                                            env={"COLUMNS": "200"}).stdout
+
+
+def test_an_unfinished_sweeps_summary_wraps_between_words(tmp_path: Path,
+                                                           tiny_yaml: str) -> None:
+    """On a terminal, the summary's title once wrapped inside a word
+    ('PROVISIONAL: a sweep is unf' / 'inished')."""
+    import io
+
+    from helpers import write_fixture_sweep
+    from rich.console import Console
+
+    from lrlab.analysis.compare import compare_runs
+    from lrlab.cli.sweep_cmd import _print_summary
+    from lrlab.experiment.config import parse_config
+    from lrlab.experiment.trials import expand_trials
+    from lrlab.rundir.loading import scan_runs
+
+    config = parse_config(tiny_yaml)
+    ids = {(t.optimizer, t.learning_rate, t.seed): t.trial_id for t in expand_trials(config)}
+    root = write_fixture_sweep(tmp_path, "tiny", config=config.to_dict(), trial_ids=ids,
+                               trials={("sgd", 0.1, 0): ([0.8, 0.9], "completed")})
+    scan = scan_runs([root])
+    comparison = compare_runs(scan.frame, plans=scan.plans)
+    assert comparison.provisional
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=45, force_terminal=True, color_system=None,
+                      soft_wrap=True)
+    _print_summary(console, [{"trial_id": "sgd-x", "status": "completed"}], comparison)
+    words = " ".join(buffer.getvalue().split())
+    assert "(PROVISIONAL: a sweep is unfinished):" in words
+    assert max(len(line) for line in buffer.getvalue().splitlines()) <= 45

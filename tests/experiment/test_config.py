@@ -187,3 +187,20 @@ def test_engine_and_stack_from_the_command_line() -> None:
     with pytest.raises(ConfigError, match="^stack=4: stack: 4 needs engine: jax") as caught:
         with_training(config, stack="4")
     assert caught.value.as_options().startswith("--stack 4: ")
+
+
+def test_every_mistake_is_reported_in_file_order_with_the_closest_key() -> None:
+    """Config errors once stopped at the first mistake, and a misspelt key was only
+    'unknown', with no hint of the key meant."""
+    text = ("sweep:\n  seeds: [0]\n  optimizers:\n    - name: sgd\n      learning_rate: [0.1]\n"
+            "training:\n  epochs: 0\n  batch_sise: 32\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source="x.yaml")
+    lines = str(caught.value).splitlines()
+    assert lines == [
+        "x.yaml:5: sweep.optimizers[0].learning_rate: unknown key; did you mean "
+        "learning_rates? Expected one of: name, learning_rates, schedule, momentum, "
+        "nesterov, weight_decay, clipnorm, clipvalue, global_clipnorm",
+        "x.yaml:7: training.epochs: Input should be greater than or equal to 1 (got 0)",
+        "x.yaml:8: training.batch_sise: unknown key; did you mean batch_size? Expected one "
+        "of: epochs, batch_size, diverge_factor, engine, precision, stack"]

@@ -48,17 +48,22 @@ def test_where_selects_the_trials_and_the_verdicts(tmp_path: Path) -> None:
     assert "trials where optimizer=sgd" in html and "rmsprop: best" not in html
 
 
+def write_range_test(folder: Path, result: str) -> Path:
+    """A range test's run directory, by hand: its config, kind and result.json."""
+    folder.mkdir()
+    (folder / "sweep.yaml").write_text("name: fixture\n")
+    (folder / "environment.json").write_text('{"kind": "range-test", "sessions": []}')
+    (folder / "result.json").write_text(result)
+    return folder
+
+
 def test_a_range_test_directory_is_found_beside_sweeps(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     sweep = write_fixture_sweep(runs)
-    findlr = runs / "fixture-findlr-1"
-    findlr.mkdir()
-    (findlr / "sweep.yaml").write_text("name: fixture\n")
-    (findlr / "environment.json").write_text('{"kind": "range-test", "sessions": []}')
-    (findlr / "result.json").write_text(
+    findlr = write_range_test(runs / "fixture-findlr-1", (
         '{"rule": "steepest", "optimizers": {"sgd": {"suggested": 0.05, "grid": '
         '{"start": 0.0016, "stop": 1.6, "num": 7}, "grid_widened": false, "rules": '
-        '{"steepest": {"median": 0.05, "low": 0.04, "high": 0.06, "seeds_disagree": false}}}}}')
+        '{"steepest": {"median": 0.05, "low": 0.04, "high": 0.06, "seeds_disagree": false}}}}}'))
     sweeps, range_tests = split_paths([runs])
     assert sweeps == [runs] and range_tests == [findlr]
     html = render_html(collect([runs]), sources=[runs])
@@ -95,14 +100,10 @@ def test_the_trials_table_sorts_numbers_as_numbers_and_names_each_sweep_once(
     names = re.findall(r">([^<>]+)</th>", header)
     assert names[:3] == ["optimizer", "learning_rate", "seed"] and names[-1] == "trial"
     assert "sweep" not in names
-    test = tmp_path / "runs" / "first-findlr"
-    test.mkdir()
-    (test / "sweep.yaml").write_text("name: x\n")
-    (test / "environment.json").write_text('{"kind": "range-test", "sessions": []}')
-    (test / "result.json").write_text(
+    write_range_test(tmp_path / "runs" / "first-findlr", (
         '{"rule": "steepest", "options": {"seeds": [0, 1]}, "optimizers": {"sgd": '
         '{"suggested": 0.05, "grid": [0.01, 0.1], "grid_widened": false, "rules": '
-        '{"steepest": {"median": 0.05, "low": 0.04, "high": 0.06}}}}}')
+        '{"steepest": {"median": 0.05, "low": 0.04, "high": 0.06}}}}}'))
     page = render_html(collect([tmp_path / "runs"]), sources=[tmp_path / "runs"])
     assert '<span class="option">--seeds</span> <span>0,1</span>' in page
     assert "code.command span.option { white-space: nowrap; }" in page

@@ -182,8 +182,10 @@ def test_sessions_are_appended_and_the_data_checked(tmp_path: Path,
     (run_dir / "sweep.yaml").write_text((run_dir / "sweep.yaml").read_text().replace(
         "test_limit: 200", "test_limit: 150"))
     with pytest.raises(StoreError, match="first session trained on other data .*"
-                                         "--allow-data-change"):
+                                         "`allow_data_change`") as caught:
         run_sweep(other, resume=run_dir)
+    assert caught.value.as_options().endswith("or set --allow-data-change to mix them "
+                                              "knowingly")
     run_sweep(other, resume=run_dir, allow_data_change=True)
     assert len(json.loads((run_dir / "environment.json").read_text())["sessions"]) == 4
 
@@ -195,7 +197,7 @@ def test_resume_refuses_a_range_test_directory(tmp_path: Path, tiny_config: Expe
     before = {p: p.read_bytes() for p in report.run_dir.rglob("*") if p.is_file()}
     one_line_error(runner.invoke(app, ["sweep", str(tiny_config_file), "--resume",
                                        str(report.run_dir)]),
-                   "a range-test run directory; --resume continues a sweep")
+                   "a range-test run directory; only a sweep can be resumed")
     assert {p: p.read_bytes() for p in report.run_dir.rglob("*") if p.is_file()} == before
 
 
