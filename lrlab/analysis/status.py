@@ -4,6 +4,7 @@ it never takes the writer's lock, so watching never slows or blocks a sweep."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,13 +14,29 @@ from lrlab.errors import StoreError
 from lrlab.rundir.loading import planned_trials
 from lrlab.rundir.lock import Holder, read_holder
 from lrlab.rundir.records import TrialStatus
-from lrlab.rundir.store import CONFIG_FILE, SWEEP, RunStore
+from lrlab.rundir.store import (
+    CONFIG_FILE,
+    ENVIRONMENT_FILE,
+    HISTORY_FILE,
+    RANGE_TEST,
+    RESULT_FILE,
+    RESULTS_FILE,
+    SWEEP,
+    TRIALS_DIR,
+    RunStore,
+)
 
 
 @dataclass(frozen=True)
 class TrialInProgress:
     trial_id: str
     epochs_done: int
+
+
+@dataclass(frozen=True)
+class Damaged:
+    trial_id: str
+    reason: str
 
 
 @dataclass
@@ -34,6 +51,9 @@ class RunStatus:
     holder_alive: bool | None  # None: the holder is on another host
     sessions: list[dict[str, Any]] = field(default_factory=list)
     mean_trial_seconds: float = math.nan  # over finished trials
+    damaged: list[Damaged] = field(default_factory=list)  # trials whose files cannot be read
+    unreadable: list[str] = field(default_factory=list)  # other run files, and why
+    last_written: datetime | None = None  # the newest run file's time
 
     @property
     def writing(self) -> bool:
@@ -54,8 +74,11 @@ class RunStatus:
         """Since the current session started (None when no session is running)."""
         if not self.sessions or self.sessions[-1].get("ended") or not self.writing:
             return None
-        started = datetime.fromisoformat(self.sessions[-1]["started_at"])
-        return ((now or datetime.now(timezone.utc)) - started).total_seconds()
+        try:
+            started = datetime.fromisoformat(self.sessions[-1].get("started_at") or "")
+            return ((now or datetime.now(timezone.utc)) - started).total_seconds()
+        except (ValueError, TypeError):  # no time, or not one lrlab wrote
+            return None
 
     def eta_seconds(self) -> float | None:
         """A rough estimate: the finished trials' mean time for each trial still to run,
@@ -91,34 +114,65 @@ def latest_run_dir(path: Path) -> tuple[Path, list[Path]]:
 
 
 def read_status(run_dir: Path) -> RunStatus:
-    """Read a run directory (sweep or range test) without disturbing its writer."""
+    """Read a run directory (sweep or range test) without disturbing its writer. A damaged
+    file is named (in ``damaged`` or ``unreadable``) and the rest still read."""
     if not (run_dir / CONFIG_FILE).is_file():
         raise StoreError(f"{run_dir}: not a run directory (no {CONFIG_FILE}); expected a "
                          f"folder written by 'lrlab sweep' or 'lrlab find-lr'")
     store = RunStore(run_dir)
-    environment = store.read_environment()
+    unreadable: list[str] = []
+    try:
+        sessions = store.read_environment()["sessions"]
+        kind = store.kind()
+    except StoreError as exc:
+        unreadable.append(str(exc))
+        sessions, kind = [], SWEEP if (run_dir / TRIALS_DIR).is_dir() else RANGE_TEST
     counts = {status.value: 0 for status in TrialStatus}
-    in_progress, seconds = [], []
-    for trial_id in store.trial_ids():
-        result = store.read_result(trial_id)
+    in_progress, damaged, seconds = [], [], []
+    try:
+        trial_ids = store.trial_ids()
+    except StoreError as exc:
+        unreadable.append(str(exc))
+        trial_ids = []
+    for trial_id in trial_ids:
+        try:
+            _, result, history = store.read_trial(trial_id)
+        except StoreError as exc:
+            damaged.append(Damaged(trial_id, str(exc)))
+            continue
         if result is None:
-            in_progress.append(TrialInProgress(trial_id, store.epochs_done(trial_id)))
+            in_progress.append(TrialInProgress(trial_id, len(history)))
             continue
         counts[result.status.value] += 1
-        if result.status.finished:
+        if result.status.finished and math.isfinite(result.seconds):
             seconds.append(result.seconds)
     planned = planned_trials(run_dir)
     holder = read_holder(run_dir)
     try:
         epochs = int(store.read_config()["training"]["epochs"])
-    except (KeyError, TypeError, ValueError, StoreError):
+    except (KeyError, TypeError, ValueError, OverflowError, StoreError):
         epochs = None
     return RunStatus(
-        run_dir=run_dir, kind=store.kind(), planned=None if planned is None else len(planned),
+        run_dir=run_dir, kind=kind, planned=None if planned is None else len(planned),
         counts={k: v for k, v in counts.items() if v}, in_progress=in_progress,
         epochs=epochs, holder=holder, holder_alive=holder.alive() if holder else None,
-        sessions=environment["sessions"],
-        mean_trial_seconds=sum(seconds) / len(seconds) if seconds else math.nan)
+        sessions=sessions,
+        mean_trial_seconds=sum(seconds) / len(seconds) if seconds else math.nan,
+        damaged=damaged, unreadable=unreadable, last_written=_last_written(run_dir, trial_ids))
+
+
+def _last_written(run_dir: Path, trial_ids: list[str]) -> datetime | None:
+    """When a run file was last written: what is known of a writer on another host."""
+    paths = [run_dir / name for name in (ENVIRONMENT_FILE, RESULTS_FILE)]
+    paths += [run_dir / TRIALS_DIR / t / name for t in trial_ids
+              for name in (HISTORY_FILE, RESULT_FILE)]
+    times = []
+    for path in paths:
+        try:
+            times.append(os.lstat(path).st_mtime)
+        except OSError:
+            continue
+    return datetime.fromtimestamp(max(times), timezone.utc) if times else None
 
 
 def status_lines(status: RunStatus, *, now: datetime | None = None) -> list[str]:
@@ -130,33 +184,48 @@ def status_lines(status: RunStatus, *, now: datetime | None = None) -> list[str]
     elif status.holder_alive is False:
         lines.append(f"writer: none; {holder.describe()} stopped without a word (killed?); "
                      f"resume it to finish")
+    elif status.holder_alive is None:
+        ago = (f"; the last write here was {_duration(_seconds_since(status.last_written, now))}"
+               f" ago" if status.last_written else "")
+        lines.append(f"writer: {holder.describe()}, on another host: this host cannot tell "
+                     f"whether it still runs{ago}")
     else:
-        where = "" if status.holder_alive else " (on another host: cannot check it runs)"
-        lines.append(f"writer: {holder.describe()}{where}")
+        lines.append(f"writer: {holder.describe()}")
     if status.kind == SWEEP:
         total = f" of {status.planned}" if status.planned is not None else ""
         parts = [f"{n} {what}" for what, n in sorted(status.counts.items())]
         if status.in_progress:
-            label = "running" if status.writing else "left unfinished"
+            label = ("left unfinished" if not status.writing else "running" if
+                     status.holder_alive else "running or left unfinished")
             parts.append(f"{len(status.in_progress)} {label}")
+        if status.damaged:
+            parts.append(f"{len(status.damaged)} damaged")
         if status.pending:
             parts.append(f"{status.pending} pending")
         lines.append(f"trials: {status.finished}{total} finished ({', '.join(parts) or 'none'})")
         for trial in status.in_progress if status.writing else []:
             of = f"/{status.epochs}" if status.epochs else ""
             lines.append(f"  running: {trial.trial_id}, epoch {trial.epochs_done}{of} done")
+        for bad in status.damaged:
+            lines.append(f"  damaged: {bad.reason} (resume trains it again)")
         elapsed, eta = status.elapsed_seconds(now), status.eta_seconds()
         if elapsed is not None:
             lines.append(f"elapsed: {_duration(elapsed)} this session"
                          + (f"; ETA about {_duration(eta)}" if eta is not None else ""))
+    lines += [f"unreadable: {reason}" for reason in status.unreadable]
     lines.append(f"sessions: {len(status.sessions)}")
     for number, session in enumerate(status.sessions, start=1):
-        ended = session.get("ended") or ("running" if status.writing and
-                                          number == len(status.sessions) else "no end recorded")
+        ended = session.get("ended") or (
+            "running" if status.writing and number == len(status.sessions)
+            else "no end recorded (killed, or its last write failed)")
         command = " ".join(session.get("command") or [])
         lines.append(f"  {number}. {session.get('started_at', '?')} to "
                      f"{session.get('ended_at') or '...'}: {ended} ({command})")
     return lines
+
+
+def _seconds_since(moment: datetime, now: datetime | None) -> float:
+    return max(0.0, ((now or datetime.now(timezone.utc)) - moment).total_seconds())
 
 
 def _duration(seconds: float) -> str:

@@ -46,7 +46,12 @@ def export(paths: Sequence[Path], logdir: Path, *, where: Sequence[str] = ()) ->
     written, starts = [], []
     trials = list(frame.groupby(["sweep", "trial_id"], sort=False))
     for (sweep, trial_id), epochs in trials:
-        result = RunStore(sweep_dirs[sweep]).read_result(trial_id)
+        # Read (and checked) by scan_runs already, so this cannot fail now but for a file
+        # replaced since: then the trial goes without its times, as one still running.
+        try:
+            _, result, _ = RunStore(sweep_dirs[sweep]).read_trial(trial_id)
+        except StoreError:
+            result = None
         events = _trial_events(epochs, params, result)
         starts.append(events[0].wall_time)
         written.append(_write_events(logdir / sweep / trial_id / EVENTS_FILE, events))

@@ -35,7 +35,7 @@ from lrlab.rundir.records import (
     results_columns,
     timestamp,
 )
-from lrlab.rundir.store import SWEEP, RunStore
+from lrlab.rundir.store import PARAMS_FILE, SWEEP, TRIALS_DIR, RunStore
 from lrlab.training import plan_groups
 from lrlab.training.data import Dataset, load_dataset
 
@@ -111,7 +111,7 @@ def run_sweep(
         dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
         if store is not None and not allow_data_change:
             _check_same_data(store, dataset)
-        done = _finished_rows(store, trials) if store else {}
+        done = _finished_rows(store, trials, observer) if store else {}
         pending = [t for t in trials if t.trial_id not in done]
         groups = plan_groups(trials, done=done, stacking=config.training.stacks)
         for warning in surprising_settings(config, n_train=len(dataset.y_train),
@@ -270,10 +270,26 @@ def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
     return store
 
 
-def _finished_rows(store: RunStore, trials: Sequence[Trial]) -> dict[str, dict[str, Any]]:
+def _finished_rows(store: RunStore, trials: Sequence[Trial],
+                   observer: SweepObserver) -> dict[str, dict[str, Any]]:
+    """The results.csv rows of the trials already finished. A trial whose files cannot be
+    read, or say other parameters than the config's, is not finished: its folder is moved
+    aside (never deleted) and it trains again."""
     rows = {}
+    started = set(store.trial_ids())
     for trial in trials:
-        result = store.read_result(trial.trial_id)
+        if trial.trial_id not in started:
+            continue
+        try:
+            params, result, _ = store.read_trial(trial.trial_id)
+            if params != trial.params():
+                raise StoreError(f"{store.root / TRIALS_DIR / trial.trial_id / PARAMS_FILE}: "
+                                 f"other parameters than the config plans for this trial")
+        except StoreError as exc:
+            moved = store.set_aside(trial.trial_id)
+            observer.notice(f"damaged trial {trial.trial_id} ({exc}): moved to {moved}; "
+                            f"it trains again")
+            continue
         if result is not None and result.status.finished:
             rows[trial.trial_id] = result.row(trial.params())
     return rows

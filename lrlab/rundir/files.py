@@ -1,14 +1,23 @@
-"""Writing files that readers can trust: atomic replacement, and JSON and CSV text without
-NaN. Every file lrlab writes (run files, plots, imported data, exports) goes through here."""
+"""Writing files that readers can trust (atomic replacement, JSON and CSV text without NaN)
+and reading files that nobody vouches for. Every file lrlab writes (run files, plots,
+imported data, exports) goes through here, and every run file it reads.
+
+A run directory is untrusted input: anyone may have planted a symbolic link, a FIFO or a
+device in it. So a write never follows a link (the rename replaces the link itself, and
+the folders it writes into are checked to be real folders), and a read opens only a
+regular file, without following a link or blocking, and only up to a size.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -43,6 +52,82 @@ def atomic_write(path: Path, write: Callable[[IO[Any]], None], *, binary: bool =
         if isinstance(exc, OSError):
             raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
+
+
+def real_dir(root: Path, *parts: str) -> Path:
+    """``root/parts...``, each part made a folder if missing. A part that is a symbolic
+    link or not a folder is refused, so that nothing written there lands outside ``root``."""
+    path = root
+    for part in parts:
+        path = path / part
+        try:
+            path.mkdir(exist_ok=True)
+        except FileExistsError:
+            pass  # a file or a dangling link: told below
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
+        kind = _kind(path)
+        if kind != "folder":
+            raise StoreError(f"{path}: {kind}, not a folder; lrlab writes only into real "
+                             f"folders inside a run directory (remove it, or start a new run)")
+    return path
+
+
+def _kind(path: Path) -> str:
+    """What is at ``path``, in words, without following a link."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "missing"
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "folder"),
+                       (stat.S_ISREG, "file"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+# The largest run file lrlab reads: far above any it writes (a history of 10,000 epochs is
+# about 1 MB), far below what would exhaust memory.
+MAX_RUN_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_bytes(path: Path, *, limit: int = MAX_RUN_FILE_BYTES) -> bytes:
+    """A regular file's bytes, never following a symbolic link and never blocking (on a
+    FIFO or a device): anything else is a StoreError naming the path and what is there.
+    FileNotFoundError is raised as such: a missing file often means "not yet"."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{path}: a symbolic link; lrlab reads only regular files inside "
+                             f"a run directory") from None
+        raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise StoreError(f"{path}: {_kind(path)}, not a regular file")
+            if info.st_size > limit:
+                raise StoreError(f"{path}: {info.st_size / 2**20:.0f} MB, more than any file "
+                                 f"lrlab writes there (at most {limit / 2**20:.0f} MB read)")
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:  # grew while being read
+        raise StoreError(f"{path}: more than {limit / 2**20:.0f} MB")
+    return data
+
+
+def read_text(path: Path, *, limit: int = MAX_RUN_FILE_BYTES) -> str:
+    """:func:`read_bytes` decoded as UTF-8, which is all lrlab writes."""
+    try:
+        return read_bytes(path, limit=limit).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StoreError(f"{path}: not UTF-8 text (byte {exc.start}); damaged") from None
 
 
 def current_umask() -> int:

@@ -13,16 +13,19 @@ filesystem's business: NFSv4 and Lustre pass ``flock`` on, some FUSE and SMB mou
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import socket
+import stat
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from lrlab.errors import StoreError
+from lrlab.rundir.files import current_umask, read_text
 
 LOCK_FILE = ".lock"
 
@@ -53,11 +56,37 @@ class Holder:
 
 
 def read_holder(root: Path) -> Holder | None:
-    """The details the current (or last) writer left in the lock file, if any."""
+    """The details the current (or last) writer left in the lock file, if any (none when
+    they cannot be read: a lock file is as untrusted as any run file)."""
     try:
-        return Holder(**json.loads((root / LOCK_FILE).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
+        data = json.loads(read_text(root / LOCK_FILE, limit=64 * 1024))
+        holder = Holder(**data)
+    except (OSError, ValueError, TypeError, StoreError):
         return None
+    if not (isinstance(holder.host, str) and isinstance(holder.pid, int)
+            and isinstance(holder.since, str) and isinstance(holder.command, str)):
+        return None
+    return holder
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file's descriptor; never through a symbolic link (which would truncate
+    whatever it points to), and only a regular file."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o666 & ~current_umask())
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StoreError(f"{path}: a symbolic link in place of the run directory's lock; "
+                             f"lrlab never writes through one (remove it, then resume)"
+                             ) from None
+        raise StoreError(f"{path}: cannot open the run directory's lock "
+                         f"({exc.strerror or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StoreError(f"{path}: not a regular file in place of the run directory's lock "
+                         f"(remove it, then resume)")
+    return fd
 
 
 @contextlib.contextmanager
@@ -66,12 +95,7 @@ def writer_lock(root: Path, *, command: str) -> Iterator[Holder | None]:
     lock was taken over (its process died holding it), else None. A live holder makes this
     raise a StoreError naming it, at once."""
     path = root / LOCK_FILE
-    try:
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the block
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot open the run directory's lock "
-                         f"({exc.strerror or exc})") from None
-    with handle:
+    with open(_open_lock(path), "r+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -83,16 +107,21 @@ def writer_lock(root: Path, *, command: str) -> Iterator[Holder | None]:
         mine = Holder(host=socket.gethostname(), pid=os.getpid(),
                       since=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       command=command)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps(asdict(mine)) + "\n")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(asdict(mine)) + "\n")
+            handle.flush()
+        except OSError as exc:  # a full disk, most often
+            raise StoreError(f"{path}: cannot write the run directory's lock "
+                             f"({exc.strerror or exc})") from None
         try:
             yield previous  # details left behind: their process died holding the lock
         finally:
             # A clean release empties the file, so details found there later always mean
             # a holder that died (or one that still runs).
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
+            with contextlib.suppress(OSError):
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -11,6 +11,7 @@ import dataclasses
 import enum
 import math
 import operator
+import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -96,25 +97,119 @@ def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
     return min(finite, key=lambda r: (r.loss, r.epoch)) if finite else None
 
 
+# --- reading run files back: every value checked, since anyone may have edited them -------
+
 def _number(value: Any) -> float:
     """A metric read from JSON: null (written for NaN and infinity) reads back as NaN."""
-    return math.nan if value is None else float(value)
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number or null, got {_shown(value)}")
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    """A whole number >= 0 (an epoch, a count)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value >= 0 and value == int(value)):
+        raise ValueError(f"expected a whole number >= 0, got {_shown(value)}")
+    return int(value)
 
 
 def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    return None if value is None else _count(value)
 
 
 def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+    return None if value is None else _number(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {_shown(value)}")
+    return value
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object, got {_shown(value)}")
+    return value
 
 
 def _metrics(value: Any) -> dict[str, float]:
-    return {str(k): _number(v) for k, v in (value or {}).items()}
+    return {str(k): _number(v) for k, v in _mapping(value).items()}
 
 
 def _best(value: Any) -> dict[str, float]:
-    return {str(k): (int(v) if k == "epoch" else _number(v)) for k, v in (value or {}).items()}
+    return {str(k): (_count(v) if k == "epoch" else _number(v))
+            for k, v in _mapping(value).items()}
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message shows it: briefly, whatever its size."""
+    text = reprlib.repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_params(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``params.json``'s content, checked: an optimizer name, a learning rate that is a
+    positive finite number, a whole seed, and other parameters that are plain values.
+    Raises ``ValueError`` saying what is wrong."""
+    if not isinstance(data.get("optimizer"), str) or not data["optimizer"]:
+        raise ValueError(f"optimizer: expected a name, got {_shown(data.get('optimizer'))}")
+    rate = data.get("learning_rate")
+    if (isinstance(rate, bool) or not isinstance(rate, (int, float))
+            or not (math.isfinite(rate) and rate > 0)):
+        raise ValueError(f"learning_rate: expected a positive number, got {_shown(rate)}")
+    try:
+        _count(data.get("seed"))
+    except ValueError as exc:
+        raise ValueError(f"seed: {exc}") from None
+    for key, value in data.items():
+        if not isinstance(value, (str, int, float, bool)) and value is not None:
+            raise ValueError(f"{key}: expected a plain value, got {_shown(value)}")
+    return dict(data)
+
+
+def parse_history_row(cells: Sequence[str]) -> dict[str, float]:
+    """One row of ``history.csv`` (its cells, in HISTORY_COLUMNS order) as numbers: an
+    empty cell is NaN (a metric not measured); the epoch is a whole number >= 1."""
+    if len(cells) != len(HISTORY_COLUMNS):
+        raise ValueError(f"expected {len(HISTORY_COLUMNS)} fields, got {len(cells)} "
+                         f"(truncated?)")
+    row = {}
+    for name, cell in zip(HISTORY_COLUMNS, cells, strict=True):
+        try:
+            row[name] = float(cell) if cell else math.nan
+        except ValueError:
+            raise ValueError(f"{name}: not a number: {_shown(cell)}") from None
+    epoch = row["epoch"]
+    if not (math.isfinite(epoch) and epoch >= 1 and epoch == int(epoch)):
+        raise ValueError(f"epoch: expected a whole number >= 1, got {_shown(cells[0])}")
+    return row
+
+
+# The fields of a session in ``environment.json`` that lrlab reads back, and their types.
+SESSION_FIELDS: dict[str, tuple[type, ...]] = {
+    "started_at": (str,), "ended_at": (str,), "ended": (str,), "command": (list,),
+    "data": (dict,), "engines": (list,), "engine": (dict,), "backend": (dict,),
+    "host": (str,), "lrlab": (str,), "python": (str,), "kind": (str,)}
+
+
+def parse_session(session: Any) -> dict[str, Any]:
+    """One session of ``environment.json``, checked: an object whose known fields hold
+    what lrlab writes there (or null). Raises ``ValueError`` saying what is wrong."""
+    if not isinstance(session, dict):
+        raise ValueError(f"expected an object, got {_shown(session)}")
+    for key, kinds in SESSION_FIELDS.items():
+        value = session.get(key)
+        if value is not None and not isinstance(value, kinds):
+            raise ValueError(f"{key}: expected a {kinds[0].__name__}, got {_shown(value)}")
+    if not all(isinstance(part, str) for part in session.get("command") or []):
+        raise ValueError("command: expected a list of strings")
+    return session
 
 
 @dataclass(frozen=True)
@@ -171,8 +266,8 @@ class TrialResult:
         """Read ``result.json``'s content back; raises ``ValueError`` saying what is wrong."""
         try:
             status = TrialStatus(data.get("status"))
-        except ValueError:
-            raise ValueError(f"unknown status {data.get('status')!r}; expected one of "
+        except (ValueError, TypeError):
+            raise ValueError(f"unknown status {_shown(data.get('status'))}; expected one of "
                              f"{', '.join(s.value for s in TrialStatus)}") from None
         values: dict[str, Any] = {"trial_id": "", "status": status}
         try:
@@ -180,12 +275,15 @@ class TrialResult:
                 if entry.attribute and entry.attribute != "status":
                     raw: Any = data
                     for key in entry.json:
-                        raw = (raw or {}).get(key)
+                        raw = _mapping(raw).get(key)
                     if raw is not None or entry.parse in (_number, _metrics, _best):
-                        values[entry.attribute] = entry.parse(raw)
+                        try:
+                            values[entry.attribute] = entry.parse(raw)
+                        except (ValueError, TypeError, OverflowError) as exc:
+                            raise ValueError(f"{'.'.join(entry.json)}: {exc}") from None
             return cls(**values)
-        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
-            raise ValueError(f"malformed field ({exc})") from None
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed ({exc})") from None
 
     def row(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """This trial's row of ``results.csv``: trial_id, params, then RESULT_COLUMNS."""
@@ -206,7 +304,7 @@ class ResultField:
     json: tuple[str, ...]
     get: Callable[[TrialResult], Any]
     attribute: str | None = None
-    parse: Callable[[Any], Any] = str
+    parse: Callable[[Any], Any] = _text
     csv: str | None = None
     frame: str | None = None
 
@@ -219,10 +317,10 @@ def _attribute(name: str, parse: Callable[[Any], Any], *, csv: str | None = None
 
 # The one schema, in result.json's order (results.csv's and the frame's follow it).
 RESULT_SCHEMA: tuple[ResultField, ...] = (
-    _attribute("trial_id", str),
+    _attribute("trial_id", _text),
     ResultField(("status",), lambda r: r.status.value, attribute="status", csv="status",
                 frame="status"),
-    _attribute("epochs", int, csv="epochs"),
+    _attribute("epochs", _count, csv="epochs"),
     _attribute("diverged_epoch", _optional_int, csv="diverged_epoch", frame="diverged_epoch"),
     _attribute("initial_loss", _number, csv="initial_loss", frame="initial_loss"),
     ResultField(("final",), lambda r: dict(r.final), attribute="final", parse=_metrics),
@@ -235,10 +333,10 @@ RESULT_SCHEMA: tuple[ResultField, ...] = (
                frame="test_accuracy"),
     # The frame's rows also carry each epoch's ``seconds``: the trial's is trial_seconds.
     _attribute("seconds", _number, csv="seconds", frame="trial_seconds"),
-    _attribute("started_at", str),
-    _attribute("finished_at", str),
-    _attribute("error", str, csv="error"),
-    _attribute("stack_size", lambda v: int(v) or 1),
+    _attribute("started_at", _text),
+    _attribute("finished_at", _text),
+    _attribute("error", _text, csv="error"),
+    _attribute("stack_size", lambda v: _count(v) or 1),
     _attribute("compile_seconds", _optional_float),
 )
 # results.csv: trial_id, the trial's parameters (which vary with the sweep), then these.

@@ -24,9 +24,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import io
 import json
 import math
+import os
 import re
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -35,14 +38,34 @@ from typing import Any
 import yaml
 
 from lrlab.errors import StoreError, stop_reason
-from lrlab.rundir.files import atomic_write_text, csv_text, json_text
+from lrlab.rundir.files import (
+    atomic_write_text,
+    csv_text,
+    json_text,
+    read_bytes,
+    read_text,
+    real_dir,
+)
 from lrlab.rundir.lock import writer_lock
-from lrlab.rundir.records import HISTORY_COLUMNS, EpochRecord, TrialResult, timestamp
+from lrlab.rundir.records import (
+    HISTORY_COLUMNS,
+    EpochRecord,
+    TrialResult,
+    parse_history_row,
+    parse_params,
+    parse_session,
+    timestamp,
+)
 
 CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
 PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
 RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
 TRIALS_DIR = "trials"
+# Where --resume keeps the files of a trial it found damaged, before training it again.
+DAMAGED_DIR = "damaged"
+# A config is a few hundred lines; what is far larger is not a config (and YAML's parser
+# would take minutes over it).
+MAX_CONFIG_BYTES = 1024 * 1024
 # What a run directory holds, recorded in environment.json: --resume takes only a sweep.
 SWEEP, RANGE_TEST = "sweep", "range-test"
 KINDS = (SWEEP, RANGE_TEST)
@@ -90,8 +113,13 @@ class RunStore:
         """What every sweep and range test does first: a new run directory, locked for
         the rest of ``held`` (one writer), holding its resolved config."""
         store = cls.create(runs_dir, name, now=now)
-        held.enter_context(writer_lock(store.root, command=command))
-        store.write_config(config)
+        try:
+            held.enter_context(writer_lock(store.root, command=command))
+            store.write_config(config)
+        except StoreError:
+            # A full disk, most often: leave no empty run directory behind to mislead.
+            shutil.rmtree(store.root, ignore_errors=True)
+            raise
         return store
 
     @classmethod
@@ -123,8 +151,8 @@ class RunStore:
     def read_config(self) -> dict[str, Any]:
         path = self.root / CONFIG_FILE
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
+            data = yaml.safe_load(self.read_config_text())
+        except yaml.YAMLError as exc:
             raise StoreError(f"{path}: unreadable run config ({exc})") from None
         if not isinstance(data, dict):
             raise StoreError(f"{path}: corrupted run config; expected a mapping")
@@ -134,13 +162,21 @@ class RunStore:
         """environment.json as ``{"kind": ..., "sessions": [...]}``; a file from before
         sessions were kept (one flat record) reads as its one session; none reads empty."""
         path = self.root / ENVIRONMENT_FILE
-        if not path.exists():
+        if not os.path.lexists(path):
             return {"sessions": []}
         data = _read_json_object(path)
         if "sessions" not in data:
-            return {"sessions": [data]}
+            data = {"sessions": [data]}
         if not isinstance(data["sessions"], list):
             raise StoreError(f"{path}: malformed; 'sessions' should be a list")
+        if data.get("kind") is not None and data["kind"] not in KINDS:
+            raise StoreError(f"{path}: unknown kind {data['kind']!r}; expected "
+                             f"{' or '.join(KINDS)}")
+        for number, session in enumerate(data["sessions"], start=1):
+            try:
+                parse_session(session)
+            except ValueError as exc:
+                raise StoreError(f"{path}: session {number}: {exc}") from None
         return data
 
     def start_session(self, session: dict[str, Any], *, kind: str) -> None:
@@ -197,12 +233,8 @@ class RunStore:
     # -- per-trial files ----------------------------------------------------------------
 
     def trial_dir(self, trial_id: str) -> Path:
-        path = self.root / TRIALS_DIR / trial_id
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
-        return path
+        """The trial's folder, made if missing; a symbolic link there is refused."""
+        return real_dir(self.root, TRIALS_DIR, trial_id)
 
     def write_params(self, trial_id: str, params: dict[str, Any]) -> None:
         atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE, json_text(params))
@@ -216,30 +248,53 @@ class RunStore:
                           json_text(result.to_json()))
 
     def trial_ids(self) -> list[str]:
-        """Every trial that has started (has params.json), sorted."""
+        """Every trial folder (started trials have params.json), sorted; a symbolic link
+        in place of trials/ is refused, links among its entries left out."""
         trials = self.root / TRIALS_DIR
-        return sorted(t.name for t in trials.iterdir()
-                      if (t / PARAMS_FILE).exists()) if trials.is_dir() else []
+        if not os.path.lexists(trials):
+            return []
+        if trials.is_symlink() or not trials.is_dir():
+            raise StoreError(f"{trials}: not a folder (a symbolic link, or a file); a run "
+                             f"directory's trials are in a real folder")
+        return sorted(t.name for t in trials.iterdir() if t.is_dir() and not t.is_symlink())
 
     def epochs_done(self, trial_id: str) -> int:
         """Epochs a trial in progress has finished (history.csv is rewritten whole after
         each epoch); 0 when it cannot tell."""
         try:
-            with (self.root / TRIALS_DIR / trial_id / HISTORY_FILE).open(
-                    encoding="utf-8", newline="") as handle:
-                return max(0, sum(1 for _ in csv.reader(handle)) - 1)
-        except (OSError, UnicodeDecodeError, csv.Error):
+            return len(_read_history(self.root / TRIALS_DIR / trial_id / HISTORY_FILE))
+        except StoreError:
             return 0
+
+    def read_trial(self, trial_id: str) -> tuple[dict[str, Any], TrialResult | None,
+                                                  list[dict[str, float]]]:
+        """:func:`read_trial` of one of this run's trials."""
+        return read_trial(self.root / TRIALS_DIR / trial_id)
+
+    def set_aside(self, trial_id: str) -> Path:
+        """Move a damaged trial's folder to ``damaged/<trial-id>-<time>`` (nothing is
+        deleted), so that it trains again from scratch; return where it went."""
+        source = self.root / TRIALS_DIR / trial_id
+        stamp = re.sub(r"[^0-9T]", "", timestamp())
+        target = real_dir(self.root, DAMAGED_DIR) / f"{trial_id}-{stamp}"
+        for attempt in range(2, 1000):
+            if not os.path.lexists(target):
+                break
+            target = target.with_name(f"{trial_id}-{stamp}-{attempt}")
+        try:
+            os.rename(source, target)
+        except OSError as exc:
+            raise StoreError(f"{source}: cannot move the damaged trial aside to {target} "
+                             f"({exc.strerror or exc})") from None
+        return target
 
     def read_config_text(self) -> str:
         """sweep.yaml as written (for showing it)."""
         path = self.root / CONFIG_FILE
         try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StoreError(f"{path}: unreadable ({getattr(exc, 'strerror', None) or exc})"
-                             ) from None
-
+            return read_text(path, limit=MAX_CONFIG_BYTES)
+        except FileNotFoundError:
+            raise StoreError(f"{path}: missing") from None
     def read_range_test(self) -> dict[str, Any]:
         """A range test's result.json."""
         path = self.root / RESULT_FILE
@@ -249,17 +304,10 @@ class RunStore:
             raise StoreError(f"unreadable range-test result: {exc}") from None
 
     def read_range_test_plot(self) -> bytes | None:
-        """A range test's findlr.png, or None when it has none."""
+        """A range test's findlr.png, or None when it has none (or not a readable one)."""
         try:
-            return (self.root / RANGE_TEST_PLOT).read_bytes()
-        except OSError:
-            return None
-
-    def read_result(self, trial_id: str) -> TrialResult | None:
-        """A trial's result, or None when it has none or it cannot be read (so it re-runs)."""
-        try:
-            return read_result(self.root / TRIALS_DIR / trial_id)
-        except StoreError:
+            return read_bytes(self.root / RANGE_TEST_PLOT)
+        except (OSError, StoreError):
             return None
 
 
@@ -274,53 +322,66 @@ def read_result(trial_dir: Path) -> TrialResult:
 
 def read_trial(
         trial_dir: Path) -> tuple[dict[str, Any], TrialResult | None, list[dict[str, float]]]:
-    """A trial's params, result and history rows, for ``lrlab compare``. The result is None
-    for a trial still training (params.json, no result.json yet), whose history may be
-    absent too.
+    """A trial's params, result and history rows, each checked. The result is None for a
+    trial still training (params.json, no result.json yet), whose history may be absent
+    too; a trial with a result has a history of exactly its epochs.
 
     Raises :class:`StoreError` naming the file and what is wrong with it, so that one damaged
-    trial can be reported and skipped.
+    trial can be reported and skipped (or, by ``--resume``, trained again).
     """
-    params = _read_json_object(trial_dir / PARAMS_FILE)
-    if not (trial_dir / RESULT_FILE).exists():
-        if not (trial_dir / HISTORY_FILE).exists():
+    path = trial_dir / PARAMS_FILE
+    try:
+        params = parse_params(_read_json_object(path))
+    except ValueError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+    if not os.path.lexists(trial_dir / RESULT_FILE):
+        if not os.path.lexists(trial_dir / HISTORY_FILE):
             return params, None, []
         return params, None, _read_history(trial_dir / HISTORY_FILE)
-    return params, read_result(trial_dir), _read_history(trial_dir / HISTORY_FILE)
+    result = read_result(trial_dir)
+    history = _read_history(trial_dir / HISTORY_FILE)
+    if len(history) != result.epochs:
+        raise StoreError(f"{trial_dir / HISTORY_FILE}: holds {len(history)} epoch(s), but "
+                         f"{RESULT_FILE} says {result.epochs}; the history is partial or "
+                         f"damaged")
+    return params, result, history
 
 
 def _read_history(path: Path) -> list[dict[str, float]]:
+    """history.csv's rows; epochs numbered 1, 2, 3... in order (it is rewritten whole)."""
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None or tuple(header) != HISTORY_COLUMNS:
-                raise StoreError(f"{path}: unexpected header {header}; expected "
-                                 f"{','.join(HISTORY_COLUMNS)}")
-            rows = []
-            for number, line in enumerate(reader, start=2):
-                if len(line) != len(HISTORY_COLUMNS):
-                    raise StoreError(f"{path}:{number}: expected {len(HISTORY_COLUMNS)} "
-                                     f"fields, got {len(line)} (truncated?)")
-                try:
-                    rows.append({k: float(v) if v else math.nan
-                                 for k, v in zip(HISTORY_COLUMNS, line, strict=True)})
-                except ValueError:
-                    raise StoreError(f"{path}:{number}: non-numeric value") from None
+        text = read_text(path)
     except FileNotFoundError:
         raise StoreError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StoreError(f"{path}: unreadable ({exc})") from None
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if header is None or tuple(header) != HISTORY_COLUMNS:
+            shown = "none" if header is None else ",".join(header)[:80]
+            raise StoreError(f"{path}: unexpected header {shown!r}; expected "
+                             f"{','.join(HISTORY_COLUMNS)}")
+        rows = []
+        for number, line in enumerate(reader, start=2):
+            try:
+                row = parse_history_row(line)
+            except ValueError as exc:
+                raise StoreError(f"{path}:{number}: {exc}") from None
+            if row["epoch"] != len(rows) + 1:
+                raise StoreError(f"{path}:{number}: epoch {row['epoch']:g}; expected "
+                                 f"{len(rows) + 1} (epochs are numbered 1, 2, 3... in order)")
+            rows.append(row)
+    except csv.Error as exc:
+        raise StoreError(f"{path}: unreadable CSV ({exc})") from None
     return rows
 
 
 def _read_json_object(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except FileNotFoundError:
         raise StoreError(f"{path}: missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise StoreError(f"{path}: malformed JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise StoreError(f"{path}: malformed JSON ({str(exc)[:120]})") from None
     if not isinstance(data, dict):
         raise StoreError(f"{path}: malformed; expected a JSON object")
     return data

@@ -60,7 +60,8 @@ def test_a_writer_that_died(tmp_path: Path, tiny_yaml: str) -> None:
     lines = status_lines(status)
     assert "stopped without a word (killed?); resume it to finish" in lines[1]
     assert lines[2] == "trials: 1 of 3 finished (1 completed, 1 left unfinished, 1 pending)"
-    assert lines[-1].endswith(": no end recorded (lrlab sweep tiny.yaml)")
+    assert lines[-1].endswith(": no end recorded (killed, or its last write failed) "
+                              "(lrlab sweep tiny.yaml)")
 
 
 def test_the_command(tmp_path: Path, tiny_yaml: str) -> None:

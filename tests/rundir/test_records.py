@@ -79,8 +79,14 @@ def test_rows_flatten_one_result_the_same_way_everywhere() -> None:
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"status": "finished"}, "unknown status 'finished'; expected one of completed"),
-    ({"status": "completed", "epochs": "three"}, "malformed field"),
-    ({"status": "completed", "final": [1, 2]}, "malformed field"),
+    ({"status": "completed", "epochs": "three"}, "epochs: expected a whole number >= 0, got 'three'"),
+    ({"status": "completed", "epochs": 1e999}, "epochs: expected a whole number >= 0, got inf"),
+    ({"status": "completed", "epochs": 2.5}, "epochs: expected a whole number"),
+    ({"status": "completed", "final": [1, 2]}, r"final: expected an object, got \[1, 2\]"),
+    ({"status": "completed", "final": {"loss": "abc"}}, "final: expected a number or null"),
+    ({"status": ["completed"]}, "unknown status"),
+    ({"status": "completed", "test": 5}, "malformed|expected an object"),
+    ({"status": "completed", "error": 5}, "error: expected a string"),
 ])
 def test_damaged_results_say_what_is_wrong(data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -48,7 +48,7 @@ def test_unwritable_runs_folder(tmp_path: Path) -> None:
 
 def test_trial_files_and_non_finite_values(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path, "x", now=NOW)
-    store.write_params("t1", {"optimizer": "sgd", "learning_rate": 0.1})
+    store.write_params("t1", {"optimizer": "sgd", "learning_rate": 0.1, "seed": 0})
     store.write_history("t1", [EpochRecord(epoch=1, lr=0.1, loss=math.nan, accuracy=0.1,
                                            val_loss=math.inf, val_accuracy=0.1, seconds=1.0)])
     store.write_result(TrialResult("t1", TrialStatus.DIVERGED, test_loss=math.nan))
@@ -57,19 +57,23 @@ def test_trial_files_and_non_finite_values(tmp_path: Path) -> None:
     history = (trial / "history.csv").read_text().splitlines()
     assert history[0] == "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds"
     assert history[1] == "1,0.1,nan,0.1,inf,0.1,1.0"
-    back = store.read_result("t1")
+    _, back, _ = store.read_trial("t1")
     assert back is not None and back.status is TrialStatus.DIVERGED
     assert math.isnan(back.test_loss)  # null in the file, NaN again once read
 
 
-def test_unreadable_results_read_as_missing(tmp_path: Path) -> None:
+def test_unreadable_results_name_the_file(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path, "x", now=NOW)
-    assert store.read_result("absent") is None
-    store.trial_dir("t2")
-    (store.root / "trials" / "t2" / "result.json").write_text('{"status": "compl')
-    assert store.read_result("t2") is None
-    (store.root / "trials" / "t2" / "result.json").write_text("[1, 2]")
-    assert store.read_result("t2") is None
+    with pytest.raises(StoreError, match="params.json: missing"):
+        store.read_trial("absent")
+    store.write_params("t2", {"optimizer": "sgd", "learning_rate": 0.1, "seed": 0})
+    result = store.root / "trials" / "t2" / "result.json"
+    result.write_text('{"status": "compl')
+    with pytest.raises(StoreError, match="t2/result.json: malformed JSON"):
+        store.read_trial("t2")
+    result.write_text("[1, 2]")
+    with pytest.raises(StoreError, match="t2/result.json: malformed; expected a JSON object"):
+        store.read_trial("t2")
 
 
 def test_open_requires_a_run_directory(tmp_path: Path) -> None:
