@@ -63,17 +63,15 @@ def compare(
                                   for b in scan.unreadable])
         if output is not None:
             atomic_write_text(output, text)
-        written = []
+            errors.print(f"wrote {output}", markup=False)
+        else:
+            console.print(text, markup=False, end="")
+        for bad in scan.unreadable:
+            errors.print(f"skipped unreadable trial {bad.path}: {bad.reason}", markup=False)
+        # The table first: a folder where no plot can be written must not cost the answer.
         if not no_plots:
-            from lrlab.present.plots import default_plot_dir, write_plots
+            from lrlab.present.plots import plot_dir, write_plots
 
-            written = write_plots(frame, comparison, where=where or (),
-                                  out_dir=plots or default_plot_dir(scan.sweep_dirs), svg=svg)
-    if output is None:
-        console.print(text, markup=False, end="")
-    else:
-        errors.print(f"wrote {output}")
-    for bad in scan.unreadable:
-        errors.print(f"skipped unreadable trial {bad.path}: {bad.reason}", markup=False)
-    for path in written:
-        errors.print(f"plot: {path}", markup=False)
+            for path in write_plots(frame, comparison, where=where or (),
+                                    out_dir=plot_dir(scan.sweep_dirs, plots), svg=svg):
+                errors.print(f"plot: {path}", markup=False)

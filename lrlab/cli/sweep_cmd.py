@@ -81,6 +81,9 @@ def sweep(
     stack: Annotated[Optional[str], typer.Option(
         help="jax engine: most trials of one setting and seed trained as one stack; auto "
              "stacks on accelerators only (default: the config's training.stack).")] = None,
+    max_trials: Annotated[Optional[int], typer.Option(
+        help="Refuse a sweep of more trials than this (default 10,000: a typo in a range "
+             "can ask for a million).")] = None,
 ) -> None:
     """Train every trial of a sweep and write per-epoch tables into a run directory.
 
@@ -106,7 +109,9 @@ def sweep(
             try:
                 report = run_sweep(experiment, runs_dir=runs_dir, resume=resume,
                                    observer=observer or SweepObserver(), backend=chosen,
-                                   argv=sys.argv, allow_data_change=allow_data_change)
+                                   argv=sys.argv, allow_data_change=allow_data_change,
+                                   **({} if max_trials is None else
+                                      {"max_trials": max_trials}))
             except KeyboardInterrupt:
                 typer.echo("interrupted before any trial started; nothing was lost", err=True)
                 raise typer.Exit(stops.exit_code) from None

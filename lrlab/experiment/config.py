@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import reprlib
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -29,6 +30,9 @@ from pydantic import (
 from lrlab.errors import ConfigError
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
 
+# A config is a few hundred lines; YAML's parser would take minutes over megabytes.
+MAX_CONFIG_BYTES = 1024 * 1024
+
 # Keras data sets that lrlab finds by name (and `lrlab data import` accepts).
 NAMED_DATASETS = ("mnist", "fashion_mnist")
 DATASETS = (*NAMED_DATASETS, "npz", "synthetic")
@@ -42,9 +46,11 @@ def _as_list(value: Any) -> Any:
 
 
 def _distinct(values: list[Any]) -> list[Any]:
-    seen = [v for i, v in enumerate(values) if v in values[:i]]
-    if seen:
-        raise ValueError(f"duplicate value {seen[0]!r}; each value of an axis must differ")
+    seen: set[Any] = set()  # a set, not a scan: an axis may hold many thousand values
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate value {value!r}; each value of an axis must differ")
+        seen.add(value)
     return values
 
 
@@ -54,13 +60,37 @@ def _finite(value: float) -> float:
     return value
 
 
+def _not_bool(value: Any) -> Any:
+    # YAML's true/false would otherwise pass for 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
+# A rate must survive the float32 the engines train in: 1e-320 would train at 0.
+FLOAT32_TINY, FLOAT32_MAX = 1.1754943508222875e-38, 3.4028234663852886e38
+
+
+def _float32_rate(value: float) -> float:
+    if not FLOAT32_TINY <= value <= FLOAT32_MAX:
+        raise ValueError(f"expected a learning rate float32 can hold, between "
+                         f"{FLOAT32_TINY:.2g} and {FLOAT32_MAX:.2g}")
+    return value
+
+
 def _axis(item: Any) -> Any:
     """A swept axis of ``item``: a scalar or a non-empty list of distinct values."""
     return Annotated[list[item], BeforeValidator(_as_list), Field(min_length=1),
                      AfterValidator(_distinct)]
 
 
-PositiveFloat = Annotated[float, Field(gt=0), AfterValidator(_finite)]
+PositiveFloat = Annotated[float, BeforeValidator(_not_bool), Field(gt=0),
+                          AfterValidator(_finite)]
+Rate = Annotated[float, BeforeValidator(_not_bool), Field(gt=0), AfterValidator(_finite),
+                 AfterValidator(_float32_rate)]
+Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=1)]
+# Far beyond any real experiment, far below what would run for years unnoticed.
+MAX_EPOCHS = 10_000
 
 
 class _Strict(BaseModel):
@@ -87,8 +117,8 @@ class ModelConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    epochs: Annotated[int, Field(ge=1)] = 3
-    batch_size: Annotated[int, Field(ge=1)] = 32
+    epochs: Annotated[Count, Field(le=MAX_EPOCHS)] = 3
+    batch_size: Count = 32
     # A trial has diverged once its epoch loss exceeds this multiple of the initial loss.
     diverge_factor: Annotated[float, Field(gt=1), AfterValidator(_finite)] = 4.0
     # What trains: Keras on TensorFlow, or Keras on JAX (which can stack trials).
@@ -120,9 +150,9 @@ class TrainingConfig(_Strict):
 class LogSpace(_Strict):
     """``num`` learning rates spaced evenly on a log scale from ``start`` to ``stop``."""
 
-    start: PositiveFloat
-    stop: PositiveFloat
-    num: Annotated[int, Field(ge=1)]
+    start: Rate
+    stop: Rate
+    num: Count
 
     def values(self) -> list[float]:
         if self.num == 1:
@@ -179,7 +209,7 @@ class OptimizerConfig(_Strict):
     name: str
     # A list (or one rate), or a log-spaced range; the tag keeps errors to the branch meant.
     learning_rates: Annotated[
-        Union[Annotated[_axis(PositiveFloat), Tag("list")],  # type: ignore[valid-type]
+        Union[Annotated[_axis(Rate), Tag("list")],  # type: ignore[valid-type]
               Annotated[LogSpace, Tag("range")]],
         Discriminator(lambda v: "range" if isinstance(v, (dict, LogSpace)) else "list"),
     ]
@@ -208,7 +238,7 @@ def _hyperparameter_field(h: Hyperparameter) -> tuple[Any, Any]:
                 raise ValueError(f"expected {h.describe()}")
             return value
 
-        item = Annotated[float, AfterValidator(check)]
+        item = Annotated[float, BeforeValidator(_not_bool), AfterValidator(check)]
     default = None if h.default is None else [h.default]
     return (_axis(item) | None, default)  # type: ignore[operator]
 
@@ -230,7 +260,7 @@ AnyOptimizer = Annotated[Union[tuple(OPTIMIZER_MODELS.values())], Field(discrimi
 
 
 class SweepConfig(_Strict):
-    seeds: _axis(Annotated[int, Field(ge=0)]) = [0]  # type: ignore[valid-type]
+    seeds: _axis(Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]) = [0]  # type: ignore[valid-type]
     optimizers: Annotated[list[AnyOptimizer], Field(min_length=1)]  # type: ignore[valid-type]
 
 
@@ -270,7 +300,9 @@ def load_config(path: str | Path) -> ExperimentConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # a bounded read: the file may be a pipe
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
@@ -285,6 +317,9 @@ def parse_config(
     default_name: str = "sweep",
 ) -> ExperimentConfig:
     """Validate config text; the building block of :func:`load_config`, handy in tests."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: more than {MAX_CONFIG_BYTES // 1024} KB; a config is "
+                          f"a few hundred lines (give many rates as a range: start, stop, num)")
     raw, lines = _read_yaml(text, source)
     if raw is None:
         raise ConfigError(f"{source}: config is empty; expected a mapping with a 'sweep' key")
@@ -294,7 +329,12 @@ def parse_config(
     raw.setdefault("name", default_name)
     data = raw.get("data")
     if base_dir is not None and isinstance(data, dict) and isinstance(data.get("path"), str):
-        data["path"] = str((base_dir / Path(data["path"]).expanduser()).resolve())
+        try:
+            data["path"] = str((base_dir / Path(data["path"]).expanduser()).resolve())
+        except (OSError, RuntimeError):  # a symbolic link loop
+            line = _line_of(("data", "path"), lines)
+            raise ConfigError(f"{source}:{line}: data.path: {data['path']}: a symbolic link "
+                              f"loop; expected a .npz file or a folder holding one") from None
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
@@ -341,23 +381,29 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
         loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
-        _index_lines(node, (), lines, source)
+        _index_lines(node, (), lines, source, set())
     return data, lines
 
 
-def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str) -> None:
+def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str,
+                 seen: set[int]) -> None:
     lines[loc] = node.start_mark.line + 1
+    if id(node) in seen:
+        # An alias: its content was indexed where its anchor is. Walking it again would
+        # walk every expansion, and nested aliases expand exponentially (a "YAML bomb").
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
             if (*loc, key) in lines:
                 raise ConfigError(f"{source}:{key_node.start_mark.line + 1}: "
                                   f"{_dotted((*loc, key))}: duplicate key")
-            _index_lines(value_node, (*loc, key), lines, source)
+            _index_lines(value_node, (*loc, key), lines, source, seen)
             lines[(*loc, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, (*loc, i), lines, source)
+            _index_lines(item, (*loc, i), lines, source, seen)
 
 
 def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> str:
@@ -379,7 +425,7 @@ def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> str:
         problem = "missing required key"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
-        problem = f"{message} (got {error['input']!r})"
+        problem = f"{message} (got {_shown(error['input'])})"
     line = _line_of(loc, lines)
     where = f"{source}:{line}" if line is not None else source
     return f"{where}: {_dotted(loc) or 'config'}: {problem}"
@@ -426,6 +472,15 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+def _shown(value: Any) -> str:
+    """A value as an error shows it: briefly, however large (aliases can make it huge)."""
+    return _SHORT.repr(value)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 6, 4, 60
 
 
 def _dotted(loc: Loc) -> str:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrlab.experiment.config import ExperimentConfig, ScheduleConfig
+from lrlab.errors import ConfigError
+from lrlab.experiment.config import ExperimentConfig, LogSpace, ScheduleConfig
+
+# The most trials a sweep runs without being asked: far more than a study needs (a grid of
+# 20 rates x 5 optimizers x 10 seeds is 1,000), and what a typo such as `num: 100000`
+# would otherwise start without a word.
+MAX_TRIALS = 10_000
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,35 @@ class Trial:
         if not self.schedule.is_constant:
             params["schedule"] = self.schedule.label()
         return params
+
+
+def count_trials(config: ExperimentConfig) -> int:
+    """How many trials :func:`expand_trials` makes, counted without making them."""
+    total = 0
+    for entry in config.sweep.optimizers:
+        rates = entry.learning_rates
+        axes = [len(values) for values in entry.hyperparameter_axes().values()]
+        total += ((rates.num if isinstance(rates, LogSpace) else len(rates))
+                  * len(entry.schedule) * math.prod(axes))
+    return total * len(config.sweep.seeds)
+
+
+def check_size(config: ExperimentConfig, *, max_trials: int = MAX_TRIALS) -> None:
+    """A ConfigError when the sweep has more than ``max_trials`` trials, saying how many
+    and where they come from."""
+    trials = count_trials(config)
+    if trials <= max_trials:
+        return
+    parts = []
+    for entry in config.sweep.optimizers:
+        rates = entry.learning_rates
+        sizes = [rates.num if isinstance(rates, LogSpace) else len(rates), len(entry.schedule),
+                 *(len(v) for v in entry.hyperparameter_axes().values())]
+        parts.append(f"{entry.name} {' x '.join(f'{n:,}' for n in sizes if n > 1) or '1'}")
+    raise ConfigError(f"the sweep has {trials:,} trials (({' + '.join(parts)}) x "
+                      f"{len(config.sweep.seeds):,} seed(s)); lrlab runs at most "
+                      f"{max_trials:,} unless told: shrink the grid, or raise the limit with "
+                      f"`max_trials`", mentions=["max_trials"])
 
 
 def expand_trials(config: ExperimentConfig) -> list[Trial]:

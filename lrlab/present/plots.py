@@ -5,12 +5,13 @@ Matplotlib is imported only when drawing, with the Agg backend, so no display is
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,12 @@ from lrlab.analysis.compare import (
     varied_columns,
 )
 from lrlab.errors import StoreError
-from lrlab.rundir.files import atomic_write
+from lrlab.rundir.files import atomic_write, real_dir
 from lrlab.rundir.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SensitivityLine(NamedTuple):
@@ -128,6 +133,18 @@ def _save(fig: Any, path: Path) -> None:
     atomic_write(path, lambda handle: fig.savefig(handle, format=path.suffix[1:]), binary=True)
 
 
+def _plain_text(draw: Callable[P, R]) -> Callable[P, R]:
+    """Make a figure whose text is drawn as given: names and labels come from run files,
+    and matplotlib would read ``$...$`` in them as mathematics (and fail on bad TeX)."""
+    @functools.wraps(draw)
+    def plain(*args: P.args, **kwargs: P.kwargs) -> R:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+    return plain
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -169,6 +186,7 @@ def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str |
     _save_and_close(sensitivity_figure(lines, metric=metric, at=at), path)
 
 
+@_plain_text
 def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
                        at: str | int) -> Any:
     """The metric against the learning rate (log axis) with its 95% interval over seeds;
@@ -225,6 +243,7 @@ def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
     _save_and_close(learning_curves_figure(curves), path)
 
 
+@_plain_text
 def learning_curves_figure(curves: Sequence[CurveSet]) -> Any:
     """Small multiples: a row per setting, training loss (log scale) and validation
     accuracy per epoch, colour = learning rate (log); the best rate and its tied set drawn
@@ -290,37 +309,53 @@ def svg_markup(fig: Any) -> str:
     return text[text.index("<svg"):]
 
 
-def default_plot_dir(sweep_dirs: Sequence[Path]) -> Path:
-    """``<sweep>/plots`` for one sweep; ``plots/`` in the folder that holds several."""
-    if len(sweep_dirs) == 1:
-        return sweep_dirs[0] / "plots"
-    return Path(os.path.commonpath([p.resolve() for p in sweep_dirs])) / "plots"
+PLOTS_DIR = "plots"
+
+
+def plot_dir(sweep_dirs: Sequence[Path], given: Path | None = None) -> Path:
+    """The folder for the plots, made if missing: ``given``, or by default ``<sweep>/plots``
+    for one sweep and ``plots/`` in the folder that holds several. The default is a real
+    folder there: a symbolic link planted in its place is refused, not followed."""
+    try:
+        if given is not None:
+            given.mkdir(parents=True, exist_ok=True)
+            return given
+        base = (sweep_dirs[0] if len(sweep_dirs) == 1 else
+                Path(os.path.commonpath([p.resolve() for p in sweep_dirs])))
+        return real_dir(base, PLOTS_DIR)
+    except (OSError, StoreError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        raise StoreError(f"cannot write plots ({reason}); draw none with `no_plots`, or "
+                         f"choose another folder with `plots`",
+                         mentions=["no_plots", "plots"]) from None
 
 
 def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
                 where: Sequence[str] = (), svg: bool = False) -> list[Path]:
     """Draw both plots of ``comparison`` (the trials of ``frame`` that ``where`` keeps)
-    into ``out_dir`` as PNG (and SVG); return the files written."""
+    into the folder ``out_dir`` (see :func:`plot_dir`) as PNG (and SVG); return the files
+    written."""
     metric, at = comparison.metric, comparison.at
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"{out_dir}: cannot write plots ({exc.strerror or exc}); choose "
-                         f"another folder for `plots`", mentions=["plots"]) from None
+    out_dir = plot_dir((), out_dir)
     frame = select(frame, where).apply(frame)
     written = []
     lines, curves = sensitivity_lines(comparison), learning_curves(frame, comparison)
-    for suffix in ("png", "svg") if svg else ("png",):
-        path = out_dir / f"sensitivity-{metric}.{suffix}"
-        draw_sensitivity(lines, metric=metric, at=at, path=path)
-        written.append(path)
-        if curves:
-            path = out_dir / f"learning-curves.{suffix}"
-            draw_learning_curves(curves, path=path)
+    try:
+        for suffix in ("png", "svg") if svg else ("png",):
+            path = out_dir / f"sensitivity-{metric}.{suffix}"
+            draw_sensitivity(lines, metric=metric, at=at, path=path)
             written.append(path)
+            if curves:
+                path = out_dir / f"learning-curves.{suffix}"
+                draw_learning_curves(curves, path=path)
+                written.append(path)
+    except StoreError as exc:  # a full disk, a read-only folder
+        raise StoreError(f"{exc}; draw no plots with `no_plots`, or choose another folder "
+                         f"with `plots`", mentions=["no_plots", "plots"]) from None
     return written
 
 
+@_plain_text
 def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]], *,
                     default_rule: str, path: Path) -> None:
     """Smoothed loss against the rate (log axis), a line per seed, a panel per optimizer,

@@ -22,7 +22,7 @@ from typing import Any
 from lrlab.analysis.compare import CompareError, Comparison, compare_runs
 from lrlab.errors import StoreError
 from lrlab.experiment.config import ExperimentConfig, TrainingConfig, surprising_settings
-from lrlab.experiment.trials import Trial, expand_trials
+from lrlab.experiment.trials import MAX_TRIALS, Trial, check_size, expand_trials
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.environment import collect_environment
 from lrlab.rundir.loading import scan_runs
@@ -88,6 +88,7 @@ def run_sweep(
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
     allow_data_change: bool = False,
+    max_trials: int = MAX_TRIALS,
 ) -> SweepReport:
     """Train every trial of ``config`` that is not yet finished, writing a run directory.
 
@@ -95,13 +96,15 @@ def run_sweep(
     on the same data unless ``allow_data_change``) and re-run only trials without a
     completed or diverged ``result.json``, whichever backend wrote it. ``backend`` defaults
     to :class:`~lrlab.run.backends.LocalBackend`. The run directory is locked for the whole
-    sweep: a second writer is refused at once. On Ctrl-C (or a signal raised as
+    sweep: a second writer is refused at once. A sweep of more than ``max_trials`` trials is
+    refused before anything starts. On Ctrl-C (or a signal raised as
     :class:`~lrlab.errors.Interrupted`) the trials in progress are recorded as interrupted
     and the report says so; environment.json records every session and how it ended.
     """
     observer = observer or SweepObserver()
     backend = backend or LocalBackend()
     argv = list(argv if argv is not None else sys.argv)
+    check_size(config, max_trials=max_trials)
     trials = expand_trials(config)
     with contextlib.ExitStack() as held:
         store = None
@@ -137,7 +140,12 @@ def run_sweep(
                                ended=lambda: recorder.stopped):
                 observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
                 if pending:
-                    session.run(recorder)
+                    try:
+                        session.run(recorder)
+                    except StoreError as exc:  # a full disk, most often
+                        raise StoreError(f"{exc}; the trials finished so far are kept: make "
+                                         f"room, then continue with `resume` {store.root}",
+                                         mentions=["resume"]) from None
                 if recorder.compile_seconds is not None:
                     store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
     rows = recorder.rows()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from lrlab.errors import LrlabError, StoreError
 from lrlab.experiment.config import parse_config
-from lrlab.experiment.trials import expand_trials
+from lrlab.experiment.trials import check_size, expand_trials
 from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING
 from lrlab.rundir.store import (
     CONFIG_FILE,
@@ -23,6 +23,7 @@ from lrlab.rundir.store import (
     PARAMS_FILE,
     RESULT_FILE,
     TRIALS_DIR,
+    RunStore,
     read_trial,
 )
 
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 # Where the frame says which of its columns are trial parameters (the keys of the trials'
 # params.json files), so that nothing else ever becomes a grouping key.
 PARAMS_ATTR = "lrlab_params"
+# The largest plan a reader expands (a sweep run with a raised --max-trials may be larger
+# than the default limit; beyond this, its plan is "unknown").
+MAX_PLANNED = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,12 @@ def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
     """Every trial the sweep's ``sweep.yaml`` plans, one row each (trial_id and
     parameters), so that a reader knows how many are missing. None when it cannot tell."""
     try:
-        text = (sweep_dir / CONFIG_FILE).read_text(encoding="utf-8")
-        trials = expand_trials(parse_config(text, source=str(sweep_dir / CONFIG_FILE)))
-    except (OSError, UnicodeDecodeError, LrlabError):
+        config = parse_config(RunStore(sweep_dir).read_config_text(),
+                              source=str(sweep_dir / CONFIG_FILE))
+        # However many trials a sweep.yaml claims, reading it stays quick.
+        check_size(config, max_trials=MAX_PLANNED)
+        trials = expand_trials(config)
+    except LrlabError:
         return None
     frame = pd.DataFrame([{"trial_id": t.trial_id, **t.params()} for t in trials])
     if "schedule" in frame:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import errno
 import io
 import json
 import math
@@ -38,6 +39,7 @@ from typing import Any
 import yaml
 
 from lrlab.errors import StoreError, stop_reason
+from lrlab.experiment.config import MAX_CONFIG_BYTES
 from lrlab.rundir.files import (
     atomic_write_text,
     csv_text,
@@ -61,11 +63,10 @@ CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", 
 PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
 RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
 TRIALS_DIR = "trials"
+# Space held while a session runs, given back to record its end on a full disk.
+RESERVE_FILE, RESERVE_BYTES = ".reserve", 1024 * 1024
 # Where --resume keeps the files of a trial it found damaged, before training it again.
 DAMAGED_DIR = "damaged"
-# A config is a few hundred lines; what is far larger is not a config (and YAML's parser
-# would take minutes over it).
-MAX_CONFIG_BYTES = 1024 * 1024
 # What a run directory holds, recorded in environment.json: --resume takes only a sweep.
 SWEEP, RANGE_TEST = "sweep", "range-test"
 KINDS = (SWEEP, RANGE_TEST)
@@ -205,15 +206,43 @@ class RunStore:
         recorded however the block ends: ``ended()`` (default "completed") when it returns,
         ``interrupted (SIGTERM)`` and the like on a stop, ``failed (...)`` on an error."""
         self.start_session(session, kind=kind)
+        reserve = self._reserve()
         try:
             yield
         except BaseException as exc:
             how = (stop_reason(exc) if isinstance(exc, KeyboardInterrupt)
                    else f"failed ({type(exc).__name__}: {exc})")
+            _unlink(reserve)  # room to record the end, if the disk is what failed
             with contextlib.suppress(StoreError):  # the original error matters more
                 self.end_session(ended=how)
             raise
+        _unlink(reserve)
         self.end_session(ended=ended() or "completed")
+
+    def _reserve(self) -> Path:
+        """Set disk space aside for the session's last words: on a full disk, the space is
+        given back before recording how the session ended (the results table and
+        environment.json), so that the run directory says what happened."""
+        path = self.root / RESERVE_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        try:
+            try:
+                os.posix_fallocate(fd, 0, RESERVE_BYTES)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                    raise
+                os.write(fd, os.urandom(RESERVE_BYTES))  # no fallocate there: real bytes
+        except OSError as exc:
+            os.close(fd)
+            _unlink(path)
+            raise StoreError(f"{self.root}: cannot set {RESERVE_BYTES // 1024} KB aside for "
+                             f"the session's records ({exc.strerror or exc})") from None
+        os.close(fd)
+        return path
 
     def write_results_table(self, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
         atomic_write_text(self.root / RESULTS_FILE, csv_text(columns, rows))
@@ -309,6 +338,11 @@ class RunStore:
             return read_bytes(self.root / RANGE_TEST_PLOT)
         except (OSError, StoreError):
             return None
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def read_result(trial_dir: Path) -> TrialResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import stat
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,17 +67,23 @@ def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) ->
         source = "synthetic"
     elif config.dataset == "npz":
         assert config.path is not None  # the schema requires it
-        arrays = read_npz(config.path)
+        arrays = read_npz(config.path, what="data.path")
         source = str(config.path.resolve())
     else:
         arrays, source = _load_named(config.dataset, config.path, env)
     return _prepare(arrays, config, source)
 
 
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Read and validate a Keras-layout ``.npz`` (``x_train, y_train, x_test, y_test``)."""
+def read_npz(path: Path, *, what: str = "data file",
+             expected: str = "a .npz file") -> dict[str, np.ndarray]:
+    """Read and validate a Keras-layout ``.npz`` (``x_train, y_train, x_test, y_test``);
+    ``what`` and ``expected`` say, in errors, which setting named it and what it takes."""
+    check_regular_file(path, what=what, expected=expected)
     try:
         with np.load(path, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise DataError(f"{path}: a single array (.npy), not a .npz file; expected "
+                                f"Keras's layout with {', '.join(ARRAYS)}")
             missing = [name for name in ARRAYS if name not in npz.files]
             if missing:
                 raise DataError(f"{path}: missing array(s) {', '.join(missing)}; expected "
@@ -86,10 +93,38 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: data file not found") from None
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a zip, truncated
+    except ValueError as exc:
+        # numpy's own words advise loading "unsafely using allow_pickle": never ours.
+        if "Object arrays" in str(exc):
+            raise DataError(f"{path}: holds Python objects, which lrlab never loads (they "
+                            f"could run code); expected plain numeric arrays") from None
+        if "allow_pickle" in str(exc):  # neither a zip nor a .npy: numpy's last guess
+            raise DataError(f"{path}: not a readable .npz file (not a zip archive of "
+                            f"arrays)") from None
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    except (OSError, EOFError, AttributeError, TypeError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
     validate_arrays(arrays, source=str(path))
     return arrays
+
+
+def check_regular_file(path: Path, *, what: str, expected: str) -> None:
+    """A file to read must be a regular file (links followed): a FIFO would block the read
+    forever and a device (``/dev/zero``) never end it."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DataError(f"{what}: {path} does not exist; expected {expected}") from None
+    except OSError as exc:  # a link loop, a forbidden folder
+        raise DataError(f"{what}: {path}: {exc.strerror or exc}; expected {expected}"
+                        ) from None
+    except RuntimeError:  # pathlib's own "symlink loop"
+        raise DataError(f"{what}: {path}: a symbolic link loop; expected {expected}") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode)
+                or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a folder"
+                if stat.S_ISDIR(mode) else "not a regular file")
+        raise DataError(f"{what}: {path} is {kind}, not a file; expected {expected}")
 
 
 def validate_arrays(arrays: Mapping[str, np.ndarray], *, source: str) -> None:
@@ -168,10 +203,8 @@ def _load_named(dataset: str, path: Path | None,
                 env: Mapping[str, str]) -> tuple[dict[str, np.ndarray], str]:
     if path is not None:  # asked for by name: that file and no other
         place = path / f"{dataset}.npz" if path.is_dir() else path
-        if not place.is_file():
-            raise DataError(f"data.path: {place} does not exist; expected a {dataset}.npz "
-                            f"file or a folder holding one")
-        return read_npz(place), str(place.resolve())
+        return (read_npz(place, what="data.path", expected=f"a {dataset}.npz file or a "
+                         f"folder holding one"), str(place.resolve()))
     places = _candidates(dataset, env)
     for place in places:
         if place.is_file():

@@ -145,6 +145,6 @@ def test_missing_data_fails_before_creating_a_run_directory(
 
     config = tiny_config.model_copy(update={"data": tiny_config.data.model_copy(
         update={"dataset": "npz", "path": tmp_path / "absent.npz"})})
-    with pytest.raises(DataError, match="absent.npz: data file not found"):
+    with pytest.raises(DataError, match="data.path: .*absent.npz does not exist"):
         run_sweep(config, runs_dir=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
