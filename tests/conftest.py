@@ -87,6 +87,25 @@ def fixture_sweep(tmp_path: Path) -> Path:
     return write_fixture_sweep(tmp_path / "runs")
 
 
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A folder on a filesystem of 2 MB (a tmpfs), to fill up: mounting one needs root
+    (CAP_SYS_ADMIN), so elsewhere these tests skip, saying so."""
+    import subprocess
+
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"needs root to mount a 2 MB tmpfs (a disk to fill): "
+                    f"{mounted.stderr.strip() or 'mount failed'}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Ray clusters, real MNIST and a browser take more than a few seconds: such tests are
     slow too, so that ``-m "not slow"`` is the fast command whatever else is installed."""

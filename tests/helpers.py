@@ -110,3 +110,77 @@ def five_seed_trials() -> dict:
                 status = "diverged" if (lr, seed) == (10.0, 2) else "completed"
                 trials[(optimizer, lr, seed)] = ([float(values[seed])], status)
     return trials
+
+
+class ArithmeticBackend:
+    """A backend that trains nothing: each trial's epochs are arithmetic on its rate, in
+    microseconds. For tests of the runner's bookkeeping (resume, damage, full disks), where
+    real training would only add minutes."""
+
+    def __init__(self) -> None:
+        self.trained: list[str] = []
+
+    def session(self, groups, *, dataset, model, training):
+        import contextlib
+
+        backend = self
+
+        class Session:
+            description = {"name": "arithmetic"}
+            trains_here = False  # so that no TensorFlow is imported to describe the devices
+
+            def run(self, events) -> None:
+                from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
+
+                for group in groups:
+                    for trial in group.recorded:
+                        backend.trained.append(trial.trial_id)
+                        events.trial_started(trial)
+                        accuracy = 1 / (1 + abs(math.log10(trial.learning_rate) + 1))
+                        for epoch in range(1, training.epochs + 1):
+                            events.epoch_finished(trial, EpochRecord(
+                                epoch=epoch, lr=trial.learning_rate, loss=1 - accuracy,
+                                accuracy=accuracy, val_loss=1 - accuracy,
+                                val_accuracy=accuracy * epoch / training.epochs, seconds=0.001))
+                        events.trial_finished(trial, TrialOutcome(
+                            status=TrialStatus.COMPLETED, initial_loss=2.3, test_loss=0.5,
+                            test_accuracy=accuracy, seconds=0.002))
+
+        return contextlib.nullcontext(Session())
+
+
+def fill_disk(folder: Path, *, leave: int = 0) -> Path:
+    """Fill ``folder``'s filesystem until ``leave`` bytes are free; return the filler."""
+    import os
+
+    filler = folder / "filler"
+    with filler.open("wb") as handle:
+        chunk = b"\0" * 4096
+        try:
+            while os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize > leave:
+                handle.write(chunk)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def in_bounded_process(code: str, *, seconds: float = 60, memory_gb: float = 4) -> str:
+    """Run ``code`` in a fresh Python with a time and memory bound, for what used to hang
+    or exhaust memory: a test of it must fail, not hang. Returns its stdout."""
+    import resource
+    import subprocess
+    import sys
+    import textwrap
+
+    def limit() -> None:
+        size = int(memory_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    try:
+        result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], text=True,
+                                capture_output=True, timeout=seconds, preexec_fn=limit)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"still running after {seconds} s") from None
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout

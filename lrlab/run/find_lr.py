@@ -15,6 +15,7 @@ rule chosen and its suggestion, every rule's numbers) and ``findlr.png``.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from lrlab.analysis.suggest import (
     suggestions,
 )
 from lrlab.errors import LrlabError
-from lrlab.experiment.config import ExperimentConfig
+from lrlab.experiment.config import FLOAT32_MAX, FLOAT32_TINY, ExperimentConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.run.environment import collect_environment
 from lrlab.rundir.store import RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
@@ -65,15 +66,21 @@ class RangeTestOptions:
         if self.rule not in RULES:
             raise RangeTestError(f"expected one of: {', '.join(RULES)}",
                                  about={"rule": repr(self.rule)})
-        if not 0 < self.start < self.end:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not FLOAT32_TINY <= value <= FLOAT32_MAX:  # inf, nan, 0, 1e-320 included
+                raise RangeTestError(f"expected a learning rate float32 can hold, between "
+                                     f"{FLOAT32_TINY:.2g} and {FLOAT32_MAX:.2g}",
+                                     about={name: f"{value:g}"})
+        if not self.start < self.end:
             raise RangeTestError("expected 0 < start < end", about={
                 "start": f"{self.start:g}", "end": f"{self.end:g}"})
         if self.steps < 10:
             raise RangeTestError("expected at least 10", about={"steps": str(self.steps)})
-        if not 0 <= self.smoothing < 1:
+        if not 0 <= self.smoothing < 1:  # NaN fails too
             raise RangeTestError("expected a number in [0, 1)",
                                  about={"smoothing": f"{self.smoothing:g}"})
-        if self.diverge <= 1:
+        if not 1 < self.diverge < math.inf:
             raise RangeTestError("expected a number > 1", about={"diverge": f"{self.diverge:g}"})
         if not self.seeds or any(seed < 0 for seed in self.seeds):
             raise RangeTestError("expected one or more integers >= 0",

@@ -175,7 +175,15 @@ def _engine_config(config: ExperimentConfig) -> dict[str, Any]:
 def _lock(held: contextlib.ExitStack, store: RunStore, argv: Sequence[str],
           observer: SweepObserver) -> None:
     stale = held.enter_context(writer_lock(store.root, command=" ".join(argv)))
-    if stale is not None:
+    if stale is None:
+        return
+    if stale.alive() is None:
+        # Granted the lock, yet whether that process runs is its host's business: some
+        # shared filesystems do not pass locks between hosts.
+        observer.notice(f"took over the lock of {store.root} left by {stale.describe()}; "
+                        f"this host cannot tell whether it still runs: if it does, stop it "
+                        f"(two writers would mix their files)")
+    else:
         observer.notice(f"took over the lock of {store.root} left by {stale.describe()}, "
                         f"which is no longer running")
 

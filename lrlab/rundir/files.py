@@ -112,13 +112,13 @@ def read_bytes(path: Path, *, limit: int = MAX_RUN_FILE_BYTES) -> bytes:
             if not stat.S_ISREG(info.st_mode):
                 raise StoreError(f"{path}: {_kind(path)}, not a regular file")
             if info.st_size > limit:
-                raise StoreError(f"{path}: {info.st_size / 2**20:.0f} MB, more than any file "
-                                 f"lrlab writes there (at most {limit / 2**20:.0f} MB read)")
+                raise StoreError(f"{path}: {info.st_size:,} bytes, more than any file lrlab "
+                                 f"writes there (it reads at most {limit:,})")
             data = handle.read(limit + 1)
         except OSError as exc:
             raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(data) > limit:  # grew while being read
-        raise StoreError(f"{path}: more than {limit / 2**20:.0f} MB")
+        raise StoreError(f"{path}: more than {limit:,} bytes")
     return data
 
 

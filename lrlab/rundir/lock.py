@@ -95,9 +95,10 @@ def writer_lock(root: Path, *, command: str) -> Iterator[Holder | None]:
     lock was taken over (its process died holding it), else None. A live holder makes this
     raise a StoreError naming it, at once."""
     path = root / LOCK_FILE
-    with open(_open_lock(path), "r+", encoding="utf-8") as handle:
+    fd = _open_lock(path)  # unbuffered writes below: a full disk must fail where it fails
+    try:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = read_holder(root)
             who = holder.describe() if holder else "another process"
@@ -108,11 +109,11 @@ def writer_lock(root: Path, *, command: str) -> Iterator[Holder | None]:
                       since=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       command=command)
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps(asdict(mine)) + "\n")
-            handle.flush()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(asdict(mine)) + "\n").encode("utf-8"), 0)
         except OSError as exc:  # a full disk, most often
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
             raise StoreError(f"{path}: cannot write the run directory's lock "
                              f"({exc.strerror or exc})") from None
         try:
@@ -121,7 +122,6 @@ def writer_lock(root: Path, *, command: str) -> Iterator[Holder | None]:
             # A clean release empties the file, so details found there later always mean
             # a holder that died (or one that still runs).
             with contextlib.suppress(OSError):
-                handle.seek(0)
-                handle.truncate()
-                handle.flush()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # which releases the lock

@@ -15,6 +15,8 @@ from lrlab.run.sweep import SweepObserver, run_sweep
 from lrlab.rundir.records import EpochRecord
 from lrlab.training import Trainer, make_trainer
 
+from helpers import ArithmeticBackend
+
 
 class Recorder(SweepObserver):
     def __init__(self) -> None:
@@ -148,3 +150,114 @@ def test_missing_data_fails_before_creating_a_run_directory(
     with pytest.raises(DataError, match="data.path: .*absent.npz does not exist"):
         run_sweep(config, runs_dir=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
+
+
+# --- run directories turned against their user (fast: the arithmetic backend trains) -------
+
+class Notices(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.notices: list[str] = []
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+
+
+@pytest.mark.parametrize("damage", ["history", "params", "other-rate"])
+def test_a_damaged_finished_trial_is_set_aside_and_trained_again(
+        tmp_path: Path, tiny_config: ExperimentConfig, damage: str) -> None:
+    first = run_sweep(tiny_config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    ids = [t.trial_id for t in expand_trials(tiny_config)]
+    best = ids[0]  # sgd at 0.1: the arithmetic backend's best rate
+    folder = first.run_dir / "trials" / best
+    if damage == "history":
+        (folder / "history.csv").write_text("epoch,lr,loss\n1,0.1\n")
+    elif damage == "params":
+        (folder / "params.json").write_text('{"optimizer": "sgd", "learning_rate": "abc"}')
+    else:
+        params = json.loads((folder / "params.json").read_text())
+        (folder / "params.json").write_text(json.dumps({**params, "learning_rate": 0.5}))
+    damaged_bytes = {p.name: p.read_bytes() for p in folder.iterdir()}
+    recorder, backend = Notices(), ArithmeticBackend()
+    again = run_sweep(tiny_config, resume=first.run_dir, observer=recorder, backend=backend)
+    assert backend.trained == [best] and recorder.pending == 1
+    (moved,) = (first.run_dir / "damaged").iterdir()
+    assert moved.name.startswith(best + "-")
+    assert {p.name: p.read_bytes() for p in moved.iterdir()} == damaged_bytes  # kept aside
+    assert f"damaged trial {best}" in recorder.notices[0] and str(moved) in recorder.notices[0]
+    # The summary agrees with itself: every trial finished, the verdict final, and its
+    # best rate the one that was damaged.
+    assert [row["status"] for row in again.rows] == ["completed"] * 3
+    assert again.comparison is not None and not again.comparison.provisional
+    sgd = next(v for v in again.comparison.verdicts if v.optimizer == "sgd")
+    assert sgd.best_learning_rate == 0.1
+
+
+def test_a_huge_grid_is_refused_at_once_and_max_trials_lifts_the_limit(
+        tmp_path: Path, tiny_yaml: str) -> None:
+    from lrlab.errors import ConfigError
+    from lrlab.experiment.config import parse_config
+
+    huge = parse_config(tiny_yaml.replace("seeds: [0]", "seeds: [0]\n  # many").replace(
+        "learning_rates: [1e-3]", "learning_rates: {start: 1e-6, stop: 1, num: 1000000}"))
+    with pytest.raises(ConfigError, match=r"the sweep has 1,000,002 trials \(\(sgd 2 \+ "
+                                          r"rmsprop 1,000,000\) x 1 seed\(s\)\); lrlab runs at "
+                                          r"most 10,000 unless told: .* `max_trials`"):
+        run_sweep(huge, runs_dir=tmp_path / "runs", backend=ArithmeticBackend())
+    assert not (tmp_path / "runs").exists()
+    tiny = parse_config(tiny_yaml)
+    with pytest.raises(ConfigError, match="the sweep has 3 trials"):
+        run_sweep(tiny, runs_dir=tmp_path / "runs", max_trials=2, backend=ArithmeticBackend())
+    run_sweep(tiny, runs_dir=tmp_path / "runs", max_trials=3, backend=ArithmeticBackend())
+
+
+def test_a_lock_link_is_refused_on_resume_and_its_target_kept(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    first = run_sweep(tiny_config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    precious = tmp_path / "precious.txt"
+    precious.write_text("years of notes")
+    (first.run_dir / ".lock").unlink()
+    (first.run_dir / ".lock").symlink_to(precious)
+    with pytest.raises(StoreError, match=r"\.lock: a symbolic link"):
+        run_sweep(tiny_config, resume=first.run_dir, backend=ArithmeticBackend())
+    assert precious.read_text() == "years of notes"
+
+
+def test_a_stale_lock_from_another_host_is_not_called_dead(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    first = run_sweep(tiny_config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    (first.run_dir / ".lock").write_text(json.dumps({
+        "host": "node-7.cluster", "pid": 4242, "since": "2026-01-01T00:00:00+00:00",
+        "command": "lrlab sweep tiny.yaml"}))
+    recorder = Notices()
+    run_sweep(tiny_config, resume=first.run_dir, observer=recorder, backend=ArithmeticBackend())
+    (notice,) = recorder.notices
+    assert "pid 4242 on node-7.cluster" in notice and "no longer running" not in notice
+    assert "cannot tell whether it still runs" in notice
+
+
+def test_a_full_disk_mid_sweep_records_its_end_and_says_how_to_resume(
+        small_disk: Path, tiny_config: ExperimentConfig) -> None:
+    from helpers import fill_disk
+
+    from lrlab.analysis.status import read_status, status_lines
+
+    class FillsTheDisk(SweepObserver):
+        def trial_finished(self, trial: Trial, row: dict) -> None:
+            fill_disk(small_disk)  # after the first trial: the second cannot be written
+
+    with pytest.raises(StoreError, match=r"No space left on device\); the trials finished so "
+                                         r"far are kept: make room, then continue with "
+                                         r"`resume` .*tiny-"):
+        run_sweep(tiny_config, runs_dir=small_disk / "runs", observer=FillsTheDisk(),
+                  backend=ArithmeticBackend())
+    (run_dir,) = (small_disk / "runs").iterdir()
+    (session,) = json.loads((run_dir / "environment.json").read_text())["sessions"]
+    assert session["ended"].startswith("failed (StoreError: ") and session["ended_at"]
+    assert "No space left on device" in session["ended"]
+    assert "no end recorded" not in "\n".join(status_lines(read_status(run_dir)))
+    (small_disk / "filler").unlink()
+    recorder = Notices()
+    final = run_sweep(tiny_config, resume=run_dir, observer=recorder, backend=ArithmeticBackend())
+    assert [row["status"] for row in final.rows] == ["completed"] * 3
+    assert final.comparison is not None and not final.comparison.provisional

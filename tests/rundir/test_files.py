@@ -49,3 +49,42 @@ def test_json_has_no_nan_and_numpy_scalars_are_numbers() -> None:
 def test_csv_text_writes_none_as_empty_and_ignores_extra_keys() -> None:
     text = csv_text(["a", "b"], [{"a": 1, "b": None, "extra": 2}])
     assert text == "a,b\n1,\n"
+
+
+def test_real_dir_refuses_links_and_files(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "run"
+    root.mkdir()
+    assert files.real_dir(root, "trials", "t1") == root / "trials" / "t1"
+    (root / "plots").symlink_to(outside)
+    with pytest.raises(StoreError, match=r"run/plots: a symbolic link, not a folder"):
+        files.real_dir(root, "plots")
+    (root / "trials" / "t2").symlink_to(tmp_path / "nowhere")  # dangling
+    with pytest.raises(StoreError, match=r"t2: a symbolic link, not a folder"):
+        files.real_dir(root, "trials", "t2")
+    (root / "trials" / "t3").write_text("a file")
+    with pytest.raises(StoreError, match=r"t3: file, not a folder"):
+        files.real_dir(root, "trials", "t3")
+    assert list(outside.iterdir()) == []
+
+
+def test_read_bytes_reads_only_regular_files_and_never_blocks(tmp_path: Path) -> None:
+    (tmp_path / "ok").write_bytes(b"data")
+    assert files.read_bytes(tmp_path / "ok") == b"data"
+    (tmp_path / "link").symlink_to(tmp_path / "ok")
+    with pytest.raises(StoreError, match="link: a symbolic link; lrlab reads only regular"):
+        files.read_bytes(tmp_path / "link")
+    os.mkfifo(tmp_path / "fifo")  # opening it for reading would block: it must not
+    with pytest.raises(StoreError, match="fifo: a FIFO, not a regular file"):
+        files.read_bytes(tmp_path / "fifo")
+    with pytest.raises(StoreError, match="zero: a character device, not a regular file"):
+        files.read_bytes(Path("/dev/zero"))
+    (tmp_path / "big").write_bytes(b"x" * 2048)
+    with pytest.raises(StoreError, match="big: 2,048 bytes, more than any file lrlab writes"):
+        files.read_bytes(tmp_path / "big", limit=1024)
+    with pytest.raises(FileNotFoundError):
+        files.read_bytes(tmp_path / "absent")
+    (tmp_path / "latin").write_bytes(b"caf\xe9")
+    with pytest.raises(StoreError, match=r"latin: not UTF-8 text \(byte 3\); damaged"):
+        files.read_text(tmp_path / "latin")

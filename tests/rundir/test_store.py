@@ -85,3 +85,68 @@ def test_open_requires_a_run_directory(tmp_path: Path) -> None:
     (store.root / "sweep.yaml").write_text("- just a list")
     with pytest.raises(StoreError, match="corrupted run config"):
         store.read_config()
+
+
+def test_links_planted_in_a_run_directory_are_never_written_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    store = RunStore.create(tmp_path / "runs", "x", now=NOW)
+    (store.root / "trials" / "t1").symlink_to(outside)
+    with pytest.raises(StoreError, match=r"trials/t1: a symbolic link, not a folder"):
+        store.write_params("t1", {"optimizer": "sgd", "learning_rate": 0.1, "seed": 0})
+    (store.root / "trials").rename(store.root / "old-trials")
+    (store.root / "trials").symlink_to(outside)
+    with pytest.raises(StoreError, match=r"/trials: a symbolic link, not a folder"):
+        store.write_history("t2", [])
+    with pytest.raises(StoreError, match="trials: not a folder"):
+        store.trial_ids()
+    assert list(outside.iterdir()) == []  # nothing landed outside the run directory
+
+
+def test_damaged_run_files_name_the_file_and_what_is_wrong(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, "x", now=NOW)
+    (store.root / "sweep.yaml").write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(StoreError, match=r"sweep.yaml: not UTF-8 text \(byte 9\)"):
+        store.read_config()
+    (store.root / "environment.json").write_text('{"sessions": [1, "x"]}')
+    with pytest.raises(StoreError, match=r"environment.json: session 1: expected an object, "
+                                         r"got 1"):
+        store.read_environment()
+    (store.root / "environment.json").write_text('{"sessions": [{"command": "rm -rf"}]}')
+    with pytest.raises(StoreError, match="session 1: command: expected a list"):
+        store.read_environment()
+    params = {"optimizer": "sgd", "learning_rate": 0.1, "seed": 0}
+    for bad, message in ((dict(params, learning_rate="abc"), "learning_rate: expected a "
+                          "positive number, got 'abc'"),
+                         (dict(params, learning_rate=[0.1]), r"got \[0.1\]"),
+                         (dict(params, learning_rate=True), "got True")):
+        store.write_params("t1", bad)
+        with pytest.raises(StoreError, match=f"t1/params.json: .*{message}"):
+            store.read_trial("t1")
+    store.write_params("t1", params)
+    history = store.root / "trials" / "t1" / "history.csv"
+    header = "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds\n"
+    for row, message in ((",0.1,1,1,1,1,1", "history.csv:2: epoch: expected a whole number"),
+                         ("inf,0.1,1,1,1,1,1", "history.csv:2: epoch: expected a whole"),
+                         ("2,0.1,1,1,1,1,1", "history.csv:2: epoch 2; expected 1"),
+                         ("1,abc,1,1,1,1,1", "history.csv:2: lr: not a number")):
+        history.write_text(header + row + "\n")
+        with pytest.raises(StoreError, match=message):
+            store.read_trial("t1")
+    history.write_bytes(b"\x00\xff" * 1000)
+    with pytest.raises(StoreError, match="history.csv: not UTF-8"):
+        store.read_trial("t1")
+    assert store.epochs_done("t1") == 0  # what status shows of such a trial: nothing
+
+
+def test_a_failed_start_leaves_no_run_directory(small_disk: Path) -> None:
+    import contextlib
+
+    from helpers import fill_disk
+
+    fill_disk(small_disk)
+    with contextlib.ExitStack() as held, pytest.raises(
+            StoreError, match="No space left on device"):
+        RunStore.start(held, small_disk / "runs", "x", config={"name": "x"},
+                       command="lrlab sweep x", now=NOW)
+    assert list((small_disk / "runs").iterdir()) == []
