@@ -184,3 +184,26 @@ def in_bounded_process(code: str, *, seconds: float = 60, memory_gb: float = 4) 
         raise AssertionError(f"still running after {seconds} s") from None
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+class Deadline:
+    """``with Deadline(10):`` fails the test (instead of hanging it) when the block blocks
+    longer: SIGALRM interrupts even a blocked ``open()`` of a FIFO. Main thread only."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        import signal
+
+        def expire(signum, frame):
+            raise AssertionError(f"blocked for more than {self.seconds} s")
+
+        self._previous = signal.signal(signal.SIGALRM, expire)
+        signal.alarm(self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, self._previous)

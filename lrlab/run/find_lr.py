@@ -71,7 +71,7 @@ class RangeTestOptions:
             if not FLOAT32_TINY <= value <= FLOAT32_MAX:  # inf, nan, 0, 1e-320 included
                 raise RangeTestError(f"expected a learning rate float32 can hold, between "
                                      f"{FLOAT32_TINY:.2g} and {FLOAT32_MAX:.2g}",
-                                     about={name: f"{value:g}"})
+                                     about={name: repr(value)})
         if not self.start < self.end:
             raise RangeTestError("expected 0 < start < end", about={
                 "start": f"{self.start:g}", "end": f"{self.end:g}"})

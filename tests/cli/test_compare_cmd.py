@@ -101,3 +101,30 @@ def test_the_table_fits_the_terminal_and_words_are_never_cut(fixture_sweep: Path
     cut = [w for w in " ".join(narrow.stdout.split()).split() if w not in words
            and not set(w) <= set("━─┃│┏┓┗┛┡┩╇┳┻╋ -")]
     assert cut == []  # no word of the wide output was broken in two
+
+
+def test_the_table_is_printed_before_plots_that_cannot_be_written(fixture_sweep: Path,
+                                                                  tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = runner.invoke(app, ["compare", str(fixture_sweep), "--plots", str(blocker)])
+    assert "sgd: best learning rate 0.1" in " ".join(result.stdout.split())
+    one_line_error(result, "cannot write plots", "--no-plots", "--plots")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (fixture_sweep / "plots").symlink_to(outside)  # planted: never written through
+    result = runner.invoke(app, ["compare", str(fixture_sweep)])
+    assert "sgd: best learning rate 0.1" in " ".join(result.stdout.split())
+    one_line_error(result, "plots: a symbolic link, not a folder", "--no-plots")
+    assert list(outside.iterdir()) == []
+
+
+def test_a_full_disk_still_gets_the_table(fixture_sweep: Path, small_disk: Path) -> None:
+    from helpers import fill_disk
+
+    fill_disk(small_disk)
+    result = runner.invoke(app, ["compare", str(fixture_sweep), "--plots",
+                                 str(small_disk / "plots")])
+    assert "sgd: best learning rate 0.1" in " ".join(result.stdout.split())
+    one_line_error(result, "No space left on device", "--no-plots", "--plots")
+    assert list((small_disk / "plots").iterdir()) == []  # no partial plot left

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import in_bounded_process
+
 from lrlab.errors import ConfigError
 from lrlab.experiment.config import LogSpace, load_config, parse_config
 
@@ -111,6 +113,23 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
          "name, data, model, training, sweep"),
         ("  optimizers:", "  optimizerz:", "cfg.yaml:7: sweep.optimizerz: unknown key"),
         ("rho: 0.9", "rho: .nan", "cfg.yaml:13: sweep.optimizers[1].rho: expected a number"),
+        # Rates that would train at something else than what is recorded.
+        ("[1e-3, 0.01]", "[1e-3, 1.0e-320]", "cfg.yaml:9: sweep.optimizers[0].learning_rates[1]"
+         ": expected a learning rate float32 can hold, between 1.2e-38 and 3.4e+38 (got 1e-320)"),
+        ("[1e-3, 0.01]", "[1e-3, 1.0e+39]", "cfg.yaml:9: sweep.optimizers[0].learning_rates[1]"
+         ": expected a learning rate float32 can hold"),
+        ("[1e-3, 0.01]", "[1e-3, true]", "cfg.yaml:9: sweep.optimizers[0].learning_rates[1]: "
+         "expected a number, not true/false (got True)"),
+        ("[1e-3, 0.01]", "[1e-3, .inf]", "cfg.yaml:9: sweep.optimizers[0].learning_rates[1]: "
+         "expected a finite number"),
+        ("start: 1e-5", "start: 1.0e-300", "cfg.yaml:12: sweep.optimizers[1].learning_rates."
+         "start: expected a learning rate float32 can hold"),
+        ("seeds: [0, 1]", "seeds: [true]", "cfg.yaml:6: sweep.seeds[0]: expected a number, "
+         "not true/false"),
+        ("name: demo", "name: demo\ntraining: {epochs: 1000000000}",
+         "cfg.yaml:2: training.epochs: Input should be less than or equal to 10000"),
+        ("momentum: 0", "momentum: true", "cfg.yaml:10: sweep.optimizers[0].momentum: expected "
+         "a number, not true/false"),
     ],
 )
 def test_every_invalid_value_gets_one_line_naming_file_line_and_key(
@@ -204,3 +223,50 @@ def test_every_mistake_is_reported_in_file_order_with_the_closest_key() -> None:
         "x.yaml:7: training.epochs: Input should be greater than or equal to 1 (got 0)",
         "x.yaml:8: training.batch_sise: unknown key; did you mean batch_size? Expected one "
         "of: epochs, batch_size, diverge_factor, engine, precision, stack"]
+
+
+# Each of these used to run for minutes or exhaust memory: run them bounded, so that a
+# regression fails instead of hanging the suite.
+
+def test_a_yaml_alias_bomb_is_read_at_once() -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(9))}]" for i in range(1, 10)]
+    bomb = "\n".join(levels) + "\nname: demo\nsweep: {optimizers: [{name: sgd, learning_rates: *a9}]}\n"
+    out = in_bounded_process(f"""
+        from lrlab.errors import ConfigError
+        from lrlab.experiment.config import parse_config
+        try:
+            parse_config({bomb!r}, source="bomb.yaml")
+        except ConfigError as exc:
+            print(str(exc).splitlines()[0][:300])
+        """, seconds=60, memory_gb=2)
+    assert out.startswith("bomb.yaml:1: a0: unknown key; expected one of"), out
+    assert len(out) < 2000
+
+
+def test_many_distinct_values_are_checked_in_linear_time() -> None:
+    out = in_bounded_process("""
+        from lrlab.experiment.config import _distinct
+        print(len(_distinct([1e-6 * (1 + i) for i in range(300_000)])))
+        """, seconds=30)
+    assert out.strip() == "300000"
+
+
+def test_a_config_of_megabytes_is_refused_at_once(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    rates = ", ".join(f"{1e-6 * (1 + i):.9g}" for i in range(430_000))
+    big.write_text(f"name: big\nsweep:\n  optimizers:\n    - name: sgd\n"
+                   f"      learning_rates: [{rates}]\n")
+    assert big.stat().st_size > 4_000_000
+    with pytest.raises(ConfigError, match=r"big.yaml: more than 1024 KB; a config is a few "
+                                          r"hundred lines"):
+        load_config(big)
+
+
+def test_a_data_path_in_a_link_loop_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    config = tmp_path / "cfg.yaml"
+    config.write_text(BASE.replace("dataset: synthetic", "dataset: npz\n  path: loop/x.npz"))
+    with pytest.raises(ConfigError, match=r"cfg.yaml:4: data.path: loop/x.npz: a symbolic "
+                                          r"link loop"):
+        load_config(config)

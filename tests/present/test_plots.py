@@ -80,3 +80,28 @@ def test_many_sweeps_get_lines_that_never_look_alike(tmp_path: Path) -> None:
     assert len(set(drawn)) == 26
     assert not ax.texts  # no labels beside the stars to overlap
     assert legend_label(lines[0]).endswith("(best 0.1)") or "best" in legend_label(lines[0])
+
+
+def test_names_from_run_files_are_drawn_as_plain_text(tmp_path: Path) -> None:
+    # matplotlib reads $...$ as mathematics, and bad TeX raises: names come from files.
+    runs = tmp_path / "runs"
+    trials = {("$\\frac{$", 0.1, 0): ([0.8, 0.9], "completed"),
+              ("$\\frac{$", 0.01, 0): ([0.7, 0.8], "completed")}
+    frame = load_runs(write_fixture_sweep(runs, name="$\\frac{$", trials=trials))
+    written = write_plots(frame, compare_runs(frame), out_dir=tmp_path / "plots", svg=True)
+    assert len(written) == 4
+    assert "$\\frac{$" in (tmp_path / "plots" / "learning-curves.svg").read_text()
+
+
+def test_a_plots_link_planted_in_a_run_directory_is_refused(
+        fixture_sweep: Path, tmp_path: Path) -> None:
+    from lrlab.errors import StoreError
+    from lrlab.present.plots import plot_dir
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (fixture_sweep / "plots").symlink_to(outside)
+    with pytest.raises(StoreError, match=r"plots: a symbolic link, not a folder.*`no_plots`"):
+        plot_dir([fixture_sweep])
+    assert plot_dir([fixture_sweep], tmp_path / "mine") == tmp_path / "mine"  # one's own
+    assert list(outside.iterdir()) == []

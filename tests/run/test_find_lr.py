@@ -86,6 +86,11 @@ def test_same_seed_same_curve(tmp_path: Path, tiny_config: ExperimentConfig) -> 
     (RangeTestOptions(diverge=1.0), "^diverge=1: expected a number > 1"),
     (RangeTestOptions(seeds=()), "^seeds="),
     (RangeTestOptions(rule="fastest"), "^rule='fastest': expected one of: steepest, valley"),
+    # 1e999 on the command line is infinity: a bad value, not a divergence to report.
+    (RangeTestOptions(end=float("inf")), "^end=inf: expected a learning rate float32 can hold"),
+    (RangeTestOptions(start=1e-320), "^start=1e-320: expected a learning rate float32 can"),
+    (RangeTestOptions(end=float("nan")), "^end=nan: expected a learning rate float32 can"),
+    (RangeTestOptions(diverge=float("inf")), "^diverge=inf: expected a number > 1"),
 ])
 def test_bad_options(tmp_path: Path, tiny_config: ExperimentConfig, options, message) -> None:
     with pytest.raises(RangeTestError, match=message):
@@ -111,6 +116,8 @@ def test_cli(tmp_path: Path, tiny_config_file: Path) -> None:
                    "--seeds 'a': expected integers")
     one_line_error(runner.invoke(app, ["find-lr", str(tmp_path / "none.yaml")]),
                    "config file not found")
+    one_line_error(runner.invoke(app, ["find-lr", str(tiny_config_file), "--end", "1e999"]),
+                   "--end inf: expected a learning rate float32 can hold")
 
 
 @pytest.mark.mnist

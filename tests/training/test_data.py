@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import Deadline
+
 from lrlab.errors import DataError
 from lrlab.experiment.config import DataConfig
 from lrlab.training import data
@@ -211,3 +213,35 @@ def test_import_refuses_a_slice_or_the_other_data_set(tmp_path: Path) -> None:
     assert "not fashion_mnist's 0.286; these look like mnist" in str(caught.value)
     assert caught.value.as_options().endswith("import them with --dataset mnist")
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_data_path_that_is_not_a_file_is_named_as_what_it_is(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo.npz")  # reading it would block forever: refused unopened
+    for dataset in ("npz", "mnist"):
+        with pytest.raises(DataError, match=r"data.path: .*fifo.npz is a FIFO, not a file"), \
+                Deadline(10):
+            load_dataset(DataConfig(dataset=dataset, path=tmp_path / "fifo.npz"), env={})
+    with pytest.raises(DataError, match=r"data.path: /dev/zero is a device, not a file"):
+        load_dataset(DataConfig(dataset="npz", path=Path("/dev/zero")), env={})
+    with pytest.raises(DataError, match=r"fifo.npz is a FIFO, not a file"), Deadline(10):
+        import_dataset(tmp_path / "fifo.npz", dest=tmp_path / "out")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(DataError, match=r"data.path: .*loop: .*(link|Too many levels)"):
+        load_dataset(DataConfig(dataset="npz", path=tmp_path / "loop"), env={})
+
+
+def test_pickled_arrays_are_refused_without_numpys_advice(
+        tmp_path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path = tmp_path / "objects.npz"
+    np.savez(path, **{**arrays, "y_train": np.array([{"a": 1}] * 120, dtype=object)})
+    with pytest.raises(DataError) as info:
+        read_npz(path)
+    assert "holds Python objects, which lrlab never loads" in str(info.value)
+    assert "allow_pickle" not in str(info.value) and "unsafe" not in str(info.value)
+    (tmp_path / "pickle.npz").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(DataError) as info:
+        read_npz(tmp_path / "pickle.npz")
+    assert "not a zip archive of arrays" in str(info.value)
+    assert "allow_pickle" not in str(info.value)
