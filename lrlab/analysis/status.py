@@ -68,7 +68,8 @@ class RunStatus:
     def pending(self) -> int | None:
         if self.planned is None:
             return None
-        return max(0, self.planned - sum(self.counts.values()) - len(self.in_progress))
+        return max(0, self.planned - sum(self.counts.values()) - len(self.in_progress)
+                   - len(self.damaged))
 
     def elapsed_seconds(self, now: datetime | None = None) -> float | None:
         """Since the current session started (None when no session is running)."""

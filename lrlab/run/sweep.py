@@ -21,7 +21,7 @@ from typing import Any
 
 from lrlab.analysis.compare import CompareError, Comparison, compare_runs
 from lrlab.errors import StoreError
-from lrlab.experiment.config import ExperimentConfig, TrainingConfig, surprising_settings
+from lrlab.experiment.config import ExperimentConfig, parse_config, surprising_settings
 from lrlab.experiment.trials import MAX_TRIALS, Trial, check_size, expand_trials
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.environment import collect_environment
@@ -35,7 +35,7 @@ from lrlab.rundir.records import (
     results_columns,
     timestamp,
 )
-from lrlab.rundir.store import PARAMS_FILE, SWEEP, TRIALS_DIR, RunStore
+from lrlab.rundir.store import CONFIG_FILE, PARAMS_FILE, SWEEP, TRIALS_DIR, RunStore
 from lrlab.training import plan_groups
 from lrlab.training.data import Dataset, load_dataset
 
@@ -272,17 +272,17 @@ class _Recorder:
 
 def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
     store = RunStore.open(path, kind=SWEEP)
-    stored, wanted = store.read_config(), config.to_dict()
-    # Keys added since the run was written read as their defaults (what it trained with).
-    defaults = TrainingConfig().model_dump(mode="json")
-    if isinstance(stored.get("training"), dict):
-        stored["training"] = {**defaults, **stored["training"]}
+    # Read as a config is (checked, every key's default filled in: keys added since the run
+    # was written read as what it trained with), then compared as written.
+    source = str(path / CONFIG_FILE)
+    stored = parse_config(store.read_config_text(), source=source).to_dict()
+    wanted = config.to_dict()
     stored.pop("name", None)
     wanted.pop("name", None)
     if stored != wanted:
         differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
         raise StoreError(f"{path}: was run with a different config ({', '.join(differing)} "
-                         f"differ); resume it with its own {path / 'sweep.yaml'}")
+                         f"differ); resume it with its own {source}")
     return store
 
 

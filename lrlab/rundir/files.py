@@ -106,17 +106,25 @@ def read_bytes(path: Path, *, limit: int = MAX_RUN_FILE_BYTES) -> bytes:
             raise StoreError(f"{path}: a symbolic link; lrlab reads only regular files inside "
                              f"a run directory") from None
         raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise StoreError(f"{path}: {_kind(path)}, not a regular file")
-            if info.st_size > limit:
-                raise StoreError(f"{path}: {info.st_size:,} bytes, more than any file lrlab "
-                                 f"writes there (it reads at most {limit:,})")
-            data = handle.read(limit + 1)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"{path}: {_kind(path)}, not a regular file")
+        if info.st_size > limit:
+            raise StoreError(f"{path}: {info.st_size:,} bytes, more than any file lrlab "
+                             f"writes there (it reads at most {limit:,})")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:  # grew while being read
         raise StoreError(f"{path}: more than {limit:,} bytes")
     return data

@@ -153,8 +153,14 @@ class RunStore:
         path = self.root / CONFIG_FILE
         try:
             data = yaml.safe_load(self.read_config_text())
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            raise StoreError(f"{where}: unreadable run config (YAML: "
+                             f"{exc.problem or exc.context})") from None
         except yaml.YAMLError as exc:
-            raise StoreError(f"{path}: unreadable run config ({exc})") from None
+            raise StoreError(f"{path}: unreadable run config (YAML: "
+                             f"{str(exc).splitlines()[0]})") from None
         if not isinstance(data, dict):
             raise StoreError(f"{path}: corrupted run config; expected a mapping")
         return data

@@ -92,3 +92,53 @@ def test_a_folder_of_runs_shows_its_latest_and_names_the_others(
     (tmp_path / "empty").mkdir()
     one_line_error(runner.invoke(app, ["status", str(tmp_path / "empty")]),
                    "not a run directory (no sweep.yaml) and none inside")
+
+
+def test_damaged_and_strange_files_are_named_and_the_rest_still_read(
+        tmp_path: Path, tiny_yaml: str) -> None:
+    from helpers import Deadline
+
+    root = half_done_sweep(tmp_path, tiny_yaml)
+    running = next(p for p in (root / "trials").iterdir()
+                   if not (p / "result.json").exists())
+    finished = next(p for p in (root / "trials").iterdir() if p != running)
+    (running / "history.csv").write_bytes(os.urandom(4096))  # binary
+    status = read_status(root)
+    assert [d.trial_id for d in status.damaged] == [running.name]
+    (running / "history.csv").write_text("epoch,lr,loss,accuracy,val_loss,val_accuracy,"
+                                         "seconds\n" + "1" * 50_000_000 + "\n")  # one line
+    assert read_status(root).damaged[0].trial_id == running.name
+    (running / "history.csv").unlink()
+    os.mkfifo(running / "history.csv")  # a reader that opened it would wait forever
+    with Deadline(10):
+        status = read_status(root)
+    assert "history.csv: a FIFO, not a regular file" in status.damaged[0].reason
+    (finished / "result.json").write_text('{"status": "completed", "epochs": 1e999}')
+    (root / "environment.json").write_text('{"sessions": [1, "x"]}')
+    status = read_status(root)
+    assert sorted(d.trial_id for d in status.damaged) == sorted([running.name, finished.name])
+    lines = status_lines(status)
+    assert any("result.json: epochs: expected a whole number >= 0, got inf (resume trains "
+               "it again)" in line for line in lines)
+    assert any(line.startswith("unreadable: ") and "environment.json: session 1" in line
+               for line in lines)
+    assert "trials: 0 of 3 finished (2 damaged, 1 pending)" in lines
+
+
+def test_a_writer_on_another_host_is_shown_as_what_is_known(tmp_path: Path,
+                                                             tiny_yaml: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    root = half_done_sweep(tmp_path, tiny_yaml)
+    (root / LOCK_FILE).write_text(json.dumps({
+        "host": "node-7.cluster", "pid": 4242, "since": "2026-01-01T00:00:00+00:00",
+        "command": "lrlab sweep tiny.yaml"}))
+    status = read_status(root)
+    assert status.holder_alive is None and status.last_written is not None
+    lines = status_lines(status, now=status.last_written + timedelta(hours=3))
+    assert lines[1] == ("writer: pid 4242 on node-7.cluster since 2026-01-01T00:00:00+00:00 "
+                        "(lrlab sweep tiny.yaml), on another host: this host cannot tell "
+                        "whether it still runs; the last write here was 3 h 00 min ago")
+    assert lines[2] == ("trials: 1 of 3 finished (1 completed, 1 running or left unfinished, "
+                        "1 pending)")
+    assert datetime.now(timezone.utc) >= status.last_written
