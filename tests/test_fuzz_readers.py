@@ -32,6 +32,8 @@ ODD_JSON = [None, True, False, 0, -1, 1.5, 10**400, "abc", "", "1e999", [], {}, 
             {"a": {"b": [None]}}, [[[[[]]]]], "\u202e\u0000", "$\\frac{$", "<script>"]
 # Text stand-ins for numbers in JSON (json.dumps cannot write these itself).
 ODD_NUMBERS = ["1e999", "-1e999", "NaN", "Infinity", "-0", "1e-320", "123456789" * 40]
+ODD_YAML = ["[]", "{}", "null", ".inf", "true", "1e-320", "*x", "&a [1, *a]", "-1", "abc",
+            "!!python/object/apply:os.system ['touch /tmp/lrlab-fuzz-pwned']"]
 ODD_CELLS = ["", "inf", "-inf", "nan", "abc", "1e999", "-1", "0", "1.5", "\x00", '"', "9" * 400,
              "1e-320", "true"]
 
@@ -100,8 +102,8 @@ def readers(config: ExperimentConfig) -> dict[str, Callable[[Path], object]]:
     from lrlab.present.render import FORMATS, render
     from lrlab.present.report import collect, render_html
     from lrlab.present.tensorboard_export import export
-    from lrlab.rundir.loading import scan_runs
     from lrlab.run.sweep import run_sweep
+    from lrlab.rundir.loading import scan_runs
 
     def sweep_dir(runs: Path) -> Path:
         return next(p for p in sorted(runs.iterdir()) if p.name.startswith("tiny-")
@@ -186,7 +188,7 @@ def corrupt(rng: random.Random, path: Path, outside: Path) -> str:
         if lines:
             index = rng.randrange(len(lines))
             key = lines[index].split(":")[0]
-            lines[index] = f"{key}: {rng.choice(['[]', '{}', 'null', '.inf', 'true', '1e-320', '*x', '&a [1, *a]', '!!python/object:os.system', '-1', 'abc'])}"
+            lines[index] = f"{key}: {rng.choice(ODD_YAML)}"
         path.write_text("\n".join(lines) + "\n")
     return what
 

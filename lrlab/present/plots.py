@@ -28,7 +28,6 @@ from lrlab.errors import StoreError
 from lrlab.rundir.files import atomic_write, real_dir
 from lrlab.rundir.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus
 
-
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -41,6 +41,38 @@ class RunRecord:
     config_text: str
     sessions: list[dict[str, Any]]
     reproduce: str
+    sessions_problem: str | None = None  # why environment.json could not be read
+
+    @property
+    def session_rows(self) -> list[dict[str, str]]:
+        """Each session as the page's table shows it: text in every cell."""
+        return [_session_row(session) for session in self.sessions]
+
+
+def _session_row(session: dict[str, Any]) -> dict[str, str]:
+    def text(value: Any, default: str = "-") -> str:
+        return default if value is None or value == "" else str(value)
+
+    def part(name: str) -> dict[str, Any]:
+        value = session.get(name)
+        return value if isinstance(value, dict) else {}
+
+    engines = [e for e in session.get("engines") or [] if isinstance(e, dict)]
+    engine = "; ".join(f"{text(e.get('name'), '?')} on {text(e.get('device'), '?')} "
+                       f"({text(e.get('precision'), '?')})" for e in engines)
+    data = part("data")
+    versions = (f"lrlab {text(session.get('lrlab'), '?')}, Python "
+                f"{text(session.get('python'), '?')}, TensorFlow "
+                f"{text(session.get('tensorflow'))}, Keras {text(session.get('keras'))}")
+    if session.get("jax"):
+        versions += f", JAX {text(session.get('jax'))}"
+    return {"started": text(session.get("started_at")),
+            "ended_at": text(session.get("ended_at")),
+            "how": text(session.get("ended"), "not recorded"), "host": text(session.get("host")),
+            "engine": engine or text(part("engine").get("name"), "tensorflow"),
+            "backend": text(part("backend").get("name")),
+            "data": f"{text(data.get('source'))} ({text(data.get('sha256'), '')[:12]})",
+            "versions": versions}
 
 
 @dataclass
@@ -88,18 +120,21 @@ def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | N
     sweep_paths, range_paths = split_paths(paths)
     data = ReportData(comparison=None)
     for path in range_paths:
-        data.range_tests.append(_range_test(path))
+        try:
+            data.range_tests.append(_range_test(path))
+        except StoreError as exc:  # damaged: named on the page, the others still shown
+            data.unreadable.append((str(path), str(exc)))
     try:
         scan = scan_runs(sweep_paths) if sweep_paths else None
     except StoreError:  # no trial anywhere below them (the only error scan_runs raises)
         scan = None
     if scan is None:
-        if not data.range_tests:
+        if not data.range_tests and not data.unreadable:
             shown = ", ".join(str(p) for p in paths)
             raise StoreError(f"{shown}: no sweeps or range tests found; expected run "
                              f"directories written by lrlab sweep or lrlab find-lr")
         return data
-    data.unreadable = [(str(b.path), b.reason) for b in scan.unreadable]
+    data.unreadable += [(str(b.path), b.reason) for b in scan.unreadable]
     frame = scan.frame
     data.comparison = compare_runs(frame, metric=metric, at=at, where=where, plans=scan.plans)
     data.frame = kept = select(frame, where).apply(frame)
@@ -137,9 +172,13 @@ def _run_record(path: Path, reproduce: str | None = None) -> RunRecord:
     """A run directory's config, sessions, and the command that reproduces it (for a
     sweep, its sweep.yaml: the resolved config, engine included, gives the same trials)."""
     store = RunStore(path)
-    return RunRecord(path=path, config_text=store.read_config_text(),
-                     sessions=store.read_environment().get("sessions", []),
-                     reproduce=reproduce or f"lrlab sweep {shlex.quote(str(path / CONFIG_FILE))}")
+    try:
+        sessions, problem = store.read_environment().get("sessions", []), None
+    except StoreError as exc:  # the rest of the run is still worth showing
+        sessions, problem = [], f"sessions unknown: {exc}"
+    return RunRecord(path=path, config_text=store.read_config_text(), sessions=sessions,
+                     reproduce=reproduce or f"lrlab sweep {shlex.quote(str(path / CONFIG_FILE))}",
+                     sessions_problem=problem)
 
 
 def _range_test(path: Path) -> RangeTest:
@@ -201,7 +240,7 @@ def _rate_cell(value: Any) -> str:
     """A rate, also as result.json's grids keep them (short strings such as "1e-3")."""
     try:
         return rate(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return str(value)
 
 

@@ -191,6 +191,50 @@ def parse_history_row(cells: Sequence[str]) -> dict[str, float]:
     return row
 
 
+def parse_range_test(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A range test's ``result.json``, checked where readers use it: the rule, the options
+    (numbers, whole seeds), and per optimizer the suggestion, the grid (a range or a list
+    of rates) and each rule's median and interval. Raises ``ValueError``."""
+    _text(data.get("rule"))
+    options = _mapping(data.get("options"))
+    for name in ("start", "end", "smoothing", "diverge"):
+        if name in options:
+            _field(name, _number, options[name])
+    if "steps" in options:
+        _field("steps", _count, options["steps"])
+    for seed in options.get("seeds") or []:
+        _field("seeds", _count, seed)
+    optimizers = _mapping(data.get("optimizers"))
+    if not optimizers:
+        raise ValueError("optimizers: none recorded")
+    for label, found in optimizers.items():
+        found = _mapping(found)
+        _field(f"{label}.suggested", _number, found.get("suggested"))
+        grid = found.get("grid")
+        if isinstance(grid, dict):
+            for name in ("start", "stop"):
+                _field(f"{label}.grid.{name}", _number, grid.get(name))
+            _field(f"{label}.grid.num", _count, grid.get("num"))
+        elif not isinstance(grid, list) or not all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in grid):
+            raise ValueError(f"{label}.grid: expected a range or a list of rates, got "
+                             f"{_shown(grid)}")
+        rules = _mapping(found.get("rules"))
+        if not rules:
+            raise ValueError(f"{label}.rules: none recorded")
+        for rule, found_by in rules.items():
+            for name in ("median", "low", "high"):
+                _field(f"{label}.rules.{rule}.{name}", _number, _mapping(found_by).get(name))
+    return dict(data)
+
+
+def _field(name: str, parse: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 # The fields of a session in ``environment.json`` that lrlab reads back, and their types.
 SESSION_FIELDS: dict[str, tuple[type, ...]] = {
     "started_at": (str,), "ended_at": (str,), "ended": (str,), "command": (list,),

@@ -27,7 +27,6 @@ import dataclasses
 import errno
 import io
 import json
-import math
 import os
 import re
 import shutil
@@ -55,6 +54,7 @@ from lrlab.rundir.records import (
     TrialResult,
     parse_history_row,
     parse_params,
+    parse_range_test,
     parse_session,
     timestamp,
 )
@@ -331,12 +331,14 @@ class RunStore:
         except FileNotFoundError:
             raise StoreError(f"{path}: missing") from None
     def read_range_test(self) -> dict[str, Any]:
-        """A range test's result.json."""
+        """A range test's result.json, checked."""
         path = self.root / RESULT_FILE
         try:
-            return _read_json_object(path)
+            return parse_range_test(_read_json_object(path))
         except StoreError as exc:
             raise StoreError(f"unreadable range-test result: {exc}") from None
+        except ValueError as exc:
+            raise StoreError(f"{path}: {exc}") from None
 
     def read_range_test_plot(self) -> bytes | None:
         """A range test's findlr.png, or None when it has none (or not a readable one)."""

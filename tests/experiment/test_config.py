@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import in_bounded_process
 
 from lrlab.errors import ConfigError
@@ -231,7 +230,8 @@ def test_every_mistake_is_reported_in_file_order_with_the_closest_key() -> None:
 def test_a_yaml_alias_bomb_is_read_at_once() -> None:
     levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
         f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(9))}]" for i in range(1, 10)]
-    bomb = "\n".join(levels) + "\nname: demo\nsweep: {optimizers: [{name: sgd, learning_rates: *a9}]}\n"
+    bomb = "\n".join([*levels, "name: demo",
+                      "sweep: {optimizers: [{name: sgd, learning_rates: *a9}]}"]) + "\n"
     out = in_bounded_process(f"""
         from lrlab.errors import ConfigError
         from lrlab.experiment.config import parse_config

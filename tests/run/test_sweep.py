@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import ArithmeticBackend
 
 from lrlab.errors import StoreError
 from lrlab.experiment.config import ExperimentConfig
@@ -14,8 +15,6 @@ from lrlab.run.backends import LocalBackend
 from lrlab.run.sweep import SweepObserver, run_sweep
 from lrlab.rundir.records import EpochRecord
 from lrlab.training import Trainer, make_trainer
-
-from helpers import ArithmeticBackend
 
 
 class Recorder(SweepObserver):

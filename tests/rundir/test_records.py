@@ -79,7 +79,8 @@ def test_rows_flatten_one_result_the_same_way_everywhere() -> None:
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"status": "finished"}, "unknown status 'finished'; expected one of completed"),
-    ({"status": "completed", "epochs": "three"}, "epochs: expected a whole number >= 0, got 'three'"),
+    ({"status": "completed", "epochs": "three"},
+     "epochs: expected a whole number >= 0, got 'three'"),
     ({"status": "completed", "epochs": 1e999}, "epochs: expected a whole number >= 0, got inf"),
     ({"status": "completed", "epochs": 2.5}, "epochs: expected a whole number"),
     ({"status": "completed", "final": [1, 2]}, r"final: expected an object, got \[1, 2\]"),

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import Deadline
 
 from lrlab.errors import DataError
