@@ -260,7 +260,9 @@ AnyOptimizer = Annotated[Union[tuple(OPTIMIZER_MODELS.values())], Field(discrimi
 
 
 class SweepConfig(_Strict):
-    seeds: _axis(Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]) = [0]  # type: ignore[valid-type]
+    # Seeds seed NumPy and Keras, which take 32-bit ones.
+    seeds: _axis(Annotated[int, BeforeValidator(_not_bool), Field(ge=0, lt=2**32)]  # type: ignore[valid-type]
+                 ) = [0]
     optimizers: Annotated[list[AnyOptimizer], Field(min_length=1)]  # type: ignore[valid-type]
 
 

@@ -103,15 +103,21 @@ def _number(value: Any) -> float:
     """A metric read from JSON: null (written for NaN and infinity) reads back as NaN."""
     if value is None:
         return math.nan
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, int) and abs(value) > MAX_COUNT):
         raise ValueError(f"expected a number or null, got {_shown(value)}")
     return float(value)
 
 
+# Whole numbers in run files (epochs, counts, seeds) are far below this; larger ones would
+# overflow wherever they meet a float.
+MAX_COUNT = 2**53
+
+
 def _count(value: Any) -> int:
-    """A whole number >= 0 (an epoch, a count)."""
+    """A whole number >= 0 (an epoch, a count, a seed)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and value >= 0 and value == int(value)):
+            0 <= value <= MAX_COUNT and value == int(value)):  # NaN fails, inf too
         raise ValueError(f"expected a whole number >= 0, got {_shown(value)}")
     return int(value)
 
@@ -168,7 +174,8 @@ def parse_params(data: Mapping[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise ValueError(f"seed: {exc}") from None
     for key, value in data.items():
-        if not isinstance(value, (str, int, float, bool)) and value is not None:
+        if not isinstance(value, (str, int, float, bool)) and value is not None or (
+                isinstance(value, int) and abs(value) > MAX_COUNT):
             raise ValueError(f"{key}: expected a plain value, got {_shown(value)}")
     return dict(data)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import in_bounded_process
+from helpers import Deadline, in_bounded_process
 
 from lrlab.errors import ConfigError
 from lrlab.experiment.config import LogSpace, load_config, parse_config
@@ -259,7 +259,7 @@ def test_a_config_of_megabytes_is_refused_at_once(tmp_path: Path) -> None:
                    f"      learning_rates: [{rates}]\n")
     assert big.stat().st_size > 4_000_000
     with pytest.raises(ConfigError, match=r"big.yaml: more than 1024 KB; a config is a few "
-                                          r"hundred lines"):
+                                          r"hundred lines"), Deadline(30):
         load_config(big)
 
 
