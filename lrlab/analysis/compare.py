@@ -329,6 +329,8 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     ``where``: the table of settings, a verdict per optimizer setting, the optimizers
     against each other, and how finished each sweep is (``plans``: what each sweep's
     sweep.yaml plans, from :func:`lrlab.rundir.loading.scan_runs`)."""
+    if frame.empty or "sweep" not in frame:  # every trial unreadable, say
+        raise CompareError("no trials to compare (every trial found is unreadable)")
     params = param_columns(frame)
     metric = metric or default_metric(frame)
     at = parse_at(at)

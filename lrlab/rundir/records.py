@@ -110,8 +110,9 @@ def _number(value: Any) -> float:
 
 
 # Whole numbers in run files (epochs, counts, seeds) are far below this; larger ones would
-# overflow wherever they meet a float.
+# overflow wherever they meet a float. No rate is anywhere near MAX_RATE either.
 MAX_COUNT = 2**53
+MAX_RATE = 1e308
 
 
 def _count(value: Any) -> int:
@@ -167,7 +168,7 @@ def parse_params(data: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"optimizer: expected a name, got {_shown(data.get('optimizer'))}")
     rate = data.get("learning_rate")
     if (isinstance(rate, bool) or not isinstance(rate, (int, float))
-            or not (math.isfinite(rate) and rate > 0)):
+            or not 0 < rate <= MAX_RATE):  # NaN and infinity fail too
         raise ValueError(f"learning_rate: expected a positive number, got {_shown(rate)}")
     try:
         _count(data.get("seed"))
