@@ -349,10 +349,18 @@ def _describe_all(errors: list[Any], raw: Any, lines: dict[Loc, int], source: st
     suggested = {(*e["loc"][:-1], _suggestion(e)) for e in errors
                  if e["type"] == "extra_forbidden"}
     kept = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in suggested)]
-    described = [(_line_of(_data_loc(e["loc"], raw), lines), _describe(e, raw, lines, source))
-                 for e in kept]
-    ordered = sorted(dict.fromkeys(described), key=lambda item: (item[0] is None, item[0] or 0))
-    return [text for _, text in ordered]
+    # A value that fits none of a union's branches (`stack: []`) fails each branch: one
+    # line for the key, the branches' problems joined.
+    problems: dict[str, list[str]] = {}
+    line_of: dict[str, int | None] = {}
+    for error in kept:
+        head, problem = _describe(error, raw, lines, source)
+        problems.setdefault(head, [])
+        if problem not in problems[head]:
+            problems[head].append(problem)
+        line_of[head] = _line_of(_data_loc(error["loc"], raw), lines)
+    ordered = sorted(problems, key=lambda head: (line_of[head] is None, line_of[head] or 0))
+    return [f"{head}: {'; or '.join(problems[head])}" for head in ordered]
 
 
 def _suggestion(error: Any) -> str | None:
@@ -408,8 +416,8 @@ def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], source: str,
             _index_lines(item, (*loc, i), lines, source, seen)
 
 
-def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> str:
-    """One line for a pydantic error: ``file:line: dotted.key: problem``."""
+def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> tuple[str, str]:
+    """A pydantic error as ``file:line: dotted.key`` and the problem."""
     kind, ctx = error["type"], error.get("ctx", {})
     loc = _data_loc(error["loc"], raw)
     if kind == "union_tag_invalid":
@@ -430,7 +438,7 @@ def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> str:
         problem = f"{message} (got {_shown(error['input'])})"
     line = _line_of(loc, lines)
     where = f"{source}:{line}" if line is not None else source
-    return f"{where}: {_dotted(loc) or 'config'}: {problem}"
+    return f"{where}: {_dotted(loc) or 'config'}", problem
 
 
 _UNION_TAGS = {*OPTIMIZERS, "list", "range"}
@@ -447,10 +455,15 @@ def _data_loc(loc: Loc, raw: Any) -> Loc:
             node = node[part]
         elif part in _UNION_TAGS or (isinstance(part, int) and not isinstance(node, list)):
             continue  # a union branch, or the index given to a scalar read as a one-item axis
+        elif node is not _ABSENT and not isinstance(node, dict):
+            continue  # a branch of a union of plain types ("constrained-int") of a value
         else:
-            node = None
+            node = _ABSENT  # a key the file does not have (a missing one)
         out.append(part)
     return tuple(out)
+
+
+_ABSENT = object()
 
 
 def _allowed_keys(loc: Loc) -> list[str]:

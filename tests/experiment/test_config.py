@@ -129,6 +129,9 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
          "cfg.yaml:2: training.epochs: Input should be less than or equal to 10000"),
         ("momentum: 0", "momentum: true", "cfg.yaml:10: sweep.optimizers[0].momentum: expected "
          "a number, not true/false"),
+        # A value no branch of a union takes: one line, not one per branch.
+        ("name: demo", "name: demo\ntraining: {stack: []}", "cfg.yaml:2: training.stack: Input "
+         "should be a valid integer (got []); or Input should be 'auto' (got [])"),
     ],
 )
 def test_every_invalid_value_gets_one_line_naming_file_line_and_key(
