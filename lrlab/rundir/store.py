@@ -130,7 +130,11 @@ class RunStore:
             raise StoreError(f"{root}: not a run directory (no {CONFIG_FILE}); expected a "
                              f"folder written by 'lrlab sweep'")
         store = cls(root)
-        found = store.kind()
+        try:
+            found = store.kind()
+        except StoreError as exc:  # environment.json, which a session appends to
+            raise StoreError(f"{exc}; a resume appends its session there: repair it, or move "
+                             f"it aside (its sessions are then forgotten)") from None
         if found != kind:
             raise StoreError(f"{root}: a {found} run directory; only a {kind} can be resumed "
                              f"(start a new one instead)")

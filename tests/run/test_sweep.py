@@ -261,3 +261,14 @@ def test_a_full_disk_mid_sweep_records_its_end_and_says_how_to_resume(
     final = run_sweep(tiny_config, resume=run_dir, observer=recorder, backend=ArithmeticBackend())
     assert [row["status"] for row in final.rows] == ["completed"] * 3
     assert final.comparison is not None and not final.comparison.provisional
+
+
+def test_a_damaged_environment_is_named_and_resume_says_what_to_do(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    first = run_sweep(tiny_config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    (first.run_dir / "environment.json").write_text('{"sessions": [1, "x"]}')
+    with pytest.raises(StoreError, match=r"environment.json: session 1: expected an object, got "
+                                         r"1; a resume appends its session there: repair it, or "
+                                         r"move it aside"):
+        run_sweep(tiny_config, resume=first.run_dir, backend=ArithmeticBackend())
+    assert (first.run_dir / "environment.json").read_text() == '{"sessions": [1, "x"]}'
