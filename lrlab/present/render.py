@@ -87,7 +87,7 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
     if not v.learns:
         rates = sorted([v.best_learning_rate, *(c.learning_rate for c in v.versus_best)])
         return (f"{head}{v.label}: no best rate: every rate compared "
-                f"({', '.join(rate(r) for r in rates)}) diverged or stalled on at least one "
+                f"({rate_list(rates)}) diverged or stalled on at least one "
                 f"seed. {learns}")
     if v.single_seed:
         return (f"{head}{v.label}: best observed learning rate {rate(v.best_learning_rate)} "
@@ -100,7 +100,7 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
     others = [r for r in v.tied if r != v.best_learning_rate]
     if others:
         text += (f"Tied with it (not told apart at the 5% level, paired by seed, Holm-"
-                 f"corrected): {', '.join(rate(r) for r in others)}. ")
+                 f"corrected): {rate_list(others)}. ")
     elif any(c.mark == "worse" for c in v.versus_best):
         text += ("Every other rate that learns is worse at the 5% level (paired by seed, "
                  "Holm-corrected). ")
@@ -118,7 +118,7 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
             text += f"about {closest.seeds_needed} seeds would tell them apart. "
     if v.untested:
         text += (f"Untested (fewer than 2 seeds shared with the best): "
-                 f"{', '.join(rate(r) for r in v.untested)}. ")
+                 f"{rate_list(v.untested)}. ")
     return text + learns
 
 
@@ -146,6 +146,17 @@ def progress_text(p: SweepProgress) -> str:
     return (f"{p.sweep}: {state}, {p.finished}{of} trials have a result"
             + (f" ({', '.join(parts)})" if parts else "")
             + ("; its verdicts are provisional." if p.unfinished else "."))
+
+
+def rate_list(rates: Sequence[float], *, most: int = 12) -> str:
+    """Rates as a verdict names them: all of a short list, the ends of a long one (a sweep
+    of thousands of rates must not print thousands)."""
+    shown = [rate(r) for r in rates]
+    if len(shown) <= most:
+        return ", ".join(shown)
+    half = most // 2
+    return (f"{', '.join(shown[:half])}, ... {len(shown) - 2 * half} more ..., "
+            f"{', '.join(shown[-half:])}")
 
 
 def verdict_lines(comparison: Comparison) -> list[str]:

@@ -106,3 +106,11 @@ def test_several_sweeps_are_named_in_the_verdicts(tmp_path: Path) -> None:
     assert sweeps == ["first-20260101-000000"] * 2 + ["second-20260101-000000"] * 2
     assert sum(line.strip().startswith("first-20260101-000000: rmsprop 0.001 vs sgd")
                for line in lines) == 1
+
+
+def test_long_lists_of_rates_show_their_ends() -> None:
+    from lrlab.present.render import rate_list
+
+    assert rate_list([0.1, 0.01]) == "0.1, 0.01"
+    text = rate_list([10.0 ** (-k / 10) for k in range(5000)])  # a sweep of 5,000 rates
+    assert text.startswith("1, 0.794, ") and "... 4988 more ..." in text and len(text) < 200
