@@ -78,8 +78,12 @@ sweep:
                                           r"should be greater than 0"):
         parse_config("sweep: {optimizers: [{name: sgd, learning_rates: [1], "
                      "schedule: {type: step, decay_rate: 0}}]}")
-    with pytest.raises(ConfigError, match="schedule.type: Input should be 'constant'"):
+    # The shorthand is named as written; the mapping's key as written.
+    with pytest.raises(ConfigError, match=r"\[0\].schedule: Input should be 'constant'"):
         parse_config("sweep: {optimizers: [{name: sgd, learning_rates: [1], schedule: linear}]}")
+    with pytest.raises(ConfigError, match="schedule.type: Input should be 'constant'"):
+        parse_config("sweep: {optimizers: [{name: sgd, learning_rates: [1], "
+                     "schedule: {type: linear}}]}")
 
 
 def test_resolved_config_round_trips_and_omits_constant() -> None:
