@@ -117,8 +117,10 @@ class ArithmeticBackend:
     microseconds. For tests of the runner's bookkeeping (resume, damage, full disks), where
     real training would only add minutes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, stop_after: int | None = None) -> None:
         self.trained: list[str] = []
+        self.stop_after = stop_after  # return after this many trials, as a Ctrl-C between
+                                      # two trials does
 
     def session(self, groups, *, dataset, model, training):
         import contextlib
@@ -134,6 +136,8 @@ class ArithmeticBackend:
 
                 for group in groups:
                     for trial in group.recorded:
+                        if len(backend.trained) == backend.stop_after:
+                            return
                         backend.trained.append(trial.trial_id)
                         events.trial_started(trial)
                         accuracy = 1 / (1 + abs(math.log10(trial.learning_rate) + 1))

@@ -146,11 +146,16 @@ def run_sweep(
                         raise StoreError(f"{exc}; the trials finished so far are kept: make "
                                          f"room, then continue with `resume` {store.root}",
                                          mentions=["resume"]) from None
+                    if recorder.stopped is None and recorder.missing(pending):
+                        # A stop before the trials in progress had started (short trials,
+                        # many of them): none is recorded as interrupted, yet the sweep
+                        # ended early, and must say so.
+                        recorder.stopped = "interrupted"
                 if recorder.compile_seconds is not None:
                     store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
     rows = recorder.rows()
-    return SweepReport(run_dir=store.root, rows=rows, interrupted=any(
-        row["status"] == TrialStatus.INTERRUPTED.value for row in rows),
+    return SweepReport(run_dir=store.root, rows=rows, interrupted=recorder.stopped is not None
+                       or any(row["status"] == TrialStatus.INTERRUPTED.value for row in rows),
         engines=recorder.engines, compile_seconds=recorder.compile_seconds,
         largest_stack=recorder.largest_stack, comparison=_comparison(store.root))
 
@@ -220,6 +225,10 @@ class _Recorder:
 
     def rows(self) -> list[dict[str, Any]]:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
+
+    def missing(self, trials: Sequence[Trial]) -> bool:
+        """Whether some of ``trials`` have no result yet."""
+        return any(trial.trial_id not in self._rows for trial in trials)
 
     def trial_started(self, trial: Trial) -> None:
         # The clock first: a stop signal can land in the middle of this method, and the

@@ -272,3 +272,15 @@ def test_a_damaged_environment_is_named_and_resume_says_what_to_do(
                                          r"move it aside"):
         run_sweep(tiny_config, resume=first.run_dir, backend=ArithmeticBackend())
     assert (first.run_dir / "environment.json").read_text() == '{"sessions": [1, "x"]}'
+
+
+def test_a_stop_between_trials_is_an_interrupted_sweep(tmp_path: Path,
+                                                       tiny_config: ExperimentConfig) -> None:
+    # Short trials: Ctrl-C lands between two of them, so no trial is interrupted; the
+    # sweep still is (it printed "completed" and exited 0 with 9,042 of 10,000 not started).
+    report = run_sweep(tiny_config, runs_dir=tmp_path, backend=ArithmeticBackend(stop_after=1))
+    assert report.interrupted and len(report.rows) == 1
+    (session,) = json.loads((report.run_dir / "environment.json").read_text())["sessions"]
+    assert session["ended"] == "interrupted"
+    final = run_sweep(tiny_config, resume=report.run_dir, backend=ArithmeticBackend())
+    assert not final.interrupted and len(final.rows) == 3
