@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import pickle
 import queue
 import signal
 from collections.abc import Iterator, Sequence
@@ -127,13 +129,18 @@ class _ProcessSession:
         self._groups = groups
         self.description = description
         context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
-        self._results = context.Queue()
+        # A pipe per worker, not one shared queue: a worker killed while sending (the OOM
+        # killer, os._exit) would leave a shared queue's lock held, and every other
+        # worker's events stuck behind it; a pipe of its own breaks only its own.
+        pipes = [context.Pipe(duplex=False) for _ in range(workers)]
+        self._results = [reader for reader, _ in pipes]
         self._tasks = [context.Queue() for _ in range(workers)]
         self._processes = [context.Process(target=_worker_main, daemon=True, args=(
-            number, self._tasks[number], self._results, list(groups), threads, os.getpid(),
+            number, self._tasks[number], pipes[number][1], list(groups), threads, os.getpid(),
             *args)) for number in range(workers)]
-        for process in self._processes:
+        for process, (_, writer) in zip(self._processes, pipes, strict=True):
             process.start()
+            writer.close()  # the worker's copy is the only one: its death reads as EOF
 
     def run(self, events: TrialEvents) -> None:
         self._holding: dict[int, GroupProgress | None] = dict.fromkeys(
@@ -173,7 +180,7 @@ class _ProcessSession:
         engines: list[dict[str, Any]] = []
         while self._queued or any(p is not None for p in self._holding.values()):
             try:
-                number, kind, payload = self._results.get(timeout=POLL_S)
+                number, kind, payload = self._receive()
             except queue.Empty:
                 self._fail_lost_groups(events)
                 self._hand_out_to_idle(unusable)
@@ -202,6 +209,17 @@ class _ProcessSession:
                     progress.failed(events, error=payload)
                 self._hand_out(number)
 
+    def _receive(self) -> tuple[int, str, Any]:
+        """The next message of any worker; queue.Empty when none came for POLL_S (or the
+        only ones were the ends of pipes whose workers died)."""
+        open_pipes = [reader for reader in self._results if not reader.closed]
+        for reader in multiprocessing.connection.wait(open_pipes, timeout=POLL_S):
+            try:
+                return reader.recv()  # type: ignore[union-attr,no-any-return]
+            except (EOFError, OSError, pickle.UnpicklingError):
+                reader.close()  # its worker is gone; _fail_lost_groups tells its group
+        raise queue.Empty
+
     def _hand_out_to_idle(self, unusable: dict[int, str]) -> None:
         for number, progress in self._holding.items():
             if progress is None and number not in unusable:
@@ -221,27 +239,27 @@ def _worker_main(number: int, tasks: Any, results: Any, groups: list[Group], thr
                  parent: int, dataset: Dataset, model: ModelConfig, training: TrainingConfig,
                  factory: TrainerFactory) -> None:
     """One worker process: pin its threads, build a Trainer, train the groups it is handed
-    until told to stop, reporting every event on ``results``."""
+    until told to stop, reporting every event on ``results`` (its own pipe)."""
     # The driver decides what a Ctrl-C, a SIGTERM or a closed terminal means for the sweep.
     for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop, signal.SIG_IGN)
     pin_threads(threads)
     try:
         trainer = factory(dataset, model=model, training=training)
-        results.put((number, "engine", trainer.engine.describe()))
+        results.send((number, "engine", trainer.engine.describe()))
     except Exception as exc:  # noqa: BLE001 - reported, and the driver decides
-        results.put((number, "unusable", error_text(exc)))
+        results.send((number, "unusable", error_text(exc)))
         return
     while (index := _next_task(tasks, parent)) is not None:
         try:
             for event in trainer.iter_group(groups[index]):
-                results.put((number, "event", event))
+                results.send((number, "event", event))
                 if os.getppid() != parent:
                     return  # the driver is gone (kill -9): stop instead of training for nobody
         except Exception as exc:  # noqa: BLE001 - one broken group must not end the sweep
-            results.put((number, "failed", error_text(exc)))
+            results.send((number, "failed", error_text(exc)))
             continue
-        results.put((number, "done", None))
+        results.send((number, "done", None))
 
 
 def _next_task(tasks: Any, parent: int) -> int | None:
