@@ -66,7 +66,7 @@ def test_environment_errors_leave_nothing_behind(tmp_path: Path, tiny_yaml: str)
     config = tmp_path / "npz.yaml"
     config.write_text(tiny_yaml.replace("dataset: synthetic", "dataset: npz\n  path: gone.npz"))
     one_line_error(runner.invoke(app, ["sweep", str(config), "--runs-dir", str(tmp_path / "r")]),
-                   "gone.npz: data file not found")
+                   "data.path: ", "gone.npz does not exist")
     assert not (tmp_path / "r").exists()
     blocker = tmp_path / "blocker"
     blocker.write_text("a file, not a folder")
