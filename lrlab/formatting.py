@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from typing import Any
 
 
@@ -21,3 +22,14 @@ def number(value: Any, digits: int = 4, *, missing: str = "-") -> str:
 def rate(value: float) -> str:
     """A learning rate: three significant digits, the same style at every magnitude."""
     return f"{value:.3g}"
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring = 2, 6, 4, 60
+_BRIEF.maxlong, _BRIEF.maxother = 40, 60
+
+
+def brief(value: Any) -> str:
+    """A value as an error message quotes it: its repr, cut short however large (a YAML
+    alias can make a huge one, a damaged file a 400-digit number)."""
+    return _BRIEF.repr(value)

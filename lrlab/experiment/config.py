@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import reprlib
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -29,6 +28,7 @@ from pydantic import (
 
 from lrlab.errors import ConfigError
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
+from lrlab.formatting import brief
 
 # A config is a few hundred lines; YAML's parser would take minutes over megabytes.
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -71,8 +71,9 @@ def _not_bool(value: Any) -> Any:
 FLOAT32_TINY, FLOAT32_MAX = 1.1754943508222875e-38, 3.4028234663852886e38
 
 
-def _float32_rate(value: float) -> float:
-    if not FLOAT32_TINY <= value <= FLOAT32_MAX:
+def check_rate(value: float) -> float:
+    """A learning rate the engines can train at, else ValueError saying which are."""
+    if not FLOAT32_TINY <= value <= FLOAT32_MAX:  # NaN, infinity and 0 fail too
         raise ValueError(f"expected a learning rate float32 can hold, between "
                          f"{FLOAT32_TINY:.2g} and {FLOAT32_MAX:.2g}")
     return value
@@ -87,7 +88,7 @@ def _axis(item: Any) -> Any:
 PositiveFloat = Annotated[float, BeforeValidator(_not_bool), Field(gt=0),
                           AfterValidator(_finite)]
 Rate = Annotated[float, BeforeValidator(_not_bool), Field(gt=0), AfterValidator(_finite),
-                 AfterValidator(_float32_rate)]
+                 AfterValidator(check_rate)]
 Count = Annotated[int, BeforeValidator(_not_bool), Field(ge=1)]
 # Far beyond any real experiment, far below what would run for years unnoticed.
 MAX_EPOCHS = 10_000
@@ -435,7 +436,7 @@ def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> tuple
         problem = "missing required key"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
-        problem = f"{message} (got {_shown(error['input'])})"
+        problem = f"{message} (got {brief(error['input'])})"
     line = _line_of(loc, lines)
     where = f"{source}:{line}" if line is not None else source
     return f"{where}: {_dotted(loc) or 'config'}", problem
@@ -487,15 +488,6 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
-
-
-def _shown(value: Any) -> str:
-    """A value as an error shows it: briefly, however large (aliases can make it huge)."""
-    return _SHORT.repr(value)
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 6, 4, 60
 
 
 def _dotted(loc: Loc) -> str:

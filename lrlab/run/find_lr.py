@@ -37,7 +37,7 @@ from lrlab.analysis.suggest import (
     suggestions,
 )
 from lrlab.errors import LrlabError
-from lrlab.experiment.config import FLOAT32_MAX, FLOAT32_TINY, ExperimentConfig
+from lrlab.experiment.config import ExperimentConfig, check_rate
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.run.environment import collect_environment
 from lrlab.rundir.store import RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
@@ -68,10 +68,10 @@ class RangeTestOptions:
                                  about={"rule": repr(self.rule)})
         for name in ("start", "end"):
             value = getattr(self, name)
-            if not FLOAT32_TINY <= value <= FLOAT32_MAX:  # inf, nan, 0, 1e-320 included
-                raise RangeTestError(f"expected a learning rate float32 can hold, between "
-                                     f"{FLOAT32_TINY:.2g} and {FLOAT32_MAX:.2g}",
-                                     about={name: repr(value)})
+            try:
+                check_rate(value)
+            except ValueError as exc:
+                raise RangeTestError(str(exc), about={name: repr(value)}) from None
         if not self.start < self.end:
             raise RangeTestError("expected 0 < start < end", about={
                 "start": f"{self.start:g}", "end": f"{self.end:g}"})

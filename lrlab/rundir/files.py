@@ -66,21 +66,25 @@ def real_dir(root: Path, *parts: str) -> Path:
             pass  # a file or a dangling link: told below
         except OSError as exc:
             raise StoreError(f"{path}: cannot create ({exc.strerror or exc})") from None
-        kind = _kind(path)
-        if kind != "folder":
+        kind = kind_of(path)
+        if kind != FOLDER:
             raise StoreError(f"{path}: {kind}, not a folder; lrlab writes only into real "
                              f"folders inside a run directory (remove it, or start a new run)")
     return path
 
 
-def _kind(path: Path) -> str:
-    """What is at ``path``, in words, without following a link."""
+FOLDER, FILE = "a folder", "a file"  # what kind_of says of the two kinds lrlab wants
+
+
+def kind_of(path: Path, *, follow: bool = False) -> str:
+    """What is at ``path``, in words ("a folder", "a file", "a FIFO", "a symbolic link"...),
+    not following a link unless ``follow``; "missing" when nothing can be found there."""
     try:
-        mode = os.lstat(path).st_mode
+        mode = (os.stat if follow else os.lstat)(path).st_mode
     except OSError:
         return "missing"
-    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "folder"),
-                       (stat.S_ISREG, "file"), (stat.S_ISFIFO, "a FIFO"),
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, FOLDER),
+                       (stat.S_ISREG, FILE), (stat.S_ISFIFO, "a FIFO"),
                        (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device")):
         if test(mode):
@@ -109,7 +113,7 @@ def read_bytes(path: Path, *, limit: int = MAX_RUN_FILE_BYTES) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise StoreError(f"{path}: {_kind(path)}, not a regular file")
+            raise StoreError(f"{path}: {kind_of(path)}, not a regular file")
         if info.st_size > limit:
             raise StoreError(f"{path}: {info.st_size:,} bytes, more than any file lrlab "
                              f"writes there (it reads at most {limit:,})")

@@ -11,11 +11,12 @@ import dataclasses
 import enum
 import math
 import operator
-import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from lrlab.formatting import brief
 
 
 def timestamp() -> str:
@@ -105,7 +106,7 @@ def _number(value: Any) -> float:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             isinstance(value, int) and abs(value) > MAX_COUNT):
-        raise ValueError(f"expected a number or null, got {_shown(value)}")
+        raise ValueError(f"expected a number or null, got {brief(value)}")
     return float(value)
 
 
@@ -119,7 +120,7 @@ def _count(value: Any) -> int:
     """A whole number >= 0 (an epoch, a count, a seed)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
             0 <= value <= MAX_COUNT and value == int(value)):  # NaN fails, inf too
-        raise ValueError(f"expected a whole number >= 0, got {_shown(value)}")
+        raise ValueError(f"expected a whole number >= 0, got {brief(value)}")
     return int(value)
 
 
@@ -133,7 +134,7 @@ def _optional_float(value: Any) -> float | None:
 
 def _text(value: Any) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {_shown(value)}")
+        raise ValueError(f"expected a string, got {brief(value)}")
     return value
 
 
@@ -141,7 +142,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValueError(f"expected an object, got {_shown(value)}")
+        raise ValueError(f"expected an object, got {brief(value)}")
     return value
 
 
@@ -154,22 +155,16 @@ def _best(value: Any) -> dict[str, float]:
             for k, v in _mapping(value).items()}
 
 
-def _shown(value: Any) -> str:
-    """A value as an error message shows it: briefly, whatever its size."""
-    text = reprlib.repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def parse_params(data: Mapping[str, Any]) -> dict[str, Any]:
     """``params.json``'s content, checked: an optimizer name, a learning rate that is a
     positive finite number, a whole seed, and other parameters that are plain values.
     Raises ``ValueError`` saying what is wrong."""
     if not isinstance(data.get("optimizer"), str) or not data["optimizer"]:
-        raise ValueError(f"optimizer: expected a name, got {_shown(data.get('optimizer'))}")
+        raise ValueError(f"optimizer: expected a name, got {brief(data.get('optimizer'))}")
     rate = data.get("learning_rate")
     if (isinstance(rate, bool) or not isinstance(rate, (int, float))
             or not 0 < rate <= MAX_RATE):  # NaN and infinity fail too
-        raise ValueError(f"learning_rate: expected a positive number, got {_shown(rate)}")
+        raise ValueError(f"learning_rate: expected a positive number, got {brief(rate)}")
     try:
         _count(data.get("seed"))
     except ValueError as exc:
@@ -177,7 +172,7 @@ def parse_params(data: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         if not isinstance(value, (str, int, float, bool)) and value is not None or (
                 isinstance(value, int) and abs(value) > MAX_COUNT):
-            raise ValueError(f"{key}: expected a plain value, got {_shown(value)}")
+            raise ValueError(f"{key}: expected a plain value, got {brief(value)}")
     return dict(data)
 
 
@@ -192,10 +187,10 @@ def parse_history_row(cells: Sequence[str]) -> dict[str, float]:
         try:
             row[name] = float(cell) if cell else math.nan
         except ValueError:
-            raise ValueError(f"{name}: not a number: {_shown(cell)}") from None
+            raise ValueError(f"{name}: not a number: {brief(cell)}") from None
     epoch = row["epoch"]
     if not (math.isfinite(epoch) and epoch >= 1 and epoch == int(epoch)):
-        raise ValueError(f"epoch: expected a whole number >= 1, got {_shown(cells[0])}")
+        raise ValueError(f"epoch: expected a whole number >= 1, got {brief(cells[0])}")
     return row
 
 
@@ -226,7 +221,7 @@ def parse_range_test(data: Mapping[str, Any]) -> dict[str, Any]:
         elif not isinstance(grid, list) or not all(
                 isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in grid):
             raise ValueError(f"{label}.grid: expected a range or a list of rates, got "
-                             f"{_shown(grid)}")
+                             f"{brief(grid)}")
         rules = _mapping(found.get("rules"))
         if not rules:
             raise ValueError(f"{label}.rules: none recorded")
@@ -254,11 +249,11 @@ def parse_session(session: Any) -> dict[str, Any]:
     """One session of ``environment.json``, checked: an object whose known fields hold
     what lrlab writes there (or null). Raises ``ValueError`` saying what is wrong."""
     if not isinstance(session, dict):
-        raise ValueError(f"expected an object, got {_shown(session)}")
+        raise ValueError(f"expected an object, got {brief(session)}")
     for key, kinds in SESSION_FIELDS.items():
         value = session.get(key)
         if value is not None and not isinstance(value, kinds):
-            raise ValueError(f"{key}: expected a {kinds[0].__name__}, got {_shown(value)}")
+            raise ValueError(f"{key}: expected a {kinds[0].__name__}, got {brief(value)}")
     if not all(isinstance(part, str) for part in session.get("command") or []):
         raise ValueError("command: expected a list of strings")
     return session
@@ -319,7 +314,7 @@ class TrialResult:
         try:
             status = TrialStatus(data.get("status"))
         except (ValueError, TypeError):
-            raise ValueError(f"unknown status {_shown(data.get('status'))}; expected one of "
+            raise ValueError(f"unknown status {brief(data.get('status'))}; expected one of "
                              f"{', '.join(s.value for s in TrialStatus)}") from None
         values: dict[str, Any] = {"trial_id": "", "status": status}
         try:

@@ -40,9 +40,11 @@ import yaml
 from lrlab.errors import StoreError, stop_reason
 from lrlab.experiment.config import MAX_CONFIG_BYTES
 from lrlab.rundir.files import (
+    FOLDER,
     atomic_write_text,
     csv_text,
     json_text,
+    kind_of,
     read_bytes,
     read_text,
     real_dir,
@@ -292,9 +294,9 @@ class RunStore:
         trials = self.root / TRIALS_DIR
         if not os.path.lexists(trials):
             return []
-        if trials.is_symlink() or not trials.is_dir():
-            raise StoreError(f"{trials}: not a folder (a symbolic link, or a file); a run "
-                             f"directory's trials are in a real folder")
+        if (kind := kind_of(trials)) != FOLDER:
+            raise StoreError(f"{trials}: {kind}, not a folder; a run directory's trials are "
+                             f"in a real folder")
         return sorted(t.name for t in trials.iterdir() if t.is_dir() and not t.is_symlink())
 
     def epochs_done(self, trial_id: str) -> int:
@@ -334,6 +336,7 @@ class RunStore:
             return read_text(path, limit=MAX_CONFIG_BYTES)
         except FileNotFoundError:
             raise StoreError(f"{path}: missing") from None
+
     def read_range_test(self) -> dict[str, Any]:
         """A range test's result.json, checked."""
         path = self.root / RESULT_FILE

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import stat
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import numpy as np
 
 from lrlab.errors import DataError, StoreError
 from lrlab.experiment.config import NAMED_DATASETS, DataConfig
-from lrlab.rundir.files import atomic_write
+from lrlab.rundir.files import FILE, atomic_write, kind_of
 
 DATA_DIR_ENV = "LRLAB_DATA_DIR"
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -112,18 +111,14 @@ def check_regular_file(path: Path, *, what: str, expected: str) -> None:
     """A file to read must be a regular file (links followed): a FIFO would block the read
     forever and a device (``/dev/zero``) never end it."""
     try:
-        mode = path.stat().st_mode
+        path.stat()
     except FileNotFoundError:
         raise DataError(f"{what}: {path} does not exist; expected {expected}") from None
     except OSError as exc:  # a link loop, a forbidden folder
         raise DataError(f"{what}: {path}: {exc.strerror or exc}; expected {expected}"
                         ) from None
-    except RuntimeError:  # pathlib's own "symlink loop"
-        raise DataError(f"{what}: {path}: a symbolic link loop; expected {expected}") from None
-    if not stat.S_ISREG(mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode)
-                or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a folder"
-                if stat.S_ISDIR(mode) else "not a regular file")
+    kind = kind_of(path, follow=True)
+    if kind != FILE:
         raise DataError(f"{what}: {path} is {kind}, not a file; expected {expected}")
 
 

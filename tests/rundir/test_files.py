@@ -64,7 +64,7 @@ def test_real_dir_refuses_links_and_files(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"t2: a symbolic link, not a folder"):
         files.real_dir(root, "trials", "t2")
     (root / "trials" / "t3").write_text("a file")
-    with pytest.raises(StoreError, match=r"t3: file, not a folder"):
+    with pytest.raises(StoreError, match=r"t3: a file, not a folder"):
         files.real_dir(root, "trials", "t3")
     assert list(outside.iterdir()) == []
 

@@ -222,7 +222,7 @@ def test_a_data_path_that_is_not_a_file_is_named_as_what_it_is(tmp_path: Path) -
         with pytest.raises(DataError, match=r"data.path: .*fifo.npz is a FIFO, not a file"), \
                 Deadline(10):
             load_dataset(DataConfig(dataset=dataset, path=tmp_path / "fifo.npz"), env={})
-    with pytest.raises(DataError, match=r"data.path: /dev/zero is a device, not a file"):
+    with pytest.raises(DataError, match=r"data.path: /dev/zero is a character device, not a file"):
         load_dataset(DataConfig(dataset="npz", path=Path("/dev/zero")), env={})
     with pytest.raises(DataError, match=r"fifo.npz is a FIFO, not a file"), Deadline(10):
         import_dataset(tmp_path / "fifo.npz", dest=tmp_path / "out")
