@@ -26,7 +26,7 @@ from lrlab.experiment.trials import Trial
 from lrlab.training import make_trainer
 from lrlab.training._keras import import_keras, import_tensorflow
 from lrlab.training.data import load_dataset
-from lrlab.training.model import build_model, build_optimizer, initial_weights
+from lrlab.training.model import build_network, build_optimizer
 
 TRIALS = [Trial("rmsprop", 1e-3, 0, {}), Trial("rmsprop", 1e-2, 0, {}), Trial("sgd", 0.1, 0, {})]
 
@@ -53,8 +53,10 @@ def classic(dataset, config, trial: Trial, epochs: int) -> list[float]:
         def on_epoch_end(self, epoch, logs=None) -> None:
             self.seconds.append(time.perf_counter() - self.start)
 
-    model = build_model(config.model)
-    model.set_weights(initial_weights(model, seed=trial.seed))
+    network = build_network(config.model, input_shape=dataset.input_shape,
+                            classes=dataset.classes)
+    model = network.model
+    model.set_weights(network.initial.values(trial.seed, model.weights))
     model.compile(optimizer=build_optimizer(trial.optimizer, learning_rate=trial.learning_rate,
                                             hyperparameters=trial.hyperparameters),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -58,6 +58,11 @@ class DataError(LrlabError):
     """A data set cannot be found, read or validated."""
 
 
+class UserCodeError(LrlabError):
+    """A user's data loader or model factory cannot be imported, called, or returns what
+    lrlab cannot use."""
+
+
 class StoreError(LrlabError):
     """A run directory cannot be created, written, or read back."""
 

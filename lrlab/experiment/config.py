@@ -98,23 +98,162 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# `module:function` naming a user's callable: a module importable by name, or a file (a
+# relative one is taken beside the config).
+REFERENCE_PATTERN = r"^[^:\s][^:]*:[A-Za-z_][A-Za-z0-9_]*$"
+Reference = Annotated[str, Field(pattern=REFERENCE_PATTERN)]
+# What a user's loader or factory receives as keyword arguments.
+Arguments = dict[str, Any]
+Fraction = Annotated[float, BeforeValidator(_not_bool), Field(gt=0, lt=1)]
+
+
 class DataConfig(_Strict):
-    dataset: Literal["mnist", "fashion_mnist", "npz", "synthetic"] = "mnist"
+    dataset: Literal["mnist", "fashion_mnist", "npz", "loader", "synthetic"] = "mnist"
     path: Path | None = None
-    validation: Annotated[int, Field(ge=0)] = 10_000
+    # A function of the user's that returns the arrays (dataset: loader, implied by it).
+    loader: Reference | None = None
+    args: Arguments = {}
+    # Float inputs are taken as they are unless this asks for zero mean and unit variance
+    # (per feature, or per channel of images, from the training split's statistics).
+    standardize: bool = False
+    # The number of classes K (labels 0..K-1); by default the largest label plus one.
+    classes: Annotated[int, BeforeValidator(_not_bool), Field(ge=2)] | None = None
+    # Images held out of the training set: a count, or a share of it.
+    validation: Annotated[int, BeforeValidator(_not_bool), Field(ge=0)] | Fraction = 10_000
     train_limit: Annotated[int, Field(ge=1)] | None = None
     test_limit: Annotated[int, Field(ge=1)] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_of_the_source(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("loader") is not None:
+            data.setdefault("dataset", "loader")
+        # A user's own set is rarely MNIST-sized: hold out a tenth, as Keras's
+        # validation_split=0.1 would, unless told.
+        if data.get("dataset") in ("npz", "loader"):
+            data.setdefault("validation", 0.1)
+        return data
+
     @model_validator(mode="after")
-    def _npz_needs_path(self) -> DataConfig:
+    def _source_is_complete(self) -> DataConfig:
         if self.dataset == "npz" and self.path is None:
-            raise ValueError("dataset 'npz' needs data.path: the .npz file to load")
+            raise ValueError("data.path: missing; dataset npz needs the .npz file to load")
+        if self.dataset == "loader" and self.loader is None:
+            raise ValueError("data.loader: missing; dataset loader needs 'module:function'")
+        if self.loader is not None and self.dataset != "loader":
+            raise ValueError(f"data.loader: only for dataset loader, not {self.dataset}")
+        if self.args and self.loader is None:
+            raise ValueError("data.args: passed to data.loader, which is not set")
         return self
+
+    def label(self) -> str:
+        """What a trial's ``data`` parameter says: the source and how it is cut."""
+        source = {"npz": f"npz({self.path.name if self.path else ''})",
+                  "loader": f"loader({_reference_label(self.loader, self.args)})",
+                  }.get(self.dataset, self.dataset)
+        cuts = [f"{k}={getattr(self, k):g}" for k in ("train_limit", "test_limit", "classes")
+                if getattr(self, k) is not None]
+        cuts.append(f"validation={self.validation:g}")
+        if self.standardize:
+            cuts.append("standardized")
+        return f"{source}[{','.join(cuts)}]"
+
+
+def _reference_label(reference: str | None, args: dict[str, Any]) -> str:
+    """``my_model:build`` (a file's stem, not its path, so that a moved project keeps its
+    trial ids), then the arguments."""
+    module, _, name = (reference or "").rpartition(":")
+    stem = Path(module).stem if module.endswith(".py") else module
+    shown = ",".join(f"{k}={args[k]}" for k in sorted(args))
+    return f"{stem}:{name}" + (f";{shown}" if shown else "")
+
+
+Dropout = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, lt=1)]
+# The keys each kind of model reads; a key of another kind is a mistake, not a no-op.
+MODEL_KEYS = {"dense": ("hidden", "activation", "dropout"),
+              "conv": ("filters", "kernel_size", "pool_size", "hidden", "activation", "dropout"),
+              "factory": ("factory", "args")}
 
 
 class ModelConfig(_Strict):
+    """The network: the built-in ``dense`` one (the classic MNIST network), the built-in
+    ``conv`` one (Keras's simple MNIST convnet), or a ``factory`` of the user's."""
+
+    kind: Literal["dense", "conv", "factory"] = "dense"
     hidden: Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)] = [512]
     activation: Literal[ACTIVATIONS] = "relu"  # type: ignore[valid-type]
+    # One rate for every dropout layer, or one per layer: after each hidden layer (dense);
+    # after the flattening and after each hidden layer (conv). 0: no dropout layer.
+    dropout: Annotated[list[Dropout], BeforeValidator(_as_list), Field(min_length=1)] = [0.0]
+    filters: Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list),
+                       Field(min_length=1)] = [32, 64]
+    kernel_size: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] = 3
+    pool_size: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] = 2
+    factory: Reference | None = None
+    args: Arguments = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_of_the_kind(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("factory") is not None:
+            data.setdefault("kind", "factory")
+        if data.get("kind") == "conv":  # Keras's simple MNIST convnet
+            data.setdefault("hidden", [])
+            data.setdefault("dropout", 0.5)
+        return data
+
+    @model_validator(mode="after")
+    def _keys_fit_the_kind(self) -> ModelConfig:
+        stray = sorted(set(self.model_fields_set) - {"kind", *MODEL_KEYS[self.kind]})
+        if stray:
+            kinds = [k for k, keys in MODEL_KEYS.items() if stray[0] in keys]
+            raise ValueError(f"model.{stray[0]}: a key of kind {' or '.join(kinds)}, not of "
+                             f"kind {self.kind}")
+        if self.kind == "factory" and self.factory is None:
+            raise ValueError("model.factory: missing; kind factory needs 'module:function'")
+        positions = self.dropout_positions()
+        if len(self.dropout) not in (1, positions):
+            raise ValueError(f"model.dropout: {len(self.dropout)} rates for {positions} "
+                             f"dropout layer(s); expected one rate, or one per layer")
+        return self
+
+    def dropout_positions(self) -> int:
+        """Where dropout layers may go: after each hidden layer, and (conv) after the
+        flattening."""
+        return len(self.hidden) + (1 if self.kind == "conv" else 0)
+
+    def dropout_rates(self) -> list[float]:
+        """One rate per position (0: none there)."""
+        positions = self.dropout_positions()
+        return list(self.dropout) if len(self.dropout) == positions else (
+            [self.dropout[0]] * positions)
+
+    def applicable(self) -> dict[str, Any]:
+        """The keys this kind of model reads, with their values (what sweep.yaml keeps)."""
+        return {"kind": self.kind, **{k: getattr(self, k) for k in MODEL_KEYS[self.kind]}}
+
+    def label(self) -> str:
+        """What a trial's ``model`` parameter says, e.g. ``dense(512)``,
+        ``dense(512,512;dropout=0.2)``, ``conv(32,64;dropout=0.5)``."""
+        if self.kind == "factory":
+            return f"factory({_reference_label(self.factory, self.args)})"
+        sizes = [*self.filters, "|", *self.hidden] if self.kind == "conv" else self.hidden
+        parts = [",".join(str(s) for s in sizes).replace(",|,", "|").strip("|,")]
+        if self.kind == "conv":
+            defaults = ModelConfig(kind="conv")
+            parts += [f"{k}={getattr(self, k)}" for k in ("kernel_size", "pool_size")
+                      if getattr(self, k) != getattr(defaults, k)]
+        if self.activation != "relu":
+            parts.append(f"activation={self.activation}")
+        if any(self.dropout):
+            parts.append(f"dropout={','.join(f'{d:g}' for d in self.dropout)}")
+        return f"{self.kind}({';'.join(parts)})"
 
 
 class TrainingConfig(_Strict):
@@ -281,6 +420,11 @@ class ExperimentConfig(_Strict):
         left out, to keep it short (and equal to what earlier versions wrote, for --resume).
         """
         data = self.model_dump(mode="json")
+        data["model"] = self.model.applicable()
+        for key, unset in (("loader", None), ("args", {}), ("classes", None),
+                           ("standardize", False)):
+            if data["data"][key] == unset:  # as sweeps written before these keys existed
+                del data["data"][key]
         constant = [ScheduleConfig().model_dump(mode="json")]
         data["sweep"]["optimizers"] = [
             {k: v for k, v in entry.items()
@@ -330,18 +474,45 @@ def parse_config(
         raise ConfigError(f"{source}:1: expected a mapping of keys (name, data, model, "
                           f"training, sweep), got {type(raw).__name__}")
     raw.setdefault("name", default_name)
-    data = raw.get("data")
-    if base_dir is not None and isinstance(data, dict) and isinstance(data.get("path"), str):
+    if base_dir is not None:
+        _resolve_beside(raw, base_dir, lines, source)
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe_all(exc.errors(), raw, lines, source))) from None
+
+
+def _resolve_beside(raw: dict[str, Any], base_dir: Path, lines: dict[Loc, int],
+                    source: str) -> None:
+    """Relative paths in a config are taken beside it: ``data.path``, and the files that
+    ``data.loader`` and ``model.factory`` name (``my_data:load`` is ``my_data.py`` beside
+    the config if there is one, else an importable module)."""
+    data, model = raw.get("data"), raw.get("model")
+    if isinstance(data, dict) and isinstance(data.get("path"), str):
         try:
             data["path"] = str((base_dir / Path(data["path"]).expanduser()).resolve())
         except (OSError, RuntimeError):  # a symbolic link loop
             line = _line_of(("data", "path"), lines)
             raise ConfigError(f"{source}:{line}: data.path: {data['path']}: a symbolic link "
                               f"loop; expected a .npz file or a folder holding one") from None
-    try:
-        return ExperimentConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError("\n".join(_describe_all(exc.errors(), raw, lines, source))) from None
+    for section, key in ((data, "loader"), (model, "factory")):
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            section[key] = resolve_reference(section[key], base_dir)
+
+
+def resolve_reference(reference: str, base_dir: Path) -> str:
+    """``module:function`` with a file module made absolute (see :func:`_resolve_beside`);
+    anything else as given (the schema judges it)."""
+    module, colon, name = reference.rpartition(":")
+    if not colon or not module:
+        return reference
+    if module.endswith(".py") or "/" in module:
+        file = base_dir / Path(module).expanduser()
+    elif (base_dir / f"{module}.py").is_file():
+        file = base_dir / f"{module}.py"
+    else:
+        return reference  # a module to import by name
+    return f"{file.resolve()}:{name}"
 
 
 def _describe_all(errors: list[Any], raw: Any, lines: dict[Loc, int], source: str) -> list[str]:
@@ -434,9 +605,17 @@ def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> tuple
                    "unknown key; expected one of: ") + ", ".join(allowed)
     elif kind == "missing":
         problem = "missing required key"
+    elif kind == "string_pattern_mismatch":
+        problem = (f"expected 'module:function' (a .py file, taken beside the config, or an "
+                   f"importable module) (got {brief(error['input'])})")
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
-        problem = f"{message} (got {brief(error['input'])})"
+        key, colon, rest = message.partition(": ")
+        if colon and loc and key.startswith(f"{loc[-1]}.") and " " not in key:
+            # A check across a section's keys names the key it is about: point there.
+            loc, problem = (*loc[:-1], *key.split(".")), rest
+        else:
+            problem = f"{message} (got {brief(error['input'])})"
     line = _line_of(loc, lines)
     where = f"{source}:{line}" if line is not None else source
     return f"{where}: {_dotted(loc) or 'config'}", problem

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lrlab.errors import DataError, StoreError
 from lrlab.experiment.config import NAMED_DATASETS, DataConfig
 from lrlab.rundir.files import FILE, atomic_write, kind_of
+from lrlab.training.user_code import load_function
 
 DATA_DIR_ENV = "LRLAB_DATA_DIR"
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -35,8 +38,9 @@ SYNTHETIC_TRAIN, SYNTHETIC_TEST = 3000, 1000
 
 @dataclass(frozen=True)
 class Dataset:
-    """Training, validation and test arrays, ready for the model: float32 pixels in [0, 1]
-    flattened to 784, int32 labels. ``x_val`` has zero rows when validation is 0."""
+    """Training, validation and test arrays, ready for the model: float32 inputs (feature
+    vectors (N, F), or images (N, H, W, C)), int32 labels 0..classes-1. ``x_val`` has zero
+    rows when validation is 0."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -44,17 +48,37 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str  # the file read ("synthetic", or keras.datasets.NAME after a download)
-    sha256: str = ""  # of the images and labels used, after limits, and of the split
+    source: str  # the file read ("synthetic", keras.datasets.NAME, or a loader)
+    sha256: str = ""  # of the inputs and labels used, after limits, and of the split
+    classes: int = 10
+    scaling: str = "uint8 pixels divided by 255"
 
     @property
     def has_validation(self) -> bool:
         return len(self.y_val) > 0
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    def chance(self) -> dict[str, float]:
+        """The accuracy of always guessing the most frequent class of each split: what an
+        accuracy must beat to show learning (0.1 only for ten balanced classes)."""
+        return {split: _majority_share(y) for split, y in (
+            ("train", self.y_train), ("validation", self.y_val), ("test", self.y_test))}
+
     def provenance(self) -> dict[str, object]:
         """What environment.json records of the data a session trained on."""
         return {"source": self.source, "sha256": self.sha256, "train": len(self.y_train),
-                "validation": len(self.y_val), "test": len(self.y_test)}
+                "validation": len(self.y_val), "test": len(self.y_test),
+                "input_shape": list(self.input_shape), "classes": self.classes,
+                "scaling": self.scaling, "chance": self.chance()}
+
+
+def _majority_share(labels: np.ndarray) -> float:
+    if len(labels) == 0:
+        return math.nan
+    return float(np.bincount(labels).max() / len(labels))
 
 
 def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) -> Dataset:
@@ -68,6 +92,11 @@ def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) ->
         assert config.path is not None  # the schema requires it
         arrays = read_npz(config.path, what="data.path")
         source = str(config.path.resolve())
+    elif config.dataset == "loader":
+        assert config.loader is not None  # the schema requires it
+        loader = load_function(config.loader, key="data.loader")
+        arrays = arrays_of(loader.call(**config.args), source=config.loader)
+        source = f"loader {config.loader}"
     else:
         arrays, source = _load_named(config.dataset, config.path, env)
     return _prepare(arrays, config, source)
@@ -75,8 +104,9 @@ def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) ->
 
 def read_npz(path: Path, *, what: str = "data file",
              expected: str = "a .npz file") -> dict[str, np.ndarray]:
-    """Read and validate a Keras-layout ``.npz`` (``x_train, y_train, x_test, y_test``);
-    ``what`` and ``expected`` say, in errors, which setting named it and what it takes."""
+    """Read a Keras-layout ``.npz`` (``x_train, y_train, x_test, y_test``) of numeric
+    arrays; ``what`` and ``expected`` say, in errors, which setting named it and what it
+    takes."""
     check_regular_file(path, what=what, expected=expected)
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -103,7 +133,35 @@ def read_npz(path: Path, *, what: str = "data file",
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
     except (OSError, EOFError, AttributeError, TypeError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from None
-    validate_arrays(arrays, source=str(path))
+    return arrays
+
+
+def arrays_of(result: Any, *, source: str) -> dict[str, np.ndarray]:
+    """A loader's result as the four arrays: a mapping with ``x_train, y_train, x_test,
+    y_test``, or ``((x_train, y_train), (x_test, y_test))`` as ``keras.datasets`` give."""
+    expected = (f"expected a dict with {', '.join(ARRAYS)}, or ((x_train, y_train), "
+                f"(x_test, y_test))")
+    if isinstance(result, Mapping):
+        missing = [name for name in ARRAYS if name not in result]
+        if missing:
+            raise DataError(f"data.loader: {source} returned a mapping without "
+                            f"{', '.join(missing)}; {expected}")
+        values = [result[name] for name in ARRAYS]
+    elif (isinstance(result, (tuple, list)) and len(result) == 2
+          and all(isinstance(p, (tuple, list)) and len(p) == 2 for p in result)):
+        values = [*result[0], *result[1]]
+    else:
+        raise DataError(f"data.loader: {source} returned {type(result).__name__}; {expected}")
+    arrays = {}
+    for name, value in zip(ARRAYS, values, strict=True):
+        try:
+            array = np.asarray(value)
+        except Exception as exc:  # noqa: BLE001 - whatever the loader returned
+            raise DataError(f"data.loader: {source}: {name} is not an array ({exc})") from None
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+            raise DataError(f"data.loader: {source}: {name} has dtype {array.dtype}; "
+                            f"expected numbers")
+        arrays[name] = array
     return arrays
 
 
@@ -123,7 +181,8 @@ def check_regular_file(path: Path, *, what: str, expected: str) -> None:
 
 
 def validate_arrays(arrays: Mapping[str, np.ndarray], *, source: str) -> None:
-    """Check MNIST-shaped images and labels: (N, 28, 28) uint8 and N labels in 0..9."""
+    """Check MNIST-shaped images and labels: (N, 28, 28) uint8 and N labels in 0..9 (what
+    Keras's MNIST and Fashion-MNIST are, and ``lrlab data import`` takes)."""
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28) or x.shape[0] == 0:
@@ -136,6 +195,47 @@ def validate_arrays(arrays: Mapping[str, np.ndarray], *, source: str) -> None:
         if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
             raise DataError(f"{source}: y_{split} must hold integer labels 0..9 "
                             f"(dtype {y.dtype}, range {y.min()}..{y.max()})")
+
+
+def check_labelled(arrays: Mapping[str, np.ndarray], *, source: str,
+                   classes: int | None) -> tuple[dict[str, np.ndarray], int]:
+    """Check any labelled set: inputs (N, F), (N, H, W) or (N, H, W, C), the same shape in
+    both splits; one integer label per row (a (N, 1) column is taken as (N,)), in 0..K-1.
+    Returns the arrays (labels flattened) and K: ``classes``, else the largest label + 1."""
+    out = dict(arrays)
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim not in (2, 3, 4):
+            raise DataError(f"{source}: x_{split} has shape {x.shape}; expected feature "
+                            f"vectors (N, F) or images (N, H, W) or (N, H, W, C)")
+        if x.shape[0] == 0:
+            raise DataError(f"{source}: x_{split} is empty; expected at least one row")
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or \
+                np.issubdtype(x.dtype, np.complexfloating):
+            raise DataError(f"{source}: x_{split} has dtype {x.dtype}; expected real numbers")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]  # Keras's CIFAR labels are a column
+        if y.shape != (x.shape[0],):
+            raise DataError(f"{source}: y_{split} has shape {y.shape}; expected "
+                            f"({x.shape[0]},), one label per row of x_{split}")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{source}: y_{split} has dtype {y.dtype}; expected integer "
+                            f"class labels 0..K-1 (encode text or one-hot labels as integers)")
+        out[f"y_{split}"] = y
+    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
+        raise DataError(f"{source}: x_train's rows have shape {arrays['x_train'].shape[1:]} "
+                        f"and x_test's {arrays['x_test'].shape[1:]}; expected the same")
+    low = min(int(out["y_train"].min()), int(out["y_test"].min()))
+    high = max(int(out["y_train"].max()), int(out["y_test"].max()))
+    found = classes if classes is not None else high + 1
+    if low < 0 or high >= found:
+        bound = (f"data.classes is {classes}" if classes is not None
+                 else "labels must be 0..K-1")
+        raise DataError(f"{source}: labels range over {low}..{high}; {bound}, so expected "
+                        f"0..{found - 1}")
+    if found < 2:
+        raise DataError(f"{source}: every label is 0; expected at least two classes")
+    return out, found
 
 
 @dataclass(frozen=True)
@@ -198,12 +298,16 @@ def _load_named(dataset: str, path: Path | None,
                 env: Mapping[str, str]) -> tuple[dict[str, np.ndarray], str]:
     if path is not None:  # asked for by name: that file and no other
         place = path / f"{dataset}.npz" if path.is_dir() else path
-        return (read_npz(place, what="data.path", expected=f"a {dataset}.npz file or a "
-                         f"folder holding one"), str(place.resolve()))
+        arrays = read_npz(place, what="data.path", expected=f"a {dataset}.npz file or a "
+                          f"folder holding one")
+        validate_arrays(arrays, source=str(place))
+        return arrays, str(place.resolve())
     places = _candidates(dataset, env)
     for place in places:
         if place.is_file():
-            return read_npz(place), str(place.resolve())
+            arrays = read_npz(place)
+            validate_arrays(arrays, source=str(place))
+            return arrays, str(place.resolve())
     try:
         arrays = _download(dataset)
     except Exception as exc:  # noqa: BLE001 - any failure of Keras's download ends the same way
@@ -236,22 +340,75 @@ def _download(dataset: str) -> dict[str, np.ndarray]:
 
 
 def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) -> Dataset:
+    arrays, classes = check_labelled(arrays, source=source, classes=config.classes)
     x_train, y_train = arrays["x_train"], arrays["y_train"]
     if config.train_limit is not None:
         x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
     x_test, y_test = arrays["x_test"], arrays["y_test"]
     if config.test_limit is not None:
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
-    n_fit = len(y_train) - config.validation
+    validation = config.validation
+    held = round(validation * len(y_train)) if isinstance(validation, float) else validation
+    n_fit = len(y_train) - held
     if n_fit < 1:
-        raise DataError(f"data.validation: {config.validation} leaves no training images out "
-                        f"of {len(y_train)}; expected at most {len(y_train) - 1}")
+        raise DataError(f"data.validation: {validation} leaves no training rows out of "
+                        f"{len(y_train)}; expected at most {len(y_train) - 1}")
+    inputs = Inputs.of(x_train[:n_fit], standardize=config.standardize, source=source)
     return Dataset(
-        x_train=_pixels(x_train[:n_fit]), y_train=y_train[:n_fit].astype(np.int32),
-        x_val=_pixels(x_train[n_fit:]), y_val=y_train[n_fit:].astype(np.int32),
-        x_test=_pixels(x_test), y_test=y_test.astype(np.int32), source=source,
-        sha256=fingerprint([x_train, y_train, x_test, y_test], validation=config.validation),
+        x_train=inputs(x_train[:n_fit], "x_train"), y_train=y_train[:n_fit].astype(np.int32),
+        x_val=inputs(x_train[n_fit:], "x_train"), y_val=y_train[n_fit:].astype(np.int32),
+        x_test=inputs(x_test, "x_test"), y_test=y_test.astype(np.int32), source=source,
+        sha256=fingerprint([x_train, y_train, x_test, y_test], validation=held),
+        classes=classes, scaling=inputs.describe(),
     )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """How raw inputs become the model's: uint8 divided by 255, anything else as float32;
+    then, when asked, standardised with the training split's mean and standard deviation
+    (per feature, or per channel of images). Images gain a channel axis: (N, H, W, 1)."""
+
+    scale: float
+    mean: np.ndarray | None
+    std: np.ndarray | None
+    source: str
+
+    @classmethod
+    def of(cls, x_fit: np.ndarray, *, standardize: bool, source: str) -> Inputs:
+        scale = 255.0 if x_fit.dtype == np.uint8 else 1.0
+        if not standardize:
+            return cls(scale, None, None, source)
+        fit = _as_float(x_fit, scale)
+        axes = tuple(range(fit.ndim - 1))  # all but features (or channels)
+        mean = fit.mean(axis=axes, dtype=np.float64)
+        std = fit.std(axis=axes, dtype=np.float64)
+        # A constant feature carries nothing: centred, not divided by zero.
+        std = np.where(std > 0, std, 1.0)
+        return cls(scale, mean.astype(np.float32), std.astype(np.float32), source)
+
+    def __call__(self, x: np.ndarray, name: str) -> np.ndarray:
+        out = _as_float(x, self.scale)
+        if self.mean is not None and self.std is not None:
+            out = (out - self.mean) / self.std
+        if not np.isfinite(out).all():
+            where = np.argwhere(~np.isfinite(out))[0]
+            raise DataError(f"{self.source}: {name} holds {out[tuple(where)]} (row "
+                            f"{int(where[0])}) after scaling; expected finite numbers within "
+                            f"float32's range")
+        return out
+
+    def describe(self) -> str:
+        scaled = "uint8 pixels divided by 255" if self.scale != 1 else "as given (float32)"
+        return scaled + (", standardized" if self.mean is not None else "")
+
+
+def _as_float(x: np.ndarray, scale: float) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = x.astype(np.float32)
+    if scale != 1:
+        out /= np.float32(scale)
+    return out[..., None] if out.ndim == 3 else out
 
 
 def fingerprint(arrays: list[np.ndarray], *, validation: int) -> str:
@@ -263,11 +420,6 @@ def fingerprint(arrays: list[np.ndarray], *, validation: int) -> str:
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
-
-
-def _pixels(images: np.ndarray) -> np.ndarray:
-    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))  # also for 0 images
-    return flat.astype(np.float32) / np.float32(255.0)
 
 
 def synthetic_arrays(*, n_train: int, n_test: int, seed: int = 1234) -> dict[str, np.ndarray]:
@@ -304,6 +456,7 @@ def import_dataset(source: Path, *, dataset: str = "mnist", dest: Path | None = 
         raise DataError(f"{source}: not found; expected a .npz file or a folder with the "
                         f"four IDX files ({', '.join(IDX_FILES.values())}, optionally .gz)")
     arrays = read_idx_dir(source) if source.is_dir() else read_npz(source)
+    validate_arrays(arrays, source=str(source))
     check_published(arrays, dataset, source=str(source))
     dest = data_dir() if dest is None else dest
     target = dest / f"{dataset}.npz"
@@ -353,4 +506,5 @@ def _read_idx(path: Path, *, dims: int) -> np.ndarray:
 
 
 __all__ = ["Dataset", "load_dataset", "import_dataset", "read_npz", "read_idx_dir",
-           "synthetic_arrays", "validate_arrays", "data_dir", "DATA_DIR_ENV"]
+           "synthetic_arrays", "validate_arrays", "check_labelled", "arrays_of", "data_dir",
+           "DATA_DIR_ENV"]

@@ -33,7 +33,7 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
-from lrlab.training.model import build_model, build_optimizer, initial_weights, logits_model
+from lrlab.training.model import activation_values, build_network, build_optimizer
 from lrlab.training.schedules import peak_schedule
 
 EVAL_BATCH = 4096  # as the TensorFlow engine's
@@ -114,9 +114,13 @@ class JaxEngine:
         self.has_validation = dataset.has_validation
         data = DeviceData.put(dataset, self.plan, jax.device_put)
         self._x_train, self._y_train, self._splits = data.x_train, data.y_train, data.splits
-        self._model = build_model(model)
-        self._logits = logits_model(self._model)  # the loss is taken from the logits
-        self._weights = SeedWeights(lambda seed: initial_weights(self._model, seed=seed))
+        self.network = build_network(model, input_shape=dataset.input_shape,
+                                     classes=dataset.classes)
+        self._model = self.network.model
+        self._logits = self.network.logits  # the loss is taken from the logits
+        trainable, fixed = self._logits.trainable_variables, self._logits.non_trainable_variables
+        self._weights = SeedWeights(lambda seed: self.network.initial.values(seed, trainable))
+        self._fixed = SeedWeights(lambda seed: self.network.initial.values(seed, fixed))
         self._settings: dict[OptimizerSetting, _Setting] = {}
         self._programs: dict[tuple[Any, ...], Any] = {}
         self.compile_seconds = 0.0
@@ -130,7 +134,7 @@ class JaxEngine:
         return {"name": "jax", "jax": self._jax.__version__, "platform": device.platform,
                 "device": device.device_kind if device.platform != "cpu" else "cpu",
                 "precision": self._precision, "stack": self._stack,
-                "compile_cache": self._cache}
+                "compile_cache": self._cache, "model": self.network.describe()}
 
     def stack_limit(self, setting: OptimizerSetting) -> int:
         accelerated = self._device.platform != "cpu"
@@ -149,9 +153,9 @@ class JaxEngine:
     def train(self, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         state, batches = self._state, self._jnp.asarray(batches)
         program = self._program("epoch", batches)
-        state["weights"], state["optimizer"], loss_sum, hits = program(
-            self._x_train, self._y_train, state["weights"], state["optimizer"], state["peak"],
-            state["alive"], batches)
+        state["weights"], state["fixed"], state["optimizer"], loss_sum, hits = program(
+            self._x_train, self._y_train, state["weights"], state["fixed"], state["optimizer"],
+            state["peak"], state["alive"], batches)
         # As the TensorFlow engine stops its loop: a non-finite loss ends a member's training.
         state["alive"] = state["alive"] & self._jnp.isfinite(loss_sum)
         return np.asarray(loss_sum, dtype=np.float64), np.asarray(hits, dtype=np.float64)
@@ -162,21 +166,21 @@ class JaxEngine:
     def train_ramp(self, batches: np.ndarray) -> np.ndarray:
         state, batches = self._state, self._jnp.asarray(batches)
         program = self._program("ramp", batches)
-        state["weights"], state["optimizer"], losses = program(
-            self._x_train, self._y_train, state["weights"], state["optimizer"],
+        state["weights"], state["fixed"], state["optimizer"], losses = program(
+            self._x_train, self._y_train, state["weights"], state["fixed"], state["optimizer"],
             state["rates"], batches)
         return np.asarray(losses[0])
 
     def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
         x, y = self._splits[split]
         n = int(y.shape[0])
-        weights = self._state["weights"]
+        weights, fixed = self._state["weights"], self._state["fixed"]
         members = int(weights[0].shape[0])
         loss_sum, correct = np.zeros(members), np.zeros(members)
         for start in range(0, n, EVAL_BATCH):
             chunk = (x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH])
             program = self._program("evaluate", chunk[1])
-            chunk_loss, chunk_correct = program(weights, *chunk)
+            chunk_loss, chunk_correct = program(weights, fixed, *chunk)
             loss_sum += np.asarray(chunk_loss, dtype=np.float64)
             correct += np.asarray(chunk_correct, dtype=np.float64)
         return loss_sum / n, correct / n
@@ -195,6 +199,7 @@ class JaxEngine:
             return [jnp.broadcast_to(jnp.asarray(v), (members, *np.shape(v))) for v in values]
 
         self._state = {"weights": stacked(self._weights(seed)),
+                       "fixed": stacked(self._fixed(seed)),
                        "optimizer": stacked(current.initial_state),
                        "alive": jnp.ones(members, dtype=bool)}
 
@@ -207,14 +212,14 @@ class JaxEngine:
     def _members_that_fit(self, setting: OptimizerSetting) -> int:
         """How many members fit in half the device's memory, by a generous estimate: each
         needs its weights three times (weights, gradients, the update), its optimizer
-        state twice, and the activations of a training and an evaluation batch."""
+        state twice, and the activations of a training and an evaluation batch (twice:
+        forward and backward)."""
         stats = getattr(self._device, "memory_stats", lambda: None)() or {}
         limit = stats.get("bytes_limit")
         if not limit:
             return AUTO_STACK * 64  # a CPU: the machine's memory, not a device's, is the bound
         weights = sum(int(np.prod(w.shape)) for w in self._model.trainable_weights)
-        units = sum(int(w.shape[-1]) for w in self._model.trainable_weights if len(w.shape) == 2)
-        activations = (self.plan.batch_size + EVAL_BATCH) * units * 2
+        activations = (self.plan.batch_size + EVAL_BATCH) * activation_values(self._model) * 2
         per_member = 4 * (3 * weights + 2 * self._setting(setting).state_values + activations)
         return max(1, int(limit // 2 // per_member))
 
@@ -240,29 +245,31 @@ class JaxEngine:
         assert current is not None
         losses_and_hits = self._losses_and_hits
 
-        def step(weights: Any, state: Any, rate: Any, x: Any, y: Any) -> tuple[Any, ...]:
+        def step(weights: Any, fixed: Any, state: Any, rate: Any, x: Any, y: Any
+                 ) -> tuple[Any, ...]:
             def loss_of(weights: Any) -> tuple[Any, Any]:
-                losses, hits = losses_and_hits(weights, x, y, training=True)
-                return jnp.mean(losses), jnp.sum(hits)
+                losses, hits, new_fixed = losses_and_hits(weights, fixed, x, y, training=True)
+                return jnp.mean(losses), (jnp.sum(hits), new_fixed)
 
-            (loss, hits), grads = jax.value_and_grad(loss_of, has_aux=True)(weights)
+            (loss, (hits, fixed_after)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+                weights)
             state = list(state)
             state[current.rate_slot] = rate
             weights, state = current.optimizer.stateless_apply(state, grads, weights)
-            return weights, state, loss, hits
+            return weights, fixed_after, state, loss, hits
 
         return step
 
-    def _losses_and_hits(self, weights: Any, x: Any, y: Any, *, training: bool
-                         ) -> tuple[Any, Any]:
-        """Each image's cross-entropy, from the logits, and whether it was classified
-        right (1.0 or 0.0)."""
+    def _losses_and_hits(self, weights: Any, fixed: Any, x: Any, y: Any, *, training: bool
+                         ) -> tuple[Any, Any, Any]:
+        """Each row's cross-entropy, from the logits, whether it was classified right (1.0
+        or 0.0), and the non-trainable variables after the call (batch statistics, the
+        state of dropout's random generator)."""
         keras, jnp = self._keras, self._jnp
-        fixed = [v.value for v in self._logits.non_trainable_variables]
-        logits, _ = self._logits.stateless_call(weights, fixed, x, training=training)
+        logits, fixed = self._logits.stateless_call(weights, fixed, x, training=training)
         losses = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
         hits = (jnp.argmax(logits, axis=-1).astype("int32") == y).astype("float32")
-        return losses, hits
+        return losses, hits, fixed
 
     def _epoch_program(self, batches: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         current, jax, jnp, keras = self._current, self._jax, self._jnp, self._keras
@@ -270,64 +277,65 @@ class JaxEngine:
         step = self._member_step()
         size = float(batches.shape[1])
 
-        def member_epoch(x: Any, y: Any, weights: Any, state: Any, peak: Any, alive: Any,
-                         batches: Any) -> tuple[Any, ...]:
+        def member_epoch(x: Any, y: Any, weights: Any, fixed: Any, state: Any, peak: Any,
+                         alive: Any, batches: Any) -> tuple[Any, ...]:
             def body(carry: Any, rows: Any) -> tuple[Any, None]:
-                weights, state, loss_sum, hits = carry
+                weights, fixed, state, loss_sum, hits = carry
                 go = alive & jnp.isfinite(loss_sum)
                 rate = current.rate(keras, peak, state[current.step_slot])
-                new_weights, new_state, loss, batch_hits = step(weights, state, rate, x[rows],
-                                                                y[rows])
+                new = step(weights, fixed, state, rate, x[rows], y[rows])
 
                 def keep(new: Any, old: Any) -> Any:
                     return jnp.where(go, new, old)
 
-                return (jax.tree.map(keep, new_weights, weights),
-                        jax.tree.map(keep, new_state, state),
-                        keep(loss_sum + loss * size, loss_sum),
-                        keep(hits + batch_hits, hits)), None
+                return (jax.tree.map(keep, new[0], weights), jax.tree.map(keep, new[1], fixed),
+                        jax.tree.map(keep, new[2], state),
+                        keep(loss_sum + new[3] * size, loss_sum),
+                        keep(hits + new[4], hits)), None
 
             zero = jnp.zeros((), "float32")
-            (weights, state, loss_sum, hits), _ = jax.lax.scan(
-                body, (weights, state, zero, zero), batches)
-            return weights, state, loss_sum, hits
+            (weights, fixed, state, loss_sum, hits), _ = jax.lax.scan(
+                body, (weights, fixed, state, zero, zero), batches)
+            return weights, fixed, state, loss_sum, hits
 
         state = self._state
-        stacked = jax.vmap(member_epoch, in_axes=(None, None, 0, 0, 0, 0, None))
-        return stacked, (self._x_train, self._y_train, state["weights"], state["optimizer"],
-                         state["peak"], state["alive"], batches)
+        stacked = jax.vmap(member_epoch, in_axes=(None, None, 0, 0, 0, 0, 0, None))
+        return stacked, (self._x_train, self._y_train, state["weights"], state["fixed"],
+                         state["optimizer"], state["peak"], state["alive"], batches)
 
     def _ramp_program(self, batches: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         jax = self._jax
         step = self._member_step()
 
-        def member_ramp(x: Any, y: Any, weights: Any, state: Any, rates: Any,
+        def member_ramp(x: Any, y: Any, weights: Any, fixed: Any, state: Any, rates: Any,
                         batches: Any) -> tuple[Any, ...]:
             def body(carry: Any, inputs: Any) -> tuple[Any, Any]:
-                weights, state = carry
+                weights, fixed, state = carry
                 rows, rate = inputs
-                weights, state, loss, _ = step(weights, state, rate, x[rows], y[rows])
-                return (weights, state), loss
+                weights, fixed, state, loss, _ = step(weights, fixed, state, rate, x[rows],
+                                                      y[rows])
+                return (weights, fixed, state), loss
 
-            (weights, state), losses = jax.lax.scan(body, (weights, state), (batches, rates))
-            return weights, state, losses
+            (weights, fixed, state), losses = jax.lax.scan(body, (weights, fixed, state),
+                                                           (batches, rates))
+            return weights, fixed, state, losses
 
         state = self._state
-        stacked = jax.vmap(member_ramp, in_axes=(None, None, 0, 0, None, None))
-        return stacked, (self._x_train, self._y_train, state["weights"], state["optimizer"],
-                         state["rates"], batches)
+        stacked = jax.vmap(member_ramp, in_axes=(None, None, 0, 0, 0, None, None))
+        return stacked, (self._x_train, self._y_train, state["weights"], state["fixed"],
+                         state["optimizer"], state["rates"], batches)
 
     def _evaluate_program(self, labels: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         jax, jnp = self._jax, self._jnp
 
-        def member_evaluate(weights: Any, x: Any, y: Any) -> tuple[Any, Any]:
-            losses, hits = self._losses_and_hits(weights, x, y, training=False)
+        def member_evaluate(weights: Any, fixed: Any, x: Any, y: Any) -> tuple[Any, Any]:
+            losses, hits, _ = self._losses_and_hits(weights, fixed, x, y, training=False)
             return jnp.sum(losses), jnp.sum(hits)
 
         n = int(labels.shape[0])
-        x = jax.ShapeDtypeStruct((n, self._x_train.shape[1]), "float32")
-        return (jax.vmap(member_evaluate, in_axes=(0, None, None)),
-                (self._state["weights"], x, labels))
+        x = jax.ShapeDtypeStruct((n, *self._x_train.shape[1:]), "float32")
+        return (jax.vmap(member_evaluate, in_axes=(0, 0, None, None)),
+                (self._state["weights"], self._state["fixed"], x, labels))
 
     def _rates_program(self, peaks: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         current, keras, jax = self._current, self._keras, self._jax

@@ -1,73 +1,189 @@
-"""The Keras objects a trial trains: the classic MNIST dense network (its hidden layers
-configurable), its seeded initial weights, and its optimizer."""
+"""The Keras objects a trial trains: the network (built-in dense or convolutional, or a
+user's factory), its logits, its seeded initial state, and its optimizer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from lrlab.errors import UserCodeError
 from lrlab.experiment.config import ModelConfig
 from lrlab.experiment.optimizers import OPTIMIZERS
-from lrlab.rundir.records import CLASSES
 from lrlab.training._keras import import_keras
+from lrlab.training.initial import InitialState
+from lrlab.training.user_code import UserFunction, load_function
 
-INPUT_DIM = 784
-WEIGHTS_STREAM = 1009
+
+@dataclass
+class Network:
+    """A model ready to train: ``logits`` shares the model's variables and ends before any
+    softmax (both engines take the loss from it, see :func:`logits_of`); ``initial``
+    draws each seed's starting values of every variable."""
+
+    model: Any
+    logits: Any
+    initial: InitialState
+    factory: UserFunction | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        """What environment.json records of the network: its layers and parameters."""
+        model = self.model
+        layers = [{"name": layer.name, "class": type(layer).__name__,
+                   "params": int(sum(np.prod(w.shape) for w in layer.weights))}
+                  for layer in model.layers]
+        described: dict[str, Any] = {
+            "name": model.name, "layers": layers,
+            "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+            "non_trainable_params": int(sum(np.prod(w.shape)
+                                            for w in model.non_trainable_weights))}
+        if self.factory is not None:
+            described["factory"] = self.factory.provenance()
+        if self.notes or self.initial.notes:
+            described["notes"] = [*self.notes, *self.initial.notes]
+        return described
 
 
-def build_model(config: ModelConfig) -> Any:
-    """``Dense(h, activation)`` for each ``h`` in ``hidden``, then ``Dense(10)`` and softmax.
-
-    Images arrive flattened to 784 values, so the classic example's ``Flatten`` layer is
-    done once in the data instead of on every batch.
-    """
+def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes: int) -> Network:
+    """The configured network for inputs of ``input_shape`` and ``classes`` classes."""
     keras = import_keras()
-    layers = [keras.Input((INPUT_DIM,))]
-    layers += [keras.layers.Dense(units, activation=config.activation) for units in config.hidden]
+    factory = None
+    if config.kind == "factory":
+        assert config.factory is not None  # the schema requires it
+        factory = load_function(config.factory, key="model.factory")
+        model = _from_factory(keras, factory, config, input_shape, classes)
+    elif config.kind == "conv":
+        model = _convolutional(keras, config, input_shape, classes)
+    else:
+        model = _dense(keras, config, input_shape, classes)
+    logits, notes = logits_of(keras, model, input_shape, factory)
+    return Network(model, logits, InitialState(keras, model), factory, notes)
+
+
+def _dense(keras: Any, config: ModelConfig, input_shape: tuple[int, ...], classes: int) -> Any:
+    """The classic network: ``Flatten``, ``Dense(h, activation)`` (and ``Dropout``) for
+    each ``h`` in ``hidden``, then ``Dense(classes)`` and softmax."""
+    layers = [keras.Input(input_shape), keras.layers.Flatten()]
+    layers += _hidden(keras, config, config.dropout_rates())
     # The softmax is a layer of its own (the same arithmetic as Dense's activation) so that
-    # the logits have a name: see logits_model.
-    layers += [keras.layers.Dense(CLASSES), keras.layers.Activation("softmax")]
+    # the logits have a name: see logits_of.
+    layers += [keras.layers.Dense(classes), keras.layers.Activation("softmax")]
     return keras.Sequential(layers, name="lrlab_dense")
 
 
-def logits_model(model: Any) -> Any:
-    """``model`` without its softmax: the same variables, in the same order.
+def _convolutional(keras: Any, config: ModelConfig, input_shape: tuple[int, ...],
+                   classes: int) -> Any:
+    """Keras's simple MNIST convnet, its sizes configurable: per entry of ``filters`` a
+    ``Conv2D(f, kernel_size, activation)`` and ``MaxPooling2D(pool_size)``; then
+    ``Flatten``, ``Dropout``, the ``hidden`` dense layers, and ``Dense(classes)``."""
+    if len(input_shape) != 3:
+        raise UserCodeError(f"model.kind: conv needs images (N, H, W) or (N, H, W, C); the "
+                            f"data's rows have shape {input_shape}")
+    layers: list[Any] = [keras.Input(input_shape)]
+    size = min(input_shape[:2])
+    for filters in config.filters:
+        size = (size - config.kernel_size + 1) // config.pool_size
+        if size < 1:
+            raise UserCodeError(f"model.filters: {len(config.filters)} blocks of "
+                                f"{config.kernel_size}x{config.kernel_size} convolution and "
+                                f"{config.pool_size}x{config.pool_size} pooling shrink "
+                                f"{input_shape[0]}x{input_shape[1]} images to nothing; "
+                                f"expected fewer filters or a smaller kernel_size/pool_size")
+        layers += [keras.layers.Conv2D(filters, config.kernel_size,
+                                       activation=config.activation),
+                   keras.layers.MaxPooling2D(config.pool_size)]
+    rates = config.dropout_rates()
+    layers.append(keras.layers.Flatten())
+    if rates[0]:
+        layers.append(keras.layers.Dropout(rates[0]))
+    layers += _hidden(keras, config, rates[1:])
+    layers += [keras.layers.Dense(classes), keras.layers.Activation("softmax")]
+    return keras.Sequential(layers, name="lrlab_conv")
+
+
+def _hidden(keras: Any, config: ModelConfig, dropout: list[float]) -> list[Any]:
+    layers = []
+    for units, rate in zip(config.hidden, dropout, strict=True):
+        layers.append(keras.layers.Dense(units, activation=config.activation))
+        if rate:
+            layers.append(keras.layers.Dropout(rate))
+    return layers
+
+
+def _from_factory(keras: Any, factory: UserFunction, config: ModelConfig,
+                  input_shape: tuple[int, ...], classes: int) -> Any:
+    """The user's model, checked: a Keras model, built, with ``classes`` outputs."""
+    model = factory.call(input_shape=input_shape, classes=classes, **config.args)
+    where = f"model.factory: {config.factory}"
+    if not isinstance(model, keras.Model):
+        raise UserCodeError(f"{where} returned {type(model).__name__}; expected an "
+                            f"uncompiled keras.Model")
+    if not model.built:
+        try:
+            model.build((None, *input_shape))
+        except Exception as exc:  # noqa: BLE001 - the user's layers may raise anything
+            raise UserCodeError(f"{where}: its model cannot take inputs of shape "
+                                f"{input_shape} ({type(exc).__name__}: {exc})") from None
+    try:
+        out = model.compute_output_shape((None, *input_shape))
+    except Exception as exc:  # noqa: BLE001 - the user's layers may raise anything
+        raise UserCodeError(f"{where}: its model cannot take inputs of shape {input_shape} "
+                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+                            ) from None
+    if not isinstance(out, tuple) or len(out) != 2 or out[-1] != classes:
+        raise UserCodeError(f"{where}: its model's output has shape {out}; expected "
+                            f"(None, {classes}), one unit per class")
+    if not model.trainable_weights:
+        raise UserCodeError(f"{where}: its model has no trainable weights")
+    return model
+
+
+def logits_of(keras: Any, model: Any, input_shape: tuple[int, ...],
+              factory: UserFunction | None) -> tuple[Any, list[str]]:
+    """``model`` without its softmax: the same variables, in the same order; and a note
+    of what was done.
 
     Keras on TensorFlow computes the cross-entropy of a softmax output from the logits it
     remembers on the tensor (exact, with a gradient however wrong the prediction); on JAX
     it cannot, and clips the probabilities to [1e-7, 1 - 1e-7] instead, which flattens the
-    loss of confidently wrong predictions and zeroes their gradient. The JAX engine
-    therefore takes the loss from these logits, as TensorFlow does.
+    loss of confidently wrong predictions and zeroes their gradient. Both engines
+    therefore take the loss from the logits: the input of a final softmax layer, or the
+    output of a last layer whose softmax activation is turned off (the model is lrlab's
+    own copy, built for this sweep); a model that ends in neither gives logits already.
     """
-    keras = import_keras()
-    logits = keras.Model(model.inputs, model.layers[-2].output, name="lrlab_logits")
-    if [id(v) for v in logits.trainable_variables] != [id(v) for v in model.trainable_variables]:
-        raise RuntimeError("the logits model does not share the model's variables in order")
-    return logits
+    last = model.layers[-1] if model.layers else None
+    graph = getattr(model, "inputs", None) is not None
+    if graph and _is_softmax_layer(keras, last):
+        logits = keras.Model(model.inputs, last.input, name="lrlab_logits")
+        if [id(v) for v in logits.trainable_variables] != [
+                id(v) for v in model.trainable_variables]:
+            raise UserCodeError("model.factory: its softmax layer is not the last step of "
+                                "the model; end it in logits or in a softmax")
+        return logits, []
+    if graph and getattr(last, "activation", None) is keras.activations.softmax:
+        last.activation = keras.activations.linear
+        return model, [f"the softmax activation of {last.name} is left out: the loss is "
+                       f"taken from its logits"]
+    if factory is not None and _looks_like_probabilities(model, input_shape):
+        raise UserCodeError(f"model.factory: {factory.reference}: its model seems to end in "
+                            f"a softmax that lrlab cannot take the logits from; end it in "
+                            f"logits (no activation), a Softmax layer, or a Dense layer "
+                            f"with activation='softmax'")
+    return model, []
 
 
-def initial_weights(model: Any, *, seed: int) -> list[np.ndarray]:
-    """Glorot-uniform kernels and zero biases (Keras's Dense defaults), drawn from ``seed``.
+def _is_softmax_layer(keras: Any, layer: Any) -> bool:
+    return isinstance(layer, keras.layers.Softmax) or (
+        isinstance(layer, keras.layers.Activation)
+        and layer.activation is keras.activations.softmax)
 
-    Every trial of a seed starts from these exact arrays; that is what makes the sweep a
-    controlled comparison of optimizers and learning rates. They are drawn with NumPy, not
-    Keras's initializers, whose random streams differ between Keras backends: the same
-    seed starts from the same weights on every engine.
-    """
-    weights = []
-    for index, variable in enumerate(model.weights):
-        shape = tuple(variable.shape)
-        if len(shape) == 2:
-            fan_in, fan_out = shape
-            limit = np.sqrt(6.0 / (fan_in + fan_out))
-            # One distinct, reproducible stream per layer and seed (three numbers: never
-            # the stream of an epoch's batch order, which is drawn from two).
-            rng = np.random.default_rng([seed, WEIGHTS_STREAM, index])
-            weights.append(rng.uniform(-limit, limit, shape).astype(np.float32))
-        else:
-            weights.append(np.zeros(shape, dtype=np.float32))
-    return weights
+
+def _looks_like_probabilities(model: Any, input_shape: tuple[int, ...]) -> bool:
+    probe = np.random.default_rng(0).normal(size=(4, *input_shape)).astype(np.float32)
+    out = np.asarray(model(probe, training=False))
+    return bool((out >= 0).all() and np.allclose(out.sum(axis=-1), 1.0, atol=1e-4))
 
 
 def build_optimizer(name: str, *, learning_rate: Any, hyperparameters: dict[str, Any]) -> Any:
@@ -87,3 +203,16 @@ def build_optimizer(name: str, *, learning_rate: Any, hyperparameters: dict[str,
     cls = getattr(keras.optimizers, spec.keras_class)
     rate = float(learning_rate) if isinstance(learning_rate, (int, float)) else learning_rate
     return cls(learning_rate=rate, **kwargs)
+
+
+def activation_values(model: Any) -> int:
+    """How many values one example's forward pass produces, layer by layer (what a batch's
+    activations cost in memory); the parameter count where layers' shapes are unknown."""
+    total = 0
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):
+            return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+        total += int(np.prod([d for d in shape[1:] if d is not None]))
+    return total

@@ -19,7 +19,7 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras, import_tensorflow
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
-from lrlab.training.model import build_model, build_optimizer, initial_weights
+from lrlab.training.model import build_network, build_optimizer
 from lrlab.training.schedules import peak_schedule, rate_table
 
 # Evaluation chunk: large enough to keep the matrix units busy, small enough that the
@@ -32,7 +32,8 @@ class _Compiled:
     only way a rate reaches it), and the two loops around its one training step: a whole
     epoch returning loss and hit sums, and the range test's ramp returning every loss."""
 
-    def __init__(self, tf: Any, model: Any, loss_fn: Any, optimizer: Any, rates: Any) -> None:
+    def __init__(self, tf: Any, model: Any, logits_model: Any, loss_fn: Any, optimizer: Any,
+                 rates: Any) -> None:
         self.optimizer, self.rates = optimizer, rates
         optimizer.build(model.trainable_variables)
         self._initial_state = [v.numpy() for v in optimizer.variables]
@@ -41,12 +42,12 @@ class _Compiled:
             """One optimizer step on the batch ``rows``: its mean loss, sizes and hits."""
             x_batch, y_batch = tf.gather(x, rows), tf.gather(y, rows)
             with tf.GradientTape() as tape:
-                probs = model(x_batch, training=True)
-                loss = loss_fn(y_batch, probs)
+                logits = logits_model(x_batch, training=True)
+                loss = loss_fn(y_batch, logits)
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply(grads, model.trainable_variables)
             size = tf.cast(tf.shape(y_batch)[0], tf.float32)
-            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), y_batch)
+            hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y_batch)
             return loss, size, tf.reduce_sum(tf.cast(hits, tf.float32))
 
         @tf.function(jit_compile=True)
@@ -97,18 +98,25 @@ class TensorFlowEngine:
         self.has_validation = dataset.has_validation
         data = DeviceData.put(dataset, self.plan, tf.constant)
         self._x_train, self._y_train, self._splits = data.x_train, data.y_train, data.splits
-        self._model = build_model(model)
-        self._loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        self.network = network = build_network(model, input_shape=dataset.input_shape,
+                                               classes=dataset.classes)
+        self._model, logits_model = network.model, network.logits
+        # From the logits, as the jax engine: the same arithmetic as Keras's own on a
+        # softmax output here, and any model's final softmax is left out (see logits_of).
+        self._loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self._compiled: dict[tuple[OptimizerSetting, int | None], _Compiled] = {}
-        self._weights = SeedWeights(lambda seed: initial_weights(self._model, seed=seed))
+        # Every variable, not only the weights: batch statistics and dropout's random
+        # generator start each trial where the seed says too.
+        self._variables = list(self._model.variables)
+        self._initial = SeedWeights(lambda seed: network.initial.values(seed, self._variables))
         self._current: _Compiled | None = None
         self._stopped = False
 
         @tf.function(jit_compile=True)
         def evaluate_chunk(x: Any, y: Any) -> tuple[Any, Any]:
-            probs = self._model(x, training=False)
-            losses = keras.losses.sparse_categorical_crossentropy(y, probs)
-            hits = tf.equal(tf.argmax(probs, axis=-1, output_type=tf.int32), y)
+            logits = logits_model(x, training=False)
+            losses = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+            hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
             return tf.reduce_sum(losses), tf.reduce_sum(tf.cast(hits, tf.float32))
 
         self._evaluate_chunk = evaluate_chunk
@@ -122,7 +130,8 @@ class TensorFlowEngine:
                 "device": gpus[0].name if gpus else "cpu",
                 # TensorFlow's default: TF32 matrix products on NVIDIA GPUs since Ampere.
                 "precision": "tf32" if gpus and tf.config.experimental.
-                is_tensor_float_32_execution_enabled() else "float32"}
+                is_tensor_float_32_execution_enabled() else "float32",
+                "model": self.network.describe()}
 
     def stack_limit(self, setting: OptimizerSetting) -> int:
         return 1
@@ -179,10 +188,11 @@ class TensorFlowEngine:
                 epochs=self.plan.epochs))
             optimizer = build_optimizer(setting.optimizer, learning_rate=rates,
                                         hyperparameters=dict(setting.hyperparameters))
-            self._compiled[key] = _Compiled(self._tf, self._model, self._loss_fn, optimizer,
-                                            rates)
+            self._compiled[key] = _Compiled(self._tf, self._model, self.network.logits,
+                                            self._loss_fn, optimizer, rates)
         compiled = self._current = self._compiled[key]
-        self._model.set_weights(self._weights(seed))
+        for variable, value in zip(self._variables, self._initial(seed), strict=True):
+            variable.assign(value)
         compiled.reset()
         return compiled
 

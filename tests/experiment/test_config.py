@@ -87,10 +87,12 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
         ("validation: 100", "validation: -1", "cfg.yaml:4: data.validation: Input should be "
          "greater than or equal to 0"),
         ("dataset: synthetic", "dataset: cifar", "cfg.yaml:3: data.dataset: Input should be "
-         "'mnist', 'fashion_mnist', 'npz' or 'synthetic' (got 'cifar')"),
-        ("dataset: synthetic", "dataset: npz", "cfg.yaml:2: data: dataset 'npz' needs data.path"),
+         "'mnist', 'fashion_mnist', 'npz', 'loader' or 'synthetic' (got 'cifar')"),
+        ("dataset: synthetic", "dataset: npz",
+         "cfg.yaml:2: data.path: missing; dataset npz needs the .npz file"),
         ("  validation: 100", "  validation: 100\n  colour: red",
-         "cfg.yaml:5: data.colour: unknown key; expected one of: dataset, path, validation"),
+         "cfg.yaml:5: data.colour: unknown key; expected one of: dataset, path, loader, args, "
+         "standardize, classes, validation"),
         ("seeds: [0, 1]", "seeds: [0, 0]", "cfg.yaml:6: sweep.seeds: duplicate value 0"),
         ("seeds: [0, 1]", "seeds: [-1]", "cfg.yaml:6: sweep.seeds[0]: Input should be greater"),
         ("- name: sgd", "- nme: sgd", "cfg.yaml:8: sweep.optimizers[0]: missing key 'name'"),

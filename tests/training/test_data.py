@@ -59,14 +59,15 @@ def test_synthetic_is_deterministic_and_mnist_shaped() -> None:
     assert set(np.unique(a["y_train"])) == set(range(10))
 
 
-def test_prepare_scales_flattens_and_splits_validation_from_the_end() -> None:
+def test_prepare_scales_and_splits_validation_from_the_end() -> None:
     config = DataConfig(dataset="synthetic", train_limit=100, validation=30, test_limit=20)
     dataset = load_dataset(config)
     raw = synthetic_arrays(n_train=100, n_test=20)
-    assert dataset.x_train.shape == (70, 784) and dataset.x_val.shape == (30, 784)
+    # Images gain a channel axis; the dense network flattens them itself.
+    assert dataset.x_train.shape == (70, 28, 28, 1) and dataset.x_val.shape == (30, 28, 28, 1)
     assert dataset.x_train.dtype == np.float32 and 0.0 <= dataset.x_train.min()
     assert dataset.x_train.max() <= 1.0
-    np.testing.assert_allclose(dataset.x_val[0], raw["x_train"][70].reshape(-1) / 255.0)
+    np.testing.assert_allclose(dataset.x_val[0, ..., 0], raw["x_train"][70] / 255.0)
     np.testing.assert_array_equal(dataset.y_val, raw["y_train"][70:])
     assert dataset.y_train.dtype == np.int32 and dataset.has_validation
 
@@ -77,7 +78,7 @@ def test_no_validation_is_allowed() -> None:
 
 
 def test_validation_larger_than_training_set() -> None:
-    with pytest.raises(DataError, match=r"data.validation: 50 leaves no training images out "
+    with pytest.raises(DataError, match=r"data.validation: 50 leaves no training rows out "
                                         r"of 50; expected at most 49"):
         load_dataset(DataConfig(dataset="synthetic", train_limit=50, validation=50))
 
@@ -134,8 +135,8 @@ def test_missing_explicit_path(tmp_path: Path) -> None:
 def test_invalid_arrays(tmp_path: Path, arrays: dict, change, expected: str) -> None:
     change(arrays)
     path = write_npz(tmp_path / "bad.npz", arrays)
-    with pytest.raises(DataError, match=expected):
-        read_npz(path)
+    with pytest.raises(DataError, match=expected):  # what `dataset: mnist` accepts
+        load_dataset(DataConfig(path=path, validation=10))
 
 
 def test_corrupted_npz(tmp_path: Path) -> None:
@@ -187,7 +188,12 @@ def test_truncated_idx(tmp_path: Path, arrays: dict) -> None:
 @pytest.mark.mnist
 def test_real_mnist_file_is_valid(mnist_dir: Path) -> None:
     dataset = load_dataset(DataConfig(validation=10_000), env={"LRLAB_DATA_DIR": str(mnist_dir)})
-    assert dataset.x_train.shape == (50_000, 784) and dataset.x_test.shape == (10_000, 784)
+    assert dataset.x_train.shape == (50_000, 28, 28, 1)
+    assert dataset.x_test.shape == (10_000, 28, 28, 1)
+    assert dataset.classes == 10
+    # The verdict's chance level: the most frequent digit's share (1 in MNIST's test set:
+    # 1,135 of 10,000), not 1/10.
+    assert dataset.chance()["test"] == 0.1135
     assert dataset.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
 
 

@@ -10,7 +10,7 @@ from lrlab.experiment.config import parse_config
 from lrlab.experiment.trials import Trial
 from lrlab.training import epoch_order, make_trainer
 from lrlab.training.data import load_dataset
-from lrlab.training.model import build_model, build_optimizer, initial_weights
+from lrlab.training.model import build_network, build_optimizer
 
 keras = pytest.importorskip("keras")
 
@@ -24,8 +24,10 @@ sweep: {optimizers: [{name: rmsprop, learning_rates: [1e-3]}]}
 
 def classic_fit(dataset, trial: Trial) -> tuple[list[float], float]:
     """The classic Keras loop, fed each epoch's images in lrlab's order (shuffle off)."""
-    model = build_model(CONFIG.model)
-    model.set_weights(initial_weights(model, seed=trial.seed))
+    network = build_network(CONFIG.model, input_shape=dataset.input_shape,
+                            classes=dataset.classes)
+    model = network.model
+    model.set_weights(network.initial.values(trial.seed, model.weights))
     model.compile(optimizer=build_optimizer(trial.optimizer, learning_rate=trial.learning_rate,
                                             hyperparameters=trial.hyperparameters),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])

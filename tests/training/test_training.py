@@ -10,7 +10,7 @@ from lrlab.experiment.trials import Trial
 from lrlab.rundir.records import TrialStatus
 from lrlab.training import Trainer, make_trainer
 from lrlab.training.data import load_dataset
-from lrlab.training.model import build_model, initial_weights
+from lrlab.training.model import build_network
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,8 @@ def trainer(tiny_config: ExperimentConfig) -> Trainer:
 def test_initial_weights_depend_on_the_seed_only() -> None:
     config = parse_config("model: {hidden: [8, 4]}\nsweep: {optimizers: "
                           "[{name: sgd, learning_rates: [0.1]}]}")
-    model = build_model(config.model)
-    a, b, c = (initial_weights(model, seed=s) for s in (0, 0, 1))
+    network = build_network(config.model, input_shape=(28, 28, 1), classes=10)
+    a, b, c = (network.initial.values(s, network.model.weights) for s in (0, 0, 1))
     assert [w.shape for w in a] == [(784, 8), (8,), (8, 4), (4,), (4, 10), (10,)]
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
