@@ -50,12 +50,20 @@ def write_fixture_sweep(runs: Path, name: str = "fixture", *,
     from lrlab.rundir.records import EpochRecord, TrialResult, TrialStatus
     from lrlab.rundir.store import RunStore
 
+    from lrlab.experiment.config import ExperimentConfig
+    from lrlab.experiment.trials import expand_trials
+
     store = RunStore.create(runs, name, now=datetime(2026, 1, 1))
     store.write_config(config or {"name": name})
+    # A real sweep's trials record what its config says of them; the others, the bare
+    # parameters of a run directory from before trials recorded their experiment.
+    real = ({t.trial_id: t.params() for t in expand_trials(
+        ExperimentConfig.model_validate(config))} if config and "sweep" in config else {})
     for key, (accuracies, status) in (trials or FIXTURE_TRIALS).items():
         optimizer, lr, seed = key
         trial_id = (trial_ids or {}).get(key, f"{optimizer}-lr{lr:.2e}-s{seed}-fixture")
-        store.write_params(trial_id, {"optimizer": optimizer, "learning_rate": lr, "seed": seed})
+        store.write_params(trial_id, real.get(trial_id, {
+            "optimizer": optimizer, "learning_rate": lr, "seed": seed}))
         store.write_history(trial_id, [
             EpochRecord(epoch=e, lr=lr, loss=1 - a, accuracy=a + 0.01, val_loss=1.1 - a,
                         val_accuracy=a, seconds=0.5) for e, a in enumerate(accuracies, start=1)])

@@ -51,14 +51,17 @@ class Trial:
     seed: int
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    # What else defines the training: the data, the model, the batch size, the epochs...
+    # (see experiment_context); empty in run directories written before it was recorded.
+    context: tuple[tuple[str, Any], ...] = ()
 
     @property
     def trial_id(self) -> str:
         """Readable and stable: ``rmsprop-lr1.00e-03-s0-3f9a2c`` (``-cosine`` etc. after the
         rate when the rate is scheduled).
 
-        The hash covers every parameter, so trials that differ only in, say, momentum
-        still get distinct ids; it is the same on every run of the same config.
+        The hash covers every parameter, so trials that differ only in, say, momentum or
+        batch size still get distinct ids; it is the same on every run of the same config.
         """
         digest = hashlib.sha256(
             json.dumps(self.params(), sort_keys=True).encode()).hexdigest()[:6]
@@ -79,7 +82,22 @@ class Trial:
                   "seed": self.seed, **self.hyperparameters}
         if not self.schedule.is_constant:
             params["schedule"] = self.schedule.label()
-        return params
+        return {**params, **dict(self.context)}
+
+
+# The settings of the experiment, besides the optimizer's, that every trial records.
+CONTEXT_KEYS = ("data", "model", "batch_size", "epochs", "diverge_factor")
+
+
+def experiment_context(config: ExperimentConfig) -> tuple[tuple[str, Any], ...]:
+    """What defines a trial's training besides its optimizer, rate and seed: a trial's
+    parameters (and so its id) include it, so that trials of different experiments (the
+    same rate at another batch size, on other data, of another model) are never pooled.
+    How it is computed (engine, stacking, precision, backend) is not part of it."""
+    training = config.training
+    values = (config.data.label(), config.model.label(), training.batch_size,
+              training.epochs, training.diverge_factor)
+    return tuple(zip(CONTEXT_KEYS, values, strict=True))
 
 
 def count_trials(config: ExperimentConfig) -> int:
@@ -111,12 +129,15 @@ def check_size(config: ExperimentConfig, *, max_trials: int = MAX_TRIALS) -> Non
                       f"`max_trials`", mentions=["max_trials"])
 
 
-def expand_trials(config: ExperimentConfig) -> list[Trial]:
+def expand_trials(config: ExperimentConfig, *, legacy: bool = False) -> list[Trial]:
     """Every trial of a sweep, in a stable order.
 
     The order is optimizer (as listed) x learning rate (as listed) x schedule x the other
-    hyperparameters (product, in their declared order) x seed.
+    hyperparameters (product, in their declared order) x seed. ``legacy`` leaves out the
+    experiment's context, as run directories written before it was recorded have it, so
+    that they resume and read with their own trial ids.
     """
+    context = () if legacy else experiment_context(config)
     trials = []
     for entry in config.sweep.optimizers:
         axes = entry.hyperparameter_axes()
@@ -127,5 +148,5 @@ def expand_trials(config: ExperimentConfig) -> list[Trial]:
                         trials.append(Trial(
                             optimizer=entry.name, learning_rate=lr, seed=seed,
                             hyperparameters=dict(zip(axes, values, strict=True)),
-                            schedule=schedule))
+                            schedule=schedule, context=context))
     return trials

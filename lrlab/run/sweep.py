@@ -105,12 +105,12 @@ def run_sweep(
     backend = backend or LocalBackend()
     argv = list(argv if argv is not None else sys.argv)
     check_size(config, max_trials=max_trials)
-    trials = expand_trials(config)
     with contextlib.ExitStack() as held:
         store = None
         if resume:
             store = _open_resumable(Path(resume), config)
             _lock(held, store, argv, observer)  # before reading what is done: one writer
+        trials = expand_trials(config, legacy=store is not None and store.has_legacy_ids())
         dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
         if store is not None and not allow_data_change:
             _check_same_data(store, dataset)

@@ -15,7 +15,12 @@ import pandas as pd
 
 from lrlab.errors import LrlabError, StoreError
 from lrlab.experiment.config import parse_config
-from lrlab.experiment.trials import check_size, expand_trials
+from lrlab.experiment.trials import (
+    CONTEXT_KEYS,
+    check_size,
+    expand_trials,
+    experiment_context,
+)
 from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING
 from lrlab.rundir.store import (
     CONFIG_FILE,
@@ -97,6 +102,7 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
     frame.attrs[PARAMS_ATTR] = list(params)
     if "schedule" in frame:  # constant-rate trials store no schedule
         frame["schedule"] = frame["schedule"].fillna("constant")
+    _fill_context(frame, sweep_dirs)
     plans = {path.name: planned_trials(path) for path in sweep_dirs}
     for path in sweep_dirs:
         if path not in whole and plans[path.name] is not None:
@@ -117,13 +123,34 @@ def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
                               source=str(sweep_dir / CONFIG_FILE))
         # However many trials a sweep.yaml claims, reading it stays quick.
         check_size(config, max_trials=MAX_PLANNED)
-        trials = expand_trials(config)
+        trials = expand_trials(config, legacy=RunStore(sweep_dir).has_legacy_ids())
     except LrlabError:
         return None
     frame = pd.DataFrame([{"trial_id": t.trial_id, **t.params()} for t in trials])
     if "schedule" in frame:
         frame["schedule"] = frame["schedule"].fillna("constant")
     return frame
+
+
+def _fill_context(frame: pd.DataFrame, sweep_dirs: Iterable[Path]) -> None:
+    """Trials written before their params recorded the experiment's context (data, model,
+    batch size, epochs...) get it from their sweep's config, so that they compare with
+    newer ones as what they are, not as a missing value."""
+    missing = [key for key in CONTEXT_KEYS if key not in frame or frame[key].isna().any()]
+    if frame.empty or not missing:
+        return
+    for path in sweep_dirs:
+        rows = frame["sweep"] == path.name
+        try:
+            config = parse_config(RunStore(path).read_config_text(),
+                                  source=str(path / CONFIG_FILE))
+        except LrlabError:
+            continue  # its trials keep what they recorded
+        for key, value in experiment_context(config):
+            if key not in frame:
+                frame[key] = pd.Series(pd.NA, index=frame.index, dtype=object)
+                frame.attrs[PARAMS_ATTR].append(key)
+            frame.loc[rows & frame[key].isna(), key] = value
 
 
 def _is_trial_dir(path: Path) -> bool:

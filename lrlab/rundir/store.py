@@ -299,6 +299,18 @@ class RunStore:
                              f"in a real folder")
         return sorted(t.name for t in trials.iterdir() if t.is_dir() and not t.is_symlink())
 
+    def has_legacy_ids(self) -> bool:
+        """Whether its trials were written before trial ids covered the whole experiment
+        (batch size, data, model...): their params.json lack ``batch_size``. Such a run
+        directory resumes and reads with ids of its own kind; an empty one is new."""
+        for trial_id in self.trial_ids():
+            try:
+                params, _, _ = self.read_trial(trial_id)
+            except StoreError:
+                continue
+            return "batch_size" not in params
+        return False
+
     def epochs_done(self, trial_id: str) -> int:
         """Epochs a trial in progress has finished (history.csv is rewritten whole after
         each epoch); 0 when it cannot tell."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from lrlab.experiment.config import parse_config
 from lrlab.experiment.trials import expand_trials
 
@@ -45,7 +47,40 @@ def test_id_depends_on_parameters_not_on_position() -> None:
     assert ids == {t.trial_id for t in one}
 
 
-def test_params_are_flat() -> None:
+def test_params_are_flat_and_name_the_whole_experiment() -> None:
     trial = expand_trials(parse_config(GRID))[0]
     assert trial.params() == {"optimizer": "sgd", "learning_rate": 0.01, "seed": 0,
-                              "momentum": 0.0, "nesterov": False}
+                              "momentum": 0.0, "nesterov": False,
+                              "data": "mnist[validation=10000]", "model": "dense(512)",
+                              "batch_size": 32, "epochs": 3, "diverge_factor": 4.0}
+
+
+@pytest.mark.parametrize("change", [
+    ("sweep:", "training: {batch_size: 128}\nsweep:"),
+    ("sweep:", "training: {epochs: 4}\nsweep:"),
+    ("sweep:", "model: {hidden: [512], dropout: 0.2}\nsweep:"),
+    ("sweep:", "model: {kind: conv}\nsweep:"),
+    ("sweep:", "data: {dataset: fashion_mnist}\nsweep:"),
+    ("sweep:", "data: {train_limit: 1000}\nsweep:"),
+])
+def test_what_defines_the_training_defines_the_id(change: tuple[str, str]) -> None:
+    """The same rate at batch 32 and at batch 128 (or on other data, of another model) is
+    another experiment: another id, and parameters that tell them apart in compare."""
+    base = expand_trials(parse_config(GRID))
+    other = expand_trials(parse_config(GRID.replace(*change, 1)))
+    assert {t.trial_id for t in base}.isdisjoint(t.trial_id for t in other)
+    assert all(a.params() != b.params() for a, b in zip(base, other, strict=True))
+
+
+def test_engine_and_stacking_are_not_the_experiment() -> None:
+    base = expand_trials(parse_config(GRID))
+    other = expand_trials(parse_config(GRID.replace(
+        "sweep:", "training: {engine: jax, stack: 4}\nsweep:", 1)))
+    assert [t.trial_id for t in base] == [t.trial_id for t in other]
+
+
+def test_legacy_ids_are_those_of_run_directories_written_before() -> None:
+    legacy = expand_trials(parse_config(GRID), legacy=True)[0]
+    assert legacy.params() == {"optimizer": "sgd", "learning_rate": 0.01, "seed": 0,
+                               "momentum": 0.0, "nesterov": False}
+    assert legacy.trial_id != expand_trials(parse_config(GRID))[0].trial_id

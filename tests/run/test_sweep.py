@@ -13,6 +13,7 @@ from lrlab.experiment.config import ExperimentConfig
 from lrlab.experiment.trials import Trial, expand_trials
 from lrlab.run.backends import LocalBackend
 from lrlab.run.sweep import SweepObserver, run_sweep
+from lrlab.rundir.loading import load_runs, scan_runs
 from lrlab.rundir.records import EpochRecord
 from lrlab.training import Trainer, make_trainer
 
@@ -284,3 +285,54 @@ def test_a_stop_between_trials_is_an_interrupted_sweep(tmp_path: Path,
     assert session["ended"] == "interrupted"
     final = run_sweep(tiny_config, resume=report.run_dir, backend=ArithmeticBackend())
     assert not final.interrupted and len(final.rows) == 3
+
+
+def _as_written_before_contexts(run_dir: Path, config: ExperimentConfig) -> list[str]:
+    """Rewrite a run directory as lrlab wrote it before trials recorded their experiment
+    (data, model, batch size...): the legacy ids, params without those keys. Returns the
+    legacy ids, in sweep order."""
+    new, old = expand_trials(config), expand_trials(config, legacy=True)
+    for trial, legacy in zip(new, old, strict=True):
+        folder = run_dir / "trials" / trial.trial_id
+        if not folder.exists():
+            continue
+        (folder / "params.json").write_text(json.dumps(legacy.params()))
+        result = folder / "result.json"
+        if result.exists():
+            result.write_text(result.read_text().replace(trial.trial_id, legacy.trial_id))
+        folder.rename(run_dir / "trials" / legacy.trial_id)
+    return [t.trial_id for t in old]
+
+
+def test_a_run_directory_written_before_resumes_and_reads_with_its_own_ids(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    first = run_sweep(tiny_config, runs_dir=tmp_path,
+                      backend=ArithmeticBackend(stop_after=2))
+    legacy_ids = _as_written_before_contexts(first.run_dir, tiny_config)
+    backend = ArithmeticBackend()
+    run_sweep(tiny_config, runs_dir=tmp_path, resume=first.run_dir, backend=backend)
+    assert backend.trained == legacy_ids[2:]  # the two finished ones were found
+    assert sorted(p.name for p in (first.run_dir / "trials").iterdir()) == sorted(legacy_ids)
+    # Read back, its trials carry their sweep's context, as new ones do.
+    frame = load_runs(first.run_dir)
+    assert set(frame["batch_size"]) == {tiny_config.training.batch_size}
+    assert set(frame["model"]) == {tiny_config.model.label()}
+    scan = scan_runs([first.run_dir])
+    assert len(scan.plans[first.run_dir.name]) == len(legacy_ids)
+    assert set(scan.plans[first.run_dir.name]["trial_id"]) == set(legacy_ids)
+
+
+def test_sweeps_at_two_batch_sizes_are_never_pooled(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    """Before, the same rate at batch 32 and 128 got the same trial id, and load_runs had
+    no batch-size column: a notebook grouping by parameters pooled two experiments."""
+    bigger = tiny_config.model_copy(update={
+        "training": tiny_config.training.model_copy(update={"batch_size": 128})})
+    for config in (tiny_config, bigger):
+        run_sweep(config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    frame = load_runs(tmp_path)
+    trials = frame.drop_duplicates(["sweep", "trial_id"])
+    assert trials["trial_id"].is_unique
+    by_params = trials.groupby(["optimizer", "learning_rate", "seed", "batch_size"])
+    assert by_params.size().max() == 1
+    assert sorted(set(trials["batch_size"])) == [tiny_config.training.batch_size, 128]
