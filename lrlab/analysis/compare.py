@@ -27,19 +27,20 @@ import lrlab.analysis.stats as stats
 from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
 from lrlab.formatting import rate as format_rate
-from lrlab.rundir.loading import PARAMS_ATTR
+from lrlab.rundir.loading import CHANCE_ATTR, PARAMS_ATTR
 from lrlab.rundir.records import (
-    CLASSES,
     EPOCH_METRICS,
     FINISHED_STATUSES,
     METRICS,
     RUNNING,
     TEST_METRICS,
+    UNRECORDED_CHANCE,
     TrialStatus,
 )
 
-# An accuracy counts as learning only this far above chance (1/CLASSES): a tenth of the
-# way from nothing to everything, so 0.2 on ten classes. Trials below it are "stalled".
+# An accuracy counts as learning only this far above chance (the most frequent class's
+# share): a tenth of the way from nothing to everything, so 0.2 on ten balanced classes.
+# Trials below it are "stalled".
 CHANCE_MARGIN = 0.1
 
 
@@ -51,10 +52,20 @@ def higher_is_better(metric: str) -> bool:
     return metric.endswith("accuracy")
 
 
-def chance_level(metric: str) -> float | None:
-    """The accuracy of guessing (None for losses, whose yardstick is each trial's own
-    initial loss)."""
-    return 1 / CLASSES if higher_is_better(metric) else None
+def chance_levels(frame: pd.DataFrame, metric: str) -> dict[str, float]:
+    """Each sweep's accuracy of always guessing the most frequent class, on the split the
+    metric is measured on ({} for losses, whose yardstick is each trial's own initial
+    loss). Sweeps that recorded none get 0.1: they trained on ten classes."""
+    if not higher_is_better(metric) or "sweep" not in frame:
+        return {}
+    recorded = frame.attrs.get(CHANCE_ATTR, {})
+    return {str(sweep): recorded.get(str(sweep), {}).get(metric, UNRECORDED_CHANCE)
+            for sweep in frame["sweep"].unique()}
+
+
+def chance_level(chances: Mapping[str, float]) -> float | None:
+    """The one chance level to draw for several sweeps: the highest (None: a loss)."""
+    return max(chances.values()) if chances else None
 
 
 def default_metric(frame: pd.DataFrame) -> str:
@@ -111,7 +122,8 @@ def select(frame: pd.DataFrame, where: Iterable[str] | Selection = ()) -> Select
 # -- per-trial values --------------------------------------------------------------------
 
 
-def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int) -> pd.DataFrame:
+def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
+                 chances: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per trial: its parameters, status, the metric ``at`` an epoch, the epoch the
     value comes from, its final training loss, wall time, and whether it ``stalled``
     (completed without the metric clearly beating chance, or its initial loss)."""
@@ -138,15 +150,17 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int) -> pd.DataF
     else:
         chosen = _pick_epochs(recorded, metric=metric, at=at, last=last)
         out["value"], out["value_epoch"] = chosen[metric], chosen["epoch"]
-    out["stalled"] = (out["status"] == TrialStatus.COMPLETED.value) & ~_learns(out, metric)
+    chances = chance_levels(frame, metric) if chances is None else chances
+    out["stalled"] = ((out["status"] == TrialStatus.COMPLETED.value)
+                      & ~_learns(out, metric, chances))
     return out.reset_index(drop=True)
 
 
-def _learns(values: pd.DataFrame, metric: str) -> pd.Series:
+def _learns(values: pd.DataFrame, metric: str, chances: Mapping[str, float]) -> pd.Series:
     value = values["value"].astype(float)
-    chance = chance_level(metric)
-    if chance is not None:
-        return value > chance + CHANCE_MARGIN
+    if higher_is_better(metric):
+        chance = values["sweep"].map(lambda sweep: chances.get(sweep, UNRECORDED_CHANCE))
+        return value > chance.astype(float) + CHANCE_MARGIN
     return value < values["initial_loss"].astype(float)
 
 
@@ -301,6 +315,12 @@ class Comparison:
     verdicts: list[Verdict] = field(default_factory=list)
     optimizers: list[OptimizerVersus] = field(default_factory=list)
     progress: list[SweepProgress] = field(default_factory=list)
+    # Each sweep's chance level for the metric (see chance_levels; {} for a loss).
+    chances: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def chance(self) -> float | None:
+        return chance_level(self.chances)
 
     @property
     def provisional(self) -> bool:
@@ -334,11 +354,12 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     params = param_columns(frame)
     metric = metric or default_metric(frame)
     at = parse_at(at)
+    chances = chance_levels(frame, metric)
     selection = select(frame, where)
     frame = selection.apply(frame)
     progress = [_progress(sweep, group, (plans or {}).get(str(sweep)), selection)
                 for sweep, group in frame.groupby("sweep", sort=False)]
-    values = trial_values(frame, metric=metric, at=at)
+    values = trial_values(frame, metric=metric, at=at, chances=chances)
     values = values[values["status"].isin(FINISHED_STATUSES)]
     if values.empty:
         raise CompareError("no completed or diverged trial to compare")
@@ -359,7 +380,8 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
         summary[column] = [row.get(column, "" if column == "verdict" else math.nan)
                            for row in rows]
     return Comparison(metric=metric, at=at, summary=summary, verdicts=found,
-                      optimizers=_between_optimizers(found), progress=progress)
+                      optimizers=_between_optimizers(found), progress=progress,
+                      chances={s: c for s, c in chances.items() if s in set(summary["sweep"])})
 
 
 def summarize(frame: pd.DataFrame, *, metric: str = "val_accuracy", at: str | int = "best",

@@ -18,7 +18,6 @@ import pandas as pd
 
 from lrlab.analysis.compare import (
     Comparison,
-    chance_level,
     describe_at,
     higher_is_better,
     select,
@@ -181,13 +180,13 @@ def legend_label(line: SensitivityLine) -> str:
 
 
 def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
-                     path: Path) -> None:
-    _save_and_close(sensitivity_figure(lines, metric=metric, at=at), path)
+                     path: Path, chance: float | None = None) -> None:
+    _save_and_close(sensitivity_figure(lines, metric=metric, at=at, chance=chance), path)
 
 
 @_plain_text
 def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
-                       at: str | int) -> Any:
+                       at: str | int, chance: float | None = None) -> Any:
     """The metric against the learning rate (log axis) with its 95% interval over seeds;
     the best rate starred, the rates tied with it ringed, rates where a seed diverged
     crossed and where one stalled squared; chance as a dashed line."""
@@ -224,7 +223,6 @@ def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
             bad = np.isin(x, rates)
             if bad.any():
                 mark(x[bad], y[bad], label, zorder=3, **style)
-    chance = chance_level(metric)
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:g})")
     ax.set_xscale("log")
@@ -342,7 +340,7 @@ def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
     try:
         for suffix in ("png", "svg") if svg else ("png",):
             path = out_dir / f"sensitivity-{metric}.{suffix}"
-            draw_sensitivity(lines, metric=metric, at=at, path=path)
+            draw_sensitivity(lines, metric=metric, at=at, path=path, chance=comparison.chance)
             written.append(path)
             if curves:
                 path = out_dir / f"learning-curves.{suffix}"

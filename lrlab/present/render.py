@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -24,7 +24,6 @@ from lrlab.analysis.compare import (
     OptimizerVersus,
     SweepProgress,
     Verdict,
-    chance_level,
     describe_at,
     in_metric_units,
     varied_columns,
@@ -169,12 +168,20 @@ def verdict_lines(comparison: Comparison) -> list[str]:
         lines.append("Between optimizers (the best rate of each):")
         lines += [f"  {optimizer_text(o, comparison.metric, name_sweep=several)}"
                   for o in comparison.optimizers]
-    chance = chance_level(comparison.metric)
-    learns = (f"above chance ({chance:g}) by more than {CHANCE_MARGIN:g}" if chance
-              else "below its initial loss")
+    learns = (f"above chance ({_chance_text(comparison.chances)}) by more than "
+              f"{CHANCE_MARGIN:g}" if comparison.chances else "below its initial loss")
     lines.append(f"Method: {METHOD}; a rate learns when no seed diverged and every seed's "
                  f"{comparison.metric} is {learns} (else the trial is 'stalled').")
     return lines
+
+
+def _chance_text(chances: Mapping[str, float]) -> str:
+    """``0.1135``, or each sweep's where they differ."""
+    distinct = set(chances.values())
+    if len(distinct) == 1:
+        return f"{distinct.pop():.4g}, the most frequent class's share"
+    return "the most frequent class's share: " + ", ".join(
+        f"{sweep} {value:.4g}" for sweep, value in chances.items())
 
 
 # -- tables --------------------------------------------------------------------------------

@@ -216,7 +216,8 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
     plots: dict[str, str] = {}
     if comparison is not None:
         plots["sensitivity"] = svg_markup(sensitivity_figure(
-            sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at))
+            sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at,
+            chance=comparison.chance))
         curves = learning_curves(data.frame, comparison)
         if curves:
             plots["curves"] = svg_markup(learning_curves_figure(curves))

@@ -21,7 +21,7 @@ from lrlab.experiment.trials import (
     expand_trials,
     experiment_context,
 )
-from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING
+from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING, SPLIT_OF
 from lrlab.rundir.store import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 # Where the frame says which of its columns are trial parameters (the keys of the trials'
 # params.json files), so that nothing else ever becomes a grouping key.
 PARAMS_ATTR = "lrlab_params"
+# Where the frame says each sweep's chance levels: {sweep: {metric: share}}, from the data
+# its first session recorded (absent for run directories that recorded none).
+CHANCE_ATTR = "lrlab_chance"
 # The largest plan a reader expands (a sweep run with a raised --max-trials may be larger
 # than the default limit; beyond this, its plan is "unknown").
 MAX_PLANNED = 1_000_000
@@ -103,6 +106,8 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
     if "schedule" in frame:  # constant-rate trials store no schedule
         frame["schedule"] = frame["schedule"].fillna("constant")
     _fill_context(frame, sweep_dirs)
+    frame.attrs[CHANCE_ATTR] = {path.name: chance for path in sweep_dirs
+                                if (chance := recorded_chance(path))}
     plans = {path.name: planned_trials(path) for path in sweep_dirs}
     for path in sweep_dirs:
         if path not in whole and plans[path.name] is not None:
@@ -130,6 +135,24 @@ def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
     if "schedule" in frame:
         frame["schedule"] = frame["schedule"].fillna("constant")
     return frame
+
+
+def recorded_chance(sweep_dir: Path) -> dict[str, float]:
+    """The accuracy of guessing the most frequent class, per metric, as the sweep's first
+    session recorded it ({} when none did)."""
+    try:
+        sessions = RunStore(sweep_dir).read_environment()["sessions"]
+    except LrlabError:
+        return {}
+    for session in sessions:
+        data = session.get("data")
+        chance = data.get("chance") if isinstance(data, dict) else None
+        if isinstance(chance, dict):
+            return {metric: float(chance[split]) for metric, split in SPLIT_OF.items()
+                    if isinstance(chance.get(split), (int, float))
+                    and not isinstance(chance.get(split), bool)
+                    and 0 <= chance[split] <= 1}
+    return {}
 
 
 def _fill_context(frame: pd.DataFrame, sweep_dirs: Iterable[Path]) -> None:

@@ -41,9 +41,12 @@ FINISHED_STATUSES = tuple(s.value for s in TrialStatus if s.finished)
 # still training (or stopped without a word, by kill -9 or a crash).
 RUNNING = "running"
 
-# Every data set lrlab trains on has ten classes (the model's last layer has ten units), so
-# an accuracy of 1/CLASSES is chance.
-CLASSES = 10
+# The chance level of run directories that did not record theirs: every data set lrlab
+# trained on then had ten classes. Newer ones record the most frequent class's share of
+# each split (environment.json, data.chance).
+UNRECORDED_CHANCE = 0.1
+# Which split each accuracy is measured on, as data.chance names them.
+SPLIT_OF = {"accuracy": "train", "val_accuracy": "validation", "test_accuracy": "test"}
 
 # The metrics measured at the end of every epoch, and once on the test set at the end.
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")

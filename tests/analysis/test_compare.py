@@ -249,3 +249,27 @@ def test_a_group_where_nothing_learns_has_no_best_rate(frame) -> None:
     assert text.endswith("Largest rate that still learns: none.")
     learning = compare_runs(frame, where=["optimizer=rmsprop"])
     assert learning.verdicts[0].learns and learning.verdicts[0].best_learning_rate == 0.001
+
+
+def test_chance_is_the_most_frequent_class_share_the_data_recorded(tmp_path: Path) -> None:
+    """On two classes split 70/30, always answering the larger one scores 0.7: a rate at
+    0.75 has learnt nothing worth the name, though it is far above 1/10."""
+    from lrlab.rundir.store import RunStore
+
+    trials = {("sgd", 0.01, s): ([0.74, 0.75], "completed") for s in (0, 1)}
+    trials |= {("sgd", 0.1, s): ([0.90, 0.95], "completed") for s in (0, 1)}
+    skewed = write_fixture_sweep(tmp_path / "runs", "skewed", trials=trials)
+    RunStore(skewed).start_session({"data": {"classes": 2, "chance": {
+        "train": 0.7, "validation": 0.7, "test": 0.65}}}, kind="sweep")
+    plain = write_fixture_sweep(tmp_path / "runs", "plain", trials=trials)
+
+    comparison = compare_runs(load_runs(tmp_path / "runs"))
+    assert comparison.chances == {skewed.name: 0.7, plain.name: 0.1}
+    stalled = {v.sweep: v.largest_learning for v in comparison.verdicts}
+    assert stalled == {skewed.name: 0.1, plain.name: 0.1}
+    rows = comparison.summary.set_index(["sweep", "learning_rate"])
+    assert rows.loc[(skewed.name, 0.01), "stalled"] == 2  # 0.75 is not above 0.7 + 0.1
+    assert rows.loc[(plain.name, 0.01), "stalled"] == 0
+    test = compare_runs(load_runs(skewed), metric="test_accuracy")
+    assert test.chances == {skewed.name: 0.65}
+    assert compare_runs(load_runs(skewed), metric="val_loss").chance is None
