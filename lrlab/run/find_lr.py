@@ -151,7 +151,8 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
             started_at=now.isoformat(timespec="seconds"), argv=argv,
             probe_devices=config.training.engine == "tensorflow")
         with store.session({**environment, "engines": [engine.describe()],
-                            "data": dataset.provenance()}, kind=RANGE_TEST):
+                            "data": dataset.provenance(),
+                            "model": {"label": config.model.label()}}, kind=RANGE_TEST):
             return _range_tests(config, options, engine, store, on_curve)
 
 

@@ -36,7 +36,7 @@ from lrlab.rundir.records import (
     timestamp,
 )
 from lrlab.rundir.store import CONFIG_FILE, PARAMS_FILE, SWEEP, TRIALS_DIR, RunStore
-from lrlab.training import plan_groups
+from lrlab.training import check_network, plan_groups
 from lrlab.training.data import Dataset, load_dataset
 
 
@@ -112,6 +112,7 @@ def run_sweep(
             _lock(held, store, argv, observer)  # before reading what is done: one writer
         trials = expand_trials(config, legacy=store is not None and store.has_legacy_ids())
         dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
+        network = check_network(config.model, dataset, engine=config.training.engine)
         if store is not None and not allow_data_change:
             _check_same_data(store, dataset)
         done = _finished_rows(store, trials, observer) if store else {}
@@ -136,7 +137,9 @@ def run_sweep(
             recorder = _Recorder(store, trials, done, observer)
             with store.session({**environment, "backend": session.description,
                                 "engine": _engine_config(config), "engines": [],
-                                "data": dataset.provenance()}, kind=SWEEP,
+                                "data": dataset.provenance(),
+                                "model": {"label": config.model.label(), **network}},
+                               kind=SWEEP,
                                ended=lambda: recorder.stopped):
                 observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
                 if pending:

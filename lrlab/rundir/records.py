@@ -245,7 +245,7 @@ def _field(name: str, parse: Callable[[Any], Any], value: Any) -> Any:
 SESSION_FIELDS: dict[str, tuple[type, ...]] = {
     "started_at": (str,), "ended_at": (str,), "ended": (str,), "command": (list,),
     "data": (dict,), "engines": (list,), "engine": (dict,), "backend": (dict,),
-    "host": (str,), "lrlab": (str,), "python": (str,), "kind": (str,)}
+    "host": (str,), "lrlab": (str,), "python": (str,), "kind": (str,), "model": (dict,)}
 
 
 def parse_session(session: Any) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from typing import Any
 from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.training.data import Dataset
 from lrlab.training.engine import Engine, EpochPlan, Split
+from lrlab.training._keras import import_keras, keras_backend_loaded
 from lrlab.training.loop import Trainer, TrialEvent, epoch_order
+from lrlab.training.model import build_network, check_convolutional
 from lrlab.training.range_test import ramp_losses
 from lrlab.training.stacks import Group, plan_groups
 
@@ -31,6 +33,21 @@ def build_engine(dataset: Dataset, *, model: ModelConfig, training: TrainingConf
     return TensorFlowEngine(dataset, model=model, training=training)
 
 
+def check_network(model: ModelConfig, dataset: Dataset, *, engine: str) -> dict[str, Any]:
+    """Fail now, with one line, if the configured network cannot train on ``dataset``:
+    before a run directory is written, and before workers start. A user's factory is
+    built once here (which imports Keras: on ``engine``'s backend unless this process
+    has another already); returns what the run directory records of it ({} for the
+    built-in networks, which their engines describe)."""
+    if model.kind == "conv":
+        check_convolutional(model, dataset.input_shape)
+    if model.kind != "factory":
+        return {}
+    import_keras(keras_backend_loaded() or engine)
+    network = build_network(model, input_shape=dataset.input_shape, classes=dataset.classes)
+    return network.describe()
+
+
 def make_trainer(dataset: Dataset, *, model: ModelConfig, training: TrainingConfig,
                  trainer_class: type[Trainer] = Trainer, **kwargs: Any) -> Trainer:
     """A trainer on a new engine: what backends call to get ready (a
@@ -41,4 +58,5 @@ def make_trainer(dataset: Dataset, *, model: ModelConfig, training: TrainingConf
 
 
 __all__ = ["Engine", "EpochPlan", "Group", "Split", "Trainer", "TrialEvent", "build_engine",
+           "check_network",
            "epoch_order", "make_trainer", "plan_groups", "ramp_losses"]

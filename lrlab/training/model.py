@@ -78,19 +78,9 @@ def _convolutional(keras: Any, config: ModelConfig, input_shape: tuple[int, ...]
     """Keras's simple MNIST convnet, its sizes configurable: per entry of ``filters`` a
     ``Conv2D(f, kernel_size, activation)`` and ``MaxPooling2D(pool_size)``; then
     ``Flatten``, ``Dropout``, the ``hidden`` dense layers, and ``Dense(classes)``."""
-    if len(input_shape) != 3:
-        raise UserCodeError(f"model.kind: conv needs images (N, H, W) or (N, H, W, C); the "
-                            f"data's rows have shape {input_shape}")
+    check_convolutional(config, input_shape)
     layers: list[Any] = [keras.Input(input_shape)]
-    size = min(input_shape[:2])
     for filters in config.filters:
-        size = (size - config.kernel_size + 1) // config.pool_size
-        if size < 1:
-            raise UserCodeError(f"model.filters: {len(config.filters)} blocks of "
-                                f"{config.kernel_size}x{config.kernel_size} convolution and "
-                                f"{config.pool_size}x{config.pool_size} pooling shrink "
-                                f"{input_shape[0]}x{input_shape[1]} images to nothing; "
-                                f"expected fewer filters or a smaller kernel_size/pool_size")
         layers += [keras.layers.Conv2D(filters, config.kernel_size,
                                        activation=config.activation),
                    keras.layers.MaxPooling2D(config.pool_size)]
@@ -101,6 +91,22 @@ def _convolutional(keras: Any, config: ModelConfig, input_shape: tuple[int, ...]
     layers += _hidden(keras, config, rates[1:])
     layers += [keras.layers.Dense(classes), keras.layers.Activation("softmax")]
     return keras.Sequential(layers, name="lrlab_conv")
+
+
+def check_convolutional(config: ModelConfig, input_shape: tuple[int, ...]) -> None:
+    """The built-in convnet fits the data: images, large enough for its blocks."""
+    if len(input_shape) != 3:
+        raise UserCodeError(f"model.kind: conv needs images (N, H, W) or (N, H, W, C); the "
+                            f"data's rows have shape {input_shape}")
+    size = min(input_shape[:2])
+    for _ in config.filters:
+        size = (size - config.kernel_size + 1) // config.pool_size
+        if size < 1:
+            raise UserCodeError(f"model.filters: {len(config.filters)} blocks of "
+                                f"{config.kernel_size}x{config.kernel_size} convolution and "
+                                f"{config.pool_size}x{config.pool_size} pooling shrink "
+                                f"{input_shape[0]}x{input_shape[1]} images to nothing; "
+                                f"expected fewer filters or a smaller kernel_size/pool_size")
 
 
 def _hidden(keras: Any, config: ModelConfig, dropout: list[float]) -> list[Any]:

@@ -1,0 +1,139 @@
+"""Every mistake in a user's own model factory or data ends in one line naming the config
+key and what is accepted, exit 2, and no run directory written."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import one_line_error
+from typer.testing import CliRunner
+
+from lrlab.cli import app
+
+pytest.importorskip("keras")
+runner = CliRunner()
+
+LOADER = '''
+import numpy as np
+
+def load(n=60, k=3, shape=(6,), **change):
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.normal(size=(n, *shape)).astype("float32"),
+              "y_train": np.arange(n) % k,
+              "x_test": rng.normal(size=(20, *shape)).astype("float32"),
+              "y_test": np.arange(20) % k}
+    for key, how in change.items():
+        if how == "nan":
+            arrays[key][3] = np.nan
+        elif how == "empty":
+            arrays[key] = arrays[key][:0]
+        elif how == "wide":
+            arrays[key] = np.zeros((20, 7), dtype="float32")
+        elif how == "text":
+            arrays[key] = np.array(["a"] * len(arrays[key]))
+        elif how == "big":
+            arrays[key] = arrays[key] + 5
+    return arrays
+
+def nothing():
+    return None
+
+def broken():
+    raise RuntimeError("the share is not mounted")
+
+not_a_function = 42
+'''
+
+FACTORY = '''
+import keras
+
+def build(input_shape, classes, units=8, out=None):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(units),
+                             keras.layers.Dense(out or classes)])
+
+def not_a_model(input_shape, classes):
+    return "a model"
+
+def fails(input_shape, classes):
+    raise ValueError("width must be even")
+
+def softmax_inside(input_shape, classes):
+    inputs = keras.Input(input_shape)
+    probs = keras.ops.softmax(keras.layers.Dense(classes)(inputs))
+    return keras.Model(inputs, probs + 0.0)
+'''
+
+
+def write_project(tmp_path: Path, data: str, model: str = "") -> Path:
+    (tmp_path / "user_data.py").write_text(LOADER)
+    (tmp_path / "user_model.py").write_text(FACTORY)
+    (tmp_path / "broken_import.py").write_text("import keras\ndef build(:\n")
+    config = tmp_path / "exp.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        name: mine
+        data: {{{data}}}
+        model: {{{model or "factory: user_model:build"}}}
+        training: {{epochs: 1, batch_size: 16}}
+        sweep: {{optimizers: [{{name: sgd, learning_rates: [0.1]}}]}}
+        """))
+    return config
+
+
+@pytest.mark.parametrize(("data", "model", "fragments"), [
+    # The factory:
+    ("loader: user_data:load", "factory: missing_module:build",
+     ["model.factory", "no module named 'missing_module'"]),
+    ("loader: user_data:load", "factory: ./gone.py:build",
+     ["model.factory", "gone.py does not exist"]),
+    ("loader: user_data:load", "factory: broken_import:build",
+     ["model.factory", "importing", "broken_import.py raised SyntaxError"]),
+    ("loader: user_data:load", "factory: user_model:absent",
+     ["model.factory", "has no 'absent'"]),
+    ("loader: user_data:load", "factory: user_data:not_a_function",
+     ["model.factory", "is a int, not a function"]),
+    ("loader: user_data:load", "factory: user_model:fails",
+     ["model.factory", "raised ValueError: width must be even"]),
+    ("loader: user_data:load", "factory: user_model:not_a_model",
+     ["model.factory", "returned str; expected an uncompiled keras.Model"]),
+    ("loader: user_data:load", "factory: user_model:build, args: {out: 4}",
+     ["model.factory", "output has shape (None, 4); expected (None, 3)"]),
+    ("loader: user_data:load", "factory: user_model:build, args: {colour: red}",
+     ["model.factory", "raised TypeError", "colour"]),
+    ("loader: user_data:load", "factory: user_model:softmax_inside",
+     ["model.factory", "seems to end in a softmax"]),
+    ("loader: user_data:load", "kind: conv", ["model.kind: conv needs images", "(6,)"]),
+    ("loader: user_data:load, args: {shape: [6, 6]}", "kind: conv",
+     ["model.filters: 2 blocks", "shrink 6x6 images to nothing"]),
+    # The loader and its arrays:
+    ("loader: user_data:nothing", "", ["data.loader", "returned NoneType", "expected a dict"]),
+    ("loader: user_data:broken", "",
+     ["data.loader", "raised RuntimeError: the share is not mounted"]),
+    ("loader: missing_data:load", "", ["data.loader", "no module named 'missing_data'"]),
+    ("loader: user_data:load, args: {x_train: nan}", "",
+     ["x_train holds nan (row 3)", "expected finite numbers"]),
+    ("loader: user_data:load, args: {x_test: empty, y_test: empty}", "",
+     ["x_test is empty", "at least one row"]),
+    ("loader: user_data:load, args: {x_test: wide}", "",
+     ["x_train's rows have shape (6,) and x_test's (7,)", "expected the same"]),
+    ("loader: user_data:load, args: {y_train: text}", "",
+     ["data.loader", "y_train has dtype <U1; expected numbers"]),
+    ("loader: user_data:load, classes: 3, args: {y_test: big}", "",
+     ["labels range over 0..7; data.classes is 3, so expected 0..2"]),
+    ("loader: user_data:load, args: {k: 1}", "", ["every label is 0", "at least two classes"]),
+])
+def test_a_mistake_in_user_code_or_data_is_one_line_and_writes_nothing(
+        tmp_path: Path, data: str, model: str, fragments: list[str]) -> None:
+    config = write_project(tmp_path, data, model)
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, ["sweep", str(config), "--runs-dir", str(runs), "--quiet"])
+    one_line_error(result, *fragments)
+    assert not runs.exists()
+
+
+def test_a_reference_that_is_not_module_colon_function_is_a_config_error(
+        tmp_path: Path) -> None:
+    config = write_project(tmp_path, "loader: user_data", "")
+    result = runner.invoke(app, ["sweep", str(config), "--runs-dir", str(tmp_path / "r")])
+    one_line_error(result, "exp.yaml:2: data.loader: expected 'module:function'")
