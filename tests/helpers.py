@@ -47,11 +47,10 @@ def write_fixture_sweep(runs: Path, name: str = "fixture", *,
     (a real sweep's); a status of "running" writes params.json and history only."""
     from datetime import datetime
 
-    from lrlab.rundir.records import EpochRecord, TrialResult, TrialStatus
-    from lrlab.rundir.store import RunStore
-
     from lrlab.experiment.config import ExperimentConfig
     from lrlab.experiment.trials import expand_trials
+    from lrlab.rundir.records import EpochRecord, TrialResult, TrialStatus
+    from lrlab.rundir.store import RunStore
 
     store = RunStore.create(runs, name, now=datetime(2026, 1, 1))
     store.write_config(config or {"name": name})

@@ -115,6 +115,8 @@ def run_sweep(
         network = check_network(config.model, dataset, engine=config.training.engine)
         if store is not None and not allow_data_change:
             _check_same_data(store, dataset)
+        if store is not None:
+            _notice_changed_code(store, network, observer)
         done = _finished_rows(store, trials, observer) if store else {}
         pending = [t for t in trials if t.trial_id not in done]
         groups = plan_groups(trials, done=done, stacking=config.training.stacks)
@@ -208,6 +210,21 @@ def _check_same_data(store: RunStore, dataset: Dataset) -> None:
             f"sha256 {first['sha256'][:12]}...); this one would use {dataset.source} "
             f"(sha256 {dataset.sha256[:12]}...). Resume with the same data, or set "
             f"`allow_data_change` to mix them knowingly", mentions=["allow_data_change"])
+
+
+def _notice_changed_code(store: RunStore, network: Mapping[str, Any],
+                         observer: SweepObserver) -> None:
+    """A resume with a model factory whose file changed since the first session trains
+    the rest with other code: said, not refused (the change may be a comment)."""
+    now = (network.get("factory") or {}).get("sha256")
+    sessions = store.read_environment()["sessions"]
+    model = next((s.get("model") for s in sessions if isinstance(s.get("model"), dict)), {})
+    before = model.get("factory", {}).get("sha256") if isinstance(model.get("factory"),
+                                                                  dict) else None
+    if now and before and now != before:
+        observer.notice(f"warning: model.factory's file changed since {store.root}'s first "
+                        f"session (sha256 {before[:12]}... then, {now[:12]}... now): trials "
+                        f"trained before and after may differ")
 
 
 class _Recorder:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from lrlab.experiment.config import ModelConfig, TrainingConfig
+from lrlab.training._keras import import_keras, keras_backend_loaded
 from lrlab.training.data import Dataset
 from lrlab.training.engine import Engine, EpochPlan, Split
-from lrlab.training._keras import import_keras, keras_backend_loaded
 from lrlab.training.loop import Trainer, TrialEvent, epoch_order
 from lrlab.training.model import build_network, check_convolutional
 from lrlab.training.range_test import ramp_losses

@@ -293,3 +293,22 @@ def test_more_resources_per_trial_than_the_cluster_has_fails_before_writing(
         run_sweep(tiny_config, runs_dir=tmp_path / "runs",
                   backend=RayBackend(RayOptions(cpus_per_trial=3)))
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.ray
+def test_ray_workers_import_the_users_factory_and_match_local(
+        tmp_path: Path, ray_session) -> None:
+    """The example's loader and factory (16x16x3 images, three classes): the loader runs
+    here, Ray's workers import the factory from its file, and every number is local's."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    text = (examples / "shapes.yaml").read_text().replace(
+        "n_train: 3000, n_test: 600", "n_train: 400, n_test: 100").replace(
+        "epochs: 3", "epochs: 1").replace("seeds: [0, 1]", "seeds: [0]")
+    config = parse_config(text, base_dir=examples)
+    local = run_sweep(config, runs_dir=tmp_path / "local")
+    on_ray = run_sweep(config, runs_dir=tmp_path / "ray", backend=RayBackend())
+    assert_same_metrics(local.run_dir, on_ray.run_dir)
+    session = json.loads((on_ray.run_dir / "environment.json").read_text())["sessions"][0]
+    assert session["data"]["classes"] == 3 and session["data"]["input_shape"] == [16, 16, 3]
+    assert session["model"]["factory"]["reference"].endswith("small_convnet.py:build")
+    assert session["engines"][0]["model"]["name"] == "small_convnet"

@@ -137,3 +137,33 @@ def test_a_reference_that_is_not_module_colon_function_is_a_config_error(
     config = write_project(tmp_path, "loader: user_data", "")
     result = runner.invoke(app, ["sweep", str(config), "--runs-dir", str(tmp_path / "r")])
     one_line_error(result, "exp.yaml:2: data.loader: expected 'module:function'")
+
+
+def test_a_resume_with_a_changed_factory_says_so(tmp_path: Path) -> None:
+    from helpers import ArithmeticBackend
+
+    from lrlab.experiment.config import load_config
+    from lrlab.run.sweep import SweepObserver, run_sweep
+
+    class Notices(SweepObserver):
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def notice(self, text: str) -> None:
+            if "model.factory" in text:  # not the small data's warnings
+                self.lines.append(text)
+
+    config_path = write_project(tmp_path, "loader: user_data:load")
+    config = load_config(config_path)
+    first = run_sweep(config, runs_dir=tmp_path / "runs", backend=ArithmeticBackend(),
+                      argv=["lrlab"])
+    same = Notices()
+    run_sweep(config, resume=first.run_dir, backend=ArithmeticBackend(), observer=same,
+              argv=["lrlab"])
+    assert same.lines == []
+    factory = tmp_path / "user_model.py"
+    factory.write_text(factory.read_text() + "\n# a change\n")
+    changed = Notices()
+    run_sweep(config, resume=first.run_dir, backend=ArithmeticBackend(), observer=changed,
+              argv=["lrlab"])
+    assert len(changed.lines) == 1 and "model.factory's file changed" in changed.lines[0]
