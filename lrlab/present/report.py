@@ -154,13 +154,14 @@ def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     by_trial = recorded.groupby(keys, sort=False)
     # The best epoch is compare's (the one rule every reader uses), not a max of our own.
     best = trial_values(frame, metric="val_accuracy", at="best").set_index(keys)["value"]
-    numbers = pd.DataFrame({"epochs": by_trial["epoch"].max(), "best val_accuracy": best,
+    # "epochs trained", not "epochs": that is a parameter (the epochs planned).
+    numbers = pd.DataFrame({"epochs trained": by_trial["epoch"].max(), "best val_accuracy": best,
                             "final loss": by_trial["loss"].last()})
     # A trial's own columns (the epoch ones, "seconds" among them, belong to its epochs).
     trials = frame.drop_duplicates(keys).drop(columns="seconds").set_index(keys)
     trials = trials.join(numbers)
-    trials["epochs"] = trials["epochs"].fillna(0).astype(int)
-    columns = ["sweep", *varying, "status", "epochs", "best val_accuracy", "final loss",
+    trials["epochs trained"] = trials["epochs trained"].fillna(0).astype(int)
+    columns = ["sweep", *varying, "status", "epochs trained", "best val_accuracy", "final loss",
                "test_accuracy", "seconds", "trial"]
     table = trials.reset_index().rename(columns={"trial_id": "trial",
                                                  "trial_seconds": "seconds"})
