@@ -76,6 +76,13 @@ def seed_experiment(runs: Path) -> dict[str, str]:
             "status.txt": _tidy(status, runs)}
 
 
+def example(runs: Path) -> dict[str, str]:
+    """Your model and your data: the example's own loader and factory."""
+    printed, seconds = lrlab("sweep", "examples/shapes.yaml", "--runs-dir",
+                             str(runs / "example"))
+    return {"example-sweep.txt": timed(summary(printed), seconds)}
+
+
 def three_seeds(runs: Path) -> dict[str, str]:
     printed, _ = lrlab("sweep", "configs/mnist-3seeds.yaml", "--runs-dir",
                        str(runs / "three"), "--quiet")
@@ -120,8 +127,8 @@ def report(runs: Path) -> dict[str, str]:
 
 
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
-    "smoke": smoke, "mnist": seed_experiment, "three-seeds": three_seeds, "find-lr": find_lr,
-    "report": report}
+    "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
+    "find-lr": find_lr, "report": report}
 
 
 def fill_readme() -> None:
