@@ -250,3 +250,52 @@ def test_pickled_arrays_are_refused_without_numpys_advice(
         read_npz(tmp_path / "pickle.npz")
     assert "not a zip archive of arrays" in str(info.value)
     assert "allow_pickle" not in str(info.value)
+
+
+def _arrays(x_train, y_train, x_test, y_test) -> dict:
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def test_an_npz_of_colour_images_with_a_label_column_and_k_classes(tmp_path: Path) -> None:
+    """CIFAR-shaped: (N, 32, 32, 3) uint8 and (N, 1) labels, here 4 classes."""
+    rng = np.random.default_rng(0)
+    arrays = _arrays(rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8),
+                     (np.arange(50) % 4)[:, None], rng.integers(0, 256, (8, 32, 32, 3),
+                                                                 dtype=np.uint8),
+                     (np.arange(8) % 4)[:, None])
+    path = write_npz(tmp_path / "cifar_like.npz", arrays)
+    dataset = load_dataset(DataConfig(dataset="npz", path=path))
+    assert dataset.x_train.shape == (45, 32, 32, 3)  # a tenth held out by default
+    assert dataset.x_val.shape == (5, 32, 32, 3) and dataset.classes == 4
+    np.testing.assert_allclose(dataset.x_test, arrays["x_test"] / np.float32(255))
+    assert dataset.y_test.tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+    assert dataset.provenance()["input_shape"] == [32, 32, 3]
+    assert dataset.provenance()["scaling"] == "uint8 pixels divided by 255"
+
+
+def test_feature_vectors_are_taken_as_they_are_or_standardized() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(50.0, 10.0, (100, 3)) * np.array([1.0, 100.0, 0.0])  # a constant feature
+    arrays = _arrays(x, np.arange(100) % 2, x[:10], np.arange(10) % 2)
+    plain = data._prepare(arrays, DataConfig(dataset="npz", path=Path("x"), validation=20),
+                          "tabular")
+    np.testing.assert_allclose(plain.x_train, x[:80].astype(np.float32))
+    assert plain.scaling == "as given (float32)"
+    scaled = data._prepare(arrays, DataConfig(dataset="npz", path=Path("x"), validation=20,
+                                              standardize=True), "tabular")
+    # The training split's statistics, applied to every split; a constant feature stays 0.
+    np.testing.assert_allclose(scaled.x_train.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(scaled.x_train[:, :2].std(axis=0), 1.0, rtol=1e-4)
+    fit = x[:80]
+    np.testing.assert_allclose(scaled.x_val, (x[80:] - fit.mean(0)) / np.where(
+        fit.std(0) > 0, fit.std(0), 1.0), rtol=1e-4, atol=1e-5)
+    assert scaled.scaling == "as given (float32), standardized"
+
+
+def test_validation_as_a_share_and_chance_per_split() -> None:
+    y = np.array([0] * 70 + [1] * 30)
+    arrays = _arrays(np.zeros((100, 2)), y, np.zeros((10, 2)), np.array([1] * 6 + [0] * 4))
+    dataset = data._prepare(arrays, DataConfig(dataset="npz", path=Path("x"),
+                                               validation=0.25), "skewed")
+    assert (len(dataset.y_train), len(dataset.y_val)) == (75, 25)
+    assert dataset.chance() == {"train": 70 / 75, "validation": 1.0, "test": 0.6}
