@@ -126,19 +126,14 @@ def _from_factory(keras: Any, factory: UserFunction, config: ModelConfig,
     if not isinstance(model, keras.Model):
         raise UserCodeError(f"{where} returned {type(model).__name__}; expected an "
                             f"uncompiled keras.Model")
-    if not model.built:
-        try:
-            model.build((None, *input_shape))
-        except Exception as exc:  # noqa: BLE001 - the user's layers may raise anything
-            raise UserCodeError(f"{where}: its model cannot take inputs of shape "
-                                f"{input_shape} ({type(exc).__name__}: {exc})") from None
     try:
-        out = model.compute_output_shape((None, *input_shape))
+        # A forward pass on one zero example: subclassed models need not know their shapes.
+        out = tuple(model(np.zeros((1, *input_shape), np.float32), training=False).shape)
     except Exception as exc:  # noqa: BLE001 - the user's layers may raise anything
         raise UserCodeError(f"{where}: its model cannot take inputs of shape {input_shape} "
-                            f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-                            ) from None
-    if not isinstance(out, tuple) or len(out) != 2 or out[-1] != classes:
+                            f"({type(exc).__name__}: {_first_line(exc)})") from None
+    out = (None, *out[1:])
+    if len(out) != 2 or out[-1] != classes:
         raise UserCodeError(f"{where}: its model's output has shape {out}; expected "
                             f"(None, {classes}), one unit per class")
     if not model.trainable_weights:
@@ -178,6 +173,11 @@ def logits_of(keras: Any, model: Any, input_shape: tuple[int, ...],
                             f"logits (no activation), a Softmax layer, or a Dense layer "
                             f"with activation='softmax'")
     return model, []
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else "(no message)"
 
 
 def _is_softmax_layer(keras: Any, layer: Any) -> bool:

@@ -167,3 +167,29 @@ def test_a_resume_with_a_changed_factory_says_so(tmp_path: Path) -> None:
     run_sweep(config, resume=first.run_dir, backend=ArithmeticBackend(), observer=changed,
               argv=["lrlab"])
     assert len(changed.lines) == 1 and "model.factory's file changed" in changed.lines[0]
+
+
+def test_a_subclassed_factory_model_trains_in_process(tmp_path: Path) -> None:
+    """A model without a graph (subclassed) has no layers list to read logits from: it
+    must end in logits, and its output shape is found by running it."""
+    (tmp_path / "sub.py").write_text(textwrap.dedent('''
+        import keras
+
+        class Net(keras.Model):
+            def __init__(self, classes):
+                super().__init__()
+                self.hidden = keras.layers.Dense(8, activation="relu")
+                self.out = keras.layers.Dense(classes)
+
+            def call(self, x, training=False):
+                return self.out(self.hidden(x))
+
+        def build(input_shape, classes):
+            return Net(classes)
+        '''))
+    config = write_project(tmp_path, "loader: user_data:load", "factory: sub:build")
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, ["sweep", str(config), "--runs-dir", str(runs), "--quiet"])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = runs.iterdir()
+    assert '"status": "completed"' in next(run_dir.glob("trials/*/result.json")).read_text()
