@@ -31,7 +31,9 @@ class Network:
     def describe(self) -> dict[str, Any]:
         """What environment.json records of the network: its layers and parameters."""
         model = self.model
-        layers = [{"name": layer.name, "class": type(layer).__name__,
+        # Classes and shapes, not layer names: Keras numbers those per process (dense,
+        # dense_1, ...), and the record must not depend on what else the process built.
+        layers = [{"class": type(layer).__name__, "output_shape": _output_shape(layer),
                    "params": int(sum(np.prod(w.shape) for w in layer.weights))}
                   for layer in model.layers]
         described: dict[str, Any] = {
@@ -44,6 +46,13 @@ class Network:
         if self.notes or self.initial.notes:
             described["notes"] = [*self.notes, *self.initial.notes]
         return described
+
+
+def _output_shape(layer: Any) -> list[int | None] | None:
+    try:
+        return [None if d is None else int(d) for d in layer.output.shape]
+    except (AttributeError, ValueError):  # a layer of a subclassed model
+        return None
 
 
 def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes: int) -> Network:
