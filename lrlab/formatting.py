@@ -33,3 +33,11 @@ def brief(value: Any) -> str:
     """A value as an error message quotes it: its repr, cut short however large (a YAML
     alias can make a huge one, a damaged file a 400-digit number)."""
     return _BRIEF.repr(value)
+
+
+def first_line(exc: BaseException, *, limit: int = 300) -> str:
+    """An exception's message in one line, for a one-line error: its first non-blank line,
+    bounded, or the exception's type when it says nothing."""
+    line = next((line.strip() for line in str(exc).splitlines() if line.strip()),
+                type(exc).__name__)
+    return line if len(line) <= limit else line[:limit] + "…"

@@ -11,6 +11,7 @@ import numpy as np
 from lrlab.errors import UserCodeError
 from lrlab.experiment.config import ModelConfig
 from lrlab.experiment.optimizers import OPTIMIZERS
+from lrlab.formatting import first_line
 from lrlab.training._keras import import_keras
 from lrlab.training.initial import InitialState
 from lrlab.training.user_code import UserFunction, load_function
@@ -140,7 +141,7 @@ def _from_factory(keras: Any, factory: UserFunction, config: ModelConfig,
         out = tuple(model(np.zeros((1, *input_shape), np.float32), training=False).shape)
     except Exception as exc:  # noqa: BLE001 - the user's layers may raise anything
         raise UserCodeError(f"{where}: its model cannot take inputs of shape {input_shape} "
-                            f"({type(exc).__name__}: {_first_line(exc)})") from None
+                            f"({type(exc).__name__}: {first_line(exc)})") from None
     out = (None, *out[1:])
     if len(out) != 2 or out[-1] != classes:
         raise UserCodeError(f"{where}: its model's output has shape {out}; expected "
@@ -182,11 +183,6 @@ def logits_of(keras: Any, model: Any, input_shape: tuple[int, ...],
                             f"logits (no activation), a Softmax layer, or a Dense layer "
                             f"with activation='softmax'")
     return model, []
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else "(no message)"
 
 
 def _is_softmax_layer(keras: Any, layer: Any) -> bool:

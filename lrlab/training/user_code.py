@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lrlab.errors import UserCodeError
+from lrlab.formatting import first_line
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class UserFunction:
             return self.function(**kwargs)
         except Exception as exc:  # noqa: BLE001 - the user's code may raise anything
             raise UserCodeError(f"{self.key}: {self.reference} raised "
-                                f"{type(exc).__name__}: {_first_line(exc)}") from None
+                                f"{type(exc).__name__}: {first_line(exc)}") from None
 
     def provenance(self) -> dict[str, str]:
         return {"reference": self.reference, "source": self.source, "sha256": self.sha256}
@@ -82,7 +83,7 @@ def _import_file(path: Path, *, key: str) -> Any:
         if not isinstance(exc, Exception):
             raise
         raise UserCodeError(f"{key}: importing {path} raised {type(exc).__name__}: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
     return module
 
 
@@ -94,10 +95,10 @@ def _import_module(name: str, *, key: str) -> Any:
             raise UserCodeError(f"{key}: no module named {name!r}; expected a .py file "
                                 f"beside the config, or an importable module") from None
         raise UserCodeError(f"{key}: importing {name} raised ModuleNotFoundError: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - the user's module may raise anything
         raise UserCodeError(f"{key}: importing {name} raised {type(exc).__name__}: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
 
 
 def _sha256(source: str) -> str:
@@ -105,8 +106,3 @@ def _sha256(source: str) -> str:
         return hashlib.sha256(Path(source).read_bytes()).hexdigest()
     except OSError:
         return ""
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:300] if lines else "(no message)"

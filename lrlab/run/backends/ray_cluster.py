@@ -28,6 +28,7 @@ from typing import Any
 from lrlab._version import __version__
 from lrlab.errors import stop_reason
 from lrlab.experiment.config import ModelConfig, TrainingConfig
+from lrlab.formatting import first_line
 from lrlab.run.backends.base import (
     BackendError,
     GroupProgress,
@@ -232,7 +233,7 @@ def join_error(address: str, failure: Exception, *, ray_output: str) -> BackendE
             "the Ray cluster there refused this machine's authentication token; it uses "
             "token authentication, so set RAY_AUTH_MODE=token and give this machine the "
             "cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)", about={"address": address})
-    return BackendError(f"cannot join the Ray cluster ({_first_line(failure)}); start one "
+    return BackendError(f"cannot join the Ray cluster ({first_line(failure)}); start one "
                         f"with 'ray start --head', or leave `address` out to start a local "
                         f"instance", about={"address": address}, mentions=["address"])
 
@@ -360,7 +361,7 @@ class _RaySession:
             self._pool.stop(job.worker)
             self._pool.start_worker()
             self._attempt_failed(ready, f"Ray worker lost ({type(exc).__name__}: "
-                                        f"{_first_line(exc)})", events)
+                                        f"{first_line(exc)})", events)
             return
         job.progress.report(item, events)
         if job.progress.done:
@@ -397,11 +398,6 @@ class _RaySession:
         if attempt > 1:
             error += f" (failed {attempt} times)"
         job.progress.failed(events, error=error)
-
-
-def _first_line(exc: BaseException) -> str:
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()),
-                type(exc).__name__)
 
 
 def _last_line(exc: BaseException) -> str:
