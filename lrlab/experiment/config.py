@@ -7,6 +7,7 @@ This is the only module that reads a config file. Everything downstream receives
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import typing
 from pathlib import Path
@@ -28,6 +29,7 @@ from pydantic import (
 
 from lrlab.errors import ConfigError
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
+from lrlab.experiment.space import SAMPLERS, SECTIONS, Axis, Range, split_axes
 from lrlab.formatting import brief
 
 # A config is a few hundred lines; YAML's parser would take minutes over megabytes.
@@ -342,31 +344,84 @@ ScheduleAxis = Annotated[list[ScheduleConfig], BeforeValidator(_schedule_shortha
                          Field(min_length=1), AfterValidator(_distinct)]
 
 
+class RateRange(Range):
+    """Learning rates drawn between ``low`` and ``high``, on a log scale unless told."""
+
+    log: bool = True
+
+    @model_validator(mode="after")
+    def _rates(self) -> RateRange:
+        if self.integer:
+            raise ValueError("integer: learning rates are not integers")
+        for value in (self.low, self.high):
+            check_rate(value)
+        return self
+
+
+def _range_or_list(value: Any) -> str:
+    """Which branch a value of an axis is: ``{low, high}`` sampled, ``{start, stop, num}``
+    a log-spaced grid, anything else a list (or one value)."""
+    if isinstance(value, Range) or isinstance(value, dict) and ("low" in value
+                                                                 or "high" in value):
+        return "sampled"
+    return "range" if isinstance(value, (dict, LogSpace)) else "list"
+
+
+# How the rates of an optimizer follow the batch size: rate x (batch / base)^power.
+SCALING_POWERS = {"none": 0.0, "sqrt": 0.5, "linear": 1.0}
+# Keys of an optimizer entry that are not the optimizer's hyperparameters.
+ENTRY_KEYS = ("name", "learning_rates", "schedule", "scale_rates", "base_batch_size")
+
+
 class OptimizerConfig(_Strict):
     """Base of the per-optimizer models generated from
     :data:`lrlab.experiment.optimizers.OPTIMIZERS`."""
 
     name: str
-    # A list (or one rate), or a log-spaced range; the tag keeps errors to the branch meant.
+    # A list (or one rate), a log-spaced grid, or a range to sample; the tag keeps errors
+    # to the branch meant.
     learning_rates: Annotated[
         Union[Annotated[_axis(Rate), Tag("list")],  # type: ignore[valid-type]
-              Annotated[LogSpace, Tag("range")]],
-        Discriminator(lambda v: "range" if isinstance(v, (dict, LogSpace)) else "list"),
+              Annotated[LogSpace, Tag("range")],
+              Annotated[RateRange, Tag("sampled")]],
+        Discriminator(_range_or_list),
     ]
 
     schedule: ScheduleAxis = [ScheduleConfig()]
+    # The rates are given at base_batch_size (default: the sweep's smallest batch size)
+    # and follow the batch size by this rule: linear (Goyal et al. 2017, for SGD), sqrt
+    # (argued for adaptive methods), or none.
+    scale_rates: Literal["none", "sqrt", "linear"] = "none"
+    base_batch_size: Count | None = None
+
+    @property
+    def rate_range(self) -> RateRange | None:
+        lr = self.learning_rates
+        return lr if isinstance(lr, RateRange) else None
 
     def rates(self) -> list[float]:
+        """The listed rates ([] when they are sampled)."""
         lr = self.learning_rates
+        if isinstance(lr, RateRange):
+            return []
         return lr.values() if isinstance(lr, LogSpace) else list(lr)
 
     def hyperparameter_axes(self) -> dict[str, list[Any]]:
-        """Every hyperparameter but the learning rate, as name -> values, unset ones left out."""
-        return {
-            key: value
-            for key, value in self
-            if key not in ("name", "learning_rates", "schedule") and value is not None
-        }
+        """Every listed hyperparameter but the learning rate, as name -> values, unset and
+        sampled ones left out."""
+        return {key: value for key, value in self
+                if key not in ENTRY_KEYS and value is not None and not isinstance(value, Range)}
+
+    def sampled(self) -> dict[str, Range]:
+        """The sampled settings of the entry, the rate first: name -> range."""
+        ranges = {"learning_rate": self.rate_range} if self.rate_range else {}
+        return {**ranges, **{key: value for key, value in self
+                             if key not in ENTRY_KEYS and isinstance(value, Range)}}
+
+    def scaled(self, rate: float, batch_size: int, base: int) -> float:
+        """``rate`` (given at batch size ``base``) at ``batch_size``, by ``scale_rates``."""
+        power = SCALING_POWERS[self.scale_rates]
+        return rate * (batch_size / (self.base_batch_size or base)) ** power
 
 
 def _hyperparameter_field(h: Hyperparameter) -> tuple[Any, Any]:
@@ -380,7 +435,19 @@ def _hyperparameter_field(h: Hyperparameter) -> tuple[Any, Any]:
 
         item = Annotated[float, BeforeValidator(_not_bool), AfterValidator(check)]
     default = None if h.default is None else [h.default]
-    return (_axis(item) | None, default)  # type: ignore[operator]
+    if h.kind == "bool":
+        return (_axis(item) | None, default)  # type: ignore[operator]
+
+    def check_range(value: Range, h: Hyperparameter = h) -> Range:
+        if not (h.accepts(value.low) and h.accepts(value.high)):
+            raise ValueError(f"a range within {h.describe()}")
+        return value
+
+    sampled = Annotated[Range, AfterValidator(check_range)]
+    return (Annotated[Union[Annotated[_axis(item), Tag("list")],  # type: ignore[valid-type]
+                            Annotated[sampled, Tag("sampled")]],
+                      Discriminator(lambda v: "sampled" if _range_or_list(v) == "sampled"
+                                    else "list")] | None, default)
 
 
 def _optimizer_model(spec: OptimizerSpec) -> type[OptimizerConfig]:
@@ -404,6 +471,20 @@ class SweepConfig(_Strict):
     seeds: _axis(Annotated[int, BeforeValidator(_not_bool), Field(ge=0, lt=2**32)]  # type: ignore[valid-type]
                  ) = [0]
     optimizers: Annotated[list[AnyOptimizer], Field(min_length=1)]  # type: ignore[valid-type]
+    # How settings given as ranges ({low, high}) are drawn: grid (no ranges: every
+    # combination of the listed values), random, or scrambled sobol / halton sequences;
+    # `points` points (a power of two keeps Sobol's balance), the same for every seed.
+    sampler: Literal[SAMPLERS] = "grid"  # type: ignore[valid-type]
+    points: Count | None = None
+    sampler_seed: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, lt=2**32)] = 0
+
+    @property
+    def sampled(self) -> bool:
+        return self.sampler != "grid"
+
+
+# Sampled points when a config has ranges and does not say how many.
+DEFAULT_POINTS = 16
 
 
 class ExperimentConfig(_Strict):
@@ -412,6 +493,78 @@ class ExperimentConfig(_Strict):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     sweep: SweepConfig
+    # The settings of data, model and training that take several values (see
+    # lrlab.experiment.space); the sections above hold each one's first value.
+    axes: Annotated[tuple[Axis, ...], Field(exclude=True)] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_axes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "axes" in data and not isinstance(data["axes"], tuple):
+            raise ValueError("axes: unknown key; a setting becomes an axis where it is set: "
+                             "a list, {values: [...]} or {low, high}")
+        data, axes = split_axes(data)
+        sweep = data.get("sweep")
+        if isinstance(sweep, dict) and "sampler" not in sweep and (
+                any(a.sampled for a in axes) or _has_ranges(sweep)):
+            data["sweep"] = {**sweep, "sampler": "sobol"}  # ranges, and no word on how
+        return {**data, "axes": axes}
+
+    @model_validator(mode="after")
+    def _axes_fit(self) -> ExperimentConfig:
+        for axis in self.axes:
+            ends = (axis.range.at(0.0), axis.range.at(1.0)) if axis.range else axis.values
+            for value in ends:
+                self._check_point({axis.path: axis.setting(value)}, axis.name, value)
+        grids = [a for a in self.axes if not a.sampled]
+        if math.prod(len(a.values) for a in grids) <= MAX_CHECKED_POINTS:
+            for values in itertools.product(*(a.values for a in grids)):
+                point = {a.path: a.setting(v) for a, v in zip(grids, values, strict=True)}
+                self._check_point(point, " and ".join(a.name for a in grids), values)
+        ranges = [a.name for a in self.axes if a.sampled] + [
+            f"sweep.optimizers[{i}].{'learning_rates' if key == 'learning_rate' else key}"
+            for i, entry in enumerate(self.sweep.optimizers) for key in entry.sampled()]
+        if ranges and not self.sweep.sampled:
+            raise ValueError(f"sweep.sampler: grid cannot draw {ranges[0]}'s range; expected "
+                             f"random, sobol or halton, or a list of values instead")
+        if self.sweep.sampled and not ranges:
+            raise ValueError(f"sweep.sampler: {self.sweep.sampler} draws from ranges "
+                             f"({{low, high}}), and no setting is one; expected grid")
+        if self.sweep.points is not None and not self.sweep.sampled:
+            raise ValueError("sweep.points: the number of sampled points; the sampler is "
+                             "grid (expected a range, {low, high}, to sample)")
+        return self
+
+    def _check_point(self, point: dict[tuple[str, ...], Any], name: str, value: Any) -> None:
+        try:
+            self.at(point)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            message = str(error["msg"]).removeprefix("Value error, ")
+            raise ValueError(f"{name.split(' and ')[0]}: {message} (got {brief(value)}"
+                             f"{' for ' + name if ' and ' in name else ''})") from None
+
+    @property
+    def points(self) -> int:
+        """How many points the sampler draws (1 for a grid)."""
+        return (self.sweep.points or DEFAULT_POINTS) if self.sweep.sampled else 1
+
+    def at(self, settings: dict[tuple[str, ...], Any]) -> ExperimentConfig:
+        """The config with each setting at ``path`` set to its value, validated, without
+        axes: one point of the experiment's space."""
+        sections: dict[str, dict[str, Any]] = {}
+        for path, value in settings.items():
+            section = sections.setdefault(path[0], getattr(self, path[0]).model_dump(
+                exclude_unset=True))
+            if len(path) == 3:  # an argument of the user's function
+                section[path[1]] = {**section.get(path[1], {}), path[2]: value}
+            else:
+                section[path[1]] = value
+        updated = {name: type(getattr(self, name)).model_validate(values)
+                   for name, values in sections.items()}
+        return self.model_copy(update={**updated, "axes": ()})
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, defaults filled in, as plain YAML-able data.
@@ -428,10 +581,34 @@ class ExperimentConfig(_Strict):
         constant = [ScheduleConfig().model_dump(mode="json")]
         data["sweep"]["optimizers"] = [
             {k: v for k, v in entry.items()
-             if v is not None and not (k == "schedule" and v == constant)}
+             if v is not None and not (k == "schedule" and v == constant)
+             and not (k == "scale_rates" and v == "none")}
             for entry in data["sweep"]["optimizers"]
         ]
+        if self.sweep.sampled:
+            data["sweep"]["points"] = self.points
+        else:
+            for key in ("sampler", "points", "sampler_seed"):
+                del data["sweep"][key]
+        for axis in self.axes:
+            *parents, key = axis.path
+            section = data
+            for part in parents:
+                section = section.setdefault(part, {})
+            section[key] = axis.spec()
         return data
+
+
+def _has_ranges(sweep: dict[str, Any]) -> bool:
+    """Whether an optimizer entry of a raw ``sweep`` section gives a setting as a range."""
+    entries = sweep.get("optimizers")
+    return isinstance(entries, list) and any(
+        isinstance(entry, dict) and any(_range_or_list(v) == "sampled" for v in entry.values())
+        for entry in entries)
+
+
+# Combinations of grid axes checked when a config is read (beyond: each value alone).
+MAX_CHECKED_POINTS = 256
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -614,6 +791,10 @@ def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> tuple
         if colon and loc and key.startswith(f"{loc[-1]}.") and " " not in key:
             # A check across a section's keys names the key it is about: point there.
             loc, problem = (*loc[:-1], *key.split(".")), rest
+        elif colon and not loc and key.split(".")[0] in (*SECTIONS, "sweep", "axes") and (
+                " " not in key):
+            # A check across the config (its axes) names the key it is about.
+            loc, problem = _key_loc(key), rest
         else:
             problem = f"{message} (got {brief(error['input'])})"
     line = _line_of(loc, lines)
@@ -621,7 +802,18 @@ def _describe(error: Any, raw: Any, lines: dict[Loc, int], source: str) -> tuple
     return f"{where}: {_dotted(loc) or 'config'}", problem
 
 
-_UNION_TAGS = {*OPTIMIZERS, "list", "range"}
+_UNION_TAGS = {*OPTIMIZERS, "list", "range", "sampled"}
+
+
+def _key_loc(dotted: str) -> Loc:
+    """``sweep.optimizers[1].momentum`` as a location."""
+    loc: list[str | int] = []
+    for part in dotted.split("."):
+        name, _, index = part.partition("[")
+        loc.append(name)
+        if index:
+            loc.append(int(index.rstrip("]")))
+    return tuple(loc)
 
 
 def _data_loc(loc: Loc, raw: Any) -> Loc:
@@ -652,6 +844,8 @@ def _allowed_keys(loc: Loc) -> list[str]:
     for part in loc:
         if isinstance(part, str) and part in OPTIMIZER_MODELS:
             model = OPTIMIZER_MODELS[part]
+        elif part == "sampled":  # the {low, high} branch of a union
+            model = Range
         elif isinstance(part, str) and part in model.model_fields:
             found = _model_in(model.model_fields[part].annotation)
             if found is not None:

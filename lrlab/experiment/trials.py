@@ -11,6 +11,7 @@ from typing import Any
 
 from lrlab.errors import ConfigError
 from lrlab.experiment.config import ExperimentConfig, LogSpace, ScheduleConfig
+from lrlab.experiment.space import draw_units, shown
 
 # The most trials a sweep runs without being asked: far more than a study needs (a grid of
 # 20 rates x 5 optimizers x 10 seeds is 1,000), and what a typo such as `num: 100000`
@@ -100,15 +101,98 @@ def experiment_context(config: ExperimentConfig) -> tuple[tuple[str, Any], ...]:
     return tuple(zip(CONTEXT_KEYS, values, strict=True))
 
 
+@dataclass(frozen=True)
+class Design:
+    """The sampled coordinates of a sweep: row i is point i, one column per sampled
+    setting (``dimensions``), each in [0, 1). A run directory keeps its design, so that a
+    resumed sweep trains the very points it began with, whatever SciPy draws now."""
+
+    sampler: str
+    seed: int
+    dimensions: tuple[str, ...]
+    units: tuple[tuple[float, ...], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sampler": self.sampler, "seed": self.seed,
+                "dimensions": list(self.dimensions), "units": [list(u) for u in self.units]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Design:
+        """A design as :meth:`to_dict` wrote it; ValueError if it is not one."""
+        try:
+            design = cls(str(data["sampler"]), int(data["seed"]),
+                         tuple(str(d) for d in data["dimensions"]),
+                         tuple(tuple(float(x) for x in row) for row in data["units"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"expected sampler, seed, dimensions and units ({exc})") from None
+        if any(len(row) != len(design.dimensions) or not all(0 <= x < 1 for x in row)
+               for row in design.units):
+            raise ValueError("expected one coordinate in [0, 1) per dimension in each row")
+        return design
+
+    def unit(self, point: int, dimension: str) -> float:
+        return self.units[point][self.dimensions.index(dimension)]
+
+
+def sampled_dimensions(config: ExperimentConfig) -> tuple[str, ...]:
+    """The sampled settings, in design order: the experiment's ranges, then each
+    optimizer entry's (its rate first)."""
+    return (*(axis.name for axis in config.axes if axis.sampled),
+            *(f"sweep.optimizers[{i}].{key}" for i, entry in enumerate(config.sweep.optimizers)
+              for key in entry.sampled()))
+
+
+def draw_design(config: ExperimentConfig, *, recorded: Design | None = None) -> Design:
+    """The design of ``config``: its sampler's first ``points`` points. ``recorded`` (a
+    run directory's) is kept as it is, and extended by the same sequence when more points
+    are asked for; one of another sampler, seed or dimensions is not the same design."""
+    sweep, dimensions = config.sweep, sampled_dimensions(config)
+    kept = recorded.units if recorded is not None and (
+        recorded.sampler, recorded.seed, recorded.dimensions) == (
+        sweep.sampler, sweep.sampler_seed, dimensions) else ()
+    wanted = config.points if sweep.sampled else 0
+    if len(kept) >= wanted:
+        units = kept[:wanted]
+    else:
+        drawn = draw_units(sweep.sampler, wanted, len(dimensions), sweep.sampler_seed)
+        units = (*kept, *(tuple(float(x) for x in row) for row in drawn[len(kept):]))
+    return Design(sweep.sampler, sweep.sampler_seed, dimensions, tuple(units))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One point of the experiment's space (its data, model and training settings, as a
+    config without axes) and the trials that train on it, in sweep order."""
+
+    config: ExperimentConfig
+    trials: tuple[Trial, ...]
+
+
 def count_trials(config: ExperimentConfig) -> int:
     """How many trials :func:`expand_trials` makes, counted without making them."""
+    grids = math.prod(len(axis.values) for axis in config.axes if not axis.sampled)
+    sampled_experiment = any(axis.sampled for axis in config.axes)
     total = 0
     for entry in config.sweep.optimizers:
-        rates = entry.learning_rates
-        axes = [len(values) for values in entry.hyperparameter_axes().values()]
-        total += ((rates.num if isinstance(rates, LogSpace) else len(rates))
-                  * len(entry.schedule) * math.prod(axes))
-    return total * len(config.sweep.seeds)
+        total += _entry_size(entry, config, sampled_experiment=sampled_experiment)
+    points = config.points if sampled_experiment else 1
+    return total * grids * points * len(config.sweep.seeds)
+
+
+def _entry_size(entry: Any, config: ExperimentConfig, *, sampled_experiment: bool) -> int:
+    return math.prod(_entry_sizes(entry, config, sampled_experiment=sampled_experiment))
+
+
+def _entry_sizes(entry: Any, config: ExperimentConfig, *,
+                 sampled_experiment: bool) -> list[int]:
+    """An entry's factors: its points (when only it samples), rates, schedules, and the
+    values of each listed hyperparameter."""
+    rates = entry.learning_rates
+    own_points = config.points if entry.sampled() and not sampled_experiment else 1
+    listed = 1 if entry.rate_range else (rates.num if isinstance(rates, LogSpace)
+                                         else len(rates))
+    return [own_points, listed, len(entry.schedule),
+            *(len(v) for v in entry.hyperparameter_axes().values())]
 
 
 def check_size(config: ExperimentConfig, *, max_trials: int = MAX_TRIALS) -> None:
@@ -117,36 +201,92 @@ def check_size(config: ExperimentConfig, *, max_trials: int = MAX_TRIALS) -> Non
     trials = count_trials(config)
     if trials <= max_trials:
         return
+    sampled_experiment = any(axis.sampled for axis in config.axes)
     parts = []
     for entry in config.sweep.optimizers:
-        rates = entry.learning_rates
-        sizes = [rates.num if isinstance(rates, LogSpace) else len(rates), len(entry.schedule),
-                 *(len(v) for v in entry.hyperparameter_axes().values())]
+        sizes = _entry_sizes(entry, config, sampled_experiment=sampled_experiment)
         parts.append(f"{entry.name} {' x '.join(f'{n:,}' for n in sizes if n > 1) or '1'}")
+    axes = [f"{len(a.values):,} {a.name}" for a in config.axes if not a.sampled]
+    if sampled_experiment:
+        axes.append(f"{config.points:,} points")
     raise ConfigError(f"the sweep has {trials:,} trials (({' + '.join(parts)}) x "
-                      f"{len(config.sweep.seeds):,} seed(s)); lrlab runs at most "
-                      f"{max_trials:,} unless told: shrink the grid, or raise the limit with "
-                      f"`max_trials`", mentions=["max_trials"])
+                      f"{''.join(f'{a} x ' for a in axes)}{len(config.sweep.seeds):,} "
+                      f"seed(s)); lrlab runs at most {max_trials:,} unless told: shrink the "
+                      f"grid, or raise the limit with `max_trials`", mentions=["max_trials"])
 
 
-def expand_trials(config: ExperimentConfig, *, legacy: bool = False) -> list[Trial]:
-    """Every trial of a sweep, in a stable order.
+def plan_experiments(config: ExperimentConfig, *, legacy: bool = False,
+                     design: Design | None = None) -> list[Experiment]:
+    """The sweep's experiments (points of its data, model and training axes), each with
+    its trials, in a stable order.
 
-    The order is optimizer (as listed) x learning rate (as listed) x schedule x the other
-    hyperparameters (product, in their declared order) x seed. ``legacy`` leaves out the
-    experiment's context, as run directories written before it was recorded have it, so
-    that they resume and read with their own trial ids.
+    The order is the experiment's grid axes (product, section by section) x its sampled
+    points; within one, optimizer (as listed) x sampled point x learning rate (as listed)
+    x schedule x the other hyperparameters (product, in their declared order) x seed.
+    Every seed trains the same points, so verdicts stay paired by seed. ``design`` is the
+    sampled points (default: drawn now, see :func:`draw_design`). ``legacy`` leaves out
+    the experiment's context, as run directories written before it was recorded have it,
+    so that they resume and read with their own trial ids.
     """
-    context = () if legacy else experiment_context(config)
+    design = design or draw_design(config)
+    grids = [axis for axis in config.axes if not axis.sampled]
+    ranges = [axis for axis in config.axes if axis.sampled]
+    base = min(_batch_sizes(config))
+    experiments: dict[tuple[Any, ...], list[Trial]] = {}
+    configs: dict[tuple[Any, ...], ExperimentConfig] = {}
+    for values in itertools.product(*(axis.values for axis in grids)):
+        for point in (range(len(design.units)) if ranges else [None]):
+            chosen = list(zip(grids, values, strict=True))
+            if point is not None:
+                chosen += [(axis, axis.range.at(design.unit(point, axis.name)))
+                           for axis in ranges if axis.range is not None]
+            here = config.at({axis.path: axis.setting(v) for axis, v in chosen})
+            # The training settings are context columns already.
+            columns = tuple((axis.column, shown(axis.setting(v))) for axis, v in chosen
+                            if axis.path[0] != "training")
+            context = () if legacy else (*experiment_context(here), *columns)
+            trials = experiments.setdefault(context, [])
+            configs.setdefault(context, here)
+            for index, entry in enumerate(config.sweep.optimizers):
+                trials.extend(_entry_trials(
+                    entry, index, here, design=design, point=point, base=base,
+                    context=context, seeds=config.sweep.seeds))
+    return [Experiment(configs[key], tuple(trials)) for key, trials in experiments.items()]
+
+
+def _batch_sizes(config: ExperimentConfig) -> list[int]:
+    for axis in config.axes:
+        if axis.path == ("training", "batch_size"):
+            return [int(axis.range.low)] if axis.range else [int(v) for v in axis.values]
+    return [config.training.batch_size]
+
+
+def _entry_trials(entry: Any, index: int, here: ExperimentConfig, *, design: Design,
+                  point: int | None, base: int, context: tuple[tuple[str, Any], ...],
+                  seeds: list[int]) -> list[Trial]:
+    sampled = entry.sampled()
+    points = [point] if point is not None or not sampled else range(len(design.units))
+    axes = entry.hyperparameter_axes()
     trials = []
-    for entry in config.sweep.optimizers:
-        axes = entry.hyperparameter_axes()
-        for lr in entry.rates():
+    for at in points:
+        drawn = {key: spec.at(design.unit(at, f"sweep.optimizers[{index}].{key}"))
+                 for key, spec in sampled.items()} if sampled else {}
+        rates = [drawn.pop("learning_rate")] if "learning_rate" in drawn else entry.rates()
+        for rate in rates:
+            lr = entry.scaled(rate, here.training.batch_size, base)
             for schedule in entry.schedule:
                 for values in itertools.product(*axes.values()):
-                    for seed in config.sweep.seeds:
+                    hyperparameters = {**dict(zip(axes, values, strict=True)), **drawn}
+                    for seed in seeds:
                         trials.append(Trial(
                             optimizer=entry.name, learning_rate=lr, seed=seed,
-                            hyperparameters=dict(zip(axes, values, strict=True)),
+                            hyperparameters=hyperparameters,
                             schedule=schedule, context=context))
     return trials
+
+
+def expand_trials(config: ExperimentConfig, *, legacy: bool = False,
+                  design: Design | None = None) -> list[Trial]:
+    """Every trial of a sweep, in a stable order (see :func:`plan_experiments`)."""
+    return [trial for experiment in plan_experiments(config, legacy=legacy, design=design)
+            for trial in experiment.trials]

@@ -22,7 +22,15 @@ from typing import Any
 from lrlab.analysis.compare import CompareError, Comparison, compare_runs
 from lrlab.errors import StoreError
 from lrlab.experiment.config import ExperimentConfig, parse_config, surprising_settings
-from lrlab.experiment.trials import MAX_TRIALS, Trial, check_size, expand_trials
+from lrlab.experiment.trials import (
+    MAX_TRIALS,
+    Design,
+    Experiment,
+    Trial,
+    check_size,
+    draw_design,
+    plan_experiments,
+)
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.environment import collect_environment
 from lrlab.rundir.loading import scan_runs
@@ -35,8 +43,15 @@ from lrlab.rundir.records import (
     results_columns,
     timestamp,
 )
-from lrlab.rundir.store import CONFIG_FILE, PARAMS_FILE, SWEEP, TRIALS_DIR, RunStore
-from lrlab.training import check_network, plan_groups
+from lrlab.rundir.store import (
+    CONFIG_FILE,
+    DESIGN_FILE,
+    PARAMS_FILE,
+    SWEEP,
+    TRIALS_DIR,
+    RunStore,
+)
+from lrlab.training import Group, check_network, plan_groups
 from lrlab.training.data import Dataset, load_dataset
 
 
@@ -110,59 +125,139 @@ def run_sweep(
         if resume:
             store = _open_resumable(Path(resume), config)
             _lock(held, store, argv, observer)  # before reading what is done: one writer
-        trials = expand_trials(config, legacy=store is not None and store.has_legacy_ids())
-        dataset = load_dataset(config.data, env=env)  # before creating anything: fail early
-        network = check_network(config.model, dataset, engine=config.training.engine)
+        design = draw_design(config, recorded=_recorded_design(store))
+        experiments = plan_experiments(
+            config, legacy=store is not None and store.has_legacy_ids(), design=design)
+        trials = [trial for experiment in experiments for trial in experiment.trials]
+        # Every experiment's data and network, before creating anything: fail early.
+        ready = _prepare(experiments, env)
         if store is not None and not allow_data_change:
-            _check_same_data(store, dataset)
+            _check_same_data(store, ready[0].dataset)
         if store is not None:
-            _notice_changed_code(store, network, observer)
+            _notice_changed_code(store, ready[0].network, observer)
         done = _finished_rows(store, trials, observer) if store else {}
         pending = [t for t in trials if t.trial_id not in done]
-        groups = plan_groups(trials, done=done, stacking=config.training.stacks)
-        for warning in surprising_settings(config, n_train=len(dataset.y_train),
-                                           n_validation=len(dataset.y_val)):
+        for warning in dict.fromkeys(w for r in ready for w in surprising_settings(
+                r.config, n_train=len(r.dataset.y_train), n_validation=len(r.dataset.y_val))):
             observer.notice(f"warning: {warning}")
+        todo = [r.planned(done) for r in ready if r.planned(done).groups] or [ready[0]]
 
         # The backend fails here, before anything is written, if it cannot run the trials.
-        with backend.session(groups, dataset=dataset, model=config.model,
-                             training=config.training) as session:
-            now = datetime.now(timezone.utc)
-            if store is None:
-                store = RunStore.start(held, Path(runs_dir), config.name,
-                                       config=config.to_dict(), command=" ".join(argv), now=now)
-            # TensorFlow's GPUs matter only to its engine (the jax engine reports its own
-            # device, in "engines", and must not need TensorFlow to be importable).
-            environment = collect_environment(
-                started_at=now.isoformat(timespec="seconds"), argv=argv,
-                probe_devices=session.trains_here and config.training.engine == "tensorflow")
-            recorder = _Recorder(store, trials, done, observer)
-            with store.session({**environment, "backend": session.description,
-                                "engine": _engine_config(config), "engines": [],
-                                "data": dataset.provenance(),
-                                "model": {"label": config.model.label(), **network}},
-                               kind=SWEEP,
-                               ended=lambda: recorder.stopped):
-                observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
-                if pending:
-                    try:
-                        session.run(recorder)
-                    except StoreError as exc:  # a full disk, most often
-                        raise StoreError(f"{exc}; the trials finished so far are kept: make "
-                                         f"room, then continue with `resume` {store.root}",
-                                         mentions=["resume"]) from None
-                    if recorder.stopped is None and recorder.missing(pending):
-                        # A stop before the trials in progress had started (short trials,
-                        # many of them): none is recorded as interrupted, yet the sweep
-                        # ended early, and must say so.
-                        recorder.stopped = "interrupted"
-                if recorder.compile_seconds is not None:
-                    store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
+        first = contextlib.ExitStack()
+        held.enter_context(first)
+        session = first.enter_context(todo[0].session(backend))
+        now = datetime.now(timezone.utc)
+        if store is None:
+            store = RunStore.start(held, Path(runs_dir), config.name,
+                                   config=config.to_dict(), command=" ".join(argv), now=now)
+        elif config.sweep.sampled and _stored_points(store) != config.points:
+            store.write_config(_stored(config, store))  # more points asked for
+        if design.units:
+            store.write_design(design.to_dict())
+        # TensorFlow's GPUs matter only to its engine (the jax engine reports its own
+        # device, in "engines", and must not need TensorFlow to be importable).
+        environment = collect_environment(
+            started_at=now.isoformat(timespec="seconds"), argv=argv,
+            probe_devices=session.trains_here and config.training.engine == "tensorflow")
+        recorder = _Recorder(store, trials, done, observer)
+        with store.session({**environment, "backend": session.description,
+                            "engine": _engine_config(config), "engines": [],
+                            "data": ready[0].dataset.provenance(),
+                            "model": {"label": ready[0].config.model.label(),
+                                      **ready[0].network},
+                            "experiments": len(experiments)},
+                           kind=SWEEP, ended=lambda: recorder.stopped):
+            observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
+            for index, experiment in enumerate(todo if pending else []):
+                if recorder.stopped is not None:
+                    break
+                if index == 0:
+                    _run_session(session, recorder, store)
+                    first.close()  # its workers end before the next experiment's start
+                    continue
+                with experiment.session(backend) as later:
+                    _run_session(later, recorder, store)
+            if pending and recorder.stopped is None and recorder.missing(pending):
+                # A stop before the trials in progress had started (short trials, many of
+                # them): none is recorded as interrupted, yet the sweep ended early, and
+                # must say so.
+                recorder.stopped = "interrupted"
+            if recorder.compile_seconds is not None:
+                store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
     rows = recorder.rows()
     return SweepReport(run_dir=store.root, rows=rows, interrupted=recorder.stopped is not None
                        or any(row["status"] == TrialStatus.INTERRUPTED.value for row in rows),
         engines=recorder.engines, compile_seconds=recorder.compile_seconds,
         largest_stack=recorder.largest_stack, comparison=_comparison(store.root))
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """One experiment, its data loaded and its network checked, and its groups to train."""
+
+    config: ExperimentConfig
+    trials: tuple[Trial, ...]
+    dataset: Dataset
+    network: dict[str, Any]
+    groups: tuple[Group, ...] = ()
+
+    def planned(self, done: Mapping[str, Any]) -> _Ready:
+        groups = plan_groups(self.trials, done=done, stacking=self.config.training.stacks)
+        return dataclasses.replace(self, groups=tuple(groups))
+
+    def session(self, backend: Backend) -> contextlib.AbstractContextManager[Any]:
+        return backend.session(self.groups, dataset=self.dataset, model=self.config.model,
+                               training=self.config.training)
+
+
+def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None) -> list[_Ready]:
+    """Each experiment's data (each distinct data setting loaded once) and network check:
+    a mistake in any of them is reported before anything is written."""
+    datasets: dict[str, Dataset] = {}
+    checked: dict[tuple[str, str], dict[str, Any]] = {}
+    ready = []
+    for experiment in experiments:
+        config = experiment.config
+        key = repr(config.data.model_dump())
+        if key not in datasets:
+            datasets[key] = load_dataset(config.data, env=env)
+        network_key = (key, repr(config.model.model_dump()))
+        if network_key not in checked:
+            checked[network_key] = check_network(config.model, datasets[key],
+                                                 engine=config.training.engine)
+        ready.append(_Ready(config, experiment.trials, datasets[key], checked[network_key]))
+    return ready
+
+
+def _run_session(session: Any, recorder: _Recorder, store: RunStore) -> None:
+    try:
+        session.run(recorder)
+    except StoreError as exc:  # a full disk, most often
+        raise StoreError(f"{exc}; the trials finished so far are kept: make room, then "
+                         f"continue with `resume` {store.root}", mentions=["resume"]) from None
+
+
+def _recorded_design(store: RunStore | None) -> Design | None:
+    if store is None:
+        return None
+    recorded = store.read_design()
+    if recorded is None:
+        return None
+    try:
+        return Design.from_dict(recorded)
+    except ValueError as exc:
+        raise StoreError(f"{store.root / DESIGN_FILE}: corrupted sampled points: {exc}; "
+                         f"without them the sweep cannot resume its points") from None
+
+
+def _stored_points(store: RunStore) -> object:
+    sweep = store.read_config().get("sweep")
+    return sweep.get("points") if isinstance(sweep, dict) else None
+
+
+def _stored(config: ExperimentConfig, store: RunStore) -> dict[str, Any]:
+    """What sweep.yaml says of a resumed sweep: the config, under the run's own name."""
+    return {**config.to_dict(), "name": store.read_config().get("name", config.name)}
 
 
 def _comparison(run_dir: Path) -> Comparison | None:
@@ -308,10 +403,16 @@ def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
     wanted = config.to_dict()
     stored.pop("name", None)
     wanted.pop("name", None)
+    # A sampled sweep may be extended by more points of the same sequence.
+    before = stored.get("sweep", {}).pop("points", None)
+    after = wanted.get("sweep", {}).pop("points", None)
     if stored != wanted:
         differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
         raise StoreError(f"{path}: was run with a different config ({', '.join(differing)} "
                          f"differ); resume it with its own {source}")
+    if before is not None and after is not None and after < before:
+        raise StoreError(f"{path}: was run with {before} sampled points; resume it with "
+                         f"sweep.points {before} or more (more extends the same sequence)")
     return store
 
 

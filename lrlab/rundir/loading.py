@@ -17,7 +17,9 @@ from lrlab.errors import LrlabError, StoreError
 from lrlab.experiment.config import parse_config
 from lrlab.experiment.trials import (
     CONTEXT_KEYS,
+    Design,
     check_size,
+    draw_design,
     expand_trials,
     experiment_context,
 )
@@ -128,8 +130,12 @@ def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
                               source=str(sweep_dir / CONFIG_FILE))
         # However many trials a sweep.yaml claims, reading it stays quick.
         check_size(config, max_trials=MAX_PLANNED)
-        trials = expand_trials(config, legacy=RunStore(sweep_dir).has_legacy_ids())
-    except LrlabError:
+        store = RunStore(sweep_dir)
+        recorded = store.read_design()
+        # The points the sweep trains are the ones it recorded, not what SciPy draws now.
+        design = draw_design(config, recorded=Design.from_dict(recorded) if recorded else None)
+        trials = expand_trials(config, legacy=store.has_legacy_ids(), design=design)
+    except (LrlabError, ValueError):
         return None
     frame = pd.DataFrame([{"trial_id": t.trial_id, **t.params()} for t in trials])
     if "schedule" in frame:

@@ -64,6 +64,8 @@ from lrlab.rundir.records import (
 CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
 PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
 RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
+# A sampled sweep's points (see lrlab.experiment.trials.Design): resumed, never redrawn.
+DESIGN_FILE = "design.json"
 TRIALS_DIR = "trials"
 # Space held while a session runs, given back to record its end on a full disk.
 RESERVE_FILE, RESERVE_BYTES = ".reserve", 1024 * 1024
@@ -170,6 +172,15 @@ class RunStore:
         if not isinstance(data, dict):
             raise StoreError(f"{path}: corrupted run config; expected a mapping")
         return data
+
+    def write_design(self, design: dict[str, Any]) -> None:
+        self.write_json(DESIGN_FILE, design)
+
+    def read_design(self) -> dict[str, Any] | None:
+        """design.json (None: a sweep without sampled settings, or one from before
+        lrlab recorded its points)."""
+        path = self.root / DESIGN_FILE
+        return _read_json_object(path) if os.path.lexists(path) else None
 
     def read_environment(self) -> dict[str, Any]:
         """environment.json as ``{"kind": ..., "sessions": [...]}``; a file from before

@@ -73,7 +73,7 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
          "cfg.yaml:13: sweep.optimizers[1].rho[1]: expected a number in [0, 1) (got 1.0)"),
         ("momentum: 0", "momentm: 0",
          "cfg.yaml:10: sweep.optimizers[0].momentm: unknown key; did you mean momentum? "
-         "Expected one of: name, learning_rates, schedule, momentum, nesterov,"),
+         "Expected one of: name, learning_rates, schedule, scale_rates, base_batch_size, momentum, nesterov,"),
         ("name: sgd", "name: sgdd",
          "cfg.yaml:8: sweep.optimizers[0].name: unknown optimizer 'sgdd'; expected one of: "
          "sgd, rmsprop, adam"),
@@ -222,8 +222,8 @@ def test_every_mistake_is_reported_in_file_order_with_the_closest_key() -> None:
     lines = str(caught.value).splitlines()
     assert lines == [
         "x.yaml:5: sweep.optimizers[0].learning_rate: unknown key; did you mean "
-        "learning_rates? Expected one of: name, learning_rates, schedule, momentum, "
-        "nesterov, weight_decay, clipnorm, clipvalue, global_clipnorm",
+        "learning_rates? Expected one of: name, learning_rates, schedule, scale_rates, "
+        "base_batch_size, momentum, nesterov, weight_decay, clipnorm, clipvalue, global_clipnorm",
         "x.yaml:7: training.epochs: Input should be greater than or equal to 1 (got 0)",
         "x.yaml:8: training.batch_sise: unknown key; did you mean batch_size? Expected one "
         "of: epochs, batch_size, diverge_factor, engine, precision, stack"]
