@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 
 import lrlab.analysis.stats as stats
+from lrlab.analysis.axes import AlongAxis, Edge, Scaling, along_axes, find_edges
 from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
 from lrlab.formatting import rate as format_rate
-from lrlab.rundir.loading import CHANCE_ATTR, PARAMS_ATTR
+from lrlab.rundir.loading import CHANCE_ATTR, PARAMS_ATTR, SAMPLED_ATTR, TRAIN_IMAGES_ATTR
 from lrlab.rundir.records import (
     EPOCH_METRICS,
     FINISHED_STATUSES,
@@ -247,6 +248,12 @@ class Verdict:
     # False when every rate diverged or stalled on a seed: then nothing is best, nothing
     # is tied, and best_* describe the least bad rate only as the differences' reference.
     learns: bool = True
+    settings: tuple[tuple[str, Any], ...] = ()  # the varied parameters ``setting`` names
+    # The best rate, or the largest that learns, at an end of the rates tried.
+    edges: tuple[Edge, ...] = ()
+    # Settings drawn with each rate (a sampler's point), as the best rate's trials had them.
+    best_with: tuple[tuple[str, Any], ...] = ()
+    best_epoch: float = math.nan  # the median epoch the best rate's value comes from
 
     @property
     def label(self) -> str:
@@ -317,6 +324,13 @@ class Comparison:
     progress: list[SweepProgress] = field(default_factory=list)
     # Each sweep's chance level for the metric (see chance_levels; {} for a loss).
     chances: dict[str, float] = field(default_factory=dict)
+    # How the best rate moves along each axis, and with the batch size (see axes).
+    along: list[AlongAxis] = field(default_factory=list)
+    scaling: list[Scaling] = field(default_factory=list)
+    # The parameters that make a setting (one verdict each; see setting_columns), and
+    # those drawn with the rate (sampled together: part of a candidate, not a setting).
+    setting_columns: list[str] = field(default_factory=list)
+    carried: list[str] = field(default_factory=list)
 
     @property
     def chance(self) -> float | None:
@@ -366,11 +380,17 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     unfinished = {p.sweep for p in progress if p.unfinished}
     summary = _summary_table(values, params, metric=metric, at=at)
     summary.attrs[PARAMS_ATTR] = params
-    others = varied_columns(summary)
+    sampled = frame.attrs.get(SAMPLED_ATTR, {})
+    carried = sorted({c for columns in sampled.values() if "learning_rate" in columns
+                      for c in columns if c != "learning_rate"})
+    others = setting_columns(summary, carried=carried)
     found, marks = [], {}
-    for _, group in values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
-        verdict = _verdict(group, others, metric=metric,
-                           provisional=str(group["sweep"].iloc[0]) in unfinished)
+    groups = values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False)
+    for _, group in sorted(groups, key=lambda item: _group_order(item[0], values)):
+        sweep = str(group["sweep"].iloc[0])
+        verdict = _verdict(group, others, metric=metric, provisional=sweep in unfinished,
+                           carried=[c for c in carried if c in group],
+                           sampled="learning_rate" in sampled.get(sweep, ()))
         found.append(verdict)
         key = _setting_key(group.iloc[0], others)
         marks.update({(key, row["learning_rate"]): row for row in _marks(verdict)})
@@ -379,9 +399,33 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     for column in ("verdict", "vs_best", "vs_best_low", "vs_best_high", "p_holm", "learns"):
         summary[column] = [row.get(column, "" if column == "verdict" else math.nan)
                            for row in rows]
+    along, scaling = along_axes(found, values, train_images=frame.attrs.get(
+        TRAIN_IMAGES_ATTR, {}))
     return Comparison(metric=metric, at=at, summary=summary, verdicts=found,
                       optimizers=_between_optimizers(found), progress=progress,
-                      chances={s: c for s, c in chances.items() if s in set(summary["sweep"])})
+                      chances={s: c for s, c in chances.items() if s in set(summary["sweep"])},
+                      along=along, scaling=scaling, setting_columns=others,
+                      carried=[c for c in carried if c in summary])
+
+
+def setting_columns(summary: pd.DataFrame, *, carried: Sequence[str] = ()) -> list[str]:
+    """The varied parameters that make one optimizer setting: not those drawn with the
+    rate (a sampled point is one candidate, not a setting of its own), and not the model's
+    or the data's label where a column of its own says what varies in it."""
+    varied = varied_columns(summary)
+    labelled = {c.split(".")[0] for c in varied if "." in c}
+    return [c for c in varied if c not in carried and c not in labelled
+            and not any(c.startswith(f"{x}.") for x in carried)]
+
+
+def _group_order(key: tuple[Any, ...], values: pd.DataFrame) -> tuple[Any, ...]:
+    """Sweeps and optimizers as they first appear; the other settings by value (numbers
+    as numbers: batch size 32 before 128)."""
+    sweeps = list(dict.fromkeys(values["sweep"]))
+    optimizers = list(dict.fromkeys(values["optimizer"]))
+    rest = tuple((0, float(v), "") if isinstance(v, (int, float, np.integer, np.floating))
+                 and not isinstance(v, bool) else (1, 0.0, str(v)) for v in key[2:])
+    return (sweeps.index(key[0]), optimizers.index(key[1]), *rest)
 
 
 def summarize(frame: pd.DataFrame, *, metric: str = "val_accuracy", at: str | int = "best",
@@ -424,7 +468,7 @@ def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
 
 
 def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
-             provisional: bool) -> Verdict:
+             provisional: bool, carried: Sequence[str] = (), sampled: bool = False) -> Verdict:
     """The verdict of one optimizer setting (all its rates and seeds)."""
     sign = 1.0 if higher_is_better(metric) else -1.0
     per_seed = group.pivot_table(index="learning_rate", columns="seed", values="value",
@@ -463,10 +507,16 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
     learning = sorted(set(group["learning_rate"]) - failing)
     first = group.iloc[0]
     low, high = (float(v) for v in clip_interval(*stats.mean_interval(best_values), metric))
+    settings = tuple((c, first[c]) for c in others if not _missing(first[c]))
+    at_best = group[group["learning_rate"] == best_rate]
     return Verdict(
         sweep=str(first["sweep"]), optimizer=str(first["optimizer"]),
-        setting=", ".join(f"{c}={first[c]:g}" if isinstance(first[c], float)
-                          else f"{c}={first[c]}" for c in others if not _missing(first[c])),
+        setting=", ".join(f"{c}={_shown(v)}" for c, v in settings), settings=settings,
+        edges=find_edges(list(means.index), best=best_rate if learns else None,
+                         largest_learning=float(learning[-1]) if learning else None,
+                         sampled=sampled),
+        best_with=tuple((c, at_best[c].iloc[0]) for c in carried if c in at_best),
+        best_epoch=float(at_best["value_epoch"].median()),
         metric=metric, best_learning_rate=best_rate, best_mean=float(best_values.mean()),
         best_std=float(best_values.std(ddof=1)) if len(best_values) > 1 else math.nan,
         best_n=len(best_values), best_low=low, best_high=high,

@@ -21,7 +21,6 @@ from lrlab.analysis.compare import (
     describe_at,
     higher_is_better,
     select,
-    varied_columns,
 )
 from lrlab.errors import StoreError
 from lrlab.rundir.files import atomic_write, real_dir
@@ -69,7 +68,7 @@ def sensitivity_lines(comparison: Comparison) -> list[SensitivityLine]:
     """One line per sweep and optimizer setting, from the comparison's full table (never
     from the rows a --top shows)."""
     summary = comparison.summary
-    others = varied_columns(summary)
+    others = comparison.setting_columns
     multiple = summary["sweep"].nunique() > 1
     lines = []
     for _, group in summary.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
@@ -93,7 +92,7 @@ def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSe
     """Per sweep and setting, the mean over seeds of each epoch's metrics, for the trials
     of ``frame`` (already filtered as the comparison was) that are results."""
     frame = frame[frame["status"].isin(FINISHED_STATUSES)].dropna(subset=["epoch"])
-    others = varied_columns(comparison.summary)
+    others = comparison.setting_columns
     multiple = frame["sweep"].nunique() > 1
     highlighted = {(row["sweep"], row["optimizer"], *(_key(row[c]) for c in others),
                     row["learning_rate"])
@@ -236,6 +235,96 @@ def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
     return fig
 
 
+def axis_columns(comparison: Comparison) -> list[str]:
+    """The numeric parameters besides the rate that vary: the axes of the axis plots."""
+    summary = comparison.summary
+    return [c for c in (*comparison.setting_columns, *comparison.carried)
+            if pd.api.types.is_numeric_dtype(summary[c]) and summary[c].nunique() > 1]
+
+
+@_plain_text
+def axes_figure(comparison: Comparison) -> Any:
+    """The metric along each axis (the Deep Learning Tuning Playbook's axis plots): every
+    setting and rate as a faint point, the best of each value of the axis as a line of
+    stars, one colour per optimizer; the learning rate is the first axis."""
+    plt = _pyplot()
+    summary = comparison.summary.dropna(subset=["mean"])
+    axes = ["learning_rate", *axis_columns(comparison)]
+    fig, panels = plt.subplots(1, len(axes), figsize=(4.2 * len(axes) + 2, 4.5),
+                               layout="constrained", squeeze=False, sharey=True)
+    sign = 1.0 if higher_is_better(comparison.metric) else -1.0
+    optimizers = list(dict.fromkeys(summary["optimizer"]))
+    styles = series_styles(len(optimizers))
+    for panel, axis in zip(panels[0], axes, strict=True):
+        for optimizer, (colour, _) in zip(optimizers, styles, strict=True):
+            own = summary[summary["optimizer"] == optimizer]
+            panel.scatter(own[axis], own["mean"], color=colour, alpha=0.3, s=18)
+            best = own.loc[(sign * own["mean"]).groupby(own[axis]).idxmax()].sort_values(axis)
+            panel.plot(best[axis], best["mean"], color=colour, marker="*", markersize=11,
+                       markeredgecolor="black", label=f"{optimizer}: best at each value")
+        if axis == "learning_rate" or _spans_decades(summary[axis]):
+            panel.set_xscale("log")
+        panel.set_xlabel(axis)
+        panel.grid(True, which="both", alpha=0.3)
+    if comparison.chance is not None:
+        for panel in panels[0]:
+            panel.axhline(comparison.chance, color="grey", linestyle="--", linewidth=1)
+    panels[0][0].set_ylabel(f"{comparison.metric} ({describe_at(comparison.at)})")
+    panels[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9)
+    fig.suptitle(f"{comparison.metric} along each axis: mean over seeds of every setting "
+                 f"and rate (faint), the best at each value (stars)")
+    return fig
+
+
+def _spans_decades(values: pd.Series) -> bool:
+    low, high = float(values.min()), float(values.max())
+    return low > 0 and high / low >= 8
+
+
+@_plain_text
+def scaling_figure(comparison: Comparison) -> Any:
+    """The best rate against the batch size (log-log), per optimizer: the verdicts' best
+    rates, the line of the fitted slope through them, and the linear and square-root rules
+    drawn from the smallest batch size's best rate."""
+    plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    fig, ax = plt.subplots(figsize=(8, 6.5), layout="constrained")
+    for scaling, (colour, _) in zip(comparison.scaling,
+                                    series_styles(len(comparison.scaling)), strict=True):
+        points = [p for p in scaling.along.points if p.best_rate is not None]
+        sizes = np.array([float(p.value) for p in points])
+        best = np.array([p.best_rate for p in points], dtype=float)
+        ax.plot(sizes, best, "o", color=colour, markersize=8, markeredgecolor="black",
+                label=f"{scaling.along.label}: best rate (slope {scaling.slope:.2f}, "
+                      f"95% CI {scaling.low:.2f} to {scaling.high:.2f})")
+        grid = np.geomspace(sizes.min(), sizes.max(), 50)
+        anchor = best[0]  # the rules start where the data starts
+        centre = np.exp(np.mean(np.log(best)) - scaling.slope * np.mean(np.log(sizes)))
+        ax.plot(grid, centre * grid ** scaling.slope, color=colour, linewidth=2)
+        for name, power, dash in (("linear rule", 1.0, "--"), ("square-root rule", 0.5, ":")):
+            ax.plot(grid, anchor * (grid / sizes[0]) ** power, color=colour, linestyle=dash,
+                    linewidth=1, label=f"{scaling.along.optimizer}: {name}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 128, 0.003: no mathtext
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(NullFormatter())
+    low, high = ax.get_ylim()
+    if high / low < 30:  # within a decade or so, label the minor ticks too
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
+    ax.set_xticks(sorted({float(p.value) for s in comparison.scaling for p in s.along.points}))
+    ax.set_xlabel("batch size (log scale)")
+    ax.set_ylabel("best learning rate (log scale)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=8, ncols=2)
+    fig.suptitle("The best learning rate against the batch size: the fit (solid), and the\n"
+                 "linear (dashed) and square-root (dotted) rules from the smallest batch size",
+                 fontsize=10)
+    return fig
+
+
 def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
     _save_and_close(learning_curves_figure(curves), path)
 
@@ -345,6 +434,14 @@ def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
             if curves:
                 path = out_dir / f"learning-curves.{suffix}"
                 draw_learning_curves(curves, path=path)
+                written.append(path)
+            if axis_columns(comparison):
+                path = out_dir / f"axes-{metric}.{suffix}"
+                _save_and_close(axes_figure(comparison), path)
+                written.append(path)
+            if comparison.scaling:
+                path = out_dir / f"batch-scaling.{suffix}"
+                _save_and_close(scaling_figure(comparison), path)
                 written.append(path)
     except StoreError as exc:  # a full disk, a read-only folder
         raise StoreError(f"{exc}; draw no plots with `no_plots`, or choose another folder "

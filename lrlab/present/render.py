@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 import lrlab.analysis.stats as stats
+from lrlab.analysis.axes import AlongAxis, Edge, Scaling
 from lrlab.analysis.compare import (
     CHANCE_MARGIN,
     CompareError,
@@ -87,13 +88,15 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
         rates = sorted([v.best_learning_rate, *(c.learning_rate for c in v.versus_best)])
         return (f"{head}{v.label}: no best rate: every rate compared "
                 f"({rate_list(rates)}) diverged or stalled on at least one "
-                f"seed. {learns}")
+                f"seed. {learns}{_edges_text(v)}")
     if v.single_seed:
-        return (f"{head}{v.label}: best observed learning rate {rate(v.best_learning_rate)} "
-                f"({v.metric} {number(v.best_mean)}, 1 seed). With one seed no difference "
-                f"between rates can be told apart: run at least 3 seeds (sweep.seeds: "
-                f"[0, 1, 2]), more where rates are close. {learns}")
-    text = (f"{head}{v.label}: best learning rate {rate(v.best_learning_rate)} ({v.metric} "
+        return (f"{head}{v.label}: best observed learning rate {rate(v.best_learning_rate)}"
+                f"{_with_text(v)} ({v.metric} {number(v.best_mean)}, 1 seed). With one seed "
+                f"no difference between rates can be told apart: run at least 3 seeds "
+                f"(sweep.seeds: [0, 1, 2]), more where rates are close. {learns}"
+                f"{_edges_text(v)}")
+    text = (f"{head}{v.label}: best learning rate {rate(v.best_learning_rate)}{_with_text(v)} "
+            f"({v.metric} "
             f"{number(v.best_mean)}, 95% CI {_interval(v.best_low, v.best_high)}, "
             f"{v.best_n} seeds). ")
     others = [r for r in v.tied if r != v.best_learning_rate]
@@ -118,7 +121,63 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
     if v.untested:
         text += (f"Untested (fewer than 2 seeds shared with the best): "
                  f"{rate_list(v.untested)}. ")
-    return text + learns
+    return text + learns + _edges_text(v)
+
+
+def _with_text(v: Verdict) -> str:
+    """The settings drawn with the best rate (a sampled point), if any."""
+    return "".join(f", {name}={_setting_value(value)}" for name, value in v.best_with)
+
+
+def _setting_value(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def edge_text(edge: Edge) -> str:
+    """An edge of the rates tried, and the rates to add, in words."""
+    low, high = edge.tried
+    where = (f"in the {'lowest' if edge.side == 'low' else 'highest'} tenth of the rates "
+             f"drawn ({rate(low)} to {rate(high)})" if edge.sampled else
+             f"the {'smallest' if edge.side == 'low' else 'largest'} rate tried")
+    add = f"add rates from {rate(edge.add[0])} to {rate(edge.add[1])}"
+    if edge.what == "best":
+        return (f"Edge: the best rate, {rate(edge.rate)}, is {where}: the best may lie "
+                f"{'below' if edge.side == 'low' else 'above'} the range; {add}.")
+    return (f"Edge: the largest rate that learns, {rate(edge.rate)}, is {where}: the sweep "
+            f"does not show where training breaks; {add}.")
+
+
+def _edges_text(v: Verdict) -> str:
+    return "".join(f" {edge_text(edge)}" for edge in v.edges)
+
+
+def along_text(line: AlongAxis) -> str:
+    """How one optimizer's best rate moves along an axis, in one line."""
+    steps = [f"{_setting_value(p.value)}: "
+             + (f"{rate(p.best_rate)} ({number(p.mean)}"
+                + (f", {p.steps:,} steps" if p.steps is not None else "") + ")"
+                if p.best_rate is not None else "none learns")
+             for p in line.points]
+    return f"{line.label}, best rate along {line.axis}: {'; '.join(steps)}."
+
+
+def scaling_text(s: Scaling) -> str:
+    """The batch-size question, answered for one optimizer."""
+    seeds = len(s.per_seed)
+    head = (f"{s.along.label}: log(best rate) against log(batch size) has slope "
+            f"{_signed(s.slope)}")
+    if s.rule == "untested":
+        return (f"{head} (1 seed: no interval; run 3 or more seeds to test the linear "
+                f"and square-root rules).")
+    rule = {"linear": "agrees with the linear rule (1), not the square-root rule (0.5)",
+            "square root": "agrees with the square-root rule (0.5), not the linear rule (1)",
+            "both": "cannot tell the linear rule (1) from the square-root rule (0.5)",
+            "neither": "agrees with neither the linear rule (1) nor the square-root "
+                       "rule (0.5)"}[s.rule]
+    resolution = (f", widened by half the {s.resolution:.2g} the rate grid's step makes"
+                  if math.isfinite(s.resolution) else "")
+    return (f"{head} (95% CI over {seeds} seeds, one slope per seed{resolution}: "
+            f"{_interval(s.low, s.high)}): it {rule}.")
 
 
 def optimizer_text(o: OptimizerVersus, metric: str, *, name_sweep: bool = False) -> str:
@@ -164,6 +223,13 @@ def verdict_lines(comparison: Comparison) -> list[str]:
     several = len({v.sweep for v in comparison.verdicts}) > 1
     lines = [progress_text(p) for p in comparison.progress if p.unfinished]
     lines += [verdict_text(v, name_sweep=several) for v in comparison.verdicts]
+    lines += [along_text(line) for line in comparison.along
+              if not any(s.along == line for s in comparison.scaling)]
+    if comparison.scaling:
+        lines.append("How the best rate scales with the batch size (each seed's best rate, "
+                     "refined between grid points, fitted on log scales):")
+        lines += [f"  {along_text(s.along)}" for s in comparison.scaling]
+        lines += [f"  {scaling_text(s)}" for s in comparison.scaling]
     if comparison.optimizers:
         lines.append("Between optimizers (the best rate of each):")
         lines += [f"  {optimizer_text(o, comparison.metric, name_sweep=several)}"
@@ -297,6 +363,9 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
         data["versus_best"] = [{"learning_rate": c.learning_rate, "mark": c.mark,
                                 **asdict(c.difference), "p_adjusted": c.p_adjusted,
                                 "seeds_needed": c.seeds_needed} for c in v.versus_best]
+        data["edges"] = [{**asdict(e), "text": edge_text(e)} for e in v.edges]
+        data["settings"] = dict(v.settings)
+        data["best_with"] = dict(v.best_with)
         data["text"] = verdict_text(v)
         return data
 
@@ -310,6 +379,10 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
         "optimizers": [verdict(v) for v in comparison.verdicts],
         "between_optimizers": [{**asdict(o), "text": optimizer_text(o, comparison.metric)}
                                for o in comparison.optimizers],
+        "along_axes": [{**asdict(line), "text": along_text(line)}
+                       for line in comparison.along],
+        "batch_size_scaling": [{**asdict(s), "per_seed": dict(s.per_seed),
+                                "text": scaling_text(s)} for s in comparison.scaling],
         "rows": rows.to_dict("records"),
         "unreadable": list(unreadable),
     }

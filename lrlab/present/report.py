@@ -206,8 +206,11 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
     import jinja2
 
     from lrlab.present.plots import (
+        axes_figure,
+        axis_columns,
         learning_curves,
         learning_curves_figure,
+        scaling_figure,
         sensitivity_figure,
         sensitivity_lines,
         svg_markup,
@@ -222,6 +225,10 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
         curves = learning_curves(data.frame, comparison)
         if curves:
             plots["curves"] = svg_markup(learning_curves_figure(curves))
+        if axis_columns(comparison):
+            plots["axes"] = svg_markup(axes_figure(comparison))
+        if comparison.scaling:
+            plots["scaling"] = svg_markup(scaling_figure(comparison))
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("lrlab.present", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),

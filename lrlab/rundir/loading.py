@@ -41,6 +41,11 @@ PARAMS_ATTR = "lrlab_params"
 # Where the frame says each sweep's chance levels: {sweep: {metric: share}}, from the data
 # its first session recorded (absent for run directories that recorded none).
 CHANCE_ATTR = "lrlab_chance"
+# Per sweep, the parameters its sampler drew (design.json's settings, as columns:
+# "learning_rate", "model.dropout", "batch_size", "momentum"...).
+SAMPLED_ATTR = "lrlab_sampled"
+# Per sweep, how many training images its first session trained on (steps per epoch).
+TRAIN_IMAGES_ATTR = "lrlab_train_images"
 # The largest plan a reader expands (a sweep run with a raised --max-trials may be larger
 # than the default limit; beyond this, its plan is "unknown").
 MAX_PLANNED = 1_000_000
@@ -110,6 +115,11 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
     _fill_context(frame, sweep_dirs)
     frame.attrs[CHANCE_ATTR] = {path.name: chance for path in sweep_dirs
                                 if (chance := recorded_chance(path))}
+    frame.attrs[SAMPLED_ATTR] = {path.name: columns for path in sweep_dirs
+                                 if (columns := sampled_columns(path))}
+    frame.attrs[TRAIN_IMAGES_ATTR] = {
+        path.name: images for path in sweep_dirs
+        if isinstance(images := recorded_data(path).get("train"), int) and images > 0}
     plans = {path.name: planned_trials(path) for path in sweep_dirs}
     for path in sweep_dirs:
         if path not in whole and plans[path.name] is not None:
@@ -143,22 +153,38 @@ def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
     return frame
 
 
-def recorded_chance(sweep_dir: Path) -> dict[str, float]:
-    """The accuracy of guessing the most frequent class, per metric, as the sweep's first
-    session recorded it ({} when none did)."""
+def sampled_columns(sweep_dir: Path) -> list[str]:
+    """The trial parameters a sweep's sampler drew, from its design.json ([] if none)."""
+    try:
+        design = RunStore(sweep_dir).read_design()
+        names = Design.from_dict(design).dimensions if design else ()
+    except (LrlabError, ValueError):
+        return []
+    # "sweep.optimizers[0].learning_rate" -> "learning_rate"; "training.batch_size" ->
+    # "batch_size"; "model.dropout" as it is (see lrlab.experiment.space.Axis.column).
+    return list(dict.fromkeys(
+        name.rsplit(".", 1)[1] if name.startswith(("sweep.", "training.")) else name
+        for name in names))
+
+
+def recorded_data(sweep_dir: Path) -> dict[str, Any]:
+    """What the sweep's first session recorded of its data ({} if nothing)."""
     try:
         sessions = RunStore(sweep_dir).read_environment()["sessions"]
     except LrlabError:
         return {}
-    for session in sessions:
-        data = session.get("data")
-        chance = data.get("chance") if isinstance(data, dict) else None
-        if isinstance(chance, dict):
-            return {metric: float(chance[split]) for metric, split in SPLIT_OF.items()
-                    if isinstance(chance.get(split), (int, float))
-                    and not isinstance(chance.get(split), bool)
-                    and 0 <= chance[split] <= 1}
-    return {}
+    return next((s["data"] for s in sessions if isinstance(s.get("data"), dict)), {})
+
+
+def recorded_chance(sweep_dir: Path) -> dict[str, float]:
+    """The accuracy of guessing the most frequent class, per metric, as the sweep's first
+    session recorded it ({} when none did)."""
+    chance = recorded_data(sweep_dir).get("chance")
+    if not isinstance(chance, dict):
+        return {}
+    return {metric: float(chance[split]) for metric, split in SPLIT_OF.items()
+            if isinstance(chance.get(split), (int, float))
+            and not isinstance(chance.get(split), bool) and 0 <= chance[split] <= 1}
 
 
 def _fill_context(frame: pd.DataFrame, sweep_dirs: Iterable[Path]) -> None:
