@@ -169,19 +169,19 @@ def run_sweep(
                            kind=SWEEP, ended=lambda: recorder.stopped):
             observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
             for index, experiment in enumerate(todo if pending else []):
-                if recorder.stopped is not None:
-                    break
                 if index == 0:
                     _run_session(session, recorder, store)
                     first.close()  # its workers end before the next experiment's start
-                    continue
-                with experiment.session(backend) as later:
-                    _run_session(later, recorder, store)
-            if pending and recorder.stopped is None and recorder.missing(pending):
-                # A stop before the trials in progress had started (short trials, many of
-                # them): none is recorded as interrupted, yet the sweep ended early, and
-                # must say so.
-                recorder.stopped = "interrupted"
+                else:
+                    with experiment.session(backend) as later:
+                        _run_session(later, recorder, store)
+                if recorder.stopped is None and recorder.missing(experiment.pending):
+                    # A stop before the trials in progress had started (short trials, many
+                    # of them): none is recorded as interrupted, yet the sweep ended early,
+                    # and must say so.
+                    recorder.stopped = "interrupted"
+                if recorder.stopped is not None:
+                    break
             if recorder.compile_seconds is not None:
                 store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
     rows = recorder.rows()
@@ -200,6 +200,10 @@ class _Ready:
     dataset: Dataset
     network: dict[str, Any]
     groups: tuple[Group, ...] = ()
+
+    @property
+    def pending(self) -> list[Trial]:
+        return [trial for group in self.groups for trial in group.recorded]
 
     def planned(self, done: Mapping[str, Any]) -> _Ready:
         groups = plan_groups(self.trials, done=done, stacking=self.config.training.stacks)

@@ -1,0 +1,199 @@
+"""Sweeps over axes, end to end through the runner and compare, with a backend that trains
+nothing: each trial's accuracy is a smooth peak around a rate the test chooses, so the
+statistics have a known answer (the slope of the best rate against the batch size, the
+edge of a grid) and the bookkeeping (sessions per experiment, resume, more points) runs
+in milliseconds."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from pathlib import Path
+
+import pytest
+from helpers import ArithmeticBackend
+
+from lrlab.analysis.axes import find_edges, rule_of
+from lrlab.analysis.compare import compare_runs
+from lrlab.errors import StoreError
+from lrlab.experiment.config import parse_config
+from lrlab.experiment.trials import expand_trials
+from lrlab.present.render import render, verdict_lines
+from lrlab.rundir.loading import scan_runs
+from lrlab.run.sweep import run_sweep
+
+DATA = "data: {dataset: synthetic, train_limit: 600, validation: 100, test_limit: 100}\n"
+
+
+class PeakBackend(ArithmeticBackend):
+    """Accuracy 0.9 - 0.1 (log10 rate - log10 peak)^2 (at least 0.05: a rate 3 decades
+    off stalls), the peak at ``0.01 (b / 32) ^ power`` for batch size b, plus a small
+    offset per seed (which pairing cancels)."""
+
+    def __init__(self, power: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.power = power
+        self.sessions: list[int] = []
+
+    def session(self, groups, *, dataset, model, training):
+        from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
+
+        backend = self
+        self.sessions.append(training.batch_size)
+
+        class Session:
+            description = {"name": "peak"}
+            trains_here = False
+
+            def run(self, events) -> None:
+                for group in groups:
+                    for trial in group.recorded:
+                        if len(backend.trained) == backend.stop_after:
+                            return
+                        backend.trained.append(trial.trial_id)
+                        events.trial_started(trial)
+                        batch = dict(trial.context)["batch_size"]
+                        peak = 0.01 * (batch / 32) ** backend.power
+                        accuracy = max(0.05, 0.9 - 0.1 * math.log10(
+                            trial.learning_rate / peak) ** 2) + 0.002 * trial.seed + 0.0003 * (
+                            trial.seed % 2)
+                        events.epoch_finished(trial, EpochRecord(
+                            epoch=1, lr=trial.learning_rate, loss=1 - accuracy,
+                            accuracy=accuracy, val_loss=1 - accuracy, val_accuracy=accuracy,
+                            seconds=0.001))
+                        events.trial_finished(trial, TrialOutcome(
+                            status=TrialStatus.COMPLETED, initial_loss=2.3,
+                            test_loss=1 - accuracy, test_accuracy=accuracy, seconds=0.002))
+
+        return contextlib.nullcontext(Session())
+
+
+def batch_config(rates: str = "{start: 1e-4, stop: 1, num: 9}", seeds: str = "[0, 1, 2]"):
+    return parse_config(DATA + "training: {epochs: 1, batch_size: [32, 64, 128, 256, 512]}\n"
+                        f"sweep:\n  seeds: {seeds}\n  optimizers:\n"
+                        f"    - {{name: sgd, learning_rates: {rates}}}\n")
+
+
+@pytest.mark.parametrize(("power", "rule"), [(1.0, "linear"), (0.5, "square root"),
+                                             (0.0, "neither")])
+def test_the_slope_of_the_best_rate_against_the_batch_size(tmp_path: Path, power: float,
+                                                           rule: str) -> None:
+    backend = PeakBackend(power)
+    report = run_sweep(batch_config(), runs_dir=tmp_path, backend=backend)
+    # One backend session per batch size: they cannot share workers' engines or stacks.
+    assert backend.sessions == [32, 64, 128, 256, 512]
+    scan = scan_runs([report.run_dir])
+    comparison = compare_runs(scan.frame, plans=scan.plans)
+    assert [dict(v.settings)["batch_size"] for v in comparison.verdicts] == [
+        32, 64, 128, 256, 512]  # in order of value, not of text
+    (scaling,) = comparison.scaling
+    # The peak is a parabola in log rate: the refinement finds it between grid points.
+    assert scaling.slope == pytest.approx(power, abs=0.02)
+    assert scaling.low <= power <= scaling.high
+    assert scaling.rule == rule
+    assert [p.steps for p in scaling.along.points] == [
+        math.ceil(500 / b) for b in (32, 64, 128, 256, 512)]
+    text = "\n".join(verdict_lines(comparison))
+    assert "log(best rate) against log(batch size) has slope" in text
+    exported = json.loads(render(comparison, "json"))
+    assert exported["batch_size_scaling"][0]["rule"] == rule
+
+
+def test_one_seed_gives_a_slope_without_an_interval(tmp_path: Path) -> None:
+    report = run_sweep(batch_config(seeds="[0]"), runs_dir=tmp_path,
+                       backend=PeakBackend(1.0))
+    (scaling,) = compare_runs(scan_runs([report.run_dir]).frame).scaling
+    assert scaling.rule == "untested" and math.isnan(scaling.low)
+
+
+def test_a_best_rate_at_the_end_of_the_grid_says_so_until_the_grid_is_widened(
+        tmp_path: Path) -> None:
+    narrow = batch_config(rates="[1e-4, 1e-3]")
+    report = run_sweep(narrow, runs_dir=tmp_path, backend=PeakBackend(0.0))
+    comparison = compare_runs(scan_runs([report.run_dir]).frame)
+    verdict = comparison.verdicts[0]
+    assert verdict.best_learning_rate == pytest.approx(1e-3)
+    assert [(e.what, e.side) for e in verdict.edges] == [("best", "high")]
+    text = "\n".join(verdict_lines(comparison))
+    assert ("Edge: the best rate, 0.001, is the largest rate tried: the best may lie above "
+            "the range; add rates from 0.001 to 0.01.") in text
+    exported = json.loads(render(comparison, "json"))
+    assert exported["optimizers"][0]["edges"][0]["add"] == pytest.approx([1e-3, 1e-2])
+    wide = batch_config(rates="{start: 1e-4, stop: 10, num: 6}")  # 10 stalls: it breaks
+    report = run_sweep(wide, runs_dir=tmp_path, backend=PeakBackend(0.0))
+    comparison = compare_runs(scan_runs([report.run_dir]).frame)
+    assert all(v.edges == () for v in comparison.verdicts)
+    assert "Edge:" not in "\n".join(verdict_lines(comparison))
+
+
+def test_edges_of_grids_and_of_sampled_ranges() -> None:
+    grid = [1e-3, 1e-2, 1e-1, 1.0]
+    assert find_edges(grid, best=1e-2, largest_learning=1e-1, sampled=False) == ()
+    (low,) = find_edges(grid, best=1e-3, largest_learning=1e-1, sampled=False)
+    assert (low.what, low.side, low.add) == ("best", "low", (1e-4, 1e-3))
+    (top,) = find_edges(grid, best=1e-2, largest_learning=1.0, sampled=False)
+    assert (top.what, top.side, top.add) == ("largest learning", "high", (1.0, 10.0))
+    drawn = [1e-3, 1.4e-3, 3e-2, 0.5, 0.9]  # 0.9 is in the top tenth of 1e-3..0.9, logwise
+    (near,) = find_edges(drawn, best=0.9 * 0.97, largest_learning=0.9 * 0.97, sampled=True)
+    assert near.side == "high" and near.sampled
+    assert find_edges(drawn, best=3e-2, largest_learning=3e-2, sampled=True) == ()
+    assert find_edges([0.1], best=0.1, largest_learning=0.1, sampled=False) == ()
+
+
+def test_rules_from_intervals() -> None:
+    assert rule_of(0.8, 1.2) == "linear"
+    assert rule_of(0.3, 0.7) == "square root"
+    assert rule_of(0.4, 1.1) == "both"
+    assert rule_of(-0.2, 0.2) == "neither"
+    assert rule_of(math.nan, math.nan) == "untested"
+
+
+SOBOL = DATA + """training: {epochs: 1, batch_size: 32}
+sweep:
+  sampler: sobol
+  points: POINTS
+  seeds: [0, 1]
+  optimizers:
+    - {name: sgd, learning_rates: {low: 1e-4, high: 1}, momentum: {low: 0.0, high: 0.9}}
+"""
+
+
+def test_a_sampled_sweep_resumes_without_redrawing_and_extends(tmp_path: Path) -> None:
+    config = parse_config(SOBOL.replace("POINTS", "4"))
+    stopped = run_sweep(config, runs_dir=tmp_path, backend=ArithmeticBackend(stop_after=5))
+    assert stopped.interrupted
+    design = json.loads((stopped.run_dir / "design.json").read_text())
+    assert len(design["units"]) == 4
+    resumed = ArithmeticBackend()
+    run_sweep(config, resume=stopped.run_dir, backend=resumed)
+    assert len(resumed.trained) == 3  # the 8 trials less the 5 done: no redraw, no repeat
+    more = parse_config(SOBOL.replace("POINTS", "8"))
+    extended = ArithmeticBackend()
+    report = run_sweep(more, resume=stopped.run_dir, backend=extended)
+    first_four = {t.trial_id for t in expand_trials(config)}
+    assert len(extended.trained) == 8 and not first_four & set(extended.trained)
+    assert json.loads((report.run_dir / "design.json").read_text())["units"][:4] == (
+        design["units"])
+    assert "points: 8" in (report.run_dir / "sweep.yaml").read_text()
+    comparison = compare_runs(scan_runs([report.run_dir]).frame)
+    # The momentum drawn with each rate is part of its point, not a setting of its own.
+    (verdict,) = comparison.verdicts
+    assert len(verdict.versus_best) == 7 and dict(verdict.best_with).keys() == {"momentum"}
+    fewer = parse_config(SOBOL.replace("POINTS", "2"))
+    with pytest.raises(StoreError, match="was run with 8 sampled points; resume it with "
+                                         "sweep.points 8 or more"):
+        run_sweep(fewer, resume=stopped.run_dir, backend=ArithmeticBackend())
+
+
+def test_a_corrupted_design_is_one_line_and_nothing_is_lost(tmp_path: Path) -> None:
+    config = parse_config(SOBOL.replace("POINTS", "2"))
+    report = run_sweep(config, runs_dir=tmp_path, backend=ArithmeticBackend(stop_after=1))
+    (report.run_dir / "design.json").write_text('{"sampler": "sobol"')
+    before = sorted(p.name for p in (report.run_dir / "trials").iterdir())
+    with pytest.raises(StoreError, match=r"design.json: malformed JSON"):
+        run_sweep(config, resume=report.run_dir, backend=ArithmeticBackend())
+    (report.run_dir / "design.json").write_text('{"sampler": "sobol", "seed": 0}')
+    with pytest.raises(StoreError, match=r"design.json: corrupted sampled points"):
+        run_sweep(config, resume=report.run_dir, backend=ArithmeticBackend())
+    assert sorted(p.name for p in (report.run_dir / "trials").iterdir()) == before
