@@ -551,6 +551,13 @@ class ExperimentConfig(_Strict):
         """How many points the sampler draws (1 for a grid)."""
         return (self.sweep.points or DEFAULT_POINTS) if self.sweep.sampled else 1
 
+    def first_point(self) -> ExperimentConfig:
+        """The config at each axis's first value (a range's low end), without axes."""
+        sweep = self.sweep
+        if sweep.sampled and not any(entry.sampled() for entry in sweep.optimizers):
+            sweep = sweep.model_copy(update={"sampler": "grid", "points": None})
+        return self.model_copy(update={"axes": (), "sweep": sweep})
+
     def at(self, settings: dict[tuple[str, ...], Any]) -> ExperimentConfig:
         """The config with each setting at ``path`` set to its value, validated, without
         axes: one point of the experiment's space."""

@@ -137,9 +137,12 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
                 env: Mapping[str, str] | None = None,
                 on_curve: Callable[[RangeCurve], None] | None = None) -> FindLrReport:
     """Range-test each optimizer of ``config`` (its learning-rate lists are ignored; other
-    hyperparameters take their first listed value) and write ``<name>-findlr-<time>/``.
+    hyperparameters take their first listed value, or the middle of their range) and write
+    ``<name>-findlr-<time>/``. Where a data, model or training setting is an axis, the test
+    runs at its first value (a range's low end), and the run directory's config says so.
     ``on_curve`` is called as each optimizer and seed finishes (progress)."""
     options.check()
+    config = config.first_point()
     dataset = load_dataset(config.data, env=env)
     engine = build_engine(dataset, model=config.model, training=config.training)
     argv = list(argv if argv is not None else sys.argv)
@@ -198,6 +201,8 @@ def _optimizer_settings(config: ExperimentConfig) -> list[tuple[str, OptimizerSe
     for i, entry in enumerate(config.sweep.optimizers):
         label = entry.name if names.count(entry.name) == 1 else f"{entry.name}-{i + 1}"
         first = {k: v[0] for k, v in entry.hyperparameter_axes().items()}
+        first.update({k: spec.at(0.5) for k, spec in entry.sampled().items()
+                      if k != "learning_rate"})
         out.append((label, OptimizerSetting.of(entry.name, first)))
     return out
 
