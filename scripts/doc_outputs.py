@@ -104,6 +104,46 @@ def find_lr(runs: Path) -> dict[str, str]:
     return {"findlr.txt": _tidy(printed, runs)}
 
 
+def in_words(where: Path) -> str:
+    """What ``lrlab compare`` says of a sweep after its table: the verdicts, in words (one
+    line each, as the Markdown format lists them)."""
+    printed, _ = lrlab("compare", str(where), "--no-plots", "--format", "markdown")
+    return "\n".join(line[2:] for line in printed.splitlines() if line.startswith("- "))
+
+
+def batch_size(runs: Path) -> dict[str, str]:
+    """The batch-size study (about an hour on 2 cores). It is kept in runs/docs/batch-size,
+    so that running this step again resumes it (nothing left to train) and only compares."""
+    keep = ROOT / "runs" / "docs" / "batch-size"
+    done = sorted(keep.glob("mnist-batch-*"))
+    if done:
+        lrlab("sweep", "configs/mnist-batch.yaml", "--resume", str(done[-1]), "--quiet")
+        where = done[-1]
+    else:
+        printed, _ = lrlab("sweep", "configs/mnist-batch.yaml", "--runs-dir", str(keep),
+                           "--quiet")
+        where = Path(printed.strip())
+    lrlab("compare", str(where), "--plots", str(runs / "batch-plots"))
+    shutil.copy(runs / "batch-plots" / "batch-scaling.png", ROOT / "docs" / "batch-scaling.png")
+    shutil.copy(runs / "batch-plots" / "sensitivity-val_accuracy.png",
+                ROOT / "docs" / "batch-sensitivity.png")
+    return {"batch-size.txt": in_words(where)}
+
+
+def sobol(runs: Path) -> dict[str, str]:
+    """A Sobol sweep of 8 points, then 8 more by resuming with ``points: 16``."""
+    printed, _ = lrlab("sweep", "configs/mnist-sobol.yaml", "--runs-dir", str(runs / "sobol"),
+                       "--quiet")
+    where = Path(printed.strip())
+    more = runs / "mnist-sobol-16.yaml"
+    more.write_text((ROOT / "configs" / "mnist-sobol.yaml").read_text().replace(
+        "points: 8 ", "points: 16"))
+    lrlab("sweep", str(more), "--resume", str(where), "--quiet")
+    lrlab("compare", str(where), "--plots", str(runs / "sobol-plots"))
+    shutil.copy(runs / "sobol-plots" / "axes-val_accuracy.png", ROOT / "docs" / "sobol-axes.png")
+    return {"sobol.txt": in_words(where)}
+
+
 def _tidy(printed: str, runs: Path) -> str:
     """Paths as a reader's own run would show them: ``runs/...``, not the scratch folder."""
     text = printed.rstrip("\n").replace(str(runs) + "/", "runs/")
@@ -128,7 +168,7 @@ def report(runs: Path) -> dict[str, str]:
 
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
-    "find-lr": find_lr, "report": report}
+    "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol}
 
 
 def fill_readme() -> None:

@@ -258,6 +258,10 @@ def axes_figure(comparison: Comparison) -> Any:
     for panel, axis in zip(panels[0], axes, strict=True):
         for optimizer, (colour, _) in zip(optimizers, styles, strict=True):
             own = summary[summary["optimizer"] == optimizer]
+            if own[axis].nunique() == len(own):  # drawn values: each point its own slice
+                panel.scatter(own[axis], own["mean"], color=colour, s=30,
+                              edgecolors="black", label=f"{optimizer}: each point")
+                continue
             panel.scatter(own[axis], own["mean"], color=colour, alpha=0.3, s=18)
             best = own.loc[(sign * own["mean"]).groupby(own[axis]).idxmax()].sort_values(axis)
             panel.plot(best[axis], best["mean"], color=colour, marker="*", markersize=11,
@@ -272,13 +276,15 @@ def axes_figure(comparison: Comparison) -> Any:
     panels[0][0].set_ylabel(f"{comparison.metric} ({describe_at(comparison.at)})")
     panels[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9)
     fig.suptitle(f"{comparison.metric} along each axis: mean over seeds of every setting "
-                 f"and rate (faint), the best at each value (stars)")
+                 f"and rate, the best at each value of a grid axis starred")
     return fig
 
 
 def _spans_decades(values: pd.Series) -> bool:
+    """Whether an axis reads best on a log scale: sizes and counts spanning a decade or so
+    (batch sizes, units, images), not shares such as momentum or dropout."""
     low, high = float(values.min()), float(values.max())
-    return low > 0 and high / low >= 8
+    return low > 0 and high > 1 and high / low >= 8
 
 
 @_plain_text

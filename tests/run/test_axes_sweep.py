@@ -197,3 +197,19 @@ def test_a_corrupted_design_is_one_line_and_nothing_is_lost(tmp_path: Path) -> N
     with pytest.raises(StoreError, match=r"design.json: corrupted sampled points"):
         run_sweep(config, resume=report.run_dir, backend=ArithmeticBackend())
     assert sorted(p.name for p in (report.run_dir / "trials").iterdir()) == before
+
+
+def test_plots_and_the_report_show_the_axes(tmp_path: Path) -> None:
+    from lrlab.present.plots import write_plots
+    from lrlab.present.report import collect, render_html
+
+    report = run_sweep(batch_config(), runs_dir=tmp_path / "runs", backend=PeakBackend(1.0))
+    scan = scan_runs([report.run_dir])
+    comparison = compare_runs(scan.frame)
+    written = write_plots(scan.frame, comparison, out_dir=tmp_path / "plots")
+    assert {p.name for p in written} == {"sensitivity-val_accuracy.png", "learning-curves.png",
+                                         "axes-val_accuracy.png", "batch-scaling.png"}
+    assert all(p.stat().st_size > 10_000 for p in written)
+    page = render_html(collect([report.run_dir]), sources=[report.run_dir])
+    assert 'id="batch-scaling"' in page and 'id="axes"' in page
+    assert "agrees with the linear rule (1)" in page
