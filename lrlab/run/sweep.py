@@ -32,6 +32,7 @@ from lrlab.experiment.trials import (
     plan_experiments,
 )
 from lrlab.run.backends import Backend, LocalBackend
+from lrlab.run.backends.base import reserved
 from lrlab.run.environment import collect_environment
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.lock import writer_lock
@@ -141,6 +142,8 @@ def run_sweep(
                 r.config, n_train=len(r.dataset.y_train), n_validation=len(r.dataset.y_val))):
             observer.notice(f"warning: {warning}")
         todo = [r.planned(done) for r in ready if r.planned(done).groups] or [ready[0]]
+        if len(todo) > 1:
+            held.enter_context(reserved(backend))  # one connection for every session
 
         # The backend fails here, before anything is written, if it cannot run the trials.
         first = contextlib.ExitStack()

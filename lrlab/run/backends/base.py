@@ -8,6 +8,7 @@ files whichever backend trained it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -71,6 +72,14 @@ class Backend(Protocol):
         """Get ready to train ``groups`` (each goes whole to one worker, which trains it in
         stacks): fail here (before the runner writes anything) if the backend cannot run
         them; release everything on exit."""
+
+
+def reserved(backend: Backend) -> AbstractContextManager[Any]:
+    """What a backend holds across the sessions of one sweep, when it trains several
+    experiments: a backend may define ``reserve()`` (a context manager; Ray stays connected
+    through it), and one that does not needs nothing held."""
+    reserve = getattr(backend, "reserve", None)
+    return reserve() if reserve is not None else contextlib.nullcontext()
 
 
 def error_text(exc: BaseException) -> str:

@@ -149,6 +149,20 @@ class RayBackend:
         self._trainer_factory = trainer_factory
 
     @contextlib.contextmanager
+    def reserve(self) -> Iterator[None]:
+        """Stay connected to Ray across sessions (a sweep of several experiments trains
+        one session each): they join this connection instead of each starting and stopping
+        a Ray instance of its own."""
+        self.options.check()
+        ray = import_ray(private_instance=self.options.address is None)
+        connected_here = _connect(ray, self.options)
+        try:
+            yield
+        finally:
+            if connected_here:
+                ray.shutdown()
+
+    @contextlib.contextmanager
     def session(self, groups: Sequence[Group], *, dataset: Dataset, model: ModelConfig,
                 training: TrainingConfig) -> Iterator[_RaySession | _NothingToRun]:
         """Connect to (or start) Ray and start the workers, which then load TensorFlow
