@@ -27,6 +27,7 @@ import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling, along_axes, find_edges
 from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
+from lrlab.experiment.trials import CONTEXT_KEYS
 from lrlab.formatting import rate as format_rate
 from lrlab.rundir.loading import CHANCE_ATTR, PARAMS_ATTR, SAMPLED_ATTR, TRAIN_IMAGES_ATTR
 from lrlab.rundir.records import (
@@ -542,11 +543,17 @@ def _marks(verdict: Verdict) -> list[dict[str, object]]:
 
 
 def _between_optimizers(verdicts: list[Verdict]) -> list[OptimizerVersus]:
-    """Within each sweep, every setting's best rate against the best setting's, paired by
-    seed, Holm-corrected over the sweep's comparisons."""
+    """Within each sweep and experiment (the same batch size, model, data...: optimizers
+    are compared on equal terms), every setting's best rate against the best setting's,
+    paired by seed, Holm-corrected over that experiment's comparisons."""
     out = []
-    for sweep in dict.fromkeys(v.sweep for v in verdicts):
-        own = [v for v in verdicts if v.sweep == sweep and v.learns]
+    experiments: dict[tuple[Any, ...], list[Verdict]] = {}
+    for v in verdicts:
+        if v.learns:
+            key = (v.sweep, *((k, _shown(x)) for k, x in v.settings if _of_experiment(k)))
+            experiments.setdefault(key, []).append(v)
+    for own in experiments.values():
+        sweep = own[0].sweep
         if len(own) < 2:
             continue
         sign = 1.0 if higher_is_better(own[0].metric) else -1.0
@@ -566,6 +573,12 @@ def _between_optimizers(verdicts: list[Verdict]) -> list[OptimizerVersus]:
                 other=f"{v.label} {format_rate(v.best_learning_rate)}", difference=d,
                 p_adjusted=p, mark=_mark(p)))
     return out
+
+
+def _of_experiment(column: str) -> bool:
+    """Whether a parameter says what is trained (batch size, model, data...) rather than
+    how the optimizer trains it."""
+    return column in CONTEXT_KEYS or column.startswith(("model.", "data."))
 
 
 def _progress(sweep: object, trials: pd.DataFrame, planned: pd.DataFrame | None,
