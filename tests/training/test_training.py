@@ -95,3 +95,32 @@ def test_batch_larger_than_data_and_partial_last_batch(tiny_config: ExperimentCo
         trainer = trainer_with(tiny_config, "training", batch_size=batch, epochs=1)
         outcome = trainer.train(Trial("rmsprop", 1e-3, 0, {}))
         assert outcome.status is TrialStatus.COMPLETED and math.isfinite(outcome.history[0].loss)
+
+
+def test_every_experiment_of_a_seed_starts_from_the_same_weights(
+        tiny_config: ExperimentConfig) -> None:
+    """Trials that differ in batch size (an axis) start from the very same weights
+    for a seed: the comparison along the axis is controlled."""
+    from lrlab.experiment.trials import plan_experiments
+
+    axes = parse_config(TINY_AXES)
+    first = {}
+    for experiment in plan_experiments(axes):
+        config = experiment.config
+        trainer = make_trainer(load_dataset(config.data), model=config.model,
+                               training=config.training)
+        trial = experiment.trials[0]
+        outcome = trainer.train(trial)
+        assert outcome.status is TrialStatus.COMPLETED
+        # The seed's initial loss on the same reference images is the same function of
+        # the same weights: equal to the last bit across batch sizes.
+        first.setdefault(trial.seed, outcome.initial_loss)
+        assert outcome.initial_loss == first[trial.seed]
+
+
+TINY_AXES = """\
+data: {dataset: synthetic, train_limit: 600, validation: 100, test_limit: 200}
+model: {hidden: [32]}
+training: {epochs: 1, batch_size: [16, 128]}
+sweep: {seeds: [3], optimizers: [{name: sgd, learning_rates: [0.1]}]}
+"""
