@@ -141,7 +141,8 @@ def run_sweep(
         for warning in dict.fromkeys(w for r in ready for w in surprising_settings(
                 r.config, n_train=len(r.dataset.y_train), n_validation=len(r.dataset.y_val))):
             observer.notice(f"warning: {warning}")
-        todo = [r.planned(done) for r in ready if r.planned(done).groups] or [ready[0]]
+        planned = [r.planned(done) for r in ready]
+        todo = [r for r in planned if r.groups] or planned[:1]
         if len(todo) > 1:
             held.enter_context(reserved(backend))  # one connection for every session
 
@@ -171,20 +172,8 @@ def run_sweep(
                             "experiments": len(experiments)},
                            kind=SWEEP, ended=lambda: recorder.stopped):
             observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
-            for index, experiment in enumerate(todo if pending else []):
-                if index == 0:
-                    _run_session(session, recorder, store)
-                    first.close()  # its workers end before the next experiment's start
-                else:
-                    with experiment.session(backend) as later:
-                        _run_session(later, recorder, store)
-                if recorder.stopped is None and recorder.missing(experiment.pending):
-                    # A stop before the trials in progress had started (short trials, many
-                    # of them): none is recorded as interrupted, yet the sweep ended early,
-                    # and must say so.
-                    recorder.stopped = "interrupted"
-                if recorder.stopped is not None:
-                    break
+            if pending:
+                _train(todo, session, first, backend, recorder, store)
             if recorder.compile_seconds is not None:
                 store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
     rows = recorder.rows()
@@ -234,6 +223,26 @@ def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None) -
                                                  engine=config.training.engine)
         ready.append(_Ready(config, experiment.trials, datasets[key], checked[network_key]))
     return ready
+
+
+def _train(todo: Sequence[_Ready], session: Any, first: contextlib.ExitStack,
+           backend: Backend, recorder: _Recorder, store: RunStore) -> None:
+    """Train each experiment in its own backend session, one after the other (``session``
+    is the first's, already open in ``first``), until they are done or the sweep stops."""
+    for index, experiment in enumerate(todo):
+        if index == 0:
+            _run_session(session, recorder, store)
+            first.close()  # its workers end before the next experiment's start
+        else:
+            with experiment.session(backend) as later:
+                _run_session(later, recorder, store)
+        if recorder.stopped is None and recorder.missing(experiment.pending):
+            # A stop before the trials in progress had started (short trials, many of
+            # them): none is recorded as interrupted, yet the sweep ended early, and must
+            # say so.
+            recorder.stopped = "interrupted"
+        if recorder.stopped is not None:
+            return
 
 
 def _run_session(session: Any, recorder: _Recorder, store: RunStore) -> None:
