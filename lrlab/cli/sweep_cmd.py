@@ -28,7 +28,9 @@ class BackendName(str, enum.Enum):
 def engine_line(report: Any) -> str:
     """Which engine and device trained, how many trials at once, and the time spent
     compiling, in one line."""
-    described = [f"{e['name']} on {e['device']} ({e['precision']})" for e in report.engines]
+    # Each experiment's workers describe their engine; one line says each kind once.
+    described = list(dict.fromkeys(f"{e['name']} on {e['device']} ({e['precision']})"
+                                   for e in report.engines))
     line = f"trained by {'; '.join(described) or 'no engine (nothing to train)'}"
     if report.largest_stack > 1:
         line += f", in stacks of up to {report.largest_stack} trials"
