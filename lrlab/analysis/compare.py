@@ -25,6 +25,7 @@ import pandas as pd
 
 import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling, along_axes, find_edges
+from lrlab.analysis.failures import Failure, rate_failures
 from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
 from lrlab.experiment.trials import CONTEXT_KEYS
@@ -255,6 +256,8 @@ class Verdict:
     # Settings drawn with each rate (a sampler's point), as the best rate's trials had them.
     best_with: tuple[tuple[str, Any], ...] = ()
     best_epoch: float = math.nan  # the median epoch the best rate's value comes from
+    # Why rates fail or may mislead (see failures): (rate, its reasons), rates with any.
+    failures: tuple[tuple[float, tuple[Failure, ...]], ...] = ()
 
     @property
     def label(self) -> str:
@@ -387,18 +390,24 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     others = setting_columns(summary, carried=carried)
     found, marks = [], {}
     groups = values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False)
+    histories = _histories(frame)
     for _, group in sorted(groups, key=lambda item: _group_order(item[0], values)):
         sweep = str(group["sweep"].iloc[0])
         verdict = _verdict(group, others, metric=metric, provisional=sweep in unfinished,
                            carried=[c for c in carried if c in group],
                            sampled="learning_rate" in sampled.get(sweep, ()))
+        verdict = dataclasses.replace(verdict, failures=tuple(
+            (float(rate), reasons) for rate, trials in group.groupby("learning_rate")
+            if (reasons := rate_failures(trials, histories, metric=metric,
+                                         higher_is_better=higher_is_better(metric)))))
         found.append(verdict)
         key = _setting_key(group.iloc[0], others)
         marks.update({(key, row["learning_rate"]): row for row in _marks(verdict)})
     rows = [marks.get((_setting_key(row, others), row["learning_rate"]), {})
             for _, row in summary.iterrows()]
-    for column in ("verdict", "vs_best", "vs_best_low", "vs_best_high", "p_holm", "learns"):
-        summary[column] = [row.get(column, "" if column == "verdict" else math.nan)
+    for column in ("verdict", "vs_best", "vs_best_low", "vs_best_high", "p_holm", "learns",
+                   "why"):
+        summary[column] = [row.get(column, "" if column in ("verdict", "why") else math.nan)
                            for row in rows]
     along, scaling = along_axes(found, values, train_images=frame.attrs.get(
         TRAIN_IMAGES_ATTR, {}))
@@ -407,6 +416,13 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
                       chances={s: c for s, c in chances.items() if s in set(summary["sweep"])},
                       along=along, scaling=scaling, setting_columns=others,
                       carried=[c for c in carried if c in summary])
+
+
+def _histories(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each trial's recorded epochs, in order, by ``sweep/trial_id``."""
+    recorded = frame.dropna(subset=["epoch"]).sort_values("epoch", kind="stable")
+    keys = recorded["sweep"].astype(str) + "/" + recorded["trial_id"].astype(str)
+    return {str(key): rows for key, rows in recorded.groupby(keys, sort=False)}
 
 
 def setting_columns(summary: pd.DataFrame, *, carried: Sequence[str] = ()) -> list[str]:
@@ -536,9 +552,11 @@ def _marks(verdict: Verdict) -> list[dict[str, object]]:
         mean, low, high = in_metric_units(c.difference, verdict.metric)
         rows.append({"learning_rate": c.learning_rate, "verdict": c.mark, "vs_best": mean,
                      "vs_best_low": low, "vs_best_high": high, "p_holm": c.p_adjusted})
+    why = dict(verdict.failures)
     for row in rows:
         row["learns"] = (verdict.largest_learning is not None
                          and row["learning_rate"] <= verdict.largest_learning)
+        row["why"] = ", ".join(f.reason for f in why.get(row["learning_rate"], ()))
     return rows
 
 

@@ -29,12 +29,13 @@ from lrlab.analysis.compare import (
     in_metric_units,
     varied_columns,
 )
+from lrlab.analysis.failures import REASONS
 from lrlab.formatting import number, rate
 from lrlab.rundir.files import json_safe
 
 FORMATS = ("table", "csv", "markdown", "json", "latex")
 # Left-aligned (text) columns; every other column is a number.
-_TEXT_COLUMNS = ("sweep", "optimizer", "verdict")
+_TEXT_COLUMNS = ("sweep", "optimizer", "verdict", "why")
 METHOD = ("paired by seed, 95% t-intervals (clipped to the metric's range: accuracies "
           "to [0, 1]), tied = not told apart at the 5% level after Holm's correction for "
           "the rates compared")
@@ -88,13 +89,13 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
         rates = sorted([v.best_learning_rate, *(c.learning_rate for c in v.versus_best)])
         return (f"{head}{v.label}: no best rate: every rate compared "
                 f"({rate_list(rates)}) diverged or stalled on at least one "
-                f"seed. {learns}{_edges_text(v)}")
+                f"seed. {learns}{_failures_text(v)}{_edges_text(v)}")
     if v.single_seed:
         return (f"{head}{v.label}: best observed learning rate {rate(v.best_learning_rate)}"
                 f"{_with_text(v)} ({v.metric} {number(v.best_mean)}, 1 seed). With one seed "
                 f"no difference between rates can be told apart: run at least 3 seeds "
                 f"(sweep.seeds: [0, 1, 2]), more where rates are close. {learns}"
-                f"{_edges_text(v)}")
+                f"{_failures_text(v)}{_edges_text(v)}")
     text = (f"{head}{v.label}: best learning rate {rate(v.best_learning_rate)}{_with_text(v)} "
             f"({v.metric} "
             f"{number(v.best_mean)}, 95% CI {_interval(v.best_low, v.best_high)}, "
@@ -121,7 +122,30 @@ def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
     if v.untested:
         text += (f"Untested (fewer than 2 seeds shared with the best): "
                  f"{rate_list(v.untested)}. ")
-    return text + learns + _edges_text(v)
+    return text + learns + _failures_text(v) + _edges_text(v)
+
+
+# What each reason means, said once per verdict (the numbers are in the table's `why`
+# column, the JSON export and the report).
+_REASON_WORDS = {
+    "diverged": "the loss blew up", "stalled": "never left chance",
+    "unstable": "training loss jumped between epochs",
+    "overfitting": "validation loss rose while training loss fell",
+    "crawling": "still improving at the last epoch by more than the seed noise: more "
+                "epochs could change the verdict"}
+
+
+def _failures_text(v: Verdict) -> str:
+    """Why rates fail or may mislead, reason by reason (see lrlab.analysis.failures)."""
+    rates: dict[str, list[float]] = {}
+    for r, found in v.failures:
+        for failure in found:
+            rates.setdefault(failure.reason, []).append(r)
+    if not rates:
+        return ""
+    parts = [f"{reason} at {rate_list(rs)} ({_REASON_WORDS[reason]})"
+             for reason, rs in sorted(rates.items(), key=lambda item: REASONS.index(item[0]))]
+    return f" Why: {'; '.join(parts)}."
 
 
 def _with_text(v: Verdict) -> str:
@@ -258,11 +282,14 @@ def display_columns(rows: pd.DataFrame) -> list[str]:
     vary, then the statistics and the verdict. CSV and JSON keep every column."""
     columns = ["sweep"] if rows["sweep"].nunique() > 1 else []
     columns += ["optimizer", "learning_rate", *varied_columns(rows)]
+    why = ["why"] if "why" in rows and rows["why"].astype(bool).any() else []
     return columns + ["mean", "std", "ci_low", "ci_high", "n", "vs_best", "p_holm", "verdict",
-                      "epoch", "diverged", "stalled", "seconds"]
+                      *why, "epoch", "diverged", "stalled", "seconds"]
 
 
 def _cell(column: str, value: Any, *, missing: str) -> str:
+    if column == "why":
+        return str(value) if isinstance(value, str) and value else missing
     if column == "learning_rate":
         return rate(value)
     if column in ("n", "diverged", "stalled"):
@@ -277,7 +304,7 @@ def _cell(column: str, value: Any, *, missing: str) -> str:
 # What a narrower terminal gives up first, so that a row never wraps: the least-read
 # columns, then the spread, then the paired difference's interval (its mean stays).
 _DROPPED_WHEN_NARROW = ("seconds", "stalled", "diverged", "epoch", "p_holm", "std",
-                        "vs_best_interval", "n")
+                        "vs_best_interval", "n", "why")
 
 
 def to_table(comparison: Comparison, rows: pd.DataFrame, *, width: int = 200) -> str:
@@ -364,6 +391,9 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
                                 **asdict(c.difference), "p_adjusted": c.p_adjusted,
                                 "seeds_needed": c.seeds_needed} for c in v.versus_best]
         data["edges"] = [{**asdict(e), "text": edge_text(e)} for e in v.edges]
+        data["failures"] = [{"learning_rate": r, "reasons": [{**asdict(f), "text": f.text}
+                                                             for f in found]}
+                            for r, found in v.failures]
         data["settings"] = dict(v.settings)
         data["best_with"] = dict(v.best_with)
         data["text"] = verdict_text(v)

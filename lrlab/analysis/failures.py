@@ -1,0 +1,137 @@
+"""Why a rate fails, told from what its trials recorded: the learning-rate story (too small
+crawls, too large overshoots or diverges) read from the evidence. Pure (pandas).
+
+- **diverged**: the loss blew up (the trial stopped at that epoch);
+- **stalled**: it completed without leaving chance;
+- **unstable**: its training loss rose from one epoch to the next by more than a tenth;
+- **overfitting**: its validation loss ended well above its lowest while the training loss
+  kept falling;
+- **crawling**: the rate's seeds were still improving at the last epoch by more than the
+  seeds differ from each other, so more epochs could change the verdict.
+
+The first two fail a rate (it is never the best); the other three are warnings about it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Most severe first: a trial that diverged is not also called unstable.
+REASONS = ("diverged", "stalled", "unstable", "overfitting", "crawling")
+FAILING = ("diverged", "stalled")  # these fail a rate; the others warn about it
+UNSTABLE_RISE = 0.10  # a training loss up by more than this share from one epoch to the next
+OVERFIT_RISE = 0.05  # a final validation loss this share above its lowest
+CRAWL_FLOOR = 0.002  # gains below this (in the metric's units) are not "still improving"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One reason a rate fails (or may mislead), on ``seeds`` of its ``of`` seeds, with
+    the numbers that show it (of the first such seed, or over seeds for crawling)."""
+
+    reason: str
+    seeds: int
+    of: int
+    detail: str
+
+    @property
+    def text(self) -> str:
+        share = "" if self.seeds == self.of else f"{self.seeds} of {self.of} seeds: "
+        return f"{self.reason} ({share}{self.detail})"
+
+
+def trial_reason(history: pd.DataFrame, *, status: str, diverged_epoch: float,
+                 initial_loss: float, stalled: bool) -> tuple[str, str] | None:
+    """The gravest reason one trial shows, with its numbers; None when it shows none (of
+    the per-trial reasons: crawling is judged over a rate's seeds)."""
+    if status == "diverged":
+        at = "" if _missing(diverged_epoch) else f" at epoch {int(diverged_epoch)}"
+        last = history["loss"].iloc[-1] if len(history) else math.nan
+        ratio = (f": loss {_number(last)}, {last / initial_loss:.3g}x the initial "
+                 f"{_number(initial_loss)}" if math.isfinite(last) and initial_loss > 0
+                 else "")
+        return "diverged", f"the loss blew up{at}{ratio}"
+    if stalled:
+        return "stalled", "it never left chance"
+    if len(history) < 2:
+        return None
+    loss = history["loss"].to_numpy(float)
+    rises = loss[1:] / loss[:-1] - 1
+    if np.isfinite(rises).all() and (rises > UNSTABLE_RISE).any():
+        i = int(np.argmax(rises))
+        return "unstable", (f"training loss rose {rises[i]:.0%} from epoch {i + 1} to "
+                            f"{i + 2}")
+    if "val_loss" in history and history["val_loss"].notna().all():
+        val = history["val_loss"].to_numpy(float)
+        low = int(np.argmin(val))
+        if val[-1] > val[low] * (1 + OVERFIT_RISE) and loss[-1] < loss[low]:
+            return "overfitting", (f"validation loss rose from {_number(val[low])} at epoch "
+                                   f"{low + 1} to {_number(val[-1])} while training loss "
+                                   f"fell from {_number(loss[low])} to {_number(loss[-1])}")
+    return None
+
+
+def rate_failures(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *,
+                  metric: str, higher_is_better: bool) -> tuple[Failure, ...]:
+    """Why one rate of one setting fails, from its trials (rows of
+    :func:`lrlab.analysis.compare.trial_values`) and their per-epoch ``histories`` (by
+    ``_trial``: sweep/trial_id), gravest first."""
+    of = len(trials)
+    found: dict[str, list[str]] = {}
+    for _, trial in trials.iterrows():
+        history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", _EMPTY)
+        reason = trial_reason(history, status=str(trial["status"]),
+                              diverged_epoch=trial.get("diverged_epoch", math.nan),
+                              initial_loss=float(trial.get("initial_loss", math.nan)),
+                              stalled=bool(trial["stalled"]))
+        if reason is not None:
+            found.setdefault(reason[0], []).append(reason[1])
+    # Diverging or stalling on one seed fails a rate; a warning needs most of its seeds.
+    failures = [Failure(reason, len(details), of, details[0])
+                for reason, details in found.items()
+                if reason in FAILING or len(details) > of / 2]
+    crawling = _crawling(trials, histories, metric=metric, higher_is_better=higher_is_better)
+    if crawling is not None and not found.keys() & set(FAILING):
+        failures.append(crawling)
+    return tuple(sorted(failures, key=lambda f: REASONS.index(f.reason)))
+
+
+def _crawling(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, metric: str,
+              higher_is_better: bool) -> Failure | None:
+    """Still improving at the last epoch, on average over seeds, by more than the seed
+    noise (the standard deviation of the final values over seeds)."""
+    column = metric if not metric.startswith("test_") else "val_" + metric.removeprefix("test_")
+    sign = 1.0 if higher_is_better else -1.0
+    gains, finals = [], []
+    for _, trial in trials.iterrows():
+        history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", _EMPTY)
+        if column not in history or len(history) < 2 or trial["status"] != "completed":
+            return None
+        values = history[column].to_numpy(float)
+        gains.append(sign * (values[-1] - values[-2]))
+        finals.append(values[-1])
+    if not gains:
+        return None
+    gain = float(np.mean(gains))
+    noise = float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0
+    if not gain > max(noise, CRAWL_FLOOR):
+        return None
+    return Failure("crawling", sum(g > 0 for g in gains), len(gains),
+                   f"{column} still rising by {_number(gain)} in the last epoch, more than "
+                   f"the seed noise {_number(noise)}")
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+_EMPTY = pd.DataFrame()

@@ -1,0 +1,85 @@
+"""Why a rate fails, from constructed histories: each reason, its numbers, and what does
+not count as one."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from lrlab.analysis.failures import rate_failures, trial_reason
+
+
+def history(loss, val_loss=None, val_accuracy=None) -> pd.DataFrame:
+    n = len(loss)
+    return pd.DataFrame({"epoch": range(1, n + 1), "loss": loss,
+                         "val_loss": val_loss if val_loss is not None else [math.nan] * n,
+                         "val_accuracy": val_accuracy if val_accuracy is not None
+                         else [0.5] * n})
+
+
+def reason(h: pd.DataFrame, *, status: str = "completed", stalled: bool = False):
+    return trial_reason(h, status=status, diverged_epoch=2 if status == "diverged" else None,
+                        initial_loss=2.0, stalled=stalled)
+
+
+def test_each_reason_of_a_trial_with_its_numbers() -> None:
+    assert reason(history([1.0, 30.0]), status="diverged") == (
+        "diverged", "the loss blew up at epoch 2: loss 30, 15x the initial 2")
+    assert reason(history([2.3, 2.3]), stalled=True) == ("stalled", "it never left chance")
+    assert reason(history([1.0, 0.6, 0.9, 0.5])) == (
+        "unstable", "training loss rose 50% from epoch 2 to 3")
+    assert reason(history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.7])) == (
+        "overfitting", "validation loss rose from 0.6 at epoch 2 to 0.7 while training loss "
+        "fell from 0.5 to 0.3")
+
+
+def test_what_is_not_a_failure() -> None:
+    assert reason(history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.55])) is None  # learning
+    assert reason(history([1.0, 0.5, 0.52], val_loss=[0.8, 0.6, 0.6])) is None  # +4%: noise
+    assert reason(history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.62])) is None  # +3.3%
+    assert reason(history([1.0])) is None  # one epoch says nothing of a trend
+
+
+def trials(rows: list[dict], histories: dict[str, pd.DataFrame]):
+    frame = pd.DataFrame([{"sweep": "s", "trial_id": f"t{i}", "seed": i, "stalled": False,
+                           "status": "completed", "diverged_epoch": None, "initial_loss": 2.0,
+                           **row} for i, row in enumerate(rows)])
+    return rate_failures(frame, {f"s/t{i}": h for i, h in histories.items()},
+                         metric="val_accuracy", higher_is_better=True)
+
+
+def test_crawling_is_judged_against_the_seed_noise() -> None:
+    rising = {i: history([1.0, 0.8], val_accuracy=[0.80 + d, 0.85 + d])
+              for i, d in enumerate((0.0, 0.001, -0.001))}
+    (crawling,) = trials([{}, {}, {}], rising)
+    assert (crawling.reason, crawling.seeds, crawling.of) == ("crawling", 3, 3)
+    assert crawling.detail == ("val_accuracy still rising by 0.05 in the last epoch, more than "
+                               "the seed noise 0.001")
+    # The same gain among seeds that differ by more than it: not told from noise.
+    noisy = {i: history([1.0, 0.8], val_accuracy=[0.80 + d, 0.85 + d])
+             for i, d in enumerate((0.0, 0.1, -0.1))}
+    assert trials([{}, {}, {}], noisy) == ()
+    flat = {i: history([1.0, 0.8], val_accuracy=[0.9, 0.9005]) for i in range(3)}
+    assert trials([{}, {}, {}], flat) == ()
+
+
+def test_a_rate_fails_on_one_seed_but_a_warning_needs_most() -> None:
+    diverged = {0: history([1.0, 30.0]), 1: history([1.0, 0.5]), 2: history([1.0, 0.5])}
+    (failure,) = trials([{"status": "diverged", "diverged_epoch": 2}, {}, {}], diverged)
+    assert (failure.reason, failure.seeds, failure.of) == ("diverged", 1, 3)
+    assert failure.text.startswith("diverged (1 of 3 seeds: the loss blew up at epoch 2")
+    one_overfits = {0: history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.7]),
+                    1: history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.5]),
+                    2: history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.5])}
+    assert trials([{}, {}, {}], one_overfits) == ()
+    two_overfit = {**one_overfits, 1: one_overfits[0]}
+    assert [f.reason for f in trials([{}, {}, {}], two_overfit)] == ["overfitting"]
+
+
+@pytest.mark.parametrize("status", ["diverged", "stalled"])
+def test_a_failing_rate_is_not_also_called_crawling(status: str) -> None:
+    rising = {i: history([1.0, 0.8], val_accuracy=[0.1, 0.15]) for i in range(2)}
+    rows = [{"status": "diverged"} if status == "diverged" else {"stalled": True}, {}]
+    assert [f.reason for f in trials(rows, rising)] == [status]
