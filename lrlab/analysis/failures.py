@@ -61,7 +61,8 @@ def trial_reason(history: pd.DataFrame, *, status: str, diverged_epoch: float,
     if len(history) < 2:
         return None
     loss = history["loss"].to_numpy(float)
-    rises = loss[1:] / loss[:-1] - 1
+    with np.errstate(divide="ignore", invalid="ignore"):  # a loss of 0, or NaN: no rise
+        rises = loss[1:] / loss[:-1] - 1
     if np.isfinite(rises).all() and (rises > UNSTABLE_RISE).any():
         i = int(np.argmax(rises))
         return "unstable", (f"training loss rose {rises[i]:.0%} from epoch {i + 1} to "
@@ -87,7 +88,7 @@ def rate_failures(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *
         history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", _EMPTY)
         reason = trial_reason(history, status=str(trial["status"]),
                               diverged_epoch=trial.get("diverged_epoch", math.nan),
-                              initial_loss=float(trial.get("initial_loss", math.nan)),
+                              initial_loss=_float(trial.get("initial_loss")),
                               stalled=bool(trial["stalled"]))
         if reason is not None:
             found.setdefault(reason[0], []).append(reason[1])
@@ -128,6 +129,13 @@ def _crawling(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, me
 
 def _number(value: float) -> str:
     return f"{value:.3g}"
+
+
+def _float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _missing(value: object) -> bool:
