@@ -122,9 +122,10 @@ def _crawling(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, me
     noise = float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0
     if not gain > max(noise, CRAWL_FLOOR):
         return None
+    than = (f"more than the seed noise {_number(noise)}" if len(finals) > 1 else
+            f"more than {CRAWL_FLOOR:g} (one seed: no noise to measure it against)")
     return Failure("crawling", sum(g > 0 for g in gains), len(gains),
-                   f"{column} still rising by {_number(gain)} in the last epoch, more than "
-                   f"the seed noise {_number(noise)}")
+                   f"{column} still rising by {_number(gain)} in the last epoch, {than}")
 
 
 def _number(value: float) -> str:

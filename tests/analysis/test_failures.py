@@ -63,6 +63,8 @@ def test_crawling_is_judged_against_the_seed_noise() -> None:
     assert trials([{}, {}, {}], noisy) == ()
     flat = {i: history([1.0, 0.8], val_accuracy=[0.9, 0.9005]) for i in range(3)}
     assert trials([{}, {}, {}], flat) == ()
+    (alone,) = trials([{}], {0: rising[0]})
+    assert alone.detail.endswith("more than 0.002 (one seed: no noise to measure it against)")
 
 
 def test_a_rate_fails_on_one_seed_but_a_warning_needs_most() -> None:

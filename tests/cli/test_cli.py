@@ -116,11 +116,16 @@ def test_data_import(tmp_path: Path, monkeypatch) -> None:
                    "broken.npz: not a readable .npz file")
 
 
+# A progress line of one epoch: "  sgd-lr1.00e-01-s0-0ecf23 epoch 1/2 loss ..." (the verdicts
+# speak of epochs too).
+EPOCH_LINE = re.compile(r"^\s+\S+ epoch \d+/\d+ ")
+
+
 @pytest.mark.slow
 def test_progress_lines_when_not_a_terminal(tmp_path: Path, tiny_config_file: Path) -> None:
     result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir",
                                  str(tmp_path / "runs")])
-    epoch_lines = [line for line in result.stdout.splitlines() if " epoch " in line]
+    epoch_lines = [line for line in result.stdout.splitlines() if EPOCH_LINE.match(line)]
     assert len(epoch_lines) == 2 + 1 + 2  # the diverged trial stops after its first epoch
     assert "loss" in epoch_lines[0] and "val_acc" in epoch_lines[0]
     (run_dir,) = (tmp_path / "runs").iterdir()
@@ -152,7 +157,7 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, tiny_config_file: Path, ray_ins
     assert result.exit_code == 0, result.output
     assert "sweep: 3 trial(s) to run" in result.stdout
     assert "rmsprop: best observed learning rate 0.001 (val_accuracy" in result.stdout
-    assert sum(" epoch " in line for line in result.stdout.splitlines()) == 2 + 1 + 2
+    assert sum(bool(EPOCH_LINE.match(line)) for line in result.stdout.splitlines()) == 2 + 1 + 2
     (run_dir,) = (tmp_path / "runs").iterdir()
     resumed = runner.invoke(app, ["sweep", str(tiny_config_file), "--resume", str(run_dir),
                                   "--backend", "ray"])

@@ -73,7 +73,8 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
          "cfg.yaml:13: sweep.optimizers[1].rho[1]: expected a number in [0, 1) (got 1.0)"),
         ("momentum: 0", "momentm: 0",
          "cfg.yaml:10: sweep.optimizers[0].momentm: unknown key; did you mean momentum? "
-         "Expected one of: name, learning_rates, schedule, scale_rates, base_batch_size, momentum, nesterov,"),
+         "Expected one of: name, learning_rates, schedule, scale_rates, base_batch_size, "
+         "momentum, nesterov,"),
         ("name: sgd", "name: sgdd",
          "cfg.yaml:8: sweep.optimizers[0].name: unknown optimizer 'sgdd'; expected one of: "
          "sgd, rmsprop, adam"),

@@ -20,8 +20,8 @@ from lrlab.errors import StoreError
 from lrlab.experiment.config import parse_config
 from lrlab.experiment.trials import expand_trials
 from lrlab.present.render import render, verdict_lines
-from lrlab.rundir.loading import scan_runs
 from lrlab.run.sweep import run_sweep
+from lrlab.rundir.loading import scan_runs
 
 DATA = "data: {dataset: synthetic, train_limit: 600, validation: 100, test_limit: 100}\n"
 
