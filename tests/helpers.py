@@ -122,17 +122,22 @@ def five_seed_trials() -> dict:
 class ArithmeticBackend:
     """A backend that trains nothing: each trial's epochs are arithmetic on its rate, in
     microseconds. For tests of the runner's bookkeeping (resume, damage, full disks), where
-    real training would only add minutes."""
+    real training would only add minutes. ``accuracy`` (of a trial) replaces the default
+    peak at rate 0.1; ``sessions`` records each session's batch size."""
 
-    def __init__(self, *, stop_after: int | None = None) -> None:
+    def __init__(self, *, stop_after: int | None = None, accuracy=None) -> None:
         self.trained: list[str] = []
         self.stop_after = stop_after  # return after this many trials, as a Ctrl-C between
                                       # two trials does
+        self.accuracy = accuracy or (
+            lambda trial: 1 / (1 + abs(math.log10(trial.learning_rate) + 1)))
+        self.sessions: list[int] = []
 
     def session(self, groups, *, dataset, model, training):
         import contextlib
 
         backend = self
+        self.sessions.append(training.batch_size)
 
         class Session:
             description = {"name": "arithmetic"}
@@ -147,7 +152,7 @@ class ArithmeticBackend:
                             return
                         backend.trained.append(trial.trial_id)
                         events.trial_started(trial)
-                        accuracy = 1 / (1 + abs(math.log10(trial.learning_rate) + 1))
+                        accuracy = backend.accuracy(trial)
                         for epoch in range(1, training.epochs + 1):
                             events.epoch_finished(trial, EpochRecord(
                                 epoch=epoch, lr=trial.learning_rate, loss=1 - accuracy,

@@ -6,7 +6,6 @@ in milliseconds."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from pathlib import Path
@@ -26,47 +25,17 @@ from lrlab.rundir.loading import scan_runs
 DATA = "data: {dataset: synthetic, train_limit: 600, validation: 100, test_limit: 100}\n"
 
 
-class PeakBackend(ArithmeticBackend):
+def PeakBackend(power: float, **kwargs) -> ArithmeticBackend:  # noqa: N802 - a backend
     """Accuracy 0.9 - 0.1 (log10 rate - log10 peak)^2 (at least 0.05: a rate 3 decades
     off stalls), the peak at ``0.01 (b / 32) ^ power`` for batch size b, plus a small
     offset per seed (which pairing cancels)."""
 
-    def __init__(self, power: float, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.power = power
-        self.sessions: list[int] = []
+    def accuracy(trial) -> float:
+        peak = 0.01 * (dict(trial.context)["batch_size"] / 32) ** power
+        return (max(0.05, 0.9 - 0.1 * math.log10(trial.learning_rate / peak) ** 2)
+                + 0.002 * trial.seed + 0.0003 * (trial.seed % 2))
 
-    def session(self, groups, *, dataset, model, training):
-        from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
-
-        backend = self
-        self.sessions.append(training.batch_size)
-
-        class Session:
-            description = {"name": "peak"}
-            trains_here = False
-
-            def run(self, events) -> None:
-                for group in groups:
-                    for trial in group.recorded:
-                        if len(backend.trained) == backend.stop_after:
-                            return
-                        backend.trained.append(trial.trial_id)
-                        events.trial_started(trial)
-                        batch = dict(trial.context)["batch_size"]
-                        peak = 0.01 * (batch / 32) ** backend.power
-                        accuracy = max(0.05, 0.9 - 0.1 * math.log10(
-                            trial.learning_rate / peak) ** 2) + 0.002 * trial.seed + 0.0003 * (
-                            trial.seed % 2)
-                        events.epoch_finished(trial, EpochRecord(
-                            epoch=1, lr=trial.learning_rate, loss=1 - accuracy,
-                            accuracy=accuracy, val_loss=1 - accuracy, val_accuracy=accuracy,
-                            seconds=0.001))
-                        events.trial_finished(trial, TrialOutcome(
-                            status=TrialStatus.COMPLETED, initial_loss=2.3,
-                            test_loss=1 - accuracy, test_accuracy=accuracy, seconds=0.002))
-
-        return contextlib.nullcontext(Session())
+    return ArithmeticBackend(accuracy=accuracy, **kwargs)
 
 
 def batch_config(rates: str = "{start: 1e-4, stop: 1, num: 9}", seeds: str = "[0, 1, 2]"):
