@@ -25,7 +25,7 @@ import pandas as pd
 
 import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling, along_axes, find_edges
-from lrlab.analysis.failures import Failure, rate_failures
+from lrlab.analysis.failures import CHANCE_MARGIN, Failure, rate_failures
 from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
 from lrlab.experiment.trials import CONTEXT_KEYS
@@ -40,11 +40,6 @@ from lrlab.rundir.records import (
     UNRECORDED_CHANCE,
     TrialStatus,
 )
-
-# An accuracy counts as learning only this far above chance (the most frequent class's
-# share): a tenth of the way from nothing to everything, so 0.2 on ten balanced classes.
-# Trials below it are "stalled".
-CHANCE_MARGIN = 0.1
 
 
 class CompareError(LrlabError):
@@ -143,7 +138,8 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
                                about={"at": str(at)})
     trials = frame.drop_duplicates("_trial").set_index("_trial")
     keep = [c for c in ("sweep", "trial_id", *param_columns(frame), "seed", "status",
-                        "diverged_epoch", "initial_loss", "trial_seconds")
+                        "diverged_epoch", "initial_loss", "trial_seconds", "stopped_epoch",
+                        "dead_units")
             if c in trials.columns]
     out = trials[keep].copy()
     last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")
@@ -154,7 +150,8 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
         chosen = _pick_epochs(recorded, metric=metric, at=at, last=last)
         out["value"], out["value_epoch"] = chosen[metric], chosen["epoch"]
     chances = chance_levels(frame, metric) if chances is None else chances
-    out["stalled"] = ((out["status"] == TrialStatus.COMPLETED.value)
+    out["stalled"] = (out["status"].isin((TrialStatus.COMPLETED.value,
+                                          TrialStatus.STOPPED.value))
                       & ~_learns(out, metric, chances))
     return out.reset_index(drop=True)
 

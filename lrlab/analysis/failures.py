@@ -27,6 +27,11 @@ FAILING = ("diverged", "stalled")  # these fail a rate; the others warn about it
 UNSTABLE_RISE = 0.10  # a training loss up by more than this share from one epoch to the next
 OVERFIT_RISE = 0.05  # a final validation loss this share above its lowest
 CRAWL_FLOOR = 0.002  # gains below this (in the metric's units) are not "still improving"
+# An accuracy counts as learning only this far above chance (the most frequent class's
+# share): a tenth of the way from nothing to everything, so 0.2 on ten balanced classes.
+# Trials below it are "stalled".
+CHANCE_MARGIN = 0.1
+DEAD_MANY = 0.5  # a diverged network with this share of dead units says so too
 
 
 @dataclass(frozen=True)
@@ -45,19 +50,27 @@ class Failure:
         return f"{self.reason} ({share}{self.detail})"
 
 
+def stalled(best_accuracy: float, chance: float) -> bool:
+    """Whether a trial that finished without diverging never left chance: its best
+    accuracy not above the most frequent class's share by more than CHANCE_MARGIN."""
+    return not best_accuracy > chance + CHANCE_MARGIN
+
+
 def trial_reason(history: pd.DataFrame, *, status: str, diverged_epoch: float,
-                 initial_loss: float, stalled: bool) -> tuple[str, str] | None:
+                 initial_loss: float, stalled: bool, dead_units: float = math.nan
+                 ) -> tuple[str, str] | None:
     """The gravest reason one trial shows, with its numbers; None when it shows none (of
-    the per-trial reasons: crawling is judged over a rate's seeds)."""
+    the per-trial reasons: crawling is judged over a rate's seeds). ``dead_units`` is the
+    share of hidden ReLU units that output zero on every validation image (NaN: none)."""
     if status == "diverged":
         at = "" if _missing(diverged_epoch) else f" at epoch {int(diverged_epoch)}"
         last = history["loss"].iloc[-1] if len(history) else math.nan
         ratio = (f": loss {_number(last)}, {last / initial_loss:.3g}x the initial "
                  f"{_number(initial_loss)}" if math.isfinite(last) and initial_loss > 0
                  else "")
-        return "diverged", f"the loss blew up{at}{ratio}"
+        return "diverged", f"the loss blew up{at}{ratio}{_dead(dead_units, only_many=True)}"
     if stalled:
-        return "stalled", "it never left chance"
+        return "stalled", f"it never left chance{_dead(dead_units)}"
     if len(history) < 2:
         return None
     loss = history["loss"].to_numpy(float)
@@ -89,7 +102,8 @@ def rate_failures(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *
         reason = trial_reason(history, status=str(trial["status"]),
                               diverged_epoch=trial.get("diverged_epoch", math.nan),
                               initial_loss=_float(trial.get("initial_loss")),
-                              stalled=bool(trial["stalled"]))
+                              stalled=bool(trial["stalled"]),
+                              dead_units=_float(trial.get("dead_units")))
         if reason is not None:
             found.setdefault(reason[0], []).append(reason[1])
     # Diverging or stalling on one seed fails a rate; a warning needs most of its seeds.
@@ -111,6 +125,7 @@ def _crawling(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, me
     gains, finals = [], []
     for _, trial in trials.iterrows():
         history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", _EMPTY)
+        # A stopped trial had stopped improving: it is not still rising.
         if column not in history or len(history) < 2 or trial["status"] != "completed":
             return None
         values = history[column].to_numpy(float)
@@ -126,6 +141,17 @@ def _crawling(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, me
             f"more than {CRAWL_FLOOR:g} (one seed: no noise to measure it against)")
     return Failure("crawling", sum(g > 0 for g in gains), len(gains),
                    f"{column} still rising by {_number(gain)} in the last epoch, {than}")
+
+
+def _dead(share: object, *, only_many: bool = False) -> str:
+    """What a trial's dead ReLU units say, as a clause; nothing when not measured."""
+    share = _float(share)
+    if not math.isfinite(share) or only_many and share < DEAD_MANY:
+        return ""
+    if share == 0:
+        return "; no hidden unit died"
+    return (f"; {share:.0%} of its hidden ReLU units died (zero on every validation "
+            f"image)")
 
 
 def _number(value: float) -> str:

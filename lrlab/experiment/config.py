@@ -258,6 +258,21 @@ class ModelConfig(_Strict):
         return f"{self.kind}({';'.join(parts)})"
 
 
+class EarlyStoppingConfig(_Strict):
+    """End a trial once ``metric`` has not improved on its best by more than ``min_delta``
+    for ``patience`` epochs in a row. Only epochs are saved: a stopped trial is read at its
+    best epoch, as any other, so stopping never lends a trial a value it did not reach."""
+
+    patience: Count = 3
+    min_delta: Annotated[float, BeforeValidator(_not_bool), Field(ge=0),
+                         AfterValidator(_finite)] = 0.0
+    metric: Literal["val_accuracy", "val_loss", "accuracy", "loss"] = "val_accuracy"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric.endswith("accuracy")
+
+
 class TrainingConfig(_Strict):
     epochs: Annotated[Count, Field(le=MAX_EPOCHS)] = 3
     batch_size: Count = 32
@@ -271,6 +286,8 @@ class TrainingConfig(_Strict):
     # The most trials of one optimizer setting and seed trained as one stack (jax engine):
     # auto stacks on accelerators (up to 256 a stack) and not on a CPU; 1 never stacks.
     stack: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
+    # Stop a trial whose metric no longer improves (None: every trial trains every epoch).
+    early_stopping: EarlyStoppingConfig | None = None
 
     @model_validator(mode="after")
     def _stacking_needs_jax(self) -> TrainingConfig:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lrlab.analysis.compare import CompareError, Comparison, compare_runs
+from lrlab.analysis.failures import stalled, trial_reason
 from lrlab.errors import StoreError
 from lrlab.experiment.config import ExperimentConfig, parse_config, surprising_settings
 from lrlab.experiment.trials import (
@@ -37,6 +41,8 @@ from lrlab.run.environment import collect_environment
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.lock import writer_lock
 from lrlab.rundir.records import (
+    HISTORY_COLUMNS,
+    UNRECORDED_CHANCE,
     EpochRecord,
     TrialOutcome,
     TrialResult,
@@ -163,7 +169,8 @@ def run_sweep(
         environment = collect_environment(
             started_at=now.isoformat(timespec="seconds"), argv=argv,
             probe_devices=session.trains_here and config.training.engine == "tensorflow")
-        recorder = _Recorder(store, trials, done, observer)
+        recorder = _Recorder(store, trials, done, observer, chances={
+            trial.trial_id: r.dataset.chance() for r in ready for trial in r.trials})
         with store.session({**environment, "backend": session.description,
                             "engine": _engine_config(config), "engines": [],
                             "data": ready[0].dataset.provenance(),
@@ -343,8 +350,11 @@ class _Recorder:
     directory, then tell the observer."""
 
     def __init__(self, store: RunStore, trials: Sequence[Trial],
-                 done: dict[str, dict[str, Any]], observer: SweepObserver) -> None:
+                 done: dict[str, dict[str, Any]], observer: SweepObserver,
+                 chances: Mapping[str, Mapping[str, float]] | None = None) -> None:
         self._store, self._observer = store, observer
+        # Each trial's data's chance levels, by split: what a stalled trial never left.
+        self._chances = chances or {}
         self._order = [t.trial_id for t in trials]
         self._rows = dict(done)  # trial_id -> results.csv row
         self._history: dict[str, list[EpochRecord]] = {}
@@ -391,6 +401,8 @@ class _Recorder:
             outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
         result = TrialResult.from_outcome(trial_id, outcome, finished_at=timestamp(),
                                           started_at=started_at)
+        if outcome.status.finished:
+            result = self._with_failure(result, outcome, self._chances.get(trial_id, {}))
         self.largest_stack = max(self.largest_stack, outcome.stack_size)
         if outcome.compile_seconds is not None:
             self.compile_seconds = (self.compile_seconds or 0.0) + outcome.compile_seconds
@@ -400,6 +412,28 @@ class _Recorder:
         rows = self.rows()
         self._store.write_results_table(results_columns(rows), rows)
         self._observer.trial_finished(trial, row)
+
+    @staticmethod
+    def _with_failure(result: TrialResult, outcome: TrialOutcome,
+                      chance: Mapping[str, float]) -> TrialResult:
+        """The result with the gravest sign of failure its history shows (result.json's
+        ``failure``), judged as ``compare`` judges a trial by default: at its best epoch
+        on validation accuracy (training accuracy without a validation set)."""
+        history = pd.DataFrame([dataclasses.asdict(r) for r in outcome.history],
+                               columns=list(HISTORY_COLUMNS))
+        split = "validation" if history["val_accuracy"].notna().any() else "train"
+        column = "val_accuracy" if split == "validation" else "accuracy"
+        best = float(history[column].max()) if len(history) else math.nan
+        found = trial_reason(
+            history, status=outcome.status.value,
+            diverged_epoch=math.nan if outcome.diverged_epoch is None else outcome.diverged_epoch,
+            initial_loss=outcome.initial_loss,
+            stalled=(outcome.status is not TrialStatus.DIVERGED
+                     and stalled(best, chance.get(split, UNRECORDED_CHANCE))),
+            dead_units=math.nan if outcome.dead_units is None else outcome.dead_units)
+        if found is None:
+            return result
+        return dataclasses.replace(result, failure=found[0], failure_detail=found[1])
 
     def notice(self, text: str) -> None:
         self._observer.notice(text)

@@ -26,6 +26,8 @@ def timestamp() -> str:
 
 class TrialStatus(str, enum.Enum):
     COMPLETED = "completed"
+    # Ended by training.early_stopping: its metric had not improved for `patience` epochs.
+    STOPPED = "stopped"
     DIVERGED = "diverged"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
@@ -33,7 +35,7 @@ class TrialStatus(str, enum.Enum):
     @property
     def finished(self) -> bool:
         """A finished trial is a result: ``--resume`` skips it and ``compare`` ranks it."""
-        return self in (TrialStatus.COMPLETED, TrialStatus.DIVERGED)
+        return self in (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.DIVERGED)
 
 
 FINISHED_STATUSES = tuple(s.value for s in TrialStatus if s.finished)
@@ -89,6 +91,11 @@ class TrialOutcome:
     # share of the time spent compiling it (None: the engine cannot tell).
     stack_size: int = 1
     compile_seconds: float | None = None
+    # The epoch after which early stopping ended the trial (None: it was not stopped).
+    stopped_epoch: int | None = None
+    # The share of hidden ReLU units that output zero on every validation image at the end
+    # (None: the network has none, or the engine did not measure it).
+    dead_units: float | None = None
 
 
 def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
@@ -282,6 +289,12 @@ class TrialResult:
     error: str | None = None
     stack_size: int = 1
     compile_seconds: float | None = None
+    stopped_epoch: int | None = None
+    dead_units: float | None = None
+    # Why the trial fails or may mislead (lrlab.analysis.failures.REASONS), in a word and
+    # with the numbers that show it; None when it shows no such sign.
+    failure: str | None = None
+    failure_detail: str | None = None
 
     @classmethod
     def from_outcome(cls, trial_id: str, outcome: TrialOutcome, *, started_at: str,
@@ -297,7 +310,9 @@ class TrialResult:
             seconds=round(outcome.seconds, 3), started_at=started_at,
             finished_at=finished_at, error=outcome.error, stack_size=outcome.stack_size,
             compile_seconds=(None if outcome.compile_seconds is None
-                             else round(outcome.compile_seconds, 3)))
+                             else round(outcome.compile_seconds, 3)),
+            stopped_epoch=outcome.stopped_epoch,
+            dead_units=None if outcome.dead_units is None else round(outcome.dead_units, 4))
 
     def to_json(self) -> dict[str, Any]:
         """The layout of ``result.json`` (NaN is left to the writer, which writes null)."""
@@ -388,6 +403,10 @@ RESULT_SCHEMA: tuple[ResultField, ...] = (
     _attribute("error", _text, csv="error"),
     _attribute("stack_size", lambda v: _count(v) or 1),
     _attribute("compile_seconds", _optional_float),
+    _attribute("stopped_epoch", _optional_int, csv="stopped_epoch", frame="stopped_epoch"),
+    _attribute("dead_units", _optional_float, csv="dead_units", frame="dead_units"),
+    _attribute("failure", _text, json=("failure", "reason"), csv="failure"),
+    _attribute("failure_detail", _text, json=("failure", "detail")),
 )
 # results.csv: trial_id, the trial's parameters (which vary with the sweep), then these.
 RESULT_COLUMNS = tuple(entry.csv for entry in RESULT_SCHEMA if entry.csv)

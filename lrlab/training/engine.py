@@ -126,3 +126,8 @@ class Engine(Protocol):
 
     def current_rates(self) -> np.ndarray:
         """Each member's learning rate in effect now (after a schedule's latest step)."""
+
+    def dead_units(self) -> np.ndarray:
+        """Each member's share of hidden ReLU units that output zero on every validation
+        image (the reference images without a validation set); NaN where the network
+        has no such units."""

@@ -33,7 +33,7 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
-from lrlab.training.model import activation_values, build_network, build_optimizer
+from lrlab.training.model import activation_values, build_network, build_optimizer, dead_share
 from lrlab.training.schedules import peak_schedule
 
 EVAL_BATCH = 4096  # as the TensorFlow engine's
@@ -185,6 +185,21 @@ class JaxEngine:
             correct += np.asarray(chunk_correct, dtype=np.float64)
         return loss_sum / n, correct / n
 
+    def dead_units(self) -> np.ndarray:
+        weights = self._state["weights"]
+        members = int(weights[0].shape[0])
+        if self.network.relu_outputs is None:
+            return np.full(members, np.nan)
+        x, _ = self._splits[Split.VALIDATION if self.has_validation else Split.REFERENCE]
+        alive: list[np.ndarray] | None = None
+        for start in range(0, int(x.shape[0]), EVAL_BATCH):
+            chunk = x[start:start + EVAL_BATCH]
+            ever = [np.asarray(e) for e in self._program("relu", chunk)(
+                weights, self._state["fixed"], chunk)]
+            alive = ever if alive is None else [a | e for a, e in zip(alive, ever, strict=True)]
+        # Per member: each layer's (members, units) rows.
+        return np.array([dead_share([a[m] for a in alive or []]) for m in range(members)])
+
     def current_rates(self) -> np.ndarray:
         program = self._program("rates", self._state["peak"])
         return np.asarray(program(self._state["peak"], self._state["optimizer"]))
@@ -230,7 +245,8 @@ class JaxEngine:
         key = (kind, id(self._current), members, tuple(shaped.shape))
         if key not in self._programs:
             build = {"epoch": self._epoch_program, "ramp": self._ramp_program,
-                     "evaluate": self._evaluate_program, "rates": self._rates_program}[kind]
+                     "evaluate": self._evaluate_program, "rates": self._rates_program,
+                     "relu": self._relu_program}[kind]
             function, args = build(shaped)
             started = time.perf_counter()
             with self._jax.default_matmul_precision(MATMUL_PRECISION[self._precision]):
@@ -336,6 +352,25 @@ class JaxEngine:
         x = jax.ShapeDtypeStruct((n, *self._x_train.shape[1:]), "float32")
         return (jax.vmap(member_evaluate, in_axes=(0, 0, None, None)),
                 (self._state["weights"], self._state["fixed"], x, labels))
+
+    def _relu_program(self, x: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """Per member and hidden ReLU layer, whether each unit is above zero anywhere in
+        the chunk ``x`` (its last axis is the unit)."""
+        jax, jnp, probe = self._jax, self._jnp, self.network.relu_outputs
+        position = {id(v): i for i, v in enumerate(self._logits.trainable_variables)}
+        fixed_at = {id(v): i for i, v in enumerate(self._logits.non_trainable_variables)}
+        trainable = [position[id(v)] for v in probe.trainable_variables]
+        fixed = [fixed_at[id(v)] for v in probe.non_trainable_variables]
+
+        def member_relu(weights: Any, fixed_values: Any, x: Any) -> list[Any]:
+            outputs, _ = probe.stateless_call([weights[i] for i in trainable],
+                                              [fixed_values[i] for i in fixed], x,
+                                              training=False)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            return [jnp.max(out.reshape(-1, out.shape[-1]), axis=0) > 0 for out in outputs]
+
+        return (jax.vmap(member_relu, in_axes=(0, 0, None)),
+                (self._state["weights"], self._state["fixed"], x))
 
     def _rates_program(self, peaks: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         current, keras, jax = self._current, self._keras, self._jax

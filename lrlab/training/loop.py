@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrlab.experiment.config import TrainingConfig
+from lrlab.experiment.config import EarlyStoppingConfig, TrainingConfig
 from lrlab.experiment.trials import Trial
 from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.training.engine import Engine, Split
@@ -30,6 +30,31 @@ class TrialEvent:
     outcome: TrialOutcome | None = None
     # The seed's initial loss, once known: what an interrupted trial records.
     initial_loss: float = math.nan
+
+
+class _Patience:
+    """Early stopping's count for one trial: epochs since its metric last improved on its
+    best by more than ``min_delta``. Without early stopping it is never exhausted; an epoch
+    without the metric (NaN: no validation set) neither improves nor counts."""
+
+    def __init__(self, config: EarlyStoppingConfig | None) -> None:
+        self._config = config
+        self._best = math.nan
+        self._waited = 0
+
+    def exhausted(self, record: EpochRecord) -> bool:
+        config = self._config
+        if config is None:
+            return False
+        value = getattr(record, config.metric)
+        if not math.isfinite(value):
+            return False
+        sign = 1.0 if config.higher_is_better else -1.0
+        if math.isnan(self._best) or sign * (value - self._best) > config.min_delta:
+            self._best, self._waited = value, 0
+        else:
+            self._waited += 1
+        return self._waited >= config.patience
 
 
 def epoch_order(n: int, *, seed: int, epoch: int) -> np.ndarray:
@@ -128,6 +153,7 @@ class Trainer:
                                  stack_size=len(trials)) for _ in trials]
         # Divergence: the epoch's training loss is not finite, or far above where it began.
         limit = self._training.diverge_factor * initial_loss
+        patience = [_Patience(self._training.early_stopping) for _ in trials]
         training = list(range(len(trials)))
         for epoch in range(1, engine.plan.epochs + 1):
             if not training:
@@ -141,10 +167,17 @@ class Trainer:
             for member in diverged:
                 outcomes[member].status = TrialStatus.DIVERGED
                 outcomes[member].diverged_epoch = epoch
-            if diverged:
-                engine.stop(diverged)
-                training = [m for m in training if m not in diverged]
+            # The last epoch ends every trial anyway: stopping there would save nothing.
+            stopped = [m for m in training if m not in diverged and epoch < engine.plan.epochs
+                       and patience[m].exhausted(records[m])]
+            for member in stopped:
+                outcomes[member].status = TrialStatus.STOPPED
+                outcomes[member].stopped_epoch = epoch
+            if diverged or stopped:
+                engine.stop(diverged + stopped)
+                training = [m for m in training if m not in diverged + stopped]
         test_loss, test_accuracy = engine.evaluate(Split.TEST)
+        dead = engine.dead_units()
         seconds = (time.perf_counter() - started) / len(trials)
         compiling = (None if compiled_before is None or engine.compile_seconds is None
                      else (engine.compile_seconds - compiled_before) / len(trials))
@@ -152,6 +185,7 @@ class Trainer:
             outcome.test_loss, outcome.test_accuracy = (float(test_loss[member]),
                                                         float(test_accuracy[member]))
             outcome.seconds, outcome.compile_seconds = seconds, compiling
+            outcome.dead_units = float(dead[member]) if np.isfinite(dead[member]) else None
         return outcomes
 
     def known_initial_loss(self, seed: int) -> float:

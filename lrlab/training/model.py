@@ -3,6 +3,7 @@ user's factory), its logits, its seeded initial state, and its optimizer."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,9 @@ class Network:
     initial: InitialState
     factory: UserFunction | None = None
     notes: list[str] = field(default_factory=list)
+    # The outputs of the hidden ReLU layers, sharing the model's variables (None: it has
+    # none, or is not a graph of layers): where dead units are counted.
+    relu_outputs: Any = None
 
     def describe(self) -> dict[str, Any]:
         """What environment.json records of the network: its layers and parameters."""
@@ -69,7 +73,30 @@ def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes:
     else:
         model = _dense(keras, config, input_shape, classes)
     logits, notes = logits_of(keras, model, input_shape, factory)
-    return Network(model, logits, InitialState(keras, model), factory, notes)
+    return Network(model, logits, InitialState(keras, model), factory, notes,
+                   relu_outputs_of(keras, model))
+
+
+def relu_outputs_of(keras: Any, model: Any) -> Any:
+    """A model giving the outputs of ``model``'s hidden ReLU layers (a layer with a relu
+    activation, a ReLU layer), or None: a unit whose output is zero on every input gets
+    no gradient, so no rate can revive it (a 'dead' unit)."""
+    if getattr(model, "inputs", None) is None:
+        return None
+    relu = keras.activations.relu
+    hidden = [layer for layer in model.layers[:-1]
+              if getattr(layer, "activation", None) is relu
+              or isinstance(layer, keras.layers.ReLU)]
+    if not hidden:
+        return None
+    return keras.Model(model.inputs, [layer.output for layer in hidden], name="lrlab_relu")
+
+
+def dead_share(alive: list[np.ndarray]) -> float:
+    """The share of units never active, from each ReLU layer's per-unit 'ever above zero'
+    (over examples and, for convolutions, positions)."""
+    total = sum(a.size for a in alive)
+    return float(1 - sum(int(a.sum()) for a in alive) / total) if total else math.nan
 
 
 def _dense(keras: Any, config: ModelConfig, input_shape: tuple[int, ...], classes: int) -> Any:

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from lrlab.analysis.failures import rate_failures, trial_reason
+from lrlab.analysis.failures import rate_failures, stalled, trial_reason
 
 
 def history(loss, val_loss=None, val_accuracy=None) -> pd.DataFrame:
@@ -85,3 +85,32 @@ def test_a_failing_rate_is_not_also_called_crawling(status: str) -> None:
     rising = {i: history([1.0, 0.8], val_accuracy=[0.1, 0.15]) for i in range(2)}
     rows = [{"status": "diverged"} if status == "diverged" else {"stalled": True}, {}]
     assert [f.reason for f in trials(rows, rising)] == [status]
+
+
+def test_a_stalled_or_diverged_relu_network_says_whether_its_units_died() -> None:
+    flat = history([2.3, 2.3])
+    assert trial_reason(flat, status="completed", diverged_epoch=None, initial_loss=2.3,
+                        stalled=True, dead_units=0.97) == (
+        "stalled", "it never left chance; 97% of its hidden ReLU units died (zero on every "
+        "validation image)")
+    assert trial_reason(flat, status="completed", diverged_epoch=None, initial_loss=2.3,
+                        stalled=True, dead_units=0.0)[1] == (
+        "it never left chance; no hidden unit died")
+    # A diverged network's dead units are named only when most died.
+    blown = history([1.0, 30.0])
+    assert trial_reason(blown, status="diverged", diverged_epoch=2, initial_loss=2.0,
+                        stalled=False, dead_units=0.2)[1].endswith("the initial 2")
+    assert trial_reason(blown, status="diverged", diverged_epoch=2, initial_loss=2.0,
+                        stalled=False, dead_units=0.8)[1].endswith("80% of its hidden ReLU "
+                                                                   "units died (zero on every "
+                                                                   "validation image)")
+
+
+def test_stalled_means_not_clearly_above_chance() -> None:
+    assert stalled(0.19, chance=0.1) and stalled(math.nan, chance=0.1)
+    assert not stalled(0.21, chance=0.1)
+
+
+def test_a_stopped_trial_is_not_crawling() -> None:
+    rising = {i: history([1.0, 0.8], val_accuracy=[0.80, 0.85]) for i in range(3)}
+    assert trials([{"status": "stopped"}] * 3, rising) == ()

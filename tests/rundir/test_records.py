@@ -36,8 +36,8 @@ def test_columns_come_from_the_records() -> None:
 
 
 def test_finished_statuses_are_results() -> None:
-    assert {s for s in TrialStatus if s.finished} == {TrialStatus.COMPLETED,
-                                                      TrialStatus.DIVERGED}
+    assert {s for s in TrialStatus if s.finished} == {
+        TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.DIVERGED}
 
 
 def test_best_epoch_prefers_validation_then_the_earliest() -> None:

@@ -25,10 +25,12 @@ class ScriptedEngine:
     compile_seconds = 0.0
 
     def __init__(self, *, n_train: int, batch_size: int, epochs: int,
-                 losses: list[float]) -> None:
+                 losses: list[float], val_accuracy: list[list[float]] | None = None) -> None:
         self.plan = EpochPlan.of(n_train, TrainingConfig(batch_size=batch_size, epochs=epochs))
         self.has_validation = True
         self.losses, self.calls = losses, []
+        # Per epoch, each member's validation accuracy (default 0.9 throughout).
+        self.val_accuracy = val_accuracy
         self._epoch = 0
         self._scale = np.ones(1)
 
@@ -64,11 +66,17 @@ class ScriptedEngine:
     def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
         self.calls.append(("evaluate", split))
         members = len(self._scale)
-        return ((np.full(members, 2.0), np.full(members, 0.1)) if split is Split.REFERENCE
-                else (np.full(members, 0.5), np.full(members, 0.9)))
+        if split is Split.REFERENCE:
+            return np.full(members, 2.0), np.full(members, 0.1)
+        if split is Split.VALIDATION and self.val_accuracy is not None:
+            return np.full(members, 0.5), np.array(self.val_accuracy[self._epoch - 1])
+        return np.full(members, 0.5), np.full(members, 0.9)
 
     def current_rates(self) -> np.ndarray:
         return self._scale / 10
+
+    def dead_units(self) -> np.ndarray:
+        return self._scale / 100  # a share per member, to see it reach the outcome
 
 
 def test_epochs_batches_and_records() -> None:
@@ -119,6 +127,47 @@ def test_a_stack_trains_its_members_together_and_stops_only_the_diverged() -> No
     assert [c for c in engine.calls if c[0] == "start"] == [
         ("start", OptimizerSetting.of("sgd", {}), 0, [0.1, 0.4, 0.2])]
     assert all(o.stack_size == 3 and o.compile_seconds == 1.0 for o in outcomes)
+
+
+def test_early_stopping_stops_members_one_by_one_at_their_own_epoch() -> None:
+    # Member 0 plateaus after epoch 1, member 1 improves by less than min_delta after
+    # epoch 2, member 2 improves every epoch; patience 2 over 6 epochs.
+    engine = ScriptedEngine(n_train=64, batch_size=32, epochs=6, losses=[1.0] * 6,
+                            val_accuracy=[[0.50, 0.50, 0.50], [0.50, 0.60, 0.60],
+                                          [0.50, 0.6005, 0.70], [0.50, 0.601, 0.80],
+                                          [0.40, 0.60, 0.85], [0.40, 0.60, 0.90]])
+    training = TrainingConfig(batch_size=32, epochs=6,
+                              early_stopping={"patience": 2, "min_delta": 0.005})
+    trials = [Trial("sgd", rate, 0, {}) for rate in (0.01, 0.02, 0.03)]
+    outcomes = list(_drain(Trainer(engine, training=training).iter_stack(trials)))
+    assert [o.status for o in outcomes] == [TrialStatus.STOPPED, TrialStatus.STOPPED,
+                                            TrialStatus.COMPLETED]
+    assert [o.stopped_epoch for o in outcomes] == [3, 4, None]
+    assert [len(o.history) for o in outcomes] == [3, 4, 6]
+    assert [c for c in engine.calls if c[0] == "stop"] == [("stop", [0]), ("stop", [1])]
+    assert [o.dead_units for o in outcomes] == pytest.approx([0.001, 0.002, 0.003])
+
+
+def test_early_stopping_on_a_falling_loss_and_never_at_the_last_epoch() -> None:
+    engine = ScriptedEngine(n_train=64, batch_size=32, epochs=3, losses=[1.0, 1.0, 1.0])
+    training = TrainingConfig(batch_size=32, epochs=3,
+                              early_stopping={"patience": 2, "metric": "loss"})
+    outcome = Trainer(engine, training=training).train(Trial("sgd", 0.1, 0, {}))
+    # No improvement after epoch 1, but the second stale epoch is the last: nothing saved.
+    assert outcome.status is TrialStatus.COMPLETED and outcome.stopped_epoch is None
+    engine = ScriptedEngine(n_train=64, batch_size=32, epochs=4, losses=[1.0, 0.9, 0.95, 0.91])
+    outcome = Trainer(engine, training=TrainingConfig(
+        batch_size=32, epochs=4, early_stopping={"patience": 1, "metric": "loss"})).train(
+        Trial("sgd", 0.1, 0, {}))
+    assert (outcome.status, outcome.stopped_epoch) == (TrialStatus.STOPPED, 3)
+
+
+def _drain(generator):
+    while True:
+        try:
+            next(generator)
+        except StopIteration as finished:
+            return finished.value
 
 
 def test_a_stack_must_share_setting_and_seed() -> None:
