@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -290,3 +291,49 @@ def expand_trials(config: ExperimentConfig, *, legacy: bool = False,
     """Every trial of a sweep, in a stable order (see :func:`plan_experiments`)."""
     return [trial for experiment in plan_experiments(config, legacy=legacy, design=design)
             for trial in experiment.trials]
+
+
+@dataclass(frozen=True)
+class Addition:
+    """A trial an adaptive sweep added beyond the config's grid: trial ``like`` (of the
+    same experiment and optimizer setting) at another rate and seed."""
+
+    like: str
+    learning_rate: float
+    seed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"like": self.like, "learning_rate": self.learning_rate, "seed": self.seed}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Addition:
+        """An addition as :meth:`to_dict` wrote it; ValueError if it is not one."""
+        try:
+            addition = cls(str(data["like"]), float(data["learning_rate"]), int(data["seed"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"expected like, learning_rate and seed ({exc})") from None
+        if not (math.isfinite(addition.learning_rate) and addition.learning_rate > 0
+                and addition.seed >= 0):
+            raise ValueError("expected a positive learning_rate and a seed >= 0")
+        return addition
+
+
+def with_additions(experiments: list[Experiment],
+                   additions: list[Addition]) -> list[Experiment]:
+    """The experiments with each addition appended to the one holding the trial it is
+    like (itself possibly an earlier addition), after that experiment's own trials.
+    ValueError if an addition is like no trial of the sweep."""
+    where = {t.trial_id: (i, t) for i, e in enumerate(experiments) for t in e.trials}
+    extra: list[list[Trial]] = [[] for _ in experiments]
+    for addition in additions:
+        if addition.like not in where:
+            raise ValueError(f"an added trial is like {addition.like!r}, which the sweep "
+                             f"does not have")
+        index, template = where[addition.like]
+        trial = dataclasses.replace(template, learning_rate=addition.learning_rate,
+                                    seed=addition.seed)
+        if trial.trial_id not in where:
+            where[trial.trial_id] = (index, trial)
+            extra[index].append(trial)
+    return [dataclasses.replace(e, trials=(*e.trials, *more))
+            for e, more in zip(experiments, extra, strict=True)]

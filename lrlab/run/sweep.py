@@ -34,6 +34,7 @@ from lrlab.experiment.trials import (
     check_size,
     draw_design,
     plan_experiments,
+    with_additions,
 )
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.backends.base import reserved
@@ -54,6 +55,7 @@ from lrlab.rundir.store import (
     CONFIG_FILE,
     DESIGN_FILE,
     PARAMS_FILE,
+    SETTLE_FILE,
     SWEEP,
     TRIALS_DIR,
     RunStore,
@@ -135,6 +137,8 @@ def run_sweep(
         design = draw_design(config, recorded=_recorded_design(store))
         experiments = plan_experiments(
             config, legacy=store is not None and store.has_legacy_ids(), design=design)
+        if store is not None:  # the trials an adaptive sweep added to the grid
+            experiments = _with_additions(experiments, store)
         trials = [trial for experiment in experiments for trial in experiment.trials]
         # Every experiment's data and network, before creating anything: fail early.
         ready = _prepare(experiments, env)
@@ -258,6 +262,13 @@ def _run_session(session: Any, recorder: _Recorder, store: RunStore) -> None:
     except StoreError as exc:  # a full disk, most often
         raise StoreError(f"{exc}; the trials finished so far are kept: make room, then "
                          f"continue with `resume` {store.root}", mentions=["resume"]) from None
+
+
+def _with_additions(experiments: list[Experiment], store: RunStore) -> list[Experiment]:
+    try:
+        return with_additions(experiments, store.read_additions())
+    except ValueError as exc:
+        raise StoreError(f"{store.root / SETTLE_FILE}: {exc}") from None
 
 
 def _recorded_design(store: RunStore | None) -> Design | None:

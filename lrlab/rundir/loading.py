@@ -20,8 +20,9 @@ from lrlab.experiment.trials import (
     Design,
     check_size,
     draw_design,
-    expand_trials,
     experiment_context,
+    plan_experiments,
+    with_additions,
 )
 from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING, SPLIT_OF
 from lrlab.rundir.store import (
@@ -144,7 +145,10 @@ def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
         recorded = store.read_design()
         # The points the sweep trains are the ones it recorded, not what SciPy draws now.
         design = draw_design(config, recorded=Design.from_dict(recorded) if recorded else None)
-        trials = expand_trials(config, legacy=store.has_legacy_ids(), design=design)
+        experiments = with_additions(
+            plan_experiments(config, legacy=store.has_legacy_ids(), design=design),
+            store.read_additions())
+        trials = [trial for experiment in experiments for trial in experiment.trials]
     except (LrlabError, ValueError):
         return None
     frame = pd.DataFrame([{"trial_id": t.trial_id, **t.params()} for t in trials])

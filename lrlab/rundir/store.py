@@ -39,6 +39,7 @@ import yaml
 
 from lrlab.errors import StoreError, stop_reason
 from lrlab.experiment.config import MAX_CONFIG_BYTES
+from lrlab.experiment.trials import Addition
 from lrlab.rundir.files import (
     FOLDER,
     atomic_write_text,
@@ -66,6 +67,8 @@ PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.j
 RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
 # A sampled sweep's points (see lrlab.experiment.trials.Design): resumed, never redrawn.
 DESIGN_FILE = "design.json"
+# An adaptive sweep's rounds: what each added, why, and the numbers that decided it.
+SETTLE_FILE = "settle.json"
 TRIALS_DIR = "trials"
 # Space held while a session runs, given back to record its end on a full disk.
 RESERVE_FILE, RESERVE_BYTES = ".reserve", 1024 * 1024
@@ -181,6 +184,34 @@ class RunStore:
         lrlab recorded its points)."""
         path = self.root / DESIGN_FILE
         return _read_json_object(path) if os.path.lexists(path) else None
+
+    def write_settle(self, record: dict[str, Any]) -> None:
+        self.write_json(SETTLE_FILE, record)
+
+    def read_settle(self) -> dict[str, Any] | None:
+        """settle.json (None: not an adaptive sweep)."""
+        path = self.root / SETTLE_FILE
+        return _read_json_object(path) if os.path.lexists(path) else None
+
+    def read_additions(self) -> list[Addition]:
+        """The trials an adaptive sweep added, round after round, in order ([] if none)."""
+        record = self.read_settle()
+        if record is None:
+            return []
+        path = self.root / SETTLE_FILE
+        rounds = record.get("rounds")
+        if not isinstance(rounds, list):
+            raise StoreError(f"{path}: malformed; 'rounds' should be a list")
+        additions = []
+        for number, found in enumerate(rounds, start=1):
+            added = found.get("added", []) if isinstance(found, dict) else None
+            if not isinstance(added, list):
+                raise StoreError(f"{path}: round {number}: 'added' should be a list")
+            try:
+                additions += [Addition.from_dict(a) for a in added]
+            except ValueError as exc:
+                raise StoreError(f"{path}: round {number}: {exc}") from None
+        return additions
 
     def read_environment(self) -> dict[str, Any]:
         """environment.json as ``{"kind": ..., "sessions": [...]}``; a file from before
