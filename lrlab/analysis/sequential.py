@@ -24,6 +24,7 @@ Each rival of the best rate, paired by seed, ends in one of three calls:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -81,7 +82,7 @@ class SequentialRule:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"expected alpha, tolerance and schedule ({exc})") from None
         if not (0 < rule.alpha < 1 and rule.tolerance >= 0 and rule.schedule
-                and all(2 <= a < b for a, b in zip(rule.schedule, rule.schedule[1:]))
+                and all(2 <= a < b for a, b in itertools.pairwise(rule.schedule))
                 and rule.schedule[0] >= 2):
             raise ValueError("expected 0 < alpha < 1, tolerance >= 0 and an increasing "
                              "schedule of seed counts >= 2")

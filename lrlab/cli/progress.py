@@ -64,7 +64,8 @@ class PlainProgress(SweepObserver):
         self._done = self._total = 0
 
     def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
-        self._total = pending
+        # An adaptive sweep starts a sweep per round: each counts its own trials.
+        self._done, self._total = 0, pending
         self._out.print(_header(run_dir, trials, pending), highlight=False)
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
@@ -111,7 +112,10 @@ class LiveProgress(SweepObserver):
         self._progress.stop()
 
     def sweep_started(self, *, run_dir: Path, trials: Sequence[Trial], pending: int) -> None:
-        self._total = pending
+        # An adaptive sweep starts a sweep per round: each gets its own bar and count.
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._done, self._total = 0, pending
         self._print(_header(run_dir, trials, pending))
         self._task = self._progress.add_task(self._describe(), total=pending * self._epochs)
 

@@ -86,6 +86,25 @@ def sweep(
     max_trials: Annotated[Optional[int], typer.Option(
         help="Refuse a sweep of more trials than this (default 10,000: a typo in a range "
              "can ask for a million).")] = None,
+    until_settled: Annotated[bool, typer.Option(
+        "--until-settled", rich_help_panel="Adaptive",
+        help="After the grid, add rounds of trainings only where the verdict is uncertain "
+             "(a wider range, more seeds for rates tied with the best) until it is settled; "
+             "see docs/adaptive.md.")] = False,
+    max_seeds: Annotated[int, typer.Option(
+        rich_help_panel="Adaptive", help="The most seeds a rate gets.")] = 10,
+    tolerance: Annotated[float, typer.Option(
+        rich_help_panel="Adaptive",
+        help="Rivals within this of the best (in the metric's units) are equivalent.")]
+    = 0.005,
+    alpha: Annotated[float, typer.Option(
+        rich_help_panel="Adaptive",
+        help="The chance of any false call over all looks, at most.")] = 0.05,
+    max_trainings: Annotated[Optional[int], typer.Option(
+        rich_help_panel="Adaptive", help="Stop adding rounds past this many trials.")] = None,
+    max_minutes: Annotated[Optional[float], typer.Option(
+        rich_help_panel="Adaptive", help="Stop adding rounds after this many minutes.")]
+    = None,
 ) -> None:
     """Train every trial of a sweep and write per-epoch tables into a run directory.
 
@@ -107,27 +126,66 @@ def sweep(
         if name is not None:
             experiment = experiment.model_copy(update={"name": name})
         epochs = experiment.training.epochs
+        options = {"backend": chosen, "argv": sys.argv,
+                   "allow_data_change": allow_data_change,
+                   **({} if max_trials is None else {"max_trials": max_trials})}
+        settling = None
         with _progress(console, quiet=quiet, epochs=epochs) as observer:
             try:
-                report = run_sweep(experiment, runs_dir=runs_dir, resume=resume,
-                                   observer=observer or SweepObserver(), backend=chosen,
-                                   argv=sys.argv, allow_data_change=allow_data_change,
-                                   **({} if max_trials is None else
-                                      {"max_trials": max_trials}))
+                if until_settled:
+                    settling = _settle(console, experiment, observer, quiet=quiet,
+                                       runs_dir=runs_dir, resume=resume, sweep=options,
+                                       settle=dict(max_seeds=max_seeds, tolerance=tolerance,
+                                                   alpha=alpha, max_trainings=max_trainings,
+                                                   max_minutes=max_minutes))
+                    report = settling.last
+                else:
+                    report = run_sweep(experiment, runs_dir=runs_dir, resume=resume,
+                                       observer=observer or SweepObserver(), **options)
             except KeyboardInterrupt:
                 typer.echo("interrupted before any trial started; nothing was lost", err=True)
                 raise typer.Exit(stops.exit_code) from None
     if not quiet:
         _print_summary(console, report.rows, report.comparison)
+        if settling is not None:
+            _print_settled(console, report.run_dir)
         console.print(engine_line(report), markup=False)
     if report.interrupted:
         again = " --backend ray" if backend is BackendName.ray else ""  # either would do
+        again += " --until-settled" if until_settled else ""
         typer.echo(f"interrupted; finished trials are kept. Resume with:\n"
                    f"  lrlab sweep {config} --resume {report.run_dir}{again}", err=True)
     console.print(str(report.run_dir) if quiet else f"run directory: {report.run_dir}",
                   markup=False)
     if report.interrupted:
         raise typer.Exit(stops.exit_code)
+
+
+def _settle(console: Console, experiment: Any, observer: Any, *, quiet: bool,
+            runs_dir: Path, resume: Path | None, sweep: dict[str, Any],
+            settle: dict[str, Any]) -> Any:
+    """The adaptive sweep, printing each round as it is decided."""
+    from lrlab.present.rounds import round_lines
+    from lrlab.run.settle import SettleOptions, run_settle
+    from lrlab.run.sweep import SweepObserver
+
+    def decided(number: int, found: Any) -> None:
+        if not quiet:
+            for line in round_lines({"round": number, **found.to_dict()}):
+                console.print(line, markup=False, soft_wrap=not console.is_terminal)
+
+    return run_settle(experiment, options=SettleOptions(**settle), runs_dir=runs_dir,
+                      resume=resume, observer=observer or SweepObserver(), on_round=decided,
+                      **sweep)
+
+
+def _print_settled(console: Console, run_dir: Path) -> None:
+    from lrlab.present.rounds import settle_lines
+    from lrlab.rundir.store import RunStore
+
+    record = RunStore(run_dir).read_settle()
+    for line in settle_lines(record) if record else []:
+        console.print(line, markup=False, soft_wrap=not console.is_terminal)
 
 
 def _backend(name: BackendName, ray_settings: dict[str, Any],

@@ -263,7 +263,7 @@ class EarlyStoppingConfig(_Strict):
     for ``patience`` epochs in a row. Only epochs are saved: a stopped trial is read at its
     best epoch, as any other, so stopping never lends a trial a value it did not reach."""
 
-    patience: Count = 3
+    patience: Count = 2
     min_delta: Annotated[float, BeforeValidator(_not_bool), Field(ge=0),
                          AfterValidator(_finite)] = 0.0
     metric: Literal["val_accuracy", "val_loss", "accuracy", "loss"] = "val_accuracy"

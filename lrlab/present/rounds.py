@@ -1,0 +1,107 @@
+"""An adaptive sweep's rounds in words, from its settle.json: what each round added, why,
+and the numbers that decided it; then how each setting ended, and the rule. Pure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lrlab.formatting import rate
+
+_CALLS = ("separated", "equivalent", "open")
+
+
+def round_lines(entry: Mapping[str, Any]) -> list[str]:
+    """One round (as settle.json records it), a line per decision."""
+    number, kind = entry.get("round"), entry.get("kind")
+    lines = []
+    for decision in entry.get("decisions") or []:
+        head = f"round {number} ({kind}) {decision.get('setting')}:"
+        if decision.get("action") == "look":
+            lines.append(f"{head} {_look_text(decision)}")
+        elif decision.get("action") == "extend":
+            lines.append(f"{head} adds rate {rate(decision['learning_rate'])} on seeds "
+                         f"{_seeds(decision.get('seeds') or [])}: {decision.get('why')}.")
+        else:
+            lines.append(f"{head} {decision.get('why')}.")
+    return lines
+
+
+def settle_lines(record: Mapping[str, Any]) -> list[str]:
+    """The whole adaptive sweep: its rounds, how it ended, and its rule."""
+    rounds = record.get("rounds") or []
+    outcome = record.get("outcome") or {}
+    added = sum(len(r.get("added") or []) for r in rounds)
+    if outcome:
+        settings = "; ".join(f"{s} {state}" for s, state in
+                             (outcome.get("settings") or {}).items())
+        head = (f"Adaptive sweep: {outcome.get('state')} after {len(rounds)} round(s), "
+                f"{outcome.get('trainings')} trainings ({added} added to the grid)"
+                f"{': ' + settings if settings else ''}.")
+    else:
+        head = (f"Adaptive sweep: unfinished after {len(rounds)} round(s) ({added} "
+                f"trainings added so far); resume it with --until-settled.")
+    lines = [head]
+    for entry in rounds:
+        lines += [f"  {line}" for line in round_lines(entry)]
+    lines.append(rule_text(record.get("rule") or {}))
+    return lines
+
+
+def rule_text(rule: Mapping[str, Any]) -> str:
+    """The sequential rule in one sentence."""
+    schedule = ", ".join(str(n) for n in rule.get("schedule") or [])
+    tolerance = rule.get("tolerance", math.nan)
+    return (f"Rule: at most {rule.get('looks')} looks, at {schedule} seeds; each look tests "
+            f"at {_level(rule.get('level'))} (alpha {rule.get('alpha')} split among the "
+            f"looks, Bonferroni), split again among the pairs of rates; separated = paired "
+            f"t-test, equivalent = its interval inside ±{tolerance:g} (two one-sided tests).")
+
+
+def _look_text(decision: Mapping[str, Any]) -> str:
+    calls = decision.get("calls") or []
+    text = f"look {decision.get('look')} of {decision.get('of')}"
+    if decision.get("best") is not None:
+        text += (f": best {rate(decision['best'])} ({_number(decision.get('best_mean'))} "
+                 f"over {decision.get('best_seeds')} seeds)")
+    parts = []
+    for call in _CALLS:
+        chosen = [c for c in calls if c.get("call") == call]
+        if not chosen:
+            continue
+        if call == "open":
+            shown = ", ".join(f"{rate(c['learning_rate'])} ({_worse(c)})" for c in chosen)
+        else:
+            shown = ", ".join(rate(c["learning_rate"]) for c in chosen)
+        parts.append(f"{call} {shown}")
+    if parts:
+        text += "; " + "; ".join(parts)
+    state = decision.get("state")
+    if state == "open":
+        seeds = decision.get("seeds") or {}
+        text += "; adds seeds " + ", ".join(f"{_seeds(s)} to {r}" for r, s in seeds.items())
+    elif state:
+        text += f"; {state}: {decision.get('why')}"
+    return text + "."
+
+
+def _worse(call: Mapping[str, Any]) -> str:
+    """How much worse than the best a rival is (negative: better on the seeds in common),
+    with the look's interval."""
+    low, high = call.get("low"), call.get("high")
+    interval = ("" if low is None or high is None
+                else f", interval {_number(low)} to {_number(high)}")
+    return f"worse by {_number(call.get('difference'))}{interval}, {call.get('n')} seeds"
+
+
+def _seeds(seeds: Sequence[int]) -> str:
+    return ", ".join(str(s) for s in seeds)
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None else f"{value:+.4f}" if value < 0 else f"{value:.4f}"
+
+
+def _level(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3g}"

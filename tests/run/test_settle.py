@@ -1,0 +1,180 @@
+"""The adaptive sweep over an ordinary run directory, on arithmetic trials with seed noise:
+its rounds, what they record, kills and resumes, budgets, and what compare makes of it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import ArithmeticBackend
+
+from lrlab.analysis.settle import SettingState, RateState, plan_round, seed_pool
+from lrlab.analysis.sequential import SequentialRule
+from lrlab.errors import StoreError
+from lrlab.experiment.config import parse_config
+from lrlab.present.rounds import settle_lines
+from lrlab.run.settle import BUDGET, DONE, SettleOptions, run_settle
+from lrlab.rundir.loading import scan_runs
+from lrlab.rundir.store import SETTLE_FILE
+
+
+def noisy(peak: float, *, width: float = 1.0):
+    """Accuracy peaking at rate ``peak``, falling by 0.05 per decade of distance within
+    ``width`` decades and to chance beyond; every seed shifts every rate alike (by up to
+    0.01) and each trial by its own 0.001."""
+    def accuracy(trial) -> float:
+        distance = abs(math.log10(trial.learning_rate / peak))
+        shared = np.random.default_rng([trial.seed, 7]).normal(0, 0.004)
+        own = np.random.default_rng([trial.seed, round(1e6 * trial.learning_rate)]
+                                    ).normal(0, 0.001)
+        top = 0.95 - 0.05 * distance if distance <= width else 0.1
+        return float(top + shared + own)
+    return accuracy
+
+
+def config(rates: list[float], seeds=(0, 1), name: str = "adaptive"):
+    return parse_config(f"""
+name: {name}
+data: {{dataset: synthetic, train_limit: 200, validation: 100, test_limit: 100}}
+training: {{epochs: 2}}
+sweep:
+  seeds: {list(seeds)}
+  optimizers: [{{name: sgd, learning_rates: {rates}}}]
+""")
+
+
+def trials_of(run_dir: Path) -> set[str]:
+    return {p.name for p in (run_dir / "trials").iterdir()}
+
+
+def test_it_settles_with_fewer_trainings_than_a_grid_of_as_many_seeds(tmp_path: Path) -> None:
+    backend = ArithmeticBackend(accuracy=noisy(0.1))
+    report = run_settle(config([0.001, 0.01, 0.1, 1.0]), runs_dir=tmp_path, backend=backend,
+                        options=SettleOptions(max_seeds=10, tolerance=0.002))
+    assert report.state == DONE
+    record = json.loads((report.run_dir / SETTLE_FILE).read_text())
+    # Every added trial is an ordinary trial, with its own files and result.
+    added = [a for r in record["rounds"] for a in r["added"]]
+    assert len(trials_of(report.run_dir)) == 8 + len(added) == report.trainings
+    assert report.trainings < 4 * 10
+    last = record["rounds"][-1]["decisions"][0]
+    assert last["best"] == 0.1 and last["state"] in ("settled", "out of looks")
+    # Rates a decade from the best are separated; nothing is called equivalent to it.
+    calls = {c["learning_rate"]: c["call"] for c in last["calls"]}
+    assert calls[0.01] == calls[1.0] == "separated"
+    text = "\n".join(settle_lines(record))
+    assert "Adaptive sweep: done after" in text and "look 1 of 5" in text
+    assert "Rule: at most 5 looks, at 2, 3, 5, 8, 10 seeds" in text
+
+
+def test_a_best_rate_at_the_edge_widens_the_range_until_a_rate_beyond_fails(
+        tmp_path: Path) -> None:
+    report = run_settle(config([0.0001, 0.001, 0.01]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1)),
+                        options=SettleOptions(max_seeds=3))
+    record = json.loads((report.run_dir / SETTLE_FILE).read_text())
+    extended = [d for r in record["rounds"] for d in r["decisions"]
+                if d["action"] == "extend"]
+    # The best is the highest rate twice (0.01, then 0.1); then 1 is worse but learns and
+    # is the highest, so 10 is tried, and stalls: the range now holds the whole valley.
+    assert [(d["learning_rate"], d["why"]) for d in extended] == [
+        (0.1, "the best rate, 0.01, is the highest tried"),
+        (1.0, "the best rate, 0.1, is the highest tried"),
+        (10.0, "the largest rate that learns, 1, is the highest tried")]
+    assert extended[0]["seeds"] == [0, 1]
+    assert record["rounds"][-1]["decisions"][0]["best"] == 0.1
+
+
+def test_extending_stops_after_three_rates_beyond_the_grid(tmp_path: Path) -> None:
+    report = run_settle(config([0.0001, 0.001]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(10.0, width=9)),
+                        options=SettleOptions(max_seeds=2))
+    record = json.loads((report.run_dir / SETTLE_FILE).read_text())
+    actions = [(d["action"], d.get("learning_rate")) for r in record["rounds"]
+               for d in r["decisions"] if d["action"] != "look"]
+    assert actions == [("extend", 0.01), ("extend", 0.1), ("extend", 1.0),
+                       ("stop extending", None)]
+
+
+def test_the_largest_rate_that_learns_at_the_edge_widens_until_one_fails(
+        tmp_path: Path) -> None:
+    # Learns up to 1 decade from the peak 0.01: 0.1 learns and is the highest tried.
+    report = run_settle(config([0.001, 0.01, 0.1]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.01)),
+                        options=SettleOptions(max_seeds=3))
+    record = json.loads((report.run_dir / SETTLE_FILE).read_text())
+    extended = [d for r in record["rounds"] for d in r["decisions"]
+                if d["action"] == "extend"]
+    assert [(d["learning_rate"], d["why"]) for d in extended] == [
+        (1.0, "the largest rate that learns, 0.1, is the highest tried")]
+
+
+def test_a_kill_loses_nothing_and_the_resume_ends_where_an_unbroken_run_does(
+        tmp_path: Path) -> None:
+    whole = run_settle(config([0.001, 0.01, 0.1, 1.0], name="whole"), runs_dir=tmp_path,
+                       backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    killed = run_settle(config([0.001, 0.01, 0.1, 1.0], name="killed"), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1), stop_after=11))
+    assert killed.state == "interrupted" and len(trials_of(killed.run_dir)) == 11
+    resumed = run_settle(config([0.001, 0.01, 0.1, 1.0], name="killed"), runs_dir=tmp_path,
+                         resume=killed.run_dir, backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    assert resumed.state == DONE
+    rounds = [json.loads((r.run_dir / SETTLE_FILE).read_text())["rounds"]
+              for r in (whole, resumed)]
+    assert [(r["kind"], r["added"]) for r in rounds[0]] == [(r["kind"], r["added"])
+                                                          for r in rounds[1]]
+    assert len(trials_of(whole.run_dir)) == len(trials_of(resumed.run_dir))
+
+
+def test_a_budget_stops_the_rounds_and_says_what_it_refused(tmp_path: Path) -> None:
+    report = run_settle(config([0.001, 0.01, 0.1, 1.0]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1, width=3)),
+                        options=SettleOptions(max_trainings=9))
+    record = json.loads((report.run_dir / SETTLE_FILE).read_text())
+    assert report.state == BUDGET == record["outcome"]["state"]
+    assert len(trials_of(report.run_dir)) == 8 and record["rounds"][-1]["added"] == []
+
+
+def test_a_corrupted_settle_record_is_one_line_and_nothing_is_lost(tmp_path: Path) -> None:
+    report = run_settle(config([0.01, 0.1]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    (report.run_dir / SETTLE_FILE).write_text('{"rule": {}, "rounds": []}')
+    before = trials_of(report.run_dir)
+    with pytest.raises(StoreError, match="settle.json: corrupted rule"):
+        run_settle(config([0.01, 0.1]), runs_dir=tmp_path, resume=report.run_dir,
+                   backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    (report.run_dir / SETTLE_FILE).write_text('{"rounds": [{"added": [{"like": "x"}]}]}')
+    with pytest.raises(StoreError, match="round 1: expected like, learning_rate and seed"):
+        scan_runs([report.run_dir]).plans  # noqa: B018 - planning reads the additions
+        run_settle(config([0.01, 0.1]), runs_dir=tmp_path, resume=report.run_dir,
+                   backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    assert trials_of(report.run_dir) == before
+
+
+def test_a_stalled_trial_says_so_in_its_result(tmp_path: Path) -> None:
+    report = run_settle(config([0.01, 0.1, 100.0]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1)),
+                        options=SettleOptions(max_seeds=2))
+    stalled = next(report.run_dir.glob("trials/sgd-lr1.00e+02-s0-*/result.json"))
+    result = json.loads(stalled.read_text())
+    assert result["failure"] == {"reason": "stalled", "detail": "it never left chance"}
+    fine = json.loads(next(report.run_dir.glob("trials/sgd-lr1.00e-01-s0-*/result.json"))
+                      .read_text())
+    assert fine["failure"] == {"reason": None, "detail": None}
+
+
+def test_seed_pool_and_the_looks_counted_from_the_record() -> None:
+    assert seed_pool([3, 1], 4) == [1, 3, 4, 5]
+    # The top rate fails, the best is inside the range: the rounds add seeds only.
+    values = {0.001: (0.5, 0.501), 0.01: (0.899, 0.902), 0.1: (0.9005, 0.9015),
+              1.0: (0.1, 0.1)}
+    state = SettingState("sgd", {r: RateState(r, dict(enumerate(v)), r == 1.0, f"t{r}")
+                                 for r, v in values.items()})
+    rule = SequentialRule.starting(2, max_seeds=3)
+    first = plan_round([state], rule, previous=[], seeds=[0, 1])
+    assert first.decisions[0]["look"] == 1 and first.added
+    second = plan_round([state], rule, previous=[first.to_dict()], seeds=[0, 1])
+    assert second.decisions[0]["look"] == 2 and second.states == {"sgd": "out of looks"}
