@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from lrlab.cli.common import stderr_console, stdout_console, user_errors
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 METRIC_HELP = "loss, accuracy, val_loss, val_accuracy, test_loss or test_accuracy."
 
@@ -66,6 +69,8 @@ def compare(
             errors.print(f"wrote {output}", markup=False)
         else:
             console.print(text, markup=False, end="")
+            if output_format == "table":
+                _print_rounds(console, errors, scan.sweep_dirs)
         for bad in scan.unreadable:
             errors.print(f"skipped unreadable trial {bad.path}: {bad.reason}", markup=False)
         # The table first: a folder where no plot can be written must not cost the answer.
@@ -75,3 +80,24 @@ def compare(
             for path in write_plots(frame, comparison, where=where or (),
                                     out_dir=plot_dir(scan.sweep_dirs, plots), svg=svg):
                 errors.print(f"plot: {path}", markup=False)
+
+
+def _print_rounds(console: Console, errors: Console, sweep_dirs: list[Path]) -> None:
+    """The decisions of each adaptive sweep among ``sweep_dirs``, after the verdicts."""
+    from lrlab.errors import StoreError
+    from lrlab.present.rounds import settle_lines
+    from lrlab.rundir.store import RunStore
+
+    for sweep_dir in sweep_dirs:
+        try:
+            record = RunStore(sweep_dir).read_settle()
+        except StoreError as exc:  # the verdicts stand without it
+            errors.print(f"skipped the adaptive rounds: {exc}", markup=False)
+            continue
+        if record is not None:
+            name = f" ({sweep_dir.name})" if len(sweep_dirs) > 1 else ""
+            lines = settle_lines(record)
+            console.print(lines[0].replace("Adaptive sweep", f"Adaptive sweep{name}", 1),
+                          markup=False)
+            for line in lines[1:]:
+                console.print(line, markup=False)

@@ -25,6 +25,7 @@ from lrlab.analysis.compare import Comparison, compare_runs, select, trial_value
 from lrlab.errors import StoreError
 from lrlab.formatting import number, rate
 from lrlab.present.render import title, verdict_lines
+from lrlab.present.rounds import settle_lines
 from lrlab.rundir.files import atomic_write_text, json_safe
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.store import CONFIG_FILE, RANGE_TEST, RunStore
@@ -42,6 +43,8 @@ class RunRecord:
     sessions: list[dict[str, Any]]
     reproduce: str
     sessions_problem: str | None = None  # why environment.json could not be read
+    # An adaptive sweep's rounds in words (settle.json; empty for a plain sweep).
+    rounds: list[str] = field(default_factory=list)
 
     @property
     def session_rows(self) -> list[dict[str, str]]:
@@ -177,9 +180,19 @@ def _run_record(path: Path, reproduce: str | None = None) -> RunRecord:
         sessions, problem = store.read_environment().get("sessions", []), None
     except StoreError as exc:  # the rest of the run is still worth showing
         sessions, problem = [], f"sessions unknown: {exc}"
+    try:
+        settled = store.read_settle()
+    except StoreError as exc:
+        settled = None
+        problem = f"{problem + '; ' if problem else ''}adaptive rounds unknown: {exc}"
+    command = f"lrlab sweep {shlex.quote(str(path / CONFIG_FILE))}"
+    if settled is not None:  # the rule is the record's, whatever the defaults are now
+        rule = settled.get("rule") or {}
+        command += (f" --until-settled --max-seeds {(rule.get('schedule') or ['?'])[-1]} "
+                    f"--tolerance {rule.get('tolerance')} --alpha {rule.get('alpha')}")
     return RunRecord(path=path, config_text=store.read_config_text(), sessions=sessions,
-                     reproduce=reproduce or f"lrlab sweep {shlex.quote(str(path / CONFIG_FILE))}",
-                     sessions_problem=problem)
+                     reproduce=reproduce or command, sessions_problem=problem,
+                     rounds=settle_lines(settled) if settled is not None else [])
 
 
 def _range_test(path: Path) -> RangeTest:

@@ -178,3 +178,24 @@ def test_seed_pool_and_the_looks_counted_from_the_record() -> None:
     assert first.decisions[0]["look"] == 1 and first.added
     second = plan_round([state], rule, previous=[first.to_dict()], seeds=[0, 1])
     assert second.decisions[0]["look"] == 2 and second.states == {"sgd": "out of looks"}
+
+
+def test_compare_and_the_report_show_the_rounds(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lrlab.cli import app
+    from lrlab.present.report import write_report
+
+    report = run_settle(config([0.001, 0.01, 0.1, 1.0]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    shown = CliRunner().invoke(app, ["compare", str(report.run_dir), "--no-plots"])
+    assert shown.exit_code == 0, shown.output
+    assert "Adaptive sweep: done after" in shown.output
+    assert "round 2 (seeds) sgd: look 1 of 5: best 0.1" in shown.output
+    page = write_report([report.run_dir], tmp_path / "report.html").read_text()
+    assert "round 2 (seeds) sgd: look 1 of 5" in page and "--until-settled" in page
+    # A damaged record costs the rounds, not the verdicts.
+    (report.run_dir / SETTLE_FILE).write_text("{")
+    shown = CliRunner().invoke(app, ["compare", str(report.run_dir), "--no-plots"])
+    assert shown.exit_code == 0 and "skipped the adaptive rounds" in shown.output
+    assert "best learning rate 0.1" in shown.output
