@@ -43,6 +43,9 @@ class Failure:
     seeds: int
     of: int
     detail: str
+    # The mean share of hidden ReLU units dead at the end, over the seeds with this
+    # reason (NaN: not measured, or no ReLU units).
+    dead_units: float = math.nan
 
     @property
     def text(self) -> str:
@@ -97,17 +100,19 @@ def rate_failures(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *
     ``_trial``: sweep/trial_id), gravest first."""
     of = len(trials)
     found: dict[str, list[str]] = {}
+    dead: dict[str, list[float]] = {}
     for _, trial in trials.iterrows():
         history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", _EMPTY)
+        share = _float(trial.get("dead_units"))
         reason = trial_reason(history, status=str(trial["status"]),
                               diverged_epoch=trial.get("diverged_epoch", math.nan),
                               initial_loss=_float(trial.get("initial_loss")),
-                              stalled=bool(trial["stalled"]),
-                              dead_units=_float(trial.get("dead_units")))
+                              stalled=bool(trial["stalled"]), dead_units=share)
         if reason is not None:
             found.setdefault(reason[0], []).append(reason[1])
+            dead.setdefault(reason[0], []).append(share)
     # Diverging or stalling on one seed fails a rate; a warning needs most of its seeds.
-    failures = [Failure(reason, len(details), of, details[0])
+    failures = [Failure(reason, len(details), of, details[0], _mean(dead[reason]))
                 for reason, details in found.items()
                 if reason in FAILING or len(details) > of / 2]
     crawling = _crawling(trials, histories, metric=metric, higher_is_better=higher_is_better)
@@ -152,6 +157,11 @@ def _dead(share: object, *, only_many: bool = False) -> str:
         return "; no hidden unit died"
     return (f"; {share:.0%} of its hidden ReLU units died (zero on every validation "
             f"image)")
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 def _number(value: float) -> str:

@@ -138,14 +138,26 @@ _REASON_WORDS = {
 def _failures_text(v: Verdict) -> str:
     """Why rates fail or may mislead, reason by reason (see lrlab.analysis.failures)."""
     rates: dict[str, list[float]] = {}
+    dead: dict[str, list[tuple[float, float]]] = {}
     for r, found in v.failures:
         for failure in found:
             rates.setdefault(failure.reason, []).append(r)
+            if math.isfinite(failure.dead_units) and failure.reason in ("stalled", "diverged"):
+                dead.setdefault(failure.reason, []).append((r, failure.dead_units))
     if not rates:
         return ""
-    parts = [f"{reason} at {rate_list(rs)} ({_REASON_WORDS[reason]})"
+    parts = [f"{reason} at {rate_list(rs)} ({_REASON_WORDS[reason]}{_dead_text(dead, reason)})"
              for reason, rs in sorted(rates.items(), key=lambda item: REASONS.index(item[0]))]
     return f" Why: {'; '.join(parts)}."
+
+
+def _dead_text(dead: Mapping[str, list[tuple[float, float]]], reason: str) -> str:
+    """How many hidden ReLU units died at the rates of ``reason``: a stalled ReLU network
+    whose units died cannot learn again at any rate."""
+    found = dead.get(reason, [])
+    if not found or reason == "diverged" and max(s for _, s in found) < 0.5:
+        return ""
+    return "; hidden ReLU units dead: " + ", ".join(f"{s:.0%} at {rate(r)}" for r, s in found)
 
 
 def _with_text(v: Verdict) -> str:
