@@ -24,15 +24,18 @@ _WHERE = {
     "RangeTestOptions": "lrlab.run.find_lr", "run_find_lr": "lrlab.run.find_lr",
     "SweepObserver": "lrlab.run.sweep", "SweepReport": "lrlab.run.sweep",
     "run_sweep": "lrlab.run.sweep",
+    "SettleOptions": "lrlab.run.settle", "SettleReport": "lrlab.run.settle",
+    "run_settle": "lrlab.run.settle",
     "load_runs": "lrlab.rundir.loading",
     "Trial": "lrlab.experiment.trials", "expand_trials": "lrlab.experiment.trials",
 }
 
 __all__ = [  # _WHERE's names and the version, spelled out for tools that read __all__
     "BackendError", "Comparison", "ConfigError", "DataError", "ExperimentConfig",
-    "LocalBackend", "LrlabError", "RangeTestOptions", "RayBackend", "RayOptions", "StoreError",
-    "SweepObserver", "SweepReport", "Trial", "__version__", "compare_runs", "expand_trials",
-    "load_config", "load_runs", "parse_config", "run_find_lr", "run_sweep", "summarize",
+    "LocalBackend", "LrlabError", "RangeTestOptions", "RayBackend", "RayOptions",
+    "SettleOptions", "SettleReport", "StoreError", "SweepObserver", "SweepReport", "Trial",
+    "__version__", "compare_runs", "expand_trials", "load_config", "load_runs", "parse_config",
+    "run_find_lr", "run_settle", "run_sweep", "summarize",
 ]
 
 
@@ -55,5 +58,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from lrlab.experiment.trials import Trial, expand_trials
     from lrlab.run.backends import BackendError, LocalBackend, RayBackend, RayOptions
     from lrlab.run.find_lr import RangeTestOptions, run_find_lr
+    from lrlab.run.settle import SettleOptions, SettleReport, run_settle
     from lrlab.run.sweep import SweepObserver, SweepReport, run_sweep
     from lrlab.rundir.loading import load_runs

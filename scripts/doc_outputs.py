@@ -24,6 +24,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ROOT / "docs" / "outputs"
 WIDTH = "100"  # the documents' code blocks fit 100 columns
@@ -114,15 +116,7 @@ def in_words(where: Path) -> str:
 def batch_size(runs: Path) -> dict[str, str]:
     """The batch-size study (about an hour on 2 cores). It is kept in runs/docs/batch-size,
     so that running this step again resumes it (nothing left to train) and only compares."""
-    keep = ROOT / "runs" / "docs" / "batch-size"
-    done = sorted(keep.glob("mnist-batch-*"))
-    if done:
-        lrlab("sweep", "configs/mnist-batch.yaml", "--resume", str(done[-1]), "--quiet")
-        where = done[-1]
-    else:
-        printed, _ = lrlab("sweep", "configs/mnist-batch.yaml", "--runs-dir", str(keep),
-                           "--quiet")
-        where = Path(printed.strip())
+    where = _kept("batch-size", ROOT / "configs" / "mnist-batch.yaml")
     lrlab("compare", str(where), "--plots", str(runs / "batch-plots"))
     shutil.copy(runs / "batch-plots" / "batch-scaling.png", ROOT / "docs" / "batch-scaling.png")
     shutil.copy(runs / "batch-plots" / "sensitivity-val_accuracy.png",
@@ -142,6 +136,51 @@ def sobol(runs: Path) -> dict[str, str]:
     lrlab("compare", str(where), "--plots", str(runs / "sobol-plots"))
     shutil.copy(runs / "sobol-plots" / "axes-val_accuracy.png", ROOT / "docs" / "sobol-axes.png")
     return {"sobol.txt": in_words(where)}
+
+
+def _kept(folder: str, config: Path, *extra: str) -> Path:
+    """A long sweep kept in runs/docs/FOLDER: run once, then resumed (nothing left to
+    train) each time the step runs again."""
+    keep = ROOT / "runs" / "docs" / folder
+    name = yaml.safe_load(config.read_text())["name"]
+    done = sorted(keep.glob(f"{name}-2*"))
+    if done:
+        lrlab("sweep", str(config), "--resume", str(done[-1]), "--quiet", *extra)
+        return done[-1]
+    printed, _ = lrlab("sweep", str(config), "--runs-dir", str(keep), "--quiet", *extra)
+    return Path(printed.strip())
+
+
+def adaptive(runs: Path) -> dict[str, str]:
+    """The adaptive sweep of the coarse grid against the full grid of its rates with 10
+    seeds (about an hour on 2 cores, both kept in runs/docs/adaptive)."""
+    coarse = ROOT / "configs" / "mnist-coarse.yaml"
+    full = runs / "mnist-full-grid.yaml"
+    full.write_text(coarse.read_text().replace("name: mnist-coarse", "name: mnist-full-grid")
+                    .replace("seeds: [0, 1]", "seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"))
+    settled = _kept("adaptive", coarse, "--until-settled")
+    grid = _kept("adaptive", full)
+    rounds, _ = lrlab("compare", str(settled), "--no-plots")
+    rounds = rounds[rounds.index("Adaptive sweep"):]
+    study = subprocess.run([sys.executable, "scripts/adaptive_study.py", "--grid", str(grid),
+                            "--adaptive", str(settled)], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout
+    return {"adaptive-rounds.txt": rounds.rstrip("\n"), "adaptive-study.txt": study.rstrip("\n")}
+
+
+def early_stopping(runs: Path) -> dict[str, str]:
+    """configs/mnist-early-stopping.yaml against the same config training every epoch
+    (about 40 minutes on 2 cores, both kept in runs/docs/early-stopping)."""
+    stopping = ROOT / "configs" / "mnist-early-stopping.yaml"
+    every = runs / "mnist-10-epochs.yaml"
+    every.write_text("\n".join(line for line in stopping.read_text().splitlines()
+                               if "early_stopping" not in line)
+                     .replace("name: mnist-early-stopping", "name: mnist-10-epochs") + "\n")
+    full, stopped = _kept("early-stopping", every), _kept("early-stopping", stopping)
+    study = subprocess.run([sys.executable, "scripts/early_stopping_study.py", "--full",
+                            str(full), "--stopped", str(stopped)], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout
+    return {"early-stopping.txt": study.rstrip("\n")}
 
 
 def _tidy(printed: str, runs: Path) -> str:
@@ -168,7 +207,8 @@ def report(runs: Path) -> dict[str, str]:
 
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
-    "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol}
+    "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
+    "adaptive": adaptive, "early-stopping": early_stopping}
 
 
 def fill_readme() -> None:
