@@ -186,6 +186,7 @@ def _look(state: SettingState, rule: SequentialRule, look: int, seeds: Sequence[
     pool = seed_pool(seeds, target)
     have = {r: set(v) for r, v in learners.items()}
     adding = seeds_to_add(calls, best, have, pool)
+    found.states[state.label] = "open"
     decision.update(state="open", why=f"{len(still)} rival(s) neither separated nor "
                     f"equivalent: the best and they get {target} seeds",
                     seeds={format_rate(r): s for r, s in adding.items()})

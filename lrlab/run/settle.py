@@ -85,6 +85,8 @@ def run_settle(config: ExperimentConfig, *, options: SettleOptions = SettleOptio
         report = run_sweep(config, resume=resume, observer=observer, **sweep)
     store = RunStore(report.run_dir)
     record = _record(store, config, options)
+    if (record.get("outcome") or {}).get("state") == DONE and not report.interrupted:
+        return _report(report, record, DONE)  # settled already: nothing new to look at
     spent = float(record.get("elapsed_s") or 0.0)
     while True:
         elapsed = spent + time.perf_counter() - started

@@ -135,6 +135,15 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
         # A value no branch of a union takes: one line, not one per branch.
         ("name: demo", "name: demo\ntraining: {stack: []}", "cfg.yaml:2: training.stack: Input "
          "should be a valid integer (got []); or Input should be 'auto' (got [])"),
+        ("name: demo", "name: demo\ntraining: {early_stopping: {patience: 0}}",
+         "cfg.yaml:2: training.early_stopping.patience: Input should be greater than or equal "
+         "to 1 (got 0)"),
+        ("name: demo", "name: demo\ntraining: {early_stopping: {metric: f1}}",
+         "cfg.yaml:2: training.early_stopping.metric: Input should be 'val_accuracy', "
+         "'val_loss', 'accuracy' or 'loss' (got 'f1')"),
+        ("name: demo", "name: demo\ntraining: {early_stopping: {min_delta: -1}}",
+         "cfg.yaml:2: training.early_stopping.min_delta: Input should be greater than or "
+         "equal to 0 (got -1)"),
     ],
 )
 def test_every_invalid_value_gets_one_line_naming_file_line_and_key(
@@ -227,7 +236,7 @@ def test_every_mistake_is_reported_in_file_order_with_the_closest_key() -> None:
         "base_batch_size, momentum, nesterov, weight_decay, clipnorm, clipvalue, global_clipnorm",
         "x.yaml:7: training.epochs: Input should be greater than or equal to 1 (got 0)",
         "x.yaml:8: training.batch_sise: unknown key; did you mean batch_size? Expected one "
-        "of: epochs, batch_size, diverge_factor, engine, precision, stack"]
+        "of: epochs, batch_size, diverge_factor, engine, precision, stack, early_stopping"]
 
 
 # Each of these used to run for minutes or exhaust memory: run them bounded, so that a

@@ -127,6 +127,10 @@ def test_a_kill_loses_nothing_and_the_resume_ends_where_an_unbroken_run_does(
     assert [(r["kind"], r["added"]) for r in rounds[0]] == [(r["kind"], r["added"])
                                                           for r in rounds[1]]
     assert len(trials_of(whole.run_dir)) == len(trials_of(resumed.run_dir))
+    # Resuming a settled sweep adds nothing, not even a look.
+    again = run_settle(config([0.001, 0.01, 0.1, 1.0], name="whole"), runs_dir=tmp_path,
+                       resume=whole.run_dir, backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    assert again.state == DONE and again.rounds == len(rounds[0])
 
 
 def test_a_budget_stops_the_rounds_and_says_what_it_refused(tmp_path: Path) -> None:

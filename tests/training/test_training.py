@@ -124,3 +124,40 @@ model: {hidden: [32]}
 training: {epochs: 1, batch_size: [16, 128]}
 sweep: {seeds: [3], optimizers: [{name: sgd, learning_rates: [0.1]}]}
 """
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["tensorflow", "jax"])
+def test_early_stopping_and_dead_units_reach_the_run_directory(engine: str, tmp_path) -> None:
+    """A sweep with early stopping on either engine: the rate that learns in an epoch is
+    stopped after it stops improving, the diverging one kills its ReLU units, and
+    result.json, results.csv and compare all say so."""
+    import csv
+    import json
+
+    pytest.importorskip("jax") if engine == "jax" else None
+    from lrlab.analysis.compare import compare_runs
+    from lrlab.run.backends import LocalBackend
+    from lrlab.run.sweep import run_sweep
+    from lrlab.rundir.loading import scan_runs
+
+    config = parse_config(f"""
+name: stopping
+data: {{dataset: synthetic, train_limit: 1100, validation: 200, test_limit: 300}}
+model: {{hidden: [64]}}
+training: {{epochs: 8, engine: {engine}, early_stopping: {{patience: 2}}}}
+sweep: {{optimizers: [{{name: sgd, learning_rates: [0.3, 30.0]}}]}}
+""")
+    report = run_sweep(config, runs_dir=tmp_path, backend=LocalBackend(workers=1))
+    results = {p.parent.name.split("-s0")[0]: json.loads(p.read_text())
+               for p in report.run_dir.glob("trials/*/result.json")}
+    learns, blows = results["sgd-lr3.00e-01"], results["sgd-lr3.00e+01"]
+    assert learns["status"] == "stopped" and learns["stopped_epoch"] == learns["epochs"] < 8
+    assert learns["best"]["epoch"] == learns["epochs"] - 2  # two epochs without a gain
+    assert learns["dead_units"] < 0.5 and learns["failure"]["reason"] is None
+    assert blows["status"] == "diverged" and blows["dead_units"] > 0.9
+    rows = list(csv.DictReader((report.run_dir / "results.csv").open()))
+    assert {r["status"] for r in rows} == {"stopped", "diverged"}
+    scan = scan_runs([report.run_dir])
+    (verdict,) = compare_runs(scan.frame, plans=scan.plans).verdicts
+    assert verdict.best_learning_rate == 0.3 and not verdict.provisional
