@@ -160,7 +160,8 @@ def _look(state: SettingState, rule: SequentialRule, look: int, seeds: Sequence[
           found: Round) -> None:
     learners = state.learners()
     decision: dict[str, Any] = {"setting": state.label, "action": "look", "look": look,
-                                "of": rule.looks, "level": rule.level}
+                                "of": rule.looks, "level": rule.level,
+                                "tolerance": rule.tolerance}
     found.decisions.append(decision)
     if not learners:
         decision.update(state=NOTHING_LEARNS, why="every rate diverged or stalled on a seed")

@@ -12,14 +12,15 @@ from lrlab.formatting import rate
 _CALLS = ("separated", "equivalent", "open")
 
 
-def round_lines(entry: Mapping[str, Any]) -> list[str]:
-    """One round (as settle.json records it), a line per decision."""
+def round_lines(entry: Mapping[str, Any], *, tolerance: float | None = None) -> list[str]:
+    """One round (as settle.json records it), a line per decision; ``tolerance`` is the
+    rule's, for records whose looks do not carry it."""
     number, kind = entry.get("round"), entry.get("kind")
     lines = []
     for decision in entry.get("decisions") or []:
         head = f"round {number} ({kind}) {decision.get('setting')}:"
         if decision.get("action") == "look":
-            lines.append(f"{head} {_look_text(decision)}")
+            lines.append(f"{head} {_look_text(decision, tolerance)}")
         elif decision.get("action") == "extend":
             lines.append(f"{head} adds rate {rate(decision['learning_rate'])} on seeds "
                          f"{_seeds(decision.get('seeds') or [])}: {decision.get('why')}.")
@@ -43,8 +44,9 @@ def settle_lines(record: Mapping[str, Any]) -> list[str]:
         head = (f"Adaptive sweep: unfinished after {len(rounds)} round(s) ({added} "
                 f"trainings added so far); resume it with --until-settled.")
     lines = [head]
+    tolerance = (record.get("rule") or {}).get("tolerance")
     for entry in rounds:
-        lines += [f"  {line}" for line in round_lines(entry)]
+        lines += [f"  {line}" for line in round_lines(entry, tolerance=tolerance)]
     lines.append(rule_text(record.get("rule") or {}))
     return lines
 
@@ -59,7 +61,7 @@ def rule_text(rule: Mapping[str, Any]) -> str:
             f"t-test, equivalent = its interval inside ±{tolerance:g} (two one-sided tests).")
 
 
-def _look_text(decision: Mapping[str, Any]) -> str:
+def _look_text(decision: Mapping[str, Any], tolerance: float | None) -> str:
     calls = decision.get("calls") or []
     text = f"look {decision.get('look')} of {decision.get('of')}"
     if decision.get("best") is not None:
@@ -71,7 +73,10 @@ def _look_text(decision: Mapping[str, Any]) -> str:
         if not chosen:
             continue
         if call == "open":
-            shown = ", ".join(f"{rate(c['learning_rate'])} ({_worse(c)})" for c in chosen)
+            level = decision.get("level")
+            within = decision.get("tolerance", tolerance)
+            shown = ", ".join(f"{rate(c['learning_rate'])} [{_open(c, level, within)}]"
+                              for c in chosen)
         else:
             shown = ", ".join(rate(c["learning_rate"]) for c in chosen)
         parts.append(f"{call} {shown}")
@@ -86,13 +91,19 @@ def _look_text(decision: Mapping[str, Any]) -> str:
     return text + "."
 
 
-def _worse(call: Mapping[str, Any]) -> str:
-    """How much worse than the best a rival is (negative: better on the seeds in common),
-    with the look's interval."""
+def _open(call: Mapping[str, Any], level: float | None, tolerance: float | None) -> str:
+    """Why a rival is still open, in the look's own terms: how much worse than the best
+    it is (negative: better on the seeds in common), its p-value adjusted for the look's
+    pairs (separated under the look's level), and its equivalence interval (equivalent
+    inside ±tolerance)."""
+    parts = [f"worse by {_number(call.get('difference'))} over {call.get('n')} seeds"]
+    if call.get("p_holm") is not None and level is not None:
+        parts.append(f"adjusted p {_level(call['p_holm'])}, not under {_level(level)}")
     low, high = call.get("low"), call.get("high")
-    interval = ("" if low is None or high is None
-                else f", interval {_number(low)} to {_number(high)}")
-    return f"worse by {_number(call.get('difference'))}{interval}, {call.get('n')} seeds"
+    if low is not None and high is not None:
+        inside = f", not inside ±{tolerance:g}" if tolerance is not None else ""
+        parts.append(f"interval {_number(low)} to {_number(high)}{inside}")
+    return "; ".join(parts)
 
 
 def _seeds(seeds: Sequence[int]) -> str:
