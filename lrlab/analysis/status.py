@@ -13,7 +13,7 @@ from typing import Any
 from lrlab.errors import StoreError
 from lrlab.rundir.loading import planned_trials
 from lrlab.rundir.lock import Holder, read_holder
-from lrlab.rundir.records import TrialStatus
+from lrlab.rundir.records import FINISHED_STATUSES, TrialStatus
 from lrlab.rundir.store import (
     CONFIG_FILE,
     ENVIRONMENT_FILE,
@@ -44,7 +44,7 @@ class RunStatus:
     run_dir: Path
     kind: str
     planned: int | None  # trials sweep.yaml plans (None: cannot tell)
-    counts: dict[str, int]  # completed, diverged, failed, interrupted
+    counts: dict[str, int]  # completed, stopped, diverged, failed, interrupted
     in_progress: list[TrialInProgress]  # params.json but no result.json yet
     epochs: int | None  # epochs per trial, from sweep.yaml
     holder: Holder | None  # who holds (or held, and died holding) the lock
@@ -62,7 +62,7 @@ class RunStatus:
 
     @property
     def finished(self) -> int:
-        return self.counts.get("completed", 0) + self.counts.get("diverged", 0)
+        return sum(self.counts.get(status, 0) for status in FINISHED_STATUSES)
 
     @property
     def pending(self) -> int | None:

@@ -161,3 +161,7 @@ sweep: {{optimizers: [{{name: sgd, learning_rates: [0.3, 30.0]}}]}}
     scan = scan_runs([report.run_dir])
     (verdict,) = compare_runs(scan.frame, plans=scan.plans).verdicts
     assert verdict.best_learning_rate == 0.3 and not verdict.provisional
+    from lrlab.analysis.status import read_status
+
+    status = read_status(report.run_dir)
+    assert status.finished == 2 and status.pending == 0
