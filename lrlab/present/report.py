@@ -165,8 +165,9 @@ def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     trials = trials.join(numbers)
     trials["epochs trained"] = trials["epochs trained"].fillna(0).astype(int)
     columns = ["sweep", *varying, "status", "epochs trained", "best val_accuracy", "final loss",
-               "test_accuracy", "seconds", "trial"]
-    table = trials.reset_index().rename(columns={"trial_id": "trial",
+               "test_accuracy", "why", "dead units", "seconds", "trial"]
+    table = trials.reset_index().rename(columns={"trial_id": "trial", "failure": "why",
+                                                 "dead_units": "dead units",
                                                  "trial_seconds": "seconds"})
     # Python numbers, NaN as None (shown "-").
     return columns, [json_safe(row) for row in table[columns].to_dict("records")]

@@ -405,7 +405,7 @@ RESULT_SCHEMA: tuple[ResultField, ...] = (
     _attribute("compile_seconds", _optional_float),
     _attribute("stopped_epoch", _optional_int, csv="stopped_epoch", frame="stopped_epoch"),
     _attribute("dead_units", _optional_float, csv="dead_units", frame="dead_units"),
-    _attribute("failure", _text, json=("failure", "reason"), csv="failure"),
+    _attribute("failure", _text, json=("failure", "reason"), csv="failure", frame="failure"),
     _attribute("failure_detail", _text, json=("failure", "detail")),
 )
 # results.csv: trial_id, the trial's parameters (which vary with the sweep), then these.
