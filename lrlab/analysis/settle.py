@@ -93,8 +93,8 @@ def setting_states(frame: pd.DataFrame, *, metric: str, at: str | int = "best"
         for rate, trials in group.groupby("learning_rate"):
             fails = bool(((trials["status"] == TrialStatus.DIVERGED.value)
                           | trials["stalled"]).any())
-            by_seed = dict(zip(trials["seed"].astype(int), trials["value"].astype(float),
-                               strict=True))
+            by_seed = {int(seed): float(value) for seed, value in
+                       zip(trials["seed"], trials["value"], strict=True)}
             rates[float(rate)] = RateState(float(rate), by_seed, fails,
                                            str(trials["trial_id"].iloc[0]))
         states.append(SettingState(str(label), rates, higher_is_better(metric), sampled))
