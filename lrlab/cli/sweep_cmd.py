@@ -91,15 +91,16 @@ def sweep(
         help="After the grid, add rounds of trainings only where the verdict is uncertain "
              "(a wider range, more seeds for rates tied with the best) until it is settled; "
              "see docs/adaptive.md.")] = False,
-    max_seeds: Annotated[int, typer.Option(
-        rich_help_panel="Adaptive", help="The most seeds a rate gets.")] = 10,
-    tolerance: Annotated[float, typer.Option(
+    max_seeds: Annotated[Optional[int], typer.Option(
+        rich_help_panel="Adaptive", help="The most seeds a rate gets (default 10).")] = None,
+    tolerance: Annotated[Optional[float], typer.Option(
         rich_help_panel="Adaptive",
-        help="Rivals within this of the best (in the metric's units) are equivalent.")]
-    = 0.005,
-    alpha: Annotated[float, typer.Option(
+        help="Rivals within this of the best (in the metric's units) are equivalent "
+             "(default 0.005).")] = None,
+    alpha: Annotated[Optional[float], typer.Option(
         rich_help_panel="Adaptive",
-        help="The chance of any false call over all looks, at most.")] = 0.05,
+        help="The chance of any false call over all looks, at most (default 0.05).")]
+    = None,
     max_trainings: Annotated[Optional[int], typer.Option(
         rich_help_panel="Adaptive", help="Stop adding rounds past this many trials.")] = None,
     max_minutes: Annotated[Optional[float], typer.Option(
@@ -110,6 +111,7 @@ def sweep(
 
     Example: lrlab sweep configs/mnist.yaml --backend ray
     """
+    from lrlab.errors import ConfigError
     from lrlab.experiment.config import load_config, with_training
     from lrlab.run.sweep import SweepObserver, run_sweep
 
@@ -129,15 +131,20 @@ def sweep(
         options = {"backend": chosen, "argv": sys.argv,
                    "allow_data_change": allow_data_change,
                    **({} if max_trials is None else {"max_trials": max_trials})}
+        settle = {k: v for k, v in {"max_seeds": max_seeds, "tolerance": tolerance,
+                                    "alpha": alpha, "max_trainings": max_trainings,
+                                    "max_minutes": max_minutes}.items() if v is not None}
+        if settle and not until_settled:
+            name, value = next(iter(settle.items()))
+            raise ConfigError("only with --until-settled (an adaptive sweep)",
+                              about={name: f"{value:g}"})
         settling = None
         with _progress(console, quiet=quiet, epochs=epochs) as observer:
             try:
                 if until_settled:
                     settling = _settle(console, experiment, observer, quiet=quiet,
                                        runs_dir=runs_dir, resume=resume, sweep=options,
-                                       settle=dict(max_seeds=max_seeds, tolerance=tolerance,
-                                                   alpha=alpha, max_trainings=max_trainings,
-                                                   max_minutes=max_minutes))
+                                       settle=settle)
                     report = settling.last
                 else:
                     report = run_sweep(experiment, runs_dir=runs_dir, resume=resume,

@@ -45,16 +45,20 @@ class SettleOptions:
     max_minutes: float | None = None
 
     def check(self, seeds: int) -> None:
+        """A ConfigError naming the first option that cannot be (``seeds``: the config's)."""
         if self.max_seeds < max(2, seeds):
-            raise ConfigError(f"max_seeds: {self.max_seeds} is fewer than the {max(2, seeds)} "
-                              f"seeds the first look needs; expected more",
-                              mentions=["max_seeds"])
+            raise ConfigError(f"fewer than the {max(2, seeds)} seeds the first look needs; "
+                              f"expected more", about={"max_seeds": str(self.max_seeds)})
         if not 0 < self.alpha < 1:
-            raise ConfigError(f"alpha: {self.alpha:g}; expected a level between 0 and 1",
-                              mentions=["alpha"])
+            raise ConfigError("expected a level between 0 and 1",
+                              about={"alpha": f"{self.alpha:g}"})
         if not (self.tolerance >= 0 and math.isfinite(self.tolerance)):
-            raise ConfigError(f"tolerance: {self.tolerance:g}; expected a number >= 0 in the "
-                              f"metric's units", mentions=["tolerance"])
+            raise ConfigError("expected a number >= 0, in the metric's units",
+                              about={"tolerance": f"{self.tolerance:g}"})
+        for name in ("max_trainings", "max_minutes"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError("expected a number > 0", about={name: f"{value:g}"})
 
 
 @dataclass

@@ -203,3 +203,26 @@ def test_compare_and_the_report_show_the_rounds(tmp_path: Path) -> None:
     shown = CliRunner().invoke(app, ["compare", str(report.run_dir), "--no-plots"])
     assert shown.exit_code == 0 and "skipped the adaptive rounds" in shown.output
     assert "best learning rate 0.1" in shown.output
+
+
+@pytest.mark.parametrize(("options", "fragments"), [
+    (["--max-seeds", "4"], ["--max-seeds 4: only with --until-settled"]),
+    (["--until-settled", "--max-seeds", "1"], ["--max-seeds 1: fewer than the 2 seeds"]),
+    (["--until-settled", "--alpha", "2"], ["--alpha 2: expected a level between 0 and 1"]),
+    (["--until-settled", "--tolerance", "-1"], ["--tolerance -1: expected a number >= 0"]),
+    (["--until-settled", "--max-minutes", "0"], ["--max-minutes 0: expected a number > 0"]),
+])
+def test_adaptive_options_that_cannot_be_are_one_line_before_anything_is_written(
+        tmp_path: Path, options: list[str], fragments: list[str]) -> None:
+    from helpers import one_line_error
+    from typer.testing import CliRunner
+
+    from lrlab.cli import app
+
+    (tmp_path / "c.yaml").write_text(
+        "data: {dataset: synthetic, train_limit: 200}\n"
+        "sweep: {optimizers: [{name: sgd, learning_rates: [0.1]}]}\n")
+    result = CliRunner().invoke(app, ["sweep", str(tmp_path / "c.yaml"), "--runs-dir",
+                                      str(tmp_path / "runs"), *options])
+    one_line_error(result, *fragments)
+    assert not (tmp_path / "runs").exists()
