@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from helpers import ArithmeticBackend
 
-from lrlab.analysis.settle import SettingState, RateState, plan_round, seed_pool
 from lrlab.analysis.sequential import SequentialRule
+from lrlab.analysis.settle import RateState, SettingState, plan_round, seed_pool
 from lrlab.errors import StoreError
 from lrlab.experiment.config import parse_config
 from lrlab.present.rounds import settle_lines
