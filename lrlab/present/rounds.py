@@ -22,7 +22,7 @@ def round_lines(entry: Mapping[str, Any], *, tolerance: float | None = None) -> 
         if decision.get("action") == "look":
             lines.append(f"{head} {_look_text(decision, tolerance)}")
         elif decision.get("action") == "extend":
-            lines.append(f"{head} adds rate {rate(decision['learning_rate'])} on seeds "
+            lines.append(f"{head} adds rate {_rate(decision.get('learning_rate'))} on seeds "
                          f"{_seeds(decision.get('seeds') or [])}: {decision.get('why')}.")
         else:
             lines.append(f"{head} {decision.get('why')}.")
@@ -54,7 +54,8 @@ def settle_lines(record: Mapping[str, Any]) -> list[str]:
 def rule_text(rule: Mapping[str, Any]) -> str:
     """The sequential rule in one sentence."""
     schedule = ", ".join(str(n) for n in rule.get("schedule") or [])
-    tolerance = rule.get("tolerance", math.nan)
+    tolerance = rule.get("tolerance")
+    tolerance = math.nan if tolerance is None else tolerance
     return (f"Rule: at most {rule.get('looks')} looks, at {schedule} seeds; each look tests "
             f"at {_level(rule.get('level'))} (alpha {rule.get('alpha')} split among the "
             f"looks, Bonferroni), split again among the pairs of rates; separated = paired "
@@ -65,7 +66,7 @@ def _look_text(decision: Mapping[str, Any], tolerance: float | None) -> str:
     calls = decision.get("calls") or []
     text = f"look {decision.get('look')} of {decision.get('of')}"
     if decision.get("best") is not None:
-        text += (f": best {rate(decision['best'])} ({_number(decision.get('best_mean'))} "
+        text += (f": best {_rate(decision['best'])} ({_number(decision.get('best_mean'))} "
                  f"over {decision.get('best_seeds')} seeds)")
     parts = []
     for call in _CALLS:
@@ -75,16 +76,17 @@ def _look_text(decision: Mapping[str, Any], tolerance: float | None) -> str:
         if call == "open":
             level = decision.get("level")
             within = decision.get("tolerance", tolerance)
-            shown = ", ".join(f"{rate(c['learning_rate'])} [{_open(c, level, within)}]"
+            shown = ", ".join(f"{_rate(c.get('learning_rate'))} [{_open(c, level, within)}]"
                               for c in chosen)
         else:
-            shown = ", ".join(rate(c["learning_rate"]) for c in chosen)
+            shown = ", ".join(_rate(c.get("learning_rate")) for c in chosen)
         parts.append(f"{call} {shown}")
     if parts:
         text += "; " + "; ".join(parts)
     state = decision.get("state")
     if state == "open":
-        seeds = decision.get("seeds") or {}
+        seeds = decision.get("seeds")
+        seeds = seeds if isinstance(seeds, dict) else {}
         text += "; adds seeds " + ", ".join(f"{_seeds(s)} to {r}" for r, s in seeds.items())
     elif state:
         text += f"; {state}: {decision.get('why')}"
@@ -106,8 +108,12 @@ def _open(call: Mapping[str, Any], level: float | None, tolerance: float | None)
     return "; ".join(parts)
 
 
-def _seeds(seeds: Sequence[int]) -> str:
-    return ", ".join(str(s) for s in seeds)
+def _rate(value: Any) -> str:
+    return "?" if value is None else rate(value)
+
+
+def _seeds(seeds: Sequence[int] | Any) -> str:
+    return ", ".join(str(s) for s in seeds) if isinstance(seeds, list) else str(seeds)
 
 
 def _number(value: Any) -> str:

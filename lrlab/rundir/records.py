@@ -241,6 +241,50 @@ def parse_range_test(data: Mapping[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
+# The numbers an adaptive sweep's decisions carry (settle.json), each a number or null.
+_SETTLE_NUMBERS = ("learning_rate", "best", "best_mean", "best_seeds", "look", "of", "level",
+                   "tolerance", "difference", "low", "high", "p_holm", "n")
+
+
+def parse_settle(data: Mapping[str, Any]) -> dict[str, Any]:
+    """settle.json's content, checked where readers use it: a rule, a list of rounds, each
+    with lists of decisions (objects whose numbers are numbers or null, whose calls are
+    objects too) and of additions. Raises ``ValueError`` saying where it is wrong."""
+    rule = _object("rule", data.get("rule"))
+    for key in ("alpha", "tolerance", "level", "looks"):
+        if rule.get(key) is not None:
+            _field(f"rule.{key}", _number, rule[key])
+    _list("rule.schedule", rule.get("schedule", []))
+    for number, found in enumerate(_list("rounds", data.get("rounds")), start=1):
+        where = f"round {number}"
+        found = _object(where, found)
+        _list(f"{where}.added", found.get("added", []))
+        for decision in _list(f"{where}.decisions", found.get("decisions", [])):
+            decision = _object(f"{where}.decisions", decision)
+            calls = [_object(f"{where}.calls", c)
+                     for c in _list(f"{where}.calls", decision.get("calls", []))]
+            for item in (decision, *calls):
+                for key in _SETTLE_NUMBERS:
+                    if item.get(key) is not None:
+                        _field(f"{where}.{key}", _number, item[key])
+    outcome = data.get("outcome")
+    if outcome is not None:
+        _object("outcome.settings", _object("outcome", outcome).get("settings", {}))
+    return dict(data)
+
+
+def _object(where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected an object, got {brief(value)}")
+    return value
+
+
+def _list(where: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: expected a list, got {brief(value)}")
+    return value
+
+
 def _field(name: str, parse: Callable[[Any], Any], value: Any) -> Any:
     try:
         return parse(value)

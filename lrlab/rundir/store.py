@@ -59,6 +59,7 @@ from lrlab.rundir.records import (
     parse_params,
     parse_range_test,
     parse_session,
+    parse_settle,
     timestamp,
 )
 
@@ -191,7 +192,12 @@ class RunStore:
     def read_settle(self) -> dict[str, Any] | None:
         """settle.json (None: not an adaptive sweep)."""
         path = self.root / SETTLE_FILE
-        return _read_json_object(path) if os.path.lexists(path) else None
+        if not os.path.lexists(path):
+            return None
+        try:
+            return parse_settle(_read_json_object(path))
+        except ValueError as exc:
+            raise StoreError(f"{path}: {exc}") from None
 
     def read_additions(self) -> list[Addition]:
         """The trials an adaptive sweep added, round after round, in order ([] if none)."""

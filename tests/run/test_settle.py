@@ -150,7 +150,8 @@ def test_a_corrupted_settle_record_is_one_line_and_nothing_is_lost(tmp_path: Pat
     with pytest.raises(StoreError, match="settle.json: corrupted rule"):
         run_settle(config([0.01, 0.1]), runs_dir=tmp_path, resume=report.run_dir,
                    backend=ArithmeticBackend(accuracy=noisy(0.1)))
-    (report.run_dir / SETTLE_FILE).write_text('{"rounds": [{"added": [{"like": "x"}]}]}')
+    (report.run_dir / SETTLE_FILE).write_text(
+        '{"rule": {}, "rounds": [{"added": [{"like": "x"}]}]}')
     with pytest.raises(StoreError, match="round 1: expected like, learning_rate and seed"):
         scan_runs([report.run_dir]).plans  # noqa: B018 - planning reads the additions
         run_settle(config([0.01, 0.1]), runs_dir=tmp_path, resume=report.run_dir,
@@ -226,3 +227,43 @@ def test_adaptive_options_that_cannot_be_are_one_line_before_anything_is_written
                                       str(tmp_path / "runs"), *options])
     one_line_error(result, *fragments)
     assert not (tmp_path / "runs").exists()
+
+
+def test_any_damage_to_settle_json_is_one_line_or_still_readable(tmp_path: Path) -> None:
+    """Seeded corruptions of a real record: every one either reads back (and is put into
+    words without an exception) or is refused as a StoreError naming the file."""
+    import random
+
+    report = run_settle(config([0.001, 0.01, 0.1, 1.0]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1)))
+    from lrlab.rundir.store import RunStore
+
+    path = report.run_dir / SETTLE_FILE
+    original = json.loads(path.read_text())
+    junk = [None, "x", -1, 1e308, [], {}, [1, "a"], {"a": 1}, True]
+    rng = random.Random(23)
+
+    def nodes(value, trail=()):
+        yield trail
+        if isinstance(value, dict):
+            for key, child in value.items():
+                yield from nodes(child, (*trail, key))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                yield from nodes(child, (*trail, index))
+
+    trails = [t for t in nodes(original) if t]
+    for _ in range(300):
+        damaged = json.loads(json.dumps(original))
+        trail = rng.choice(trails)
+        parent = damaged
+        for key in trail[:-1]:
+            parent = parent[key]
+        parent[trail[-1]] = rng.choice(junk)
+        path.write_text(json.dumps(damaged))
+        try:
+            record = RunStore(report.run_dir).read_settle()
+        except StoreError as exc:
+            assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+            continue
+        settle_lines(record)
