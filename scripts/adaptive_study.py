@@ -14,21 +14,13 @@ documentation's study ran:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from lrlab.analysis.compare import compare_runs
+from studies import run_dirs, verdicts
+
 from lrlab.formatting import rate
-from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.store import RunStore
-
-
-def grid_verdicts(run_dir: Path) -> dict[str, tuple[float, list[float]]]:
-    """Each optimizer's best rate and tied set, as ``lrlab compare`` gives them."""
-    scan = scan_runs([run_dir])
-    comparison = compare_runs(scan.frame, plans=scan.plans)
-    return {v.label: (v.best_learning_rate, list(v.tied)) for v in comparison.verdicts}
 
 
 def settled_verdicts(run_dir: Path) -> dict[str, tuple[float, list[float], str]]:
@@ -52,12 +44,9 @@ def trainings(run_dir: Path) -> int:
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", type=Path, required=True)
-    parser.add_argument("--adaptive", type=Path, required=True)
-    args = parser.parse_args(argv)
-    grid, adaptive = grid_verdicts(args.grid), settled_verdicts(args.adaptive)
-    plain = grid_verdicts(args.adaptive)  # compare's own verdict of the adaptive run
+    grid_dir, adaptive_dir = run_dirs(argv, __doc__, "grid", "adaptive")
+    grid, adaptive = verdicts(grid_dir), settled_verdicts(adaptive_dir)
+    plain = verdicts(adaptive_dir)  # compare's own verdict of the adaptive run
 
     def rates(values: list[float]) -> str:
         return ", ".join(rate(r) for r in values)
@@ -72,7 +61,7 @@ def main(argv: list[str]) -> None:
               f"not separated: {rates(settled_tied)} ({state}); compare of it: best "
               f"{rate(plain[label][0])}, tied {rates(plain[label][1])}"
               f" -> {'same verdict' if agree else 'DIFFERENT'}")
-    full, few = trainings(args.grid), trainings(args.adaptive)
+    full, few = trainings(grid_dir), trainings(adaptive_dir)
     print(f"trainings: full grid {full}, adaptive {few} ({few / full:.0%} of the grid); "
           f"{'same verdict' if same else 'the verdicts differ'}")
 

@@ -10,14 +10,13 @@ ran configs/mnist-early-stopping.yaml, and the same config without its early_sto
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from lrlab.analysis.compare import compare_runs
+from studies import run_dirs, verdicts
+
 from lrlab.formatting import rate
-from lrlab.rundir.loading import scan_runs
 
 
 def results(run_dir: Path) -> dict[str, dict]:
@@ -25,18 +24,9 @@ def results(run_dir: Path) -> dict[str, dict]:
             for p in sorted((run_dir / "trials").glob("*/result.json"))}
 
 
-def verdicts(run_dir: Path) -> dict[str, tuple[float, list[float]]]:
-    scan = scan_runs([run_dir])
-    comparison = compare_runs(scan.frame, plans=scan.plans)
-    return {v.label: (v.best_learning_rate, list(v.tied)) for v in comparison.verdicts}
-
-
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", type=Path, required=True)
-    parser.add_argument("--stopped", type=Path, required=True)
-    args = parser.parse_args(argv)
-    full, stopped = results(args.full), results(args.stopped)
+    full_dir, stopped_dir = run_dirs(argv, __doc__, "full", "stopped")
+    full, stopped = results(full_dir), results(stopped_dir)
     epochs_full = sum(r["epochs"] for r in full.values())
     epochs_stopped = sum(r["epochs"] for r in stopped.values())
     # Epochs, not seconds: the two sweeps need not have run on an equally busy machine.
@@ -46,7 +36,7 @@ def main(argv: list[str]) -> None:
                    if r["status"] == "stopped")
     print(f"stopped: {len(ended)} of {len(stopped)} trials: "
           + ", ".join(f"{name.rsplit('-', 2)[0]} after epoch {epoch}" for epoch, name in ended))
-    before, after = verdicts(args.full), verdicts(args.stopped)
+    before, after = verdicts(full_dir), verdicts(stopped_dir)
     for label, (best, tied) in before.items():
         best_after, tied_after = after.get(label, (float("nan"), []))
         same = best == best_after and tied == tied_after

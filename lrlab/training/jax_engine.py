@@ -33,7 +33,13 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
-from lrlab.training.model import activation_values, build_network, build_optimizer, dead_share
+from lrlab.training.model import (
+    activation_values,
+    build_network,
+    build_optimizer,
+    dead_share,
+    ever_active,
+)
 from lrlab.training.schedules import peak_schedule
 
 EVAL_BATCH = 4096  # as the TensorFlow engine's
@@ -191,14 +197,11 @@ class JaxEngine:
         if self.network.relu_outputs is None:
             return np.full(members, np.nan)
         x, _ = self._splits[Split.VALIDATION if self.has_validation else Split.REFERENCE]
-        alive: list[np.ndarray] | None = None
-        for start in range(0, int(x.shape[0]), EVAL_BATCH):
-            chunk = x[start:start + EVAL_BATCH]
-            ever = [np.asarray(e) for e in self._program("relu", chunk)(
-                weights, self._state["fixed"], chunk)]
-            alive = ever if alive is None else [a | e for a, e in zip(alive, ever, strict=True)]
+        chunks = (x[start:start + EVAL_BATCH] for start in range(0, int(x.shape[0]), EVAL_BATCH))
+        alive = ever_active([np.asarray(e) for e in self._program("relu", chunk)(
+            weights, self._state["fixed"], chunk)] for chunk in chunks)
         # Per member: each layer's (members, units) rows.
-        return np.array([dead_share([a[m] for a in alive or []]) for m in range(members)])
+        return np.array([dead_share([a[m] for a in alive]) for m in range(members)])
 
     def current_rates(self) -> np.ndarray:
         program = self._program("rates", self._state["peak"])

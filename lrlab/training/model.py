@@ -4,6 +4,7 @@ user's factory), its logits, its seeded initial state, and its optimizer."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,15 @@ def relu_outputs_of(keras: Any, model: Any) -> Any:
     if not hidden:
         return None
     return keras.Model(model.inputs, [layer.output for layer in hidden], name="lrlab_relu")
+
+
+def ever_active(chunks: Iterable[list[np.ndarray]]) -> list[np.ndarray]:
+    """Per ReLU layer, whether each unit was above zero in any chunk of examples, from
+    each chunk's own per-layer answer."""
+    alive: list[np.ndarray] = []
+    for ever in chunks:
+        alive = ever if not alive else [a | e for a, e in zip(alive, ever, strict=True)]
+    return alive
 
 
 def dead_share(alive: list[np.ndarray]) -> float:

@@ -9,7 +9,7 @@ and assigns its learning rate, which costs milliseconds instead of a fresh compi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras, import_tensorflow
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
-from lrlab.training.model import build_network, build_optimizer, dead_share
+from lrlab.training.model import build_network, build_optimizer, dead_share, ever_active
 from lrlab.training.schedules import peak_schedule, rate_table
 
 # Evaluation chunk: large enough to keep the matrix units busy, small enough that the
@@ -178,15 +178,16 @@ class TensorFlowEngine:
         if probe is None:
             return np.array([np.nan])
         x, _ = self._splits[Split.VALIDATION if self.has_validation else Split.REFERENCE]
-        alive: list[np.ndarray] | None = None
-        for start in range(0, int(x.shape[0]), EVAL_BATCH):
-            outputs = probe(x[start:start + EVAL_BATCH], training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            # A unit is its last axis: a dense unit, or a convolution's channel everywhere.
-            ever = [np.asarray(out).reshape(-1, out.shape[-1]).max(axis=0) > 0
-                    for out in outputs]
-            alive = ever if alive is None else [a | e for a, e in zip(alive, ever, strict=True)]
-        return np.array([dead_share(alive or [])])
+
+        def chunks() -> Iterator[list[np.ndarray]]:
+            for start in range(0, int(x.shape[0]), EVAL_BATCH):
+                outputs = probe(x[start:start + EVAL_BATCH], training=False)
+                outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+                # A unit is the last axis: a dense unit, or a convolution's channel anywhere.
+                yield [np.asarray(out).reshape(-1, out.shape[-1]).max(axis=0) > 0
+                       for out in outputs]
+
+        return np.array([dead_share(ever_active(chunks()))])
 
     def current_rates(self) -> np.ndarray:
         rate = self._started().optimizer.learning_rate

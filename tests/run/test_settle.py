@@ -46,6 +46,11 @@ sweep:
 """)
 
 
+def decisions(record: dict, *actions: str) -> list[dict]:
+    """The record's decisions of these actions, round after round."""
+    return [d for r in record["rounds"] for d in r["decisions"] if d["action"] in actions]
+
+
 def trials_of(run_dir: Path) -> set[str]:
     return {p.name for p in (run_dir / "trials").iterdir()}
 
@@ -76,8 +81,7 @@ def test_a_best_rate_at_the_edge_widens_the_range_until_a_rate_beyond_fails(
                         backend=ArithmeticBackend(accuracy=noisy(0.1)),
                         options=SettleOptions(max_seeds=3))
     record = json.loads((report.run_dir / SETTLE_FILE).read_text())
-    extended = [d for r in record["rounds"] for d in r["decisions"]
-                if d["action"] == "extend"]
+    extended = decisions(record, "extend")
     # The best is the highest rate twice (0.01, then 0.1); then 1 is worse but learns and
     # is the highest, so 10 is tried, and stalls: the range now holds the whole valley.
     assert [(d["learning_rate"], d["why"]) for d in extended] == [
@@ -93,8 +97,8 @@ def test_extending_stops_after_three_rates_beyond_the_grid(tmp_path: Path) -> No
                         backend=ArithmeticBackend(accuracy=noisy(10.0, width=9)),
                         options=SettleOptions(max_seeds=2))
     record = json.loads((report.run_dir / SETTLE_FILE).read_text())
-    actions = [(d["action"], d.get("learning_rate")) for r in record["rounds"]
-               for d in r["decisions"] if d["action"] != "look"]
+    actions = [(d["action"], d.get("learning_rate"))
+               for d in decisions(record, "extend", "stop extending")]
     assert actions == [("extend", 0.01), ("extend", 0.1), ("extend", 1.0),
                        ("stop extending", None)]
 
@@ -106,8 +110,7 @@ def test_the_largest_rate_that_learns_at_the_edge_widens_until_one_fails(
                         backend=ArithmeticBackend(accuracy=noisy(0.01)),
                         options=SettleOptions(max_seeds=3))
     record = json.loads((report.run_dir / SETTLE_FILE).read_text())
-    extended = [d for r in record["rounds"] for d in r["decisions"]
-                if d["action"] == "extend"]
+    extended = decisions(record, "extend")
     assert [(d["learning_rate"], d["why"]) for d in extended] == [
         (1.0, "the largest rate that learns, 0.1, is the highest tried")]
 
