@@ -30,14 +30,16 @@ from lrlab.rundir.records import EpochRecord, TrialResult, TrialStatus
 from lrlab.rundir.store import RunStore
 
 
-def build_tree(root: Path, *, trials: int, epochs: int) -> Path:
+def build_tree(root: Path, *, trials: int, epochs: int, seeds: int = 20) -> Path:
+    """`trials` trials: two optimizers, each with trials / 2 / seeds rates over six decades
+    (50 rates x 20 seeds for 1,000 trials), synthetic learning curves."""
     store = RunStore.create(root, "bench", now=datetime(2026, 1, 1))
     store.write_config({"name": "bench"})
     rng = np.random.default_rng(0)
-    seeds = 5
+    rates = max(1, trials // 2 // seeds)
     for i in range(trials):
         optimizer = ("sgd", "rmsprop")[i % 2]
-        lr = 10 ** (-5 + (i // 2 // seeds) % 100 * 0.06)
+        lr = 10 ** (-5 + (i // 2 // seeds) % rates * 6 / rates)
         seed = i // 2 % seeds
         trial_id = f"{optimizer}-lr{lr:.2e}-s{seed}-{i:06x}"
         acc = 1 - 0.9 * np.exp(-np.arange(1, epochs + 1) * rng.uniform(0.1, 1))

@@ -387,7 +387,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     others = setting_columns(summary, carried=carried)
     found, marks = [], {}
     groups = values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False)
-    histories = _histories(frame)
+    histories = _histories(frame)  # once: every rate reads it
     for _, group in sorted(groups, key=lambda item: _group_order(item[0], values)):
         sweep = str(group["sweep"].iloc[0])
         verdict = _verdict(group, others, metric=metric, provisional=sweep in unfinished,
@@ -415,11 +415,18 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
                       carried=[c for c in carried if c in summary])
 
 
-def _histories(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Each trial's recorded epochs, in order, by ``sweep/trial_id``."""
-    recorded = frame.dropna(subset=["epoch"]).sort_values("epoch", kind="stable")
-    keys = recorded["sweep"].astype(str) + "/" + recorded["trial_id"].astype(str)
-    return {str(key): rows for key, rows in recorded.groupby(keys, sort=False)}
+def _histories(frame: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """Each trial's recorded epochs, in order, by ``sweep/trial_id``: its loss and metric
+    columns as arrays (slices of one sorted copy: no per-trial DataFrame)."""
+    recorded = frame.dropna(subset=["epoch"])
+    keys = (recorded["sweep"].astype(str) + "/" + recorded["trial_id"].astype(str)).to_numpy(str)
+    order = np.lexsort((recorded["epoch"].to_numpy(float), keys))
+    keys = keys[order]
+    columns = {c: recorded[c].to_numpy(float)[order] for c in EPOCH_METRICS if c in recorded}
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else []
+    ends = [*starts[1:], len(keys)]
+    return {str(keys[a]): {c: v[a:b] for c, v in columns.items()}
+            for a, b in zip(starts, ends, strict=True)}
 
 
 def setting_columns(summary: pd.DataFrame, *, carried: Sequence[str] = ()) -> list[str]:

@@ -10,12 +10,14 @@ crawls, too large overshoots or diverges) read from the evidence. Pure (pandas).
   seeds differ from each other, so more epochs could change the verdict.
 
 The first two fail a rate (it is never the best); the other three are warnings about it.
+A trial's history is a mapping of column name to its per-epoch values (a DataFrame will do;
+compare passes NumPy arrays, which a thousand trials read in a blink).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +34,8 @@ CRAWL_FLOOR = 0.002  # gains below this (in the metric's units) are not "still i
 # Trials below it are "stalled".
 CHANCE_MARGIN = 0.1
 DEAD_MANY = 0.5  # a diverged network with this share of dead units says so too
+
+History = Mapping[str, "Sequence[float] | np.ndarray | pd.Series"]
 
 
 @dataclass(frozen=True)
@@ -59,32 +63,32 @@ def stalled(best_accuracy: float, chance: float) -> bool:
     return not best_accuracy > chance + CHANCE_MARGIN
 
 
-def trial_reason(history: pd.DataFrame, *, status: str, diverged_epoch: float,
+def trial_reason(history: History, *, status: str, diverged_epoch: float,
                  initial_loss: float, stalled: bool, dead_units: float = math.nan
                  ) -> tuple[str, str] | None:
     """The gravest reason one trial shows, with its numbers; None when it shows none (of
     the per-trial reasons: crawling is judged over a rate's seeds). ``dead_units`` is the
     share of hidden ReLU units that output zero on every validation image (NaN: none)."""
+    loss = _column(history, "loss")
     if status == "diverged":
         at = "" if _missing(diverged_epoch) else f" at epoch {int(diverged_epoch)}"
-        last = history["loss"].iloc[-1] if len(history) else math.nan
+        last = float(loss[-1]) if len(loss) else math.nan
         ratio = (f": loss {_number(last)}, {last / initial_loss:.3g}x the initial "
                  f"{_number(initial_loss)}" if math.isfinite(last) and initial_loss > 0
                  else "")
         return "diverged", f"the loss blew up{at}{ratio}{_dead(dead_units, only_many=True)}"
     if stalled:
         return "stalled", f"it never left chance{_dead(dead_units)}"
-    if len(history) < 2:
+    if len(loss) < 2:
         return None
-    loss = history["loss"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):  # a loss of 0, or NaN: no rise
         rises = loss[1:] / loss[:-1] - 1
     if np.isfinite(rises).all() and (rises > UNSTABLE_RISE).any():
         i = int(np.argmax(rises))
         return "unstable", (f"training loss rose {rises[i]:.0%} from epoch {i + 1} to "
                             f"{i + 2}")
-    if "val_loss" in history and history["val_loss"].notna().all():
-        val = history["val_loss"].to_numpy(float)
+    val = _column(history, "val_loss")
+    if len(val) == len(loss) and not np.isnan(val).any():
         low = int(np.argmin(val))
         if val[-1] > val[low] * (1 + OVERFIT_RISE) and loss[-1] < loss[low]:
             return "overfitting", (f"validation loss rose from {_number(val[low])} at epoch "
@@ -93,7 +97,7 @@ def trial_reason(history: pd.DataFrame, *, status: str, diverged_epoch: float,
     return None
 
 
-def rate_failures(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *,
+def rate_failures(trials: pd.DataFrame, histories: Mapping[str, History], *,
                   metric: str, higher_is_better: bool) -> tuple[Failure, ...]:
     """Why one rate of one setting fails, from its trials (rows of
     :func:`lrlab.analysis.compare.trial_values`) and their per-epoch ``histories`` (by
@@ -101,8 +105,9 @@ def rate_failures(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *
     of = len(trials)
     found: dict[str, list[str]] = {}
     dead: dict[str, list[float]] = {}
-    for _, trial in trials.iterrows():
-        history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", _EMPTY)
+    records = _records(trials)
+    for trial in records:
+        history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", {})
         share = _float(trial.get("dead_units"))
         reason = trial_reason(history, status=str(trial["status"]),
                               diverged_epoch=trial.get("diverged_epoch", math.nan),
@@ -115,25 +120,25 @@ def rate_failures(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *
     failures = [Failure(reason, len(details), of, details[0], _mean(dead[reason]))
                 for reason, details in found.items()
                 if reason in FAILING or len(details) > of / 2]
-    crawling = _crawling(trials, histories, metric=metric, higher_is_better=higher_is_better)
+    crawling = _crawling(records, histories, metric=metric, higher_is_better=higher_is_better)
     if crawling is not None and not found.keys() & set(FAILING):
         failures.append(crawling)
     return tuple(sorted(failures, key=lambda f: REASONS.index(f.reason)))
 
 
-def _crawling(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, metric: str,
+def _crawling(trials: list[dict[str, object]], histories: Mapping[str, History], *, metric: str,
               higher_is_better: bool) -> Failure | None:
     """Still improving at the last epoch, on average over seeds, by more than the seed
     noise (the standard deviation of the final values over seeds)."""
     column = metric if not metric.startswith("test_") else "val_" + metric.removeprefix("test_")
     sign = 1.0 if higher_is_better else -1.0
     gains, finals = [], []
-    for _, trial in trials.iterrows():
-        history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", _EMPTY)
+    for trial in trials:
+        history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", {})
+        values = _column(history, column)
         # A stopped trial had stopped improving: it is not still rising.
-        if column not in history or len(history) < 2 or trial["status"] != "completed":
+        if len(values) < 2 or trial["status"] != "completed":
             return None
-        values = history[column].to_numpy(float)
         gains.append(sign * (values[-1] - values[-2]))
         finals.append(values[-1])
     if not gains:
@@ -146,6 +151,22 @@ def _crawling(trials: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, me
             f"more than {CRAWL_FLOOR:g} (one seed: no noise to measure it against)")
     return Failure("crawling", sum(g > 0 for g in gains), len(gains),
                    f"{column} still rising by {_number(gain)} in the last epoch, {than}")
+
+
+_TRIAL_FIELDS = ("sweep", "trial_id", "status", "stalled", "dead_units", "diverged_epoch",
+                 "initial_loss")
+
+
+def _records(trials: pd.DataFrame) -> list[dict[str, object]]:
+    """The fields a reason reads, one dict per trial (plain lists: DataFrame.to_dict pays
+    for every column)."""
+    columns = {c: trials[c].tolist() for c in _TRIAL_FIELDS if c in trials}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _column(history: History, name: str) -> np.ndarray:
+    """One column of a history as floats (empty when it was not recorded)."""
+    return np.asarray(history[name], dtype=float) if name in history else np.empty(0)
 
 
 def _dead(share: object, *, only_many: bool = False) -> str:
@@ -178,5 +199,3 @@ def _float(value: object) -> float:
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
-
-_EMPTY = pd.DataFrame()

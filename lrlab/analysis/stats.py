@@ -1,5 +1,8 @@
 """Seed statistics for verdicts: intervals, paired comparisons, multiplicity, and how many
-seeds a difference needs. Pure; the distributions are scipy.stats's.
+seeds a difference needs. Pure; the distributions are Student's t and the noncentral t
+through scipy.special's ufuncs: the numbers scipy.stats gives (tests/analysis/test_stats.py
+checks), without the second it takes to import scipy.stats, which every ``lrlab compare``
+would pay.
 
 Trials of one seed share initial weights and batch order, so two learning rates are compared
 *paired by seed*: the per-seed differences cancel what the seed does to both, and a paired
@@ -13,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -27,7 +30,7 @@ def mean_intervals(mean: np.ndarray, std: np.ndarray,
     deviations and sizes (NaN where a group has fewer than 2 values)."""
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(1 - ALPHA / 2, np.where(n >= 2, n - 1, np.nan)) * std / np.sqrt(n)
+        half = special.stdtrit(np.where(n >= 2, n - 1, np.nan), 1 - ALPHA / 2) * std / np.sqrt(n)
     return np.asarray(mean - half, dtype=float), np.asarray(mean + half, dtype=float)
 
 
@@ -36,11 +39,11 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float]:
     x = np.asarray(values, dtype=float)
     if len(x) < 2:
         return math.nan, math.nan
-    sem = stats.sem(x)
+    mean, sem = float(x.mean()), float(x.std(ddof=1)) / math.sqrt(len(x))
     if sem == 0:
-        return float(x.mean()), float(x.mean())
-    low, high = stats.t.interval(CONFIDENCE, len(x) - 1, loc=x.mean(), scale=sem)
-    return float(low), float(high)
+        return mean, mean
+    half = _t_quantile(len(x) - 1) * sem
+    return mean - half, mean + half
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,15 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> PairedDifferenc
     if sd <= 1e-12 * max(1.0, abs(mean)):  # every seed moved alike, up to rounding: no
         # noise to test against (and scipy would warn of catastrophic cancellation)
         return PairedDifference(n, mean, 0.0, mean, mean, 1.0 if mean == 0 else 0.0)
-    result = stats.ttest_rel(x, y)
-    interval = result.confidence_interval(CONFIDENCE)
-    return PairedDifference(n, mean, sd, float(interval.low), float(interval.high),
-                            float(result.pvalue))
+    se = sd / math.sqrt(n)  # the paired t-test: a one-sample t-test on the differences
+    half = _t_quantile(n - 1) * se
+    p_value = float(2 * special.stdtr(n - 1, -abs(mean) / se))
+    return PairedDifference(n, mean, sd, mean - half, mean + half, p_value)
+
+
+def _t_quantile(df: int, alpha: float = ALPHA) -> float:
+    """Student's t quantile for a two-sided interval at level ``1 - alpha``."""
+    return float(special.stdtrit(df, 1 - alpha / 2))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -93,9 +101,9 @@ def power(n: int, difference: float, sd: float, *, alpha: float = ALPHA) -> floa
     apart a true mean difference ``difference`` when per-seed differences spread by ``sd``
     (the noncentral t distribution)."""
     df = n - 1
-    critical = stats.t.ppf(1 - alpha / 2, df)
+    critical = _t_quantile(df, alpha)
     shift = abs(difference) / sd * math.sqrt(n)
-    return float(stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift))
+    return float(1 - special.nctdtr(df, shift, critical) + special.nctdtr(df, shift, -critical))
 
 
 def seeds_needed(difference: float, sd: float, *, comparisons: int = 1) -> int | None:

@@ -39,7 +39,12 @@ def compare(
     plots: Annotated[Optional[Path], typer.Option(
         help="Folder for the plots (default: <sweep>/plots).")] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Draw no plots.")] = False,
-    svg: Annotated[bool, typer.Option("--svg", help="Also write SVG plots.")] = False,
+    png: Annotated[bool, typer.Option("--png", help=(
+        "Also draw the plots as PNG with matplotlib (a few seconds; the SVG plots are "
+        "always written)."))] = False,
+    svg: Annotated[bool, typer.Option("--svg", hidden=True,
+                                      help="Kept for old scripts: SVG is the default.")
+                   ] = False,
 ) -> None:
     """Rank learning rates per optimizer across seeds; export the table; plot the curves.
 
@@ -77,8 +82,9 @@ def compare(
         if not no_plots:
             from lrlab.present.plots import plot_dir, write_plots
 
+            del svg  # SVG plots are always written
             for path in write_plots(frame, comparison, where=where or (),
-                                    out_dir=plot_dir(scan.sweep_dirs, plots), svg=svg):
+                                    out_dir=plot_dir(scan.sweep_dirs, plots), png=png):
                 errors.print(f"plot: {path}", markup=False)
 
 

@@ -1,4 +1,6 @@
-"""Plots for ``lrlab compare``, in two steps: the data to plot (small, tested), then drawing.
+"""Plots for ``lrlab compare``: the data to plot (small, tested), then the files. By
+default lrlab writes them as SVG itself (:mod:`lrlab.present.charts`: milliseconds); with
+``png`` matplotlib draws the same figures as PNG too (seconds: its tick layout).
 
 Matplotlib is imported only when drawing, with the Agg backend, so no display is needed.
 """
@@ -11,7 +13,7 @@ import os
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,37 +25,29 @@ from lrlab.analysis.compare import (
     select,
 )
 from lrlab.errors import StoreError
-from lrlab.rundir.files import atomic_write, real_dir
+from lrlab.present.charts import (
+    DIVERGED,
+    MOST_LABELLED_LINES,
+    STALLED,
+    TIED,
+    CurveSet,
+    SensitivityLine,
+    axes_svg,
+    axis_columns,
+    curves_title,
+    learning_curves_svg,
+    legend_label,
+    scaling_svg,
+    sensitivity_svg,
+    sensitivity_title,
+    series_styles,
+    spans_decades,
+)
+from lrlab.rundir.files import atomic_write, atomic_write_text, real_dir
 from lrlab.rundir.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class SensitivityLine(NamedTuple):
-    """One line of the sensitivity plot: the metric against the learning rate."""
-
-    label: str
-    learning_rates: list[float]
-    mean: list[float]
-    ci_low: list[float]  # NaN where a single seed gives no interval
-    ci_high: list[float]
-    best_rate: float
-    tied_rates: list[float]  # not told apart from the best (best included)
-    diverged_rates: list[float]  # rates at which at least one seed diverged
-    stalled_rates: list[float]  # rates at which at least one seed stalled at chance
-
-
-class CurveSet(NamedTuple):
-    """One setting's learning curves: per rate, per-epoch means over its seeds, up to the
-    last epoch every seed reached (so a seed that stopped early makes no spike)."""
-
-    label: str
-    learning_rates: list[float]
-    epochs: list[list[float]]
-    columns: dict[str, list[list[float]]]  # EPOCH_METRICS
-    diverged: list[bool]  # whether a seed of the rate diverged (marked where it stopped)
-    highlighted: list[bool]  # the best rate and its tied set
 
 
 def _label(row: pd.Series, others: Sequence[str], multiple_sweeps: bool) -> str:
@@ -151,38 +145,6 @@ def _pyplot() -> Any:
     return plt
 
 
-# Ten colours tell ten lines apart; past that, twenty, then each colour again with another
-# dash, so that no two lines of one plot ever look alike.
-_PALETTE_10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf")  # matplotlib's tab10
-_PALETTE_20 = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728",
-               "#ff9896", "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2",
-               "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")  # tab20
-_DASHES = ("-", "--", ":", "-.")
-# Above this many lines, the best rate is named in the legend only: labels beside the
-# stars would overlap.
-_MOST_LABELLED_LINES = 3
-
-
-def series_styles(n: int) -> list[tuple[str, str]]:
-    """(colour, line style) for ``n`` lines, no two alike (up to 80, then they repeat)."""
-    palette = _PALETTE_10 if n <= len(_PALETTE_10) else _PALETTE_20
-    return [(palette[i % len(palette)], _DASHES[(i // len(palette)) % len(_DASHES)])
-            for i in range(n)]
-
-
-def legend_label(line: SensitivityLine) -> str:
-    """A line's legend entry: its setting, and its best rate when one learns."""
-    if math.isnan(line.best_rate):
-        return f"{line.label} (no rate learns)"
-    return f"{line.label} (best {line.best_rate:.3g})"
-
-
-def draw_sensitivity(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
-                     path: Path, chance: float | None = None) -> None:
-    _save_and_close(sensitivity_figure(lines, metric=metric, at=at, chance=chance), path)
-
-
 @_plain_text
 def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
                        at: str | int, chance: float | None = None) -> Any:
@@ -204,21 +166,19 @@ def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
         ax.fill_between(x, line.ci_low, line.ci_high, color=colour, alpha=0.2, linewidth=0)
         tied = np.isin(x, line.tied_rates) & (x != line.best_rate)
         if tied.any():
-            mark(x[tied], y[tied], "tied with the best (5%, Holm)", s=150,
+            mark(x[tied], y[tied], TIED, s=150,
                  facecolors="none", edgecolors=colour, linewidths=2, zorder=4)
         best = x == line.best_rate
         if best.any():
             ax.scatter(x[best], y[best], marker="*", s=260, color=colour, edgecolor="black",
                        zorder=5)
-            if len(lines) <= _MOST_LABELLED_LINES:
+            if len(lines) <= MOST_LABELLED_LINES:
                 ax.annotate(f"best {line.best_rate:.3g}", (line.best_rate, y[best][0]),
                             textcoords="offset points", xytext=(0, 10), ha="center",
                             fontsize=9)
         for rates, label, style in (
-                (line.diverged_rates, "diverged (≥ 1 seed)", {"marker": "X", "s": 110,
-                                                               "color": "crimson"}),
-                (line.stalled_rates, "stalled at chance (≥ 1 seed)", {"marker": "s", "s": 70,
-                                                                       "color": "grey"})):
+                (line.diverged_rates, DIVERGED, {"marker": "X", "s": 110, "color": "crimson"}),
+                (line.stalled_rates, STALLED, {"marker": "s", "s": 70, "color": "grey"})):
             bad = np.isin(x, rates)
             if bad.any():
                 mark(x[bad], y[bad], label, zorder=3, **style)
@@ -227,19 +187,10 @@ def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
     ax.set_xscale("log")
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel(f"{metric} ({describe_at(at)})")
-    better = "higher" if higher_is_better(metric) else "lower"
-    fig.suptitle(f"Learning-rate sensitivity: {metric}, mean and 95% interval over seeds "
-                 f"({better} is better)")
+    fig.suptitle(sensitivity_title(metric))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=9)
     return fig
-
-
-def axis_columns(comparison: Comparison) -> list[str]:
-    """The numeric parameters besides the rate that vary: the axes of the axis plots."""
-    summary = comparison.summary
-    return [c for c in (*comparison.setting_columns, *comparison.carried)
-            if pd.api.types.is_numeric_dtype(summary[c]) and summary[c].nunique() > 1]
 
 
 @_plain_text
@@ -266,7 +217,7 @@ def axes_figure(comparison: Comparison) -> Any:
             best = own.loc[(sign * own["mean"]).groupby(own[axis]).idxmax()].sort_values(axis)
             panel.plot(best[axis], best["mean"], color=colour, marker="*", markersize=11,
                        markeredgecolor="black", label=f"{optimizer}: best at each value")
-        if axis == "learning_rate" or _spans_decades(summary[axis]):
+        if axis == "learning_rate" or spans_decades(summary[axis]):
             panel.set_xscale("log")
         panel.set_xlabel(axis)
         panel.grid(True, which="both", alpha=0.3)
@@ -278,13 +229,6 @@ def axes_figure(comparison: Comparison) -> Any:
     fig.suptitle(f"{comparison.metric} along each axis: mean over seeds of every setting "
                  f"and rate, the best at each value of a grid axis starred")
     return fig
-
-
-def _spans_decades(values: pd.Series) -> bool:
-    """Whether an axis reads best on a log scale: sizes and counts spanning a decade or so
-    (batch sizes, units, images), not shares such as momentum or dropout."""
-    low, high = float(values.min()), float(values.max())
-    return low > 0 and high > 1 and high / low >= 8
 
 
 @_plain_text
@@ -331,10 +275,6 @@ def scaling_figure(comparison: Comparison) -> Any:
     return fig
 
 
-def draw_learning_curves(curves: Sequence[CurveSet], *, path: Path) -> None:
-    _save_and_close(learning_curves_figure(curves), path)
-
-
 @_plain_text
 def learning_curves_figure(curves: Sequence[CurveSet]) -> Any:
     """Small multiples: a row per setting, training loss (log scale) and validation
@@ -377,28 +317,13 @@ def learning_curves_figure(curves: Sequence[CurveSet]) -> Any:
                 ax.set_ylabel(column.replace("_", " "))
     mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(mappable, ax=axes, label="learning rate (log scale)", shrink=0.9)
-    fig.suptitle("Learning curves: bold = best rate and rates tied with it; "
-                 "X = diverged there", fontsize=11)
+    fig.suptitle(curves_title(), fontsize=11)
     return fig
 
 
 def _save_and_close(fig: Any, path: Path) -> None:
     _save(fig, path)
     _pyplot().close(fig)
-
-
-def svg_markup(fig: Any) -> str:
-    """``fig`` as an inline ``<svg>`` element (no XML prolog), closed."""
-    import io
-
-    plt = _pyplot()
-    buffer = io.StringIO()
-    # Text as text (the page's fonts draw it), not as glyph outlines: a third smaller.
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lrlab"}):
-        fig.savefig(buffer, format="svg")
-    plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]
 
 
 PLOTS_DIR = "plots"
@@ -423,31 +348,37 @@ def plot_dir(sweep_dirs: Sequence[Path], given: Path | None = None) -> Path:
 
 
 def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
-                where: Sequence[str] = (), svg: bool = False) -> list[Path]:
-    """Draw both plots of ``comparison`` (the trials of ``frame`` that ``where`` keeps)
-    into the folder ``out_dir`` (see :func:`plot_dir`) as PNG (and SVG); return the files
-    written."""
+                where: Sequence[str] = (), png: bool = False) -> list[Path]:
+    """Draw the plots of ``comparison`` (the trials of ``frame`` that ``where`` keeps) into
+    the folder ``out_dir`` (see :func:`plot_dir`) as SVG, and with ``png`` as PNG by
+    matplotlib too; return the files written. Each figure's data is computed once."""
     metric, at = comparison.metric, comparison.at
     out_dir = plot_dir((), out_dir)
     frame = select(frame, where).apply(frame)
-    written = []
     lines, curves = sensitivity_lines(comparison), learning_curves(frame, comparison)
+    # (name, SVG text, the matplotlib figure's maker): drawn only as asked.
+    figures: list[tuple[str, Callable[[], str], Callable[[], Any]]] = [(
+        f"sensitivity-{metric}",
+        lambda: sensitivity_svg(lines, metric=metric, at=at, chance=comparison.chance),
+        lambda: sensitivity_figure(lines, metric=metric, at=at, chance=comparison.chance))]
+    if curves:
+        figures.append(("learning-curves", lambda: learning_curves_svg(curves),
+                        lambda: learning_curves_figure(curves)))
+    if axis_columns(comparison):
+        figures.append((f"axes-{metric}", lambda: axes_svg(comparison),
+                        lambda: axes_figure(comparison)))
+    if comparison.scaling:
+        figures.append(("batch-scaling", lambda: scaling_svg(comparison),
+                        lambda: scaling_figure(comparison)))
+    written = []
     try:
-        for suffix in ("png", "svg") if svg else ("png",):
-            path = out_dir / f"sensitivity-{metric}.{suffix}"
-            draw_sensitivity(lines, metric=metric, at=at, path=path, chance=comparison.chance)
+        for name, svg_text, figure in figures:
+            path = out_dir / f"{name}.svg"
+            atomic_write_text(path, svg_text())
             written.append(path)
-            if curves:
-                path = out_dir / f"learning-curves.{suffix}"
-                draw_learning_curves(curves, path=path)
-                written.append(path)
-            if axis_columns(comparison):
-                path = out_dir / f"axes-{metric}.{suffix}"
-                _save_and_close(axes_figure(comparison), path)
-                written.append(path)
-            if comparison.scaling:
-                path = out_dir / f"batch-scaling.{suffix}"
-                _save_and_close(scaling_figure(comparison), path)
+            if png:
+                path = out_dir / f"{name}.png"
+                _save_and_close(figure(), path)
                 written.append(path)
     except StoreError as exc:  # a full disk, a read-only folder
         raise StoreError(f"{exc}; draw no plots with `no_plots`, or choose another folder "

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -327,54 +328,67 @@ def to_table(comparison: Comparison, rows: pd.DataFrame, *, width: int = 200) ->
     for column in (None, *_DROPPED_WHEN_NARROW):
         if column is not None:
             dropped.add(column)
-        table = _table(rows, dropped)
-        if _measure(table) <= width:
+        headers, cells = _cells(rows, dropped)
+        if _measure(headers, cells, compact=bool(dropped)) <= width:
             break
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, highlight=False, force_terminal=False)
     console.print(title(comparison), markup=False)
-    console.print(table)
+    console.print(_table(headers, cells, compact=bool(dropped)))
     for line in verdict_lines(comparison):
         console.print(line, markup=False)
     return buffer.getvalue()
 
 
-def _measure(table: Table) -> int:
+def _measure(headers: list[tuple[str, str]], cells: list[list[str]], *, compact: bool) -> int:
+    """The table's width, from one row of each column's widest cell (no cell wraps, so a
+    column is as wide as its widest cell: rendering every row would say the same, slowly)."""
+    widest = [max((row[i] for row in cells), key=cell_len, default="")
+              for i in range(len(headers))]
     buffer = io.StringIO()
-    Console(file=buffer, width=10_000, force_terminal=False).print(table)
-    return max((len(line) for line in buffer.getvalue().splitlines()), default=0)
+    Console(file=buffer, width=10_000, force_terminal=False).print(
+        _table(headers, [widest] if cells else [], compact=compact))
+    return max((cell_len(line) for line in buffer.getvalue().splitlines()), default=0)
 
 
-def _table(rows: pd.DataFrame, dropped: set[str]) -> Table:
-    compact = bool(dropped)
+def _table(headers: list[tuple[str, str]], cells: list[list[str]], *, compact: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD, pad_edge=not compact)
+    for header, justify in headers:
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+def _cells(rows: pd.DataFrame, dropped: set[str]) -> tuple[list[tuple[str, str]],
+                                                            list[list[str]]]:
+    """The table's headers (with how each column is justified) and its cells as text."""
     merged = {"std", "ci_high", "vs_best_high", "vs_best_low"}
     columns = [c for c in display_columns(rows) if c not in merged and c not in dropped]
-    headers = {"mean": "mean" if "std" in dropped else "mean ± std", "ci_low": "95% CI",
-               "vs_best": ("vs best" if "vs_best_interval" in dropped else
-                           "vs best (95% CI)"), "p_holm": "p (Holm)"}
-    for column in columns:
-        table.add_column(headers.get(column, column),
-                         justify="left" if column in _TEXT_COLUMNS else "right", no_wrap=True)
-    for _, row in rows.iterrows():
-        cells = []
+    names = {"mean": "mean" if "std" in dropped else "mean ± std", "ci_low": "95% CI",
+             "vs_best": ("vs best" if "vs_best_interval" in dropped else
+                         "vs best (95% CI)"), "p_holm": "p (Holm)"}
+    headers = [(names.get(c, c), "left" if c in _TEXT_COLUMNS else "right") for c in columns]
+    cells = []
+    for row in rows.to_dict("records"):
+        line = []
         for column in columns:
             if column == "mean":
                 spread = (f" ± {number(row['std'])}" if row["n"] >= 2 and "std" not in dropped
                           else "")
-                cells.append(number(row["mean"]) + spread)
+                line.append(number(row["mean"]) + spread)
             elif column == "ci_low":
-                cells.append("-" if math.isnan(row["ci_low"]) else
-                             f"{number(row['ci_low'])} to {number(row['ci_high'])}")
+                line.append("-" if math.isnan(row["ci_low"]) else
+                            f"{number(row['ci_low'])} to {number(row['ci_high'])}")
             elif column == "vs_best":
-                cells.append(_versus_cell(row, interval="vs_best_interval" not in dropped))
+                line.append(_versus_cell(row, interval="vs_best_interval" not in dropped))
             else:
-                cells.append(_cell(column, row[column], missing="-"))
-        table.add_row(*cells)
-    return table
+                line.append(_cell(column, row[column], missing="-"))
+        cells.append(line)
+    return headers, cells
 
 
-def _versus_cell(row: pd.Series, *, interval: bool = True) -> str:
+def _versus_cell(row: Mapping[str, Any], *, interval: bool = True) -> str:
     if row["verdict"] == "best":
         return "best"
     if math.isnan(row["vs_best_low"]):  # untested: fewer than 2 seeds shared with the best

@@ -216,33 +216,32 @@ def _range_test(path: Path) -> RangeTest:
 
 def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[str] = (),
                 now: datetime | None = None) -> str:
-    """The page, from the template; the plots are drawn here (matplotlib, as SVG)."""
+    """The page, from the template; the plots are drawn here, as inline SVG written from
+    the numbers (:mod:`lrlab.present.charts`)."""
     import jinja2
 
-    from lrlab.present.plots import (
-        axes_figure,
+    from lrlab.present.charts import (
+        axes_svg,
         axis_columns,
-        learning_curves,
-        learning_curves_figure,
-        scaling_figure,
-        sensitivity_figure,
-        sensitivity_lines,
-        svg_markup,
+        learning_curves_svg,
+        scaling_svg,
+        sensitivity_svg,
     )
+    from lrlab.present.plots import learning_curves, sensitivity_lines
 
     comparison = data.comparison
     plots: dict[str, str] = {}
     if comparison is not None:
-        plots["sensitivity"] = svg_markup(sensitivity_figure(
+        plots["sensitivity"] = sensitivity_svg(
             sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at,
-            chance=comparison.chance))
+            chance=comparison.chance)
         curves = learning_curves(data.frame, comparison)
         if curves:
-            plots["curves"] = svg_markup(learning_curves_figure(curves))
+            plots["curves"] = learning_curves_svg(curves)
         if axis_columns(comparison):
-            plots["axes"] = svg_markup(axes_figure(comparison))
+            plots["axes"] = axes_svg(comparison)
         if comparison.scaling:
-            plots["scaling"] = svg_markup(scaling_figure(comparison))
+            plots["scaling"] = scaling_svg(comparison)
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("lrlab.present", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),

@@ -192,16 +192,25 @@ def parse_history_row(cells: Sequence[str]) -> dict[str, float]:
     if len(cells) != len(HISTORY_COLUMNS):
         raise ValueError(f"expected {len(HISTORY_COLUMNS)} fields, got {len(cells)} "
                          f"(truncated?)")
-    row = {}
-    for name, cell in zip(HISTORY_COLUMNS, cells, strict=True):
-        try:
-            row[name] = float(cell) if cell else math.nan
-        except ValueError:
-            raise ValueError(f"{name}: not a number: {brief(cell)}") from None
+    try:  # one comprehension for the whole row: compare reads a row per trial-epoch
+        row = dict(zip(HISTORY_COLUMNS, [float(c) if c else math.nan for c in cells],
+                       strict=True))
+    except ValueError:
+        name, cell = next((n, c) for n, c in zip(HISTORY_COLUMNS, cells, strict=True)
+                          if not _is_float(c))
+        raise ValueError(f"{name}: not a number: {brief(cell)}") from None
     epoch = row["epoch"]
     if not (math.isfinite(epoch) and epoch >= 1 and epoch == int(epoch)):
         raise ValueError(f"epoch: expected a whole number >= 1, got {brief(cells[0])}")
     return row
+
+
+def _is_float(cell: str) -> bool:
+    try:
+        float(cell or "nan")
+    except ValueError:
+        return False
+    return True
 
 
 def parse_range_test(data: Mapping[str, Any]) -> dict[str, Any]:

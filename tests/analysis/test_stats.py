@@ -80,3 +80,21 @@ def test_seeds_needed_gives_the_power_it_promises() -> None:
     assert stats.seeds_needed(0.002, 0.003, comparisons=10) > n  # a stricter level
     assert stats.seeds_needed(0.0, 0.003) is None
     assert stats.seeds_needed(1e-6, 1.0) is None  # beyond MAX_SEEDS
+
+
+def test_power_and_batched_intervals_are_scipy_stats_numbers() -> None:
+    # lrlab computes them with scipy.special's ufuncs (importing scipy.stats costs a
+    # second per command); the numbers must be scipy.stats's own.
+    for n, difference, sd, alpha in ((2, 0.01, 0.02, 0.05), (5, 0.003, 0.004, 0.01),
+                                     (20, 0.001, 0.003, 0.005)):
+        critical = scipy_stats.t.ppf(1 - alpha / 2, n - 1)
+        shift = difference / sd * math.sqrt(n)
+        expected = (scipy_stats.nct.sf(critical, n - 1, shift)
+                    + scipy_stats.nct.cdf(-critical, n - 1, shift))
+        assert stats.power(n, difference, sd, alpha=alpha) == pytest.approx(expected, rel=1e-9)
+    mean, std, n = np.array([0.9, 0.8, 0.5]), np.array([0.01, 0.02, 0.0]), np.array([3, 10, 1])
+    low, high = stats.mean_intervals(mean, std, n)
+    half = scipy_stats.t.ppf(0.975, n[:2] - 1) * std[:2] / np.sqrt(n[:2])
+    np.testing.assert_allclose(low[:2], mean[:2] - half, rtol=1e-12)
+    np.testing.assert_allclose(high[:2], mean[:2] + half, rtol=1e-12)
+    assert math.isnan(low[2]) and math.isnan(high[2])  # one seed: no interval

@@ -24,8 +24,12 @@ def test_table_verdicts_and_plots(fixture_sweep: Path) -> None:
             "Holm-corrected): 0.01.") in text  # 1.0 diverged on a seed: fails
     assert "Largest rate that still learns: 0.1." in text
     plots = fixture_sweep / "plots"
-    assert f"plot: {plots / 'sensitivity-val_accuracy.png'}" in result.stderr
-    assert (plots / "learning-curves.png").stat().st_size > 0
+    assert f"plot: {plots / 'sensitivity-val_accuracy.svg'}" in result.stderr
+    assert (plots / "learning-curves.svg").stat().st_size > 0
+    assert not list(plots.glob("*.png"))  # matplotlib's PNGs only with --png
+    result = runner.invoke(app, ["compare", str(fixture_sweep.parent), "--png"])
+    assert result.exit_code == 0, result.output
+    assert (plots / "learning-curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_top_and_sort_change_the_rows_not_the_verdicts(fixture_sweep: Path) -> None:

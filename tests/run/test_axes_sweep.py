@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from helpers import ArithmeticBackend
@@ -175,10 +176,14 @@ def test_plots_and_the_report_show_the_axes(tmp_path: Path) -> None:
     report = run_sweep(batch_config(), runs_dir=tmp_path / "runs", backend=PeakBackend(1.0))
     scan = scan_runs([report.run_dir])
     comparison = compare_runs(scan.frame)
-    written = write_plots(scan.frame, comparison, out_dir=tmp_path / "plots")
-    assert {p.name for p in written} == {"sensitivity-val_accuracy.png", "learning-curves.png",
-                                         "axes-val_accuracy.png", "batch-scaling.png"}
-    assert all(p.stat().st_size > 10_000 for p in written)
+    written = write_plots(scan.frame, comparison, out_dir=tmp_path / "plots", png=True)
+    names = ("sensitivity-val_accuracy", "learning-curves", "axes-val_accuracy",
+             "batch-scaling")
+    assert {p.name for p in written} == {f"{n}.{s}" for n in names for s in ("svg", "png")}
+    assert all(p.stat().st_size > 2_000 for p in written)
+    scaling = ElementTree.parse(tmp_path / "plots" / "batch-scaling.svg").getroot()
+    legend = " ".join(t.text or "" for t in scaling.iter("{http://www.w3.org/2000/svg}text"))
+    assert "best rate (slope" in legend and "square-root rule" in legend
     page = render_html(collect([report.run_dir]), sources=[report.run_dir])
     assert 'id="batch-scaling"' in page and 'id="axes"' in page
     assert "agrees with the linear rule (1)" in page

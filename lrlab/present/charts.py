@@ -1,0 +1,270 @@
+"""What compare's and the report's figures show, and how they look: the data of each
+(small, tested), the styles that keep lines apart, and each figure drawn as SVG text by
+:mod:`lrlab.present.svg` (milliseconds; matplotlib's PNG versions are in
+:mod:`lrlab.present.plots`, which draws the same data)."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from lrlab.analysis.compare import Comparison, describe_at, higher_is_better
+from lrlab.present.svg import ColourBar, Figure, LegendEntry, Panel, Scale, Style, viridis
+
+
+class SensitivityLine(NamedTuple):
+    """One line of the sensitivity plot: the metric against the learning rate."""
+
+    label: str
+    learning_rates: list[float]
+    mean: list[float]
+    ci_low: list[float]  # NaN where a single seed gives no interval
+    ci_high: list[float]
+    best_rate: float
+    tied_rates: list[float]  # not told apart from the best (best included)
+    diverged_rates: list[float]  # rates at which at least one seed diverged
+    stalled_rates: list[float]  # rates at which at least one seed stalled at chance
+
+
+class CurveSet(NamedTuple):
+    """One setting's learning curves: per rate, per-epoch means over its seeds, up to the
+    last epoch every seed reached (so a seed that stopped early makes no spike)."""
+
+    label: str
+    learning_rates: list[float]
+    epochs: list[list[float]]
+    columns: dict[str, list[list[float]]]  # EPOCH_METRICS
+    diverged: list[bool]  # whether a seed of the rate diverged (marked where it stopped)
+    highlighted: list[bool]  # the best rate and its tied set
+
+
+# Ten colours tell ten lines apart; past that, twenty, then each colour again with another
+# dash, so that no two lines of one plot ever look alike.
+_PALETTE_10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")  # matplotlib's tab10
+_PALETTE_20 = ("#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728",
+               "#ff9896", "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2",
+               "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5")  # tab20
+_DASHES = ("-", "--", ":", "-.")
+# Above this many lines, the best rate is named in the legend only: labels beside the
+# stars would overlap.
+MOST_LABELLED_LINES = 3
+TIED = "tied with the best (5%, Holm)"
+DIVERGED = "diverged (≥ 1 seed)"
+STALLED = "stalled at chance (≥ 1 seed)"
+
+
+def series_styles(n: int) -> list[tuple[str, str]]:
+    """(colour, line style) for ``n`` lines, no two alike (up to 80, then they repeat)."""
+    palette = _PALETTE_10 if n <= len(_PALETTE_10) else _PALETTE_20
+    return [(palette[i % len(palette)], _DASHES[(i // len(palette)) % len(_DASHES)])
+            for i in range(n)]
+
+
+def legend_label(line: SensitivityLine) -> str:
+    """A line's legend entry: its setting, and its best rate when one learns."""
+    if math.isnan(line.best_rate):
+        return f"{line.label} (no rate learns)"
+    return f"{line.label} (best {line.best_rate:.3g})"
+
+
+def sensitivity_title(metric: str) -> str:
+    better = "higher" if higher_is_better(metric) else "lower"
+    return (f"Learning-rate sensitivity: {metric}, mean and 95% interval over seeds "
+            f"({better} is better)")
+
+
+def curves_title() -> str:
+    return "Learning curves: bold = best rate and rates tied with it; X = diverged there"
+
+
+def axis_columns(comparison: Comparison) -> list[str]:
+    """The numeric parameters besides the rate that vary: the axes of the axis plots."""
+    summary = comparison.summary
+    return [c for c in (*comparison.setting_columns, *comparison.carried)
+            if pd.api.types.is_numeric_dtype(summary[c]) and summary[c].nunique() > 1]
+
+
+def spans_decades(values: pd.Series) -> bool:
+    """Whether an axis reads best on a log scale: sizes and counts spanning a decade or so
+    (batch sizes, units, images), not shares such as momentum or dropout."""
+    low, high = float(values.min()), float(values.max())
+    return low > 0 and high > 1 and high / low >= 8
+
+
+def sensitivity_svg(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
+                    chance: float | None = None) -> str:
+    """The metric against the learning rate (log axis) with its 95% interval over seeds;
+    the best rate starred, the rates tied with it ringed, rates where a seed diverged
+    crossed and where one stalled squared; chance as a dashed line."""
+    xs = [r for line in lines for r in line.learning_rates]
+    ys = [v for line in lines for v in (*line.mean, *line.ci_low, *line.ci_high)]
+    figure = Figure(panel_width=620, panel_height=360, title=sensitivity_title(metric))
+    panel = figure.add(Panel(Scale.fit(xs, log=True),
+                             Scale.fit([*ys, *([chance] if chance is not None else [])]),
+                             xlabel="learning rate (log scale)",
+                             ylabel=f"{metric} ({describe_at(at)})"))
+    marks: dict[str, LegendEntry] = {}
+    for line, (colour, dash) in zip(lines, series_styles(len(lines)), strict=True):
+        x, y = np.asarray(line.learning_rates, float), np.asarray(line.mean, float)
+        panel.band(line.learning_rates, line.ci_low, line.ci_high, colour)
+        panel.line(x, y, Style(colour, 1.8, dash), marker_size=3)
+        figure.legend.append(LegendEntry(legend_label(line), Style(colour, 1.8, dash)))
+        tied = np.isin(x, line.tied_rates) & (x != line.best_rate)
+        if tied.any():
+            panel.marks(x[tied], y[tied], "ring", size=8, colour=colour)
+            marks.setdefault(TIED, LegendEntry(TIED, shape="ring", colour="#444444"))
+        best = x == line.best_rate
+        if best.any():
+            panel.marks(x[best], y[best], "star", size=11, colour=colour, edge="black")
+            if len(lines) <= MOST_LABELLED_LINES:
+                panel.text(line.best_rate, float(y[best][0]), f"best {line.best_rate:.3g}",
+                           dy=-14)
+        for rates, label, shape, colour_of in ((line.diverged_rates, DIVERGED, "x", "crimson"),
+                                               (line.stalled_rates, STALLED, "square", "grey")):
+            bad = np.isin(x, rates)
+            if bad.any():
+                panel.marks(x[bad], y[bad], shape, size=6, colour=colour_of)
+                marks.setdefault(label, LegendEntry(label, shape=shape, colour=colour_of))
+    if chance is not None:
+        panel.hline(chance, Style("grey", 1, "--"))
+        figure.legend.append(LegendEntry(f"chance ({chance:g})", Style("grey", 1, "--")))
+    figure.legend.extend(marks.values())
+    return figure.to_svg()
+
+
+def learning_curves_svg(curves: Sequence[CurveSet]) -> str:
+    """Small multiples: a row per setting, training loss (log scale) and validation
+    accuracy per epoch, colour = learning rate (log); the best rate and its tied set drawn
+    bold, the others faint; an X where a diverged rate stopped."""
+    rates = [r for c in curves for r in c.learning_rates]
+    low, high = min(rates), max(rates)
+    high = high if high > low else low * 10
+    span = math.log10(high) - math.log10(low)
+
+    def colour(rate: float) -> str:
+        return viridis((math.log10(rate) - math.log10(low)) / span)
+
+    figure = Figure(rows=len(curves), columns=2, panel_width=430, panel_height=220,
+                    title=curves_title(),
+                    colour_bar=ColourBar(Scale(low, high, log=True),
+                                         "learning rate (log scale)"))
+    for curve in curves:
+        validation = any(math.isfinite(v) for vals in curve.columns["val_accuracy"]
+                         for v in vals)
+        accuracy = "val_accuracy" if validation else "accuracy"
+        last = max((e[-1] for e in curve.epochs if e), default=1.0)
+        for column in ("loss", accuracy):
+            values = [v for vals in curve.columns[column] for v in vals]
+            log = column == "loss"
+            panel = figure.add(Panel(
+                Scale(0.8, last + 0.2, fixed_ticks=tuple(_whole_ticks(last))),
+                Scale.fit(values, log=True) if log else Scale(0.0, 1.0),
+                title=textwrap.shorten(curve.label, 60) if log else "",
+                xlabel="epoch",
+                ylabel="training loss (log scale)" if log else column.replace("_", " ")))
+            order = sorted(range(len(curve.learning_rates)), key=lambda i: curve.highlighted[i])
+            for i in order:  # the bold lines last, on top
+                bold = curve.highlighted[i]
+                x, y = curve.epochs[i], curve.columns[column][i]
+                panel.line(x, y, Style(colour(curve.learning_rates[i]), 2.4 if bold else 1.0,
+                                       opacity=1.0 if bold else 0.5),
+                           marker_size=3 if bold else 1.5)
+                if curve.diverged[i] and x:
+                    panel.marks([x[-1]], [y[-1]], "x", size=6, colour="crimson")
+    return figure.to_svg()
+
+
+def _whole_ticks(last: float) -> list[float]:
+    step = max(1, math.ceil(last / 10))
+    return [float(e) for e in range(1, int(last) + 1, step)]
+
+
+def axes_svg(comparison: Comparison) -> str:
+    """The metric along each axis (the Deep Learning Tuning Playbook's axis plots): every
+    setting and rate as a faint point, the best of each value of the axis as a line of
+    stars, one colour per optimizer; the learning rate is the first axis."""
+    summary = comparison.summary.dropna(subset=["mean"])
+    axes = ["learning_rate", *axis_columns(comparison)]
+    chance = comparison.chance
+    y = Scale.fit([*summary["mean"].astype(float), *([chance] if chance is not None else [])])
+    figure = Figure(columns=len(axes), panel_width=320, panel_height=300,
+                    title=f"{comparison.metric} along each axis: mean over seeds of every "
+                          f"setting and rate, the best at each value of a grid axis starred")
+    sign = 1.0 if higher_is_better(comparison.metric) else -1.0
+    optimizers = list(dict.fromkeys(summary["optimizer"]))
+    styles = series_styles(len(optimizers))
+    for index, axis in enumerate(axes):
+        log = axis == "learning_rate" or spans_decades(summary[axis])
+        panel = figure.add(Panel(Scale.fit(summary[axis].astype(float), log=log),
+                                 Scale(y.low, y.high), xlabel=axis,
+                                 ylabel=(f"{comparison.metric} "
+                                         f"({describe_at(comparison.at)})" if index == 0
+                                         else "")))
+        for optimizer, (colour, _) in zip(optimizers, styles, strict=True):
+            own = summary[summary["optimizer"] == optimizer]
+            if own[axis].nunique() == len(own):  # drawn values: each point its own slice
+                panel.marks(own[axis].astype(float), own["mean"].astype(float), "circle",
+                            size=4.5, colour=colour, edge="black")
+                if index == 0:
+                    figure.legend.append(LegendEntry(f"{optimizer}: each point",
+                                                     shape="circle", colour=colour))
+                continue
+            panel.marks(own[axis].astype(float), own["mean"].astype(float), "circle",
+                        size=3, colour=colour + "55")
+            best = own.loc[(sign * own["mean"]).groupby(own[axis]).idxmax()].sort_values(axis)
+            panel.line(best[axis].astype(float), best["mean"].astype(float), Style(colour, 1.8))
+            panel.marks(best[axis].astype(float), best["mean"].astype(float), "star", size=8,
+                        colour=colour, edge="black")
+            if index == 0:
+                figure.legend.append(LegendEntry(f"{optimizer}: best at each value",
+                                                 Style(colour, 1.8), "star", colour))
+        if chance is not None:
+            panel.hline(chance, Style("grey", 1, "--"))
+    return figure.to_svg()
+
+
+def scaling_svg(comparison: Comparison) -> str:
+    """The best rate against the batch size (log-log), per optimizer: the verdicts' best
+    rates, the line of the fitted slope through them, and the linear and square-root rules
+    drawn from the smallest batch size's best rate."""
+    sizes_all = sorted({float(p.value) for s in comparison.scaling for p in s.along.points})
+    rates_all = [p.best_rate for s in comparison.scaling for p in s.along.points
+                 if p.best_rate is not None]
+    figure = Figure(panel_width=520, panel_height=380,
+                    title="The best learning rate against the batch size: the fit (solid), "
+                          "and the\nlinear (dashed) and square-root (dotted) rules from the "
+                          "smallest batch size")
+    panel = figure.add(Panel(Scale(*_padded(sizes_all), log=True, fixed_ticks=tuple(sizes_all)),
+                             Scale.fit(rates_all, log=True, pad=0.3),
+                             xlabel="batch size (log scale)",
+                             ylabel="best learning rate (log scale)"))
+    for scaling, (colour, _) in zip(comparison.scaling,
+                                    series_styles(len(comparison.scaling)), strict=True):
+        points = [p for p in scaling.along.points if p.best_rate is not None]
+        sizes = np.array([float(p.value) for p in points])
+        best = np.array([p.best_rate for p in points], dtype=float)
+        grid = np.geomspace(sizes.min(), sizes.max(), 50)
+        centre = np.exp(np.mean(np.log(best)) - scaling.slope * np.mean(np.log(sizes)))
+        panel.line(grid, centre * grid ** scaling.slope, Style(colour, 2))
+        for name, power, dash in (("linear rule", 1.0, "--"), ("square-root rule", 0.5, ":")):
+            panel.line(grid, best[0] * (grid / sizes[0]) ** power, Style(colour, 1, dash))
+            figure.legend.append(LegendEntry(f"{scaling.along.optimizer}: {name}",
+                                             Style(colour, 1, dash)))
+        panel.marks(sizes, best, "circle", size=5.5, colour=colour, edge="black")
+        figure.legend.insert(len(figure.legend) - 2, LegendEntry(
+            f"{scaling.along.label}: best rate (slope {scaling.slope:.2f}, 95% CI "
+            f"{scaling.low:.2f} to {scaling.high:.2f})", Style(colour, 2), "circle", colour))
+    return figure.to_svg()
+
+
+def _padded(sizes: Sequence[float]) -> tuple[float, float]:
+    """A log axis a little wider than the batch sizes, so the end points are not cut."""
+    low, high = min(sizes), max(sizes)
+    factor = (high / low) ** 0.06 if high > low else 2.0
+    return low / factor, high * factor
