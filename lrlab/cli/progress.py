@@ -82,6 +82,9 @@ class PlainProgress(SweepObserver):
     def notice(self, text: str) -> None:
         self._out.print(text, highlight=False)
 
+    def stage(self, text: str) -> None:
+        self._out.print(f"sweep: {text}...", highlight=False)
+
 
 class LiveProgress(SweepObserver):
     """A rich progress bar over all epochs of all pending trials, with the latest metrics,
@@ -101,6 +104,7 @@ class LiveProgress(SweepObserver):
         )
         self._compact = console.width < 100
         self._task: Any = None
+        self._stage: Any = None  # a spinner saying what happens before the first trial
         self._done = self._total = 0
         self._epochs_run: dict[str, int] = {}  # running trial -> epochs counted on the bar
 
@@ -115,6 +119,9 @@ class LiveProgress(SweepObserver):
         # An adaptive sweep starts a sweep per round: each gets its own bar and count.
         if self._task is not None:
             self._progress.remove_task(self._task)
+        if self._stage is not None:
+            self._progress.remove_task(self._stage)
+            self._stage = None
         self._done, self._total = 0, pending
         self._print(_header(run_dir, trials, pending))
         self._task = self._progress.add_task(self._describe(), total=pending * self._epochs)
@@ -144,6 +151,12 @@ class LiveProgress(SweepObserver):
 
     def notice(self, text: str) -> None:
         self._print(text)
+
+    def stage(self, text: str) -> None:
+        if self._stage is None:
+            self._stage = self._progress.add_task(text, total=None)
+        else:
+            self._progress.update(self._stage, description=text)
 
     def _print(self, text: str) -> None:
         self._progress.console.print(text, highlight=False)

@@ -111,11 +111,13 @@ def sweep(
 
     Example: lrlab sweep configs/mnist.yaml --backend ray
     """
+    console = stdout_console()
+    if not quiet:  # at once: the imports below and the data take seconds
+        console.print(f"sweep: reading {config}", markup=False, highlight=False)
     from lrlab.errors import ConfigError
     from lrlab.experiment.config import load_config, with_training
     from lrlab.run.sweep import SweepObserver, run_sweep
 
-    console = stdout_console()
     with user_errors(), StopSignals() as stops:
         ray_settings = {"address": address, "cpus_per_trial": cpus_per_trial,
                         "gpus_per_trial": gpus_per_trial, "max_retries": max_retries,

@@ -89,6 +89,10 @@ class SweepObserver:
     def notice(self, text: str) -> None:
         """Something about the sweep as a whole, such as a worker that could not start."""
 
+    def stage(self, text: str) -> None:
+        """What the sweep is doing before its trials start (loading the data, starting
+        the workers): the seconds a user would otherwise wait on a blank screen."""
+
 
 @dataclass
 class SweepReport:
@@ -141,6 +145,8 @@ def run_sweep(
             experiments = _with_additions(experiments, store)
         trials = [trial for experiment in experiments for trial in experiment.trials]
         # Every experiment's data and network, before creating anything: fail early.
+        observer.stage(f"loading the data and checking the model ({len(trials)} trials, "
+                       f"{config.training.engine} engine)")
         ready = _prepare(experiments, env)
         if store is not None and not allow_data_change:
             _check_same_data(store, ready[0].dataset)
@@ -157,6 +163,7 @@ def run_sweep(
             held.enter_context(reserved(backend))  # one connection for every session
 
         # The backend fails here, before anything is written, if it cannot run the trials.
+        observer.stage(f"starting the workers (each imports {config.training.engine})")
         first = contextlib.ExitStack()
         held.enter_context(first)
         session = first.enter_context(todo[0].session(backend))

@@ -34,6 +34,11 @@ def test_sweep_end_to_end(tmp_path: Path, tiny_config_file: Path) -> None:
                                  str(tmp_path / "runs"), "--name", "e2e"])
     assert result.exit_code == 0, result.output
     out = result.stdout
+    # What it does before the first trial, first of all: the blank seconds are named.
+    assert out.splitlines()[:3] == [
+        f"sweep: reading {tiny_config_file}",
+        "sweep: loading the data and checking the model (3 trials, tensorflow engine)...",
+        "sweep: starting the workers (each imports tensorflow)..."]
     assert "sweep: 3 trial(s) to run" in out
     # Two workers finish trials in either order: the diverged one is reported, wherever.
     assert re.search(r"\[\d/3\] sgd-lr1\.00e\+03-s0-\w+ diverged ", out), out

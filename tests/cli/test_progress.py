@@ -80,3 +80,20 @@ def test_the_live_display_fits_80_columns() -> None:
     printed = screen.file.getvalue()
     finished = printed[printed.index("[1/1]"):].splitlines()[0]  # after the cursor codes
     assert len(finished) <= 80 and finished.endswith("val 0.8800 test 0.8700 2.0s")
+
+
+def test_stages_say_what_happens_before_the_first_trial() -> None:
+    plain = console()
+    progress = PlainProgress(plain, epochs=3)
+    progress.stage("loading the data")
+    progress.sweep_started(run_dir=Path("runs/x"), trials=[SGD], pending=1)
+    lines = plain.file.getvalue().splitlines()
+    assert lines == ["sweep: loading the data...", "sweep: 1 trial(s) to run -> runs/x"]
+    with LiveProgress(console(), epochs=3) as live:
+        live.stage("loading the data")
+        live.stage("starting the workers")
+        (spinner,) = live._progress.tasks  # one line, updated: no pile of stages
+        assert spinner.description == "starting the workers" and spinner.total is None
+        live.sweep_started(run_dir=Path("runs/x"), trials=[SGD], pending=1)
+        (bar,) = live._progress.tasks  # the spinner gives way to the bar
+        assert bar.total == 3
