@@ -97,15 +97,16 @@ def trial_reason(history: History, *, status: str, diverged_epoch: float,
     return None
 
 
-def rate_failures(trials: pd.DataFrame, histories: Mapping[str, History], *,
+def rate_failures(trials: pd.DataFrame | Sequence[Mapping[str, object]],
+                  histories: Mapping[str, History], *,
                   metric: str, higher_is_better: bool) -> tuple[Failure, ...]:
     """Why one rate of one setting fails, from its trials (rows of
     :func:`lrlab.analysis.compare.trial_values`) and their per-epoch ``histories`` (by
     ``_trial``: sweep/trial_id), gravest first."""
-    of = len(trials)
+    records = records_of(trials) if isinstance(trials, pd.DataFrame) else list(trials)
+    of = len(records)
     found: dict[str, list[str]] = {}
     dead: dict[str, list[float]] = {}
-    records = _records(trials)
     for trial in records:
         history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", {})
         share = _float(trial.get("dead_units"))
@@ -126,8 +127,8 @@ def rate_failures(trials: pd.DataFrame, histories: Mapping[str, History], *,
     return tuple(sorted(failures, key=lambda f: REASONS.index(f.reason)))
 
 
-def _crawling(trials: list[dict[str, object]], histories: Mapping[str, History], *, metric: str,
-              higher_is_better: bool) -> Failure | None:
+def _crawling(trials: Sequence[Mapping[str, object]], histories: Mapping[str, History], *,
+              metric: str, higher_is_better: bool) -> Failure | None:
     """Still improving at the last epoch, on average over seeds, by more than the seed
     noise (the standard deviation of the final values over seeds)."""
     column = metric if not metric.startswith("test_") else "val_" + metric.removeprefix("test_")
@@ -157,9 +158,9 @@ _TRIAL_FIELDS = ("sweep", "trial_id", "status", "stalled", "dead_units", "diverg
                  "initial_loss")
 
 
-def _records(trials: pd.DataFrame) -> list[dict[str, object]]:
-    """The fields a reason reads, one dict per trial (plain lists: DataFrame.to_dict pays
-    for every column)."""
+def records_of(trials: pd.DataFrame) -> list[dict[str, object]]:
+    """The fields a reason reads, one dict per trial, in the frame's order (plain lists:
+    DataFrame.to_dict pays for every column)."""
     columns = {c: trials[c].tolist() for c in _TRIAL_FIELDS if c in trials}
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 

@@ -94,23 +94,29 @@ def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSe
                    if row["verdict"] in ("best", "tied")}
     curves = []
     for _, series in frame.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
-        by_rate: dict[float, tuple[list[float], dict[str, list[float]], bool]] = {}
-        for rate_value, trials in series.groupby("learning_rate", sort=True):
-            reached = trials.groupby("seed")["epoch"].max().min()  # every seed has these
-            kept = trials[trials["epoch"] <= reached]
-            means = kept.groupby("epoch")[list(EPOCH_METRICS)].mean().sort_index()
-            diverged = bool((trials["status"] == TrialStatus.DIVERGED.value).any())
-            by_rate[float(rate_value)] = (means.index.astype(float).tolist(),
-                                          {c: means[c].astype(float).tolist()
-                                           for c in EPOCH_METRICS}, diverged)
+        # Per rate, the epochs every seed reached, then the mean over seeds of each:
+        # three group-bys per setting, whatever the number of rates.
+        reached = series.groupby(["learning_rate", "seed"])["epoch"].max().groupby(
+            level="learning_rate").min()
+        kept = series[series["epoch"] <= series["learning_rate"].map(reached)]
+        means = kept.groupby(["learning_rate", "epoch"])[list(EPOCH_METRICS)].mean(
+            ).sort_index().reset_index()
+        diverged = (series["status"] == TrialStatus.DIVERGED.value).groupby(
+            series["learning_rate"]).any()
+        rate_of = means["learning_rate"].to_numpy(float)
+        rates = sorted(float(r) for r in reached.index)
+        starts = np.searchsorted(rate_of, rates, side="left")
+        ends = np.searchsorted(rate_of, rates, side="right")
+        epochs = means["epoch"].to_numpy(float)
+        values = {c: means[c].to_numpy(float) for c in EPOCH_METRICS}
         first = series.iloc[0]
         key = (first["sweep"], first["optimizer"], *(_key(first[c]) for c in others))
-        rates = sorted(by_rate)
         curves.append(CurveSet(
             label=_label(first, others, multiple), learning_rates=rates,
-            epochs=[by_rate[r][0] for r in rates],
-            columns={c: [by_rate[r][1][c] for r in rates] for c in EPOCH_METRICS},
-            diverged=[by_rate[r][2] for r in rates],
+            epochs=[epochs[a:b].tolist() for a, b in zip(starts, ends, strict=True)],
+            columns={c: [values[c][a:b].tolist() for a, b in zip(starts, ends, strict=True)]
+                     for c in EPOCH_METRICS},
+            diverged=[bool(diverged[r]) for r in rates],
             highlighted=[(*key, r) in highlighted for r in rates]))
     return curves
 

@@ -6,6 +6,7 @@ No TensorFlow here: ``lrlab compare`` and notebooks load thousands of trials in 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,6 +218,19 @@ def _is_trial_dir(path: Path) -> bool:
         (path / name).exists() for name in (PARAMS_FILE, RESULT_FILE, HISTORY_FILE))
 
 
+def _sweep_dirs(root: Path) -> list[Path]:
+    """The folders below ``root`` (itself included) that hold a trials folder, sorted; the
+    trials folders themselves are not searched (a walk into every trial costs more than
+    reading it)."""
+    found = []
+    for current, folders, _ in os.walk(root):
+        if TRIALS_DIR in folders:
+            folders.remove(TRIALS_DIR)
+            if os.path.isdir(os.path.join(current, TRIALS_DIR)):
+                found.append(Path(current))
+    return sorted(found)
+
+
 def _trial_dirs(paths: list[Path]) -> tuple[list[tuple[Path, Path]], set[Path]]:
     """(sweep directory, trial directory) pairs below the paths, each once, sorted; and the
     sweep directories that were read whole (not only some of their trial directories)."""
@@ -231,14 +245,17 @@ def _trial_dirs(paths: list[Path]) -> tuple[list[tuple[Path, Path]], set[Path]]:
         if _is_trial_dir(path):
             pairs[path.resolve()] = path.parent.parent
             continue
-        sweeps = [path] if (path / TRIALS_DIR).is_dir() else sorted(
-            {marker.parent for name in (CONFIG_FILE, TRIALS_DIR) for marker in path.rglob(name)
-             if (marker.parent / TRIALS_DIR).is_dir()})
+        sweeps = [path] if (path / TRIALS_DIR).is_dir() else _sweep_dirs(path)
         for sweep in sweeps:
             whole.add(sweep)
-            for trial in sorted((sweep / TRIALS_DIR).iterdir()):
-                if trial.is_dir():
-                    pairs[trial.resolve()] = sweep
+            trials = (sweep / TRIALS_DIR).resolve()
+            with os.scandir(trials) as found:
+                entries = sorted(found, key=lambda entry: entry.name)
+            for entry in entries:
+                if entry.is_dir():  # a link to a folder counts too, by where it leads
+                    trial = Path(entry.path).resolve() if entry.is_symlink() else (
+                        trials / entry.name)
+                    pairs[trial] = sweep
     return sorted(((sweep, trial) for trial, sweep in pairs.items()),
                   key=lambda pair: (str(pair[0]), str(pair[1]))), whole
 

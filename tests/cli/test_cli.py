@@ -210,3 +210,10 @@ def test_an_unfinished_sweeps_summary_wraps_between_words(tmp_path: Path,
     words = " ".join(buffer.getvalue().split())
     assert "(PROVISIONAL: a sweep is unfinished):" in words
     assert max(len(line) for line in buffer.getvalue().splitlines()) <= 45
+
+
+def test_the_data_command_names_the_data_sets_the_config_accepts() -> None:
+    from lrlab.cli import data_cmd
+    from lrlab.experiment import config
+
+    assert data_cmd.NAMED_DATASETS == config.NAMED_DATASETS
