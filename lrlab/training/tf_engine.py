@@ -1,7 +1,10 @@
 """The TensorFlow engine: the compiled-step interface on Keras's TensorFlow backend.
 
-A whole epoch runs inside one XLA-compiled ``tf.function`` (a ``tf.while_loop`` over the
-batches), so Python is touched once per epoch, not once per batch. The model, and one
+A whole epoch runs inside one compiled ``tf.function`` (a ``tf.while_loop`` over the
+batches), so Python is touched once per epoch, not once per batch. It is compiled by XLA,
+except on a CPU for a network with convolutions: XLA's CPU convolutions are slow (an epoch
+of Keras's MNIST convnet took 158 s with XLA and 11 s in TensorFlow's graph, whose oneDNN
+kernels do them; ``benchmarks/bench_floor.py``). The model, and one
 optimizer with its compiled loops per optimizer setting, are built once per sweep and
 reused by every trial of that setting: a trial only resets weights and optimizer state
 and assigns its learning rate, which costs milliseconds instead of a fresh compilation.
@@ -27,13 +30,24 @@ from lrlab.training.schedules import peak_schedule, rate_table
 EVAL_BATCH = 4096
 
 
+def _convolves(model: Any) -> bool:
+    """Whether any layer of ``model`` (nested models too) is a convolution."""
+    layers = list(getattr(model, "layers", []))
+    while layers:
+        layer = layers.pop()
+        if "Conv" in type(layer).__name__:
+            return True
+        layers.extend(getattr(layer, "layers", []))
+    return False
+
+
 class _Compiled:
     """A Keras optimizer built on the model's variables, its learning-rate schedule (the
     only way a rate reaches it), and the two loops around its one training step: a whole
     epoch returning loss and hit sums, and the range test's ramp returning every loss."""
 
     def __init__(self, tf: Any, model: Any, logits_model: Any, loss_fn: Any, optimizer: Any,
-                 rates: Any) -> None:
+                 rates: Any, *, xla: bool = True) -> None:
         self.optimizer, self.rates = optimizer, rates
         optimizer.build(model.trainable_variables)
         self._initial_state = [v.numpy() for v in optimizer.variables]
@@ -50,7 +64,7 @@ class _Compiled:
             hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y_batch)
             return loss, size, tf.reduce_sum(tf.cast(hits, tf.float32))
 
-        @tf.function(jit_compile=True)
+        @tf.function(jit_compile=xla)
         def epoch(x: Any, y: Any, batches: Any) -> tuple[Any, Any]:
             """Every row of ``batches``; stop early once the loss is no longer finite,
             since every later step would be wasted on NaNs."""
@@ -67,7 +81,7 @@ class _Compiled:
             _, loss_sum, correct = tf.while_loop(keep_going, body, (tf.constant(0), zero, zero))
             return loss_sum, correct
 
-        @tf.function(jit_compile=True)
+        @tf.function(jit_compile=xla)
         def ramp(x: Any, y: Any, batches: Any) -> Any:
             """Every row of ``batches``; every step's loss."""
             steps = tf.shape(batches)[0]
@@ -111,8 +125,9 @@ class TensorFlowEngine:
         self._initial = SeedWeights(lambda seed: network.initial.values(seed, self._variables))
         self._current: _Compiled | None = None
         self._stopped = False
+        self._xla = bool(tf.config.list_logical_devices("GPU")) or not _convolves(network.model)
 
-        @tf.function(jit_compile=True)
+        @tf.function(jit_compile=self._xla)
         def evaluate_chunk(x: Any, y: Any) -> tuple[Any, Any]:
             logits = logits_model(x, training=False)
             losses = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
@@ -131,6 +146,7 @@ class TensorFlowEngine:
                 # TensorFlow's default: TF32 matrix products on NVIDIA GPUs since Ampere.
                 "precision": "tf32" if gpus and tf.config.experimental.
                 is_tensor_float_32_execution_enabled() else "float32",
+                "compiler": "xla" if self._xla else "graph",
                 "model": self.network.describe()}
 
     def stack_limit(self, setting: OptimizerSetting) -> int:
@@ -205,7 +221,7 @@ class TensorFlowEngine:
             optimizer = build_optimizer(setting.optimizer, learning_rate=rates,
                                         hyperparameters=dict(setting.hyperparameters))
             self._compiled[key] = _Compiled(self._tf, self._model, self.network.logits,
-                                            self._loss_fn, optimizer, rates)
+                                            self._loss_fn, optimizer, rates, xla=self._xla)
         compiled = self._current = self._compiled[key]
         for variable, value in zip(self._variables, self._initial(seed), strict=True):
             variable.assign(value)

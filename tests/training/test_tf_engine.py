@@ -54,3 +54,28 @@ def test_matches_model_fit(trial: Trial) -> None:
     ours = [record.loss for record in outcome.history]
     np.testing.assert_allclose(ours, fit_losses, rtol=1e-3)
     assert abs(outcome.test_accuracy - fit_test_accuracy) <= 0.002
+
+
+def test_convolutions_on_a_cpu_are_compiled_by_tensorflow_not_xla() -> None:
+    """XLA's CPU convolutions took 158 s an epoch of Keras's MNIST convnet against 11 s in
+    TensorFlow's graph (benchmarks/bench_floor.py): a network with a convolution is compiled
+    without XLA on a CPU, and environment.json's engine says which."""
+    from helpers import run_fresh
+
+    found = run_fresh('''
+        import json
+        from lrlab.experiment.config import parse_config
+        from lrlab.training import build_engine
+        from lrlab.training.data import load_dataset
+        out = {}
+        for model in ("{hidden: [8]}", "{kind: conv, filters: [4], hidden: [8]}"):
+            config = parse_config(
+                "data: {dataset: synthetic, train_limit: 200, validation: 50, test_limit: 50}\\n"
+                f"model: {model}\\n"
+                "sweep: {optimizers: [{name: sgd, learning_rates: [0.1]}]}\\n")
+            engine = build_engine(load_dataset(config.data), model=config.model,
+                                  training=config.training)
+            out[model] = engine.describe()["compiler"]
+        print(json.dumps(out))
+        ''')
+    assert found == {"{hidden: [8]}": "xla", "{kind: conv, filters: [4], hidden: [8]}": "graph"}
