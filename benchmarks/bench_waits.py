@@ -71,12 +71,6 @@ def first_line(command: list[str]) -> tuple[float, float, str]:
     return first, time.perf_counter() - started, line.strip()
 
 
-def row(what: str, seconds: float, baseline: float, goal: str, met: bool | None) -> None:
-    verdict = "" if met is None else ("met" if met else "not met")
-    print(f"  {what:<44}{seconds:8.2f} s{baseline:8.2f} s{seconds / baseline:8.2f}  "
-          f"{goal:<14}{verdict}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -85,10 +79,13 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     lrlab = [sys.executable, "-m", "lrlab"]
     print(f"lrlab waits benchmark, {date.today()}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"  {'what':<44}{'seconds':>10}{'baseline':>10}{'ratio':>8}  {'goal':<14}")
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}; whole commands, best "
+          f"of {args.runs}")
+    print(f"{'trials':>7}{'by hand':>10}{'compare (ratio)':>19}"
+          f"{'report (ratio, page)':>27}   goals")
+    goals = {1000: (1.0, 2.0), 10000: (10.0, None)}
     with tempfile.TemporaryDirectory() as scratch:
-        per_trial: dict[int, float] = {}
+        took: dict[int, float] = {}
         for size in sizes:
             runs = Path(scratch) / f"runs{size}"
             runs.mkdir()
@@ -98,28 +95,32 @@ def main() -> None:
                                           str(Path(scratch) / f"plots{size}")])
             page = Path(scratch) / f"report{size}.html"
             report = best_of(args.runs, [*lrlab, "report", str(runs), "--output", str(page)])
-            per_trial[size] = compare / size
-            print(f"{size:,} trials x 20 epochs (baseline: pandas by hand, "
-                  f"{by_hand:.2f} s):")
-            goal = {1000: "< 1 s", 10000: "< 10 s"}.get(size, "")
-            limit = {1000: 1.0, 10000: 10.0}.get(size)
-            row("lrlab compare (table, verdicts, SVG plots)", compare, by_hand, goal,
-                None if limit is None else compare < limit)
-            size_mb = page.stat().st_size / 1e6
-            row(f"lrlab report (page of {size_mb:.2f} MB)", report, by_hand,
-                "< 2 s, < 2 MB" if size == 1000 else "",
-                (report < 2 and size_mb < 2) if size == 1000 else None)
-        for low, high in zip(sizes, sizes[1:], strict=False):
-            added = (per_trial[high] * high - per_trial[low] * low) / (high - low) * 1000
-            print(f"growth: compare costs {added:.2f} s per 1,000 trials added from {low:,} "
-                  f"to {high:,} (linear: the same figure for every step)")
+            took[size] = compare
+            megabytes = page.stat().st_size / 1e6
+            met = []
+            if size in goals:
+                compare_goal, report_goal = goals[size]
+                met.append(f"compare < {compare_goal:g} s {_met(compare < compare_goal)}")
+                if report_goal is not None:
+                    met.append(f"report < {report_goal:g} s {_met(report < report_goal)}, "
+                               f"< 2 MB {_met(megabytes < 2)}")
+            print(f"{size:>7,}{by_hand:>8.2f} s{compare:>9.2f} s ({compare / by_hand:.2f})"
+                  f"{report:>9.2f} s ({report / by_hand:.2f}, {megabytes:.2f} MB)   "
+                  f"{'; '.join(met)}".rstrip())
+        steps = [f"{(took[b] - took[a]) / (b - a) * 1000:.2f} s from {a:,} to {b:,}"
+                 for a, b in zip(sizes, sizes[1:], strict=False)]
+        if steps:
+            print(f"compare per 1,000 trials added: {'; '.join(steps)} (linear: alike)")
         version = best_of(args.runs, [*lrlab, "--version"])
         first, whole, line = first_line([*lrlab, "sweep", "configs/smoke.yaml", "--runs-dir",
                                          str(Path(scratch) / "smoke")])
-        print(f"lrlab sweep configs/smoke.yaml (baseline: lrlab --version, {version:.2f} s):")
-        row(f"first line ({line[:30]})", first, version, "< 1 s", first < 1)
-        print(f"  ...and the whole command: {whole:.1f} s (the first line at "
-              f"{first / whole:.1%} of it)")
+        print(f"lrlab sweep configs/smoke.yaml: first line after {first:.2f} s (\"{line[:24]}"
+              f"...\"), against lrlab --version {version:.2f} s ({first / version:.2f}); goal < 1 "
+              f"s {_met(first < 1)}; the whole command {whole:.1f} s")
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
 
 
 if __name__ == "__main__":

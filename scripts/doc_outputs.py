@@ -92,8 +92,8 @@ def three_seeds(runs: Path) -> dict[str, str]:
     table, _ = lrlab("compare", str(where), "--plots", str(runs / "plots"))
     markdown, _ = lrlab("compare", str(where), "--no-plots", "--format", "markdown",
                         "--where", "optimizer=sgd")
-    shutil.copy(runs / "plots" / "sensitivity-val_accuracy.png", ROOT / "docs" / "sensitivity.png")
-    shutil.copy(runs / "plots" / "learning-curves.png", ROOT / "docs" / "learning-curves.png")
+    shutil.copy(runs / "plots" / "sensitivity-val_accuracy.svg", ROOT / "docs" / "sensitivity.svg")
+    shutil.copy(runs / "plots" / "learning-curves.svg", ROOT / "docs" / "learning-curves.svg")
     table = "\n".join(line for line in table.splitlines() if not line.startswith("plots:"))
     return {"compare-3seeds.txt": table.rstrip("\n"), "compare-3seeds.md": markdown.rstrip("\n")}
 
@@ -118,9 +118,9 @@ def batch_size(runs: Path) -> dict[str, str]:
     so that running this step again resumes it (nothing left to train) and only compares."""
     where = _kept("batch-size", ROOT / "configs" / "mnist-batch.yaml")
     lrlab("compare", str(where), "--plots", str(runs / "batch-plots"))
-    shutil.copy(runs / "batch-plots" / "batch-scaling.png", ROOT / "docs" / "batch-scaling.png")
-    shutil.copy(runs / "batch-plots" / "sensitivity-val_accuracy.png",
-                ROOT / "docs" / "batch-sensitivity.png")
+    shutil.copy(runs / "batch-plots" / "batch-scaling.svg", ROOT / "docs" / "batch-scaling.svg")
+    shutil.copy(runs / "batch-plots" / "sensitivity-val_accuracy.svg",
+                ROOT / "docs" / "batch-sensitivity.svg")
     return {"batch-size.txt": in_words(where)}
 
 
@@ -134,7 +134,7 @@ def sobol(runs: Path) -> dict[str, str]:
         "points: 8 ", "points: 16"))
     lrlab("sweep", str(more), "--resume", str(where), "--quiet")
     lrlab("compare", str(where), "--plots", str(runs / "sobol-plots"))
-    shutil.copy(runs / "sobol-plots" / "axes-val_accuracy.png", ROOT / "docs" / "sobol-axes.png")
+    shutil.copy(runs / "sobol-plots" / "axes-val_accuracy.svg", ROOT / "docs" / "sobol-axes.svg")
     return {"sobol.txt": in_words(where)}
 
 
@@ -205,10 +205,31 @@ def report(runs: Path) -> dict[str, str]:
     return {}
 
 
+def _benchmark(script: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script)], cwd=ROOT,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{script} failed:\n{done.stderr}")
+    return done.stdout.rstrip("\n")
+
+
+def waits(runs: Path) -> dict[str, str]:
+    """Where a user waits outside training (compare, report, the first line), each against
+    its baseline in the same run: ``benchmarks/bench_waits.py``."""
+    return {"waits.txt": _benchmark("bench_waits.py")}
+
+
+def floor(runs: Path) -> dict[str, str]:
+    """Training against the arithmetic floor, per model and batch size:
+    ``benchmarks/bench_floor.py``."""
+    return {"floor.txt": _benchmark("bench_floor.py")}
+
+
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
-    "adaptive": adaptive, "early-stopping": early_stopping}
+    "adaptive": adaptive, "early-stopping": early_stopping, "waits": waits,
+    "floor": floor}
 
 
 def fill_readme() -> None:
