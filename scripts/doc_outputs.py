@@ -205,9 +205,9 @@ def report(runs: Path) -> dict[str, str]:
     return {}
 
 
-def _benchmark(script: str) -> str:
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script)], cwd=ROOT,
-                          capture_output=True, text=True)
+def _benchmark(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                          cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{script} failed:\n{done.stderr}")
     return done.stdout.rstrip("\n")
@@ -225,11 +225,17 @@ def floor(runs: Path) -> dict[str, str]:
     return {"floor.txt": _benchmark("bench_floor.py")}
 
 
+def engines(runs: Path) -> dict[str, str]:
+    """The engines against each other, one trial at a time (a CPU does not stack), cold
+    and warm compilation cache: ``benchmarks/bench_engines.py --stacks 1``."""
+    return {"engines.txt": _benchmark("bench_engines.py", "--stacks", "1")}
+
+
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "waits": waits,
-    "floor": floor}
+    "floor": floor, "engines": engines}
 
 
 def fill_readme() -> None:
