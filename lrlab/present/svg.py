@@ -8,6 +8,7 @@ escaped, so names read from run files are drawn as given. Pure; no dependencies.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -287,8 +288,12 @@ class Figure:
         for i, line in enumerate(self.title.splitlines()):
             parts.append(f"<text x='{width / 2:.0f}' y='{24 + 18 * i}' text-anchor='middle' "
                          f"font-size='14'>{escape(line)}</text>")
+        # Clip ids are per page, not per figure: the report inlines several figures, so
+        # each figure's are named after what it shows.
+        figure_id = hashlib.sha1(
+            "|".join([self.title, *(p.title for p in self.panels)]).encode()).hexdigest()[:10]
         for index, panel in enumerate(self.panels):
-            parts.append(_panel_svg(panel, index))
+            parts.append(_panel_svg(panel, f"lrlab-{figure_id}-{index}"))
         right = plots_width + self._MARGIN_RIGHT
         top = self._MARGIN_TOP + self._title_height()
         if self.legend:
@@ -301,9 +306,8 @@ class Figure:
         return "\n".join(parts)
 
 
-def _panel_svg(panel: Panel, index: int) -> str:
+def _panel_svg(panel: Panel, clip: str) -> str:
     (x0, x1), (y1, y0) = panel.x.pixels, panel.y.pixels
-    clip = f"lrlab-clip-{index}-{id(panel) % 100000}"
     parts = [f"<clipPath id='{clip}'><rect x='{x0:.1f}' y='{y0:.1f}' width='{x1 - x0:.1f}' "
              f"height='{y1 - y0:.1f}'/></clipPath>"]
     for value, label in panel.x.ticks():

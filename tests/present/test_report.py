@@ -32,6 +32,10 @@ def test_the_page_shows_verdict_plots_trials_config_and_sessions(tmp_path: Path)
     assert "sgd: best learning rate 0.1" in html  # compare's verdict, in words
     assert html.count("<svg") >= 2 and 'aria-label="sensitivity plot"' in html
     assert 'aria-label="learning curves"' in html
+    # The figures are inlined in one page: a clip id shared by two would clip one figure's
+    # lines to another's panel.
+    clips = re.findall(r"<clipPath id='([^']+)'", html)
+    assert len(clips) >= 3 and len(set(clips)) == len(clips)
     assert external_references(html) == []
     # Every trial has a row, the failed one too.
     assert html.count('class="id">') == 10
