@@ -21,14 +21,18 @@ os.environ["TF_NUM_INTEROP_THREADS"] = "1"
 import argparse  # noqa: E402 - after the thread settings
 import platform  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
+import sys  # noqa: E402
 from datetime import date  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from lrlab.experiment.config import parse_config  # noqa: E402
 from lrlab.experiment.trials import expand_trials  # noqa: E402
 from lrlab.training import make_trainer  # noqa: E402
 from lrlab.training._keras import import_tensorflow  # noqa: E402
 from lrlab.training.data import load_dataset  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_train import matmul_gflops  # noqa: E402 - the same yardstick
 
 CASES = (("dense 784-512-10", "{hidden: [512]}", 32),
          ("dense 784-512-10", "{hidden: [512]}", 256),
@@ -50,24 +54,13 @@ def multiply_adds(model) -> int:
     return total
 
 
-def matmul_gflops(tf) -> float:
-    a, b = tf.random.normal((1024, 1024)), tf.random.normal((1024, 1024))
-    step = tf.function(lambda a, b: tf.matmul(a, b))
-    step(a, b).numpy()
-    runs, start = 10, time.perf_counter()
-    for _ in range(runs):
-        c = step(a, b)
-    c.numpy()
-    return 2 * 1024**3 * runs / (time.perf_counter() - start) / 1e9
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=12000)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     tf = import_tensorflow()
-    rate = matmul_gflops(tf)
+    rate = matmul_gflops(tf, size=1024, runs=10)
     print(f"lrlab floor benchmark, {date.today()}, {platform.machine()}, one thread a trial, "
           f"TensorFlow {tf.__version__}; float32 matmul {rate:.1f} GFLOP/s measured now")
     print(f"{args.images:,} MNIST training images; per trial-epoch, the median of epochs 2 "

@@ -67,16 +67,17 @@ def classic(dataset, config, trial: Trial, epochs: int) -> list[float]:
     return clock.seconds
 
 
-def matmul_gflops(tf) -> float:
-    a = tf.random.normal((2048, 2048))
-    b = tf.random.normal((2048, 2048))
+def matmul_gflops(tf, *, size: int = 2048, runs: int = 20) -> float:
+    """The float32 matrix-multiply rate of this process, in GFLOP/s: the floor's yardstick."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
     step = tf.function(lambda a, b: tf.matmul(a, b))
     step(a, b).numpy()
-    runs, start = 20, time.perf_counter()
+    start = time.perf_counter()
     for _ in range(runs):
         c = step(a, b)
     c.numpy()
-    return 2 * 2048**3 * runs / (time.perf_counter() - start) / 1e9
+    return 2 * size**3 * runs / (time.perf_counter() - start) / 1e9
 
 
 def main() -> None:
