@@ -62,3 +62,49 @@ def test_local_workers_that_cannot_start_end_the_sweep_in_one_line(
     with pytest.raises(BackendError, match="no local worker process could train "
                                            "\\(ModuleNotFoundError: No module named"):
         run_sweep(tiny_config, runs_dir=tmp_path, backend=backend)
+
+
+LOADER = '''
+import numpy as np
+
+
+def load():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 8, 8)).astype("float32")
+    y = (x.mean(axis=(1, 2)) > 0).astype("int64")
+    return (x[:300], y[:300]), (x[300:], y[300:])
+'''
+CONFIG = '''
+name: plain-script
+data: {loader: my_data:load, validation: 50}
+model: {hidden: [16]}
+training: {epochs: 1}
+sweep: {seeds: [0], optimizers: [{name: sgd, learning_rates: [0.01, 0.1]}]}
+'''
+# docs/api.md's call at the top level of a script, with no `if __name__ == "__main__":`.
+SCRIPT = '''
+import lrlab
+
+report = lrlab.run_sweep(lrlab.load_config("sweep.yaml"), runs_dir="runs",
+                         backend=lrlab.LocalBackend(workers=2))
+print("statuses:", sorted(row["status"] for row in report.rows))
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["script", "-c"])
+def test_the_api_runs_workers_from_a_plain_script_and_from_python_c(
+        tmp_path: Path, how: str) -> None:
+    """Spawned workers would re-run a plain script's top level (and so start a sweep in
+    each of them) unless the backend hides the caller's main module from them."""
+    import subprocess
+    import sys
+
+    (tmp_path / "my_data.py").write_text(LOADER)
+    (tmp_path / "sweep.yaml").write_text(CONFIG)
+    (tmp_path / "plain.py").write_text(SCRIPT)
+    command = [sys.executable, "plain.py"] if how == "script" else [sys.executable, "-c", SCRIPT]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "statuses: ['completed', 'completed']" in done.stdout
+    assert "RuntimeError" not in done.stderr

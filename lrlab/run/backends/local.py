@@ -20,6 +20,8 @@ import os
 import pickle
 import queue
 import signal
+import sys
+import types
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -138,9 +140,10 @@ class _ProcessSession:
         self._processes = [context.Process(target=_worker_main, daemon=True, args=(
             number, self._tasks[number], pipes[number][1], list(groups), threads, os.getpid(),
             *args)) for number in range(workers)]
-        for process, (_, writer) in zip(self._processes, pipes, strict=True):
-            process.start()
-            writer.close()  # the worker's copy is the only one: its death reads as EOF
+        with _callers_main_hidden():
+            for process, (_, writer) in zip(self._processes, pipes, strict=True):
+                process.start()
+                writer.close()  # the worker's copy is the only one: its death reads as EOF
 
     def run(self, events: TrialEvents) -> None:
         self._holding: dict[int, GroupProgress | None] = dict.fromkeys(
@@ -233,6 +236,26 @@ class _ProcessSession:
                 self._holding[number] = None
                 progress.failed(events, error=f"local worker process died (exit code "
                                               f"{process.exitcode})")
+
+
+@contextlib.contextmanager
+def _callers_main_hidden() -> Iterator[None]:
+    """Start workers that do not re-import the caller's ``__main__``.
+
+    A spawned process normally runs the parent's main script again (as ``__mp_main__``)
+    before its target, so that functions defined there unpickle. A worker needs nothing of
+    it: its target and arguments live in lrlab and the user's named modules. Re-running a
+    plain script that calls ``lrlab.run_sweep`` at top level, without the
+    ``if __name__ == "__main__":`` guard, would start a sweep inside every worker (which
+    multiprocessing refuses, leaving the parent waiting forever). So while the workers
+    start, spawn sees an empty main module, as it does in a notebook or the REPL.
+    """
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
 
 
 def _worker_main(number: int, tasks: Any, results: Any, groups: list[Group], threads: int,
