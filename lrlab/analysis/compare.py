@@ -100,10 +100,16 @@ def param_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in params if c != "seed" and c in frame.columns]
 
 
-def varied_columns(frame: pd.DataFrame) -> list[str]:
-    """Parameters besides optimizer and learning rate that take more than one value."""
-    return [c for c in param_columns(frame)
-            if c not in ("optimizer", "learning_rate") and frame[c].nunique(dropna=True) > 1]
+def varied_columns(frame: pd.DataFrame, *, within_sweep: bool = False) -> list[str]:
+    """Parameters besides optimizer and learning rate that take more than one value; with
+    ``within_sweep``, more than one within some sweep (a part of its design), not merely
+    from one sweep to another (two experiments that differ in it)."""
+    columns = [c for c in param_columns(frame) if c not in ("optimizer", "learning_rate")]
+    if not columns:
+        return []
+    counts = (frame.groupby("sweep", sort=False)[columns].nunique(dropna=True).max()
+              if within_sweep and "sweep" in frame else frame[columns].nunique(dropna=True))
+    return [c for c in columns if counts[c] > 1]
 
 
 def setting_label(optimizer: str, setting: str) -> str:
@@ -436,10 +442,11 @@ def _histories(frame: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
 
 
 def setting_columns(summary: pd.DataFrame, *, carried: Sequence[str] = ()) -> list[str]:
-    """The varied parameters that make one optimizer setting: not those drawn with the
-    rate (a sampled point is one candidate, not a setting of its own), and not the model's
-    or the data's label where a column of its own says what varies in it."""
-    varied = varied_columns(summary)
+    """The parameters a sweep varies that make one optimizer setting: not one that differs
+    only from one sweep to another (each sweep has verdicts of its own), not those drawn
+    with the rate (a sampled point is one candidate, not a setting of its own), and not the
+    model's or the data's label where a column of its own says what varies in it."""
+    varied = varied_columns(summary, within_sweep=True)
     labelled = {c.split(".")[0] for c in varied if "." in c}
     return [c for c in varied if c not in carried and c not in labelled
             and not any(c.startswith(f"{x}.") for x in carried)]

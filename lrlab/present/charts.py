@@ -84,10 +84,54 @@ def curves_title() -> str:
 
 
 def axis_columns(comparison: Comparison) -> list[str]:
-    """The numeric parameters besides the rate that vary: the axes of the axis plots."""
+    """The numeric parameters besides the rate that some sweep varies: the axes of the axis
+    plots (one that differs only from one sweep to another is no axis of an experiment)."""
     summary = comparison.summary
     return [c for c in (*comparison.setting_columns, *comparison.carried)
-            if pd.api.types.is_numeric_dtype(summary[c]) and summary[c].nunique() > 1]
+            if pd.api.types.is_numeric_dtype(summary[c])
+            and summary.groupby("sweep")[c].nunique().max() > 1]
+
+
+class AxisSeries(NamedTuple):
+    """One sweep's optimizer along one axis: every setting and rate as a point, and the
+    best at each value of a grid axis (``best_x`` empty for drawn values: each point is its
+    own slice)."""
+
+    label: str
+    x: list[float]
+    y: list[float]
+    best_x: list[float]
+    best_y: list[float]
+
+
+class AxisPanel(NamedTuple):
+    axis: str
+    log: bool
+    series: list[AxisSeries]
+
+
+def axis_panels(comparison: Comparison) -> list[AxisPanel]:
+    """The data of the axis plots: a panel per axis (the learning rate first), a series per
+    sweep and optimizer. Lines never join two sweeps: their trials are different
+    experiments (another size of data, number of epochs...) even where the axis is shared."""
+    summary = comparison.summary.dropna(subset=["mean"])
+    sign = 1.0 if higher_is_better(comparison.metric) else -1.0
+    several = summary["sweep"].nunique() > 1
+    panels = []
+    for axis in ["learning_rate", *axis_columns(comparison)]:
+        series = []
+        for (sweep, optimizer), own in summary.groupby(["sweep", "optimizer"], sort=False):
+            label = f"{sweep}: {optimizer}" if several else str(optimizer)
+            x, y = own[axis].astype(float).tolist(), own["mean"].astype(float).tolist()
+            if own[axis].nunique() == len(own):
+                series.append(AxisSeries(label, x, y, [], []))
+                continue
+            best = own.loc[(sign * own["mean"]).groupby(own[axis]).idxmax()].sort_values(axis)
+            series.append(AxisSeries(label, x, y, best[axis].astype(float).tolist(),
+                                     best["mean"].astype(float).tolist()))
+        log = axis == "learning_rate" or spans_decades(summary[axis])
+        panels.append(AxisPanel(axis, log, series))
+    return panels
 
 
 def spans_decades(values: pd.Series) -> bool:
@@ -188,41 +232,36 @@ def _whole_ticks(last: float) -> list[float]:
 def axes_svg(comparison: Comparison) -> str:
     """The metric along each axis (the Deep Learning Tuning Playbook's axis plots): every
     setting and rate as a faint point, the best of each value of the axis as a line of
-    stars, one colour per optimizer; the learning rate is the first axis."""
-    summary = comparison.summary.dropna(subset=["mean"])
-    axes = ["learning_rate", *axis_columns(comparison)]
+    stars, one colour per sweep and optimizer; the learning rate is the first axis."""
+    panels = axis_panels(comparison)
     chance = comparison.chance
-    y = Scale.fit([*summary["mean"].astype(float), *([chance] if chance is not None else [])])
-    figure = Figure(columns=len(axes), panel_width=320, panel_height=300,
+    y = Scale.fit([v for p in panels[:1] for s in p.series for v in s.y]
+                  + ([chance] if chance is not None else []))
+    figure = Figure(columns=len(panels), panel_width=320, panel_height=300,
                     title=f"{comparison.metric} along each axis: mean over seeds of every "
                           f"setting and rate, the best at each value of a grid axis starred")
-    sign = 1.0 if higher_is_better(comparison.metric) else -1.0
-    optimizers = list(dict.fromkeys(summary["optimizer"]))
-    styles = series_styles(len(optimizers))
-    for index, axis in enumerate(axes):
-        log = axis == "learning_rate" or spans_decades(summary[axis])
-        panel = figure.add(Panel(Scale.fit(summary[axis].astype(float), log=log),
-                                 Scale(y.low, y.high), xlabel=axis,
+    for index, found in enumerate(panels):
+        panel = figure.add(Panel(Scale.fit([v for s in found.series for v in s.x],
+                                           log=found.log),
+                                 Scale(y.low, y.high), xlabel=found.axis,
                                  ylabel=(f"{comparison.metric} "
                                          f"({describe_at(comparison.at)})" if index == 0
                                          else "")))
-        for optimizer, (colour, _) in zip(optimizers, styles, strict=True):
-            own = summary[summary["optimizer"] == optimizer]
-            if own[axis].nunique() == len(own):  # drawn values: each point its own slice
-                panel.marks(own[axis].astype(float), own["mean"].astype(float), "circle",
-                            size=4.5, colour=colour, edge="black")
+        styles = series_styles(len(found.series))
+        for series, (colour, _) in zip(found.series, styles, strict=True):
+            if not series.best_x:
+                panel.marks(series.x, series.y, "circle", size=4.5, colour=colour,
+                            edge="black")
                 if index == 0:
-                    figure.legend.append(LegendEntry(f"{optimizer}: each point",
+                    figure.legend.append(LegendEntry(f"{series.label}: each point",
                                                      shape="circle", colour=colour))
                 continue
-            panel.marks(own[axis].astype(float), own["mean"].astype(float), "circle",
-                        size=3, colour=colour + "55")
-            best = own.loc[(sign * own["mean"]).groupby(own[axis]).idxmax()].sort_values(axis)
-            panel.line(best[axis].astype(float), best["mean"].astype(float), Style(colour, 1.8))
-            panel.marks(best[axis].astype(float), best["mean"].astype(float), "star", size=8,
-                        colour=colour, edge="black")
+            panel.marks(series.x, series.y, "circle", size=3, colour=colour + "55")
+            panel.line(series.best_x, series.best_y, Style(colour, 1.8))
+            panel.marks(series.best_x, series.best_y, "star", size=8, colour=colour,
+                        edge="black")
             if index == 0:
-                figure.legend.append(LegendEntry(f"{optimizer}: best at each value",
+                figure.legend.append(LegendEntry(f"{series.label}: best at each value",
                                                  Style(colour, 1.8), "star", colour))
         if chance is not None:
             panel.hline(chance, Style("grey", 1, "--"))

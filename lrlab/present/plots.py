@@ -21,7 +21,6 @@ import pandas as pd
 from lrlab.analysis.compare import (
     Comparison,
     describe_at,
-    higher_is_better,
     select,
 )
 from lrlab.errors import StoreError
@@ -34,6 +33,7 @@ from lrlab.present.charts import (
     SensitivityLine,
     axes_svg,
     axis_columns,
+    axis_panels,
     curves_title,
     learning_curves_svg,
     legend_label,
@@ -142,6 +142,16 @@ def _plain_text(draw: Callable[P, R]) -> Callable[P, R]:
     return plain
 
 
+def _plain_ticks(axis: Any) -> None:
+    """Label a log axis's decades as plain numbers (1e-07, 0.001, 10). Matplotlib's own
+    log labels are mathematics (``$\\mathdefault{10^{-7}}$``), which the figures'
+    ``text.parse_math: False`` would print as raw text."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -191,6 +201,7 @@ def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:g})")
     ax.set_xscale("log")
+    _plain_ticks(ax.xaxis)
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel(f"{metric} ({describe_at(at)})")
     fig.suptitle(sensitivity_title(metric))
@@ -201,31 +212,25 @@ def sensitivity_figure(lines: Sequence[SensitivityLine], *, metric: str,
 
 @_plain_text
 def axes_figure(comparison: Comparison) -> Any:
-    """The metric along each axis (the Deep Learning Tuning Playbook's axis plots): every
-    setting and rate as a faint point, the best of each value of the axis as a line of
-    stars, one colour per optimizer; the learning rate is the first axis."""
+    """:func:`lrlab.present.charts.axes_svg`'s figure, drawn by matplotlib."""
     plt = _pyplot()
-    summary = comparison.summary.dropna(subset=["mean"])
-    axes = ["learning_rate", *axis_columns(comparison)]
-    fig, panels = plt.subplots(1, len(axes), figsize=(4.2 * len(axes) + 2, 4.5),
+    found = axis_panels(comparison)
+    fig, panels = plt.subplots(1, len(found), figsize=(4.2 * len(found) + 2, 4.5),
                                layout="constrained", squeeze=False, sharey=True)
-    sign = 1.0 if higher_is_better(comparison.metric) else -1.0
-    optimizers = list(dict.fromkeys(summary["optimizer"]))
-    styles = series_styles(len(optimizers))
-    for panel, axis in zip(panels[0], axes, strict=True):
-        for optimizer, (colour, _) in zip(optimizers, styles, strict=True):
-            own = summary[summary["optimizer"] == optimizer]
-            if own[axis].nunique() == len(own):  # drawn values: each point its own slice
-                panel.scatter(own[axis], own["mean"], color=colour, s=30,
-                              edgecolors="black", label=f"{optimizer}: each point")
+    for panel, axis in zip(panels[0], found, strict=True):
+        styles = series_styles(len(axis.series))
+        for series, (colour, _) in zip(axis.series, styles, strict=True):
+            if not series.best_x:
+                panel.scatter(series.x, series.y, color=colour, s=30, edgecolors="black",
+                              label=f"{series.label}: each point")
                 continue
-            panel.scatter(own[axis], own["mean"], color=colour, alpha=0.3, s=18)
-            best = own.loc[(sign * own["mean"]).groupby(own[axis]).idxmax()].sort_values(axis)
-            panel.plot(best[axis], best["mean"], color=colour, marker="*", markersize=11,
-                       markeredgecolor="black", label=f"{optimizer}: best at each value")
-        if axis == "learning_rate" or spans_decades(summary[axis]):
+            panel.scatter(series.x, series.y, color=colour, alpha=0.3, s=18)
+            panel.plot(series.best_x, series.best_y, color=colour, marker="*", markersize=11,
+                       markeredgecolor="black", label=f"{series.label}: best at each value")
+        if axis.log:
             panel.set_xscale("log")
-        panel.set_xlabel(axis)
+            _plain_ticks(panel.xaxis)
+        panel.set_xlabel(axis.axis)
         panel.grid(True, which="both", alpha=0.3)
     if comparison.chance is not None:
         for panel in panels[0]:
@@ -243,7 +248,7 @@ def scaling_figure(comparison: Comparison) -> Any:
     rates, the line of the fitted slope through them, and the linear and square-root rules
     drawn from the smallest batch size's best rate."""
     plt = _pyplot()
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter
 
     fig, ax = plt.subplots(figsize=(8, 6.5), layout="constrained")
     for scaling, (colour, _) in zip(comparison.scaling,
@@ -263,10 +268,8 @@ def scaling_figure(comparison: Comparison) -> Any:
                     linewidth=1, label=f"{scaling.along.optimizer}: {name}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 128, 0.003: no mathtext
     for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(plain)
-        axis.set_minor_formatter(NullFormatter())
+        _plain_ticks(axis)
     low, high = ax.get_ylim()
     if high / low < 30:  # within a decade or so, label the minor ticks too
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
@@ -316,6 +319,7 @@ def learning_curves_figure(curves: Sequence[CurveSet]) -> Any:
             ax.grid(True, which="both", alpha=0.3)
             if column == "loss":
                 ax.set_yscale("log")
+                _plain_ticks(ax.yaxis)
                 ax.set_ylabel("training loss (log scale)")
                 ax.set_title(textwrap.shorten(curve.label, 60), loc="left", fontsize=10)
             else:
@@ -392,9 +396,15 @@ def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
     return written
 
 
-@_plain_text
 def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]], *,
                     default_rule: str, path: Path) -> None:
+    """Write :func:`range_test_figure` to ``path``."""
+    _save_and_close(range_test_figure(curves, agreement, default_rule=default_rule), path)
+
+
+@_plain_text
+def range_test_figure(curves: Sequence[Any], agreement: dict[str, dict[str, Any]], *,
+                      default_rule: str) -> Any:
     """Smoothed loss against the rate (log axis), a line per seed, a panel per optimizer,
     each rule's median suggestion as a vertical line (the default one solid)."""
     plt = _pyplot()
@@ -420,10 +430,10 @@ def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]],
         top = max(float(np.nanmax(c.smoothed[: c.kept])) for c in own)
         ax.set_ylim(0, top * 1.1)
         ax.set_xscale("log")
+        _plain_ticks(ax.xaxis)
         ax.set_xlabel("learning rate (log scale, grows every batch)")
         ax.set_ylabel("training loss (zero-lag smoothed; raw in grey)")
         ax.set_title(f"LR range test: {label}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower left", fontsize=8)
-    _save(fig, path)
-    plt.close(fig)
+    return fig

@@ -162,3 +162,59 @@ def test_svg_axes_ticks_and_escaping() -> None:
     Figure().add(log_panel)
     log_panel.line([1, 2, 3], [1, 0, 2], Style())  # zero has no place on a log axis
     assert log_panel.elements == []  # two one-point pieces: nothing to draw
+
+
+def _sweep_of_epochs(runs: Path, name: str, epochs: list[int]) -> Path:
+    from lrlab.experiment.config import ExperimentConfig
+    from lrlab.experiment.trials import expand_trials
+
+    config = {"name": name, "training": {"epochs": epochs if len(epochs) > 1 else epochs[0]},
+              "sweep": {"seeds": [0, 1], "optimizers": [
+                  {"name": "sgd", "learning_rates": [0.01, 0.1, 1.0]},
+                  {"name": "rmsprop", "learning_rates": [0.001, 1.0]}]}}
+    trials = expand_trials(ExperimentConfig.model_validate(config))
+    fixture = {(t.optimizer, t.learning_rate, t.seed): ([0.5 + t.params()["epochs"] * 0.1
+                                                         + 0.01 * t.seed], "completed")
+               for t in trials}
+    ids = {(t.optimizer, t.learning_rate, t.seed): t.trial_id for t in trials}
+    return write_fixture_sweep(runs, name, config=config, trials=fixture, trial_ids=ids)
+
+
+def test_two_sweeps_never_share_an_axis_or_a_line(tmp_path: Path) -> None:
+    """The Quick start's smoke sweep (1 epoch) and seed sweep (3 epochs) side by side:
+    epochs differ between them but no sweep varies them, so they are no axis, and no line
+    of the axis plots joins one sweep's rates to the other's."""
+    from lrlab.present.charts import axis_panels
+
+    _sweep_of_epochs(tmp_path, "smoke", [1])
+    _sweep_of_epochs(tmp_path, "seed", [3])
+    comparison = compare_runs(load_runs(tmp_path))
+    assert comparison.setting_columns == []
+    assert {v.label for v in comparison.verdicts} == {"sgd", "rmsprop"}
+    (panel,) = axis_panels(comparison)  # the learning rate alone
+    assert sorted(s.label.split(":")[0][:4] for s in panel.series) == [
+        "seed", "seed", "smok", "smok"]
+    written = write_plots(load_runs(tmp_path), comparison, out_dir=tmp_path / "plots")
+    assert not any(p.name.startswith("axes-") for p in written)
+
+
+def test_log_axes_are_labelled_in_plain_numbers() -> None:
+    """Matplotlib's log labels are mathematics, which the figures' plain-text setting
+    printed as raw ``$\\mathdefault{10^{-7}}$`` under find-lr's plot."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from lrlab.analysis.suggest import across_seeds
+    from lrlab.present.plots import range_test_figure
+
+    rates = np.geomspace(1e-7, 10, 60)
+    losses = 2.3 - np.tanh(np.log10(rates) + 4)
+    curve = SimpleNamespace(label="sgd", seed=0, rates=rates, losses=losses, smoothed=losses,
+                            kept=len(rates), suggestions={"steepest": 1e-4})
+    figure = range_test_figure([curve], {"sgd": {"steepest": across_seeds([1e-4])}},
+                               default_rule="steepest")
+    figure.canvas.draw()
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels() if t.get_text()]
+    assert labels and not any("$" in text or "mathdefault" in text for text in labels)
+    assert "1e-07" in labels and "0.001" in labels
