@@ -23,11 +23,35 @@ RULES = {"linear": 1.0, "square root": 0.5}
 BATCH_AXIS = "batch_size"
 
 
+# The farthest one step beyond the rates tried reaches: a decade. A coarse grid's own step
+# (0.1 and 100: three decades) would jump over the rates that matter.
+MAX_STEP_BEYOND = 10.0
+
+
+def step_beyond(tried: Sequence[float], side: str, *, sampled: bool = False) -> float:
+    """The factor between an end of the rates ``tried`` (sorted) and the next rate to try
+    beyond it: the grid's own spacing at that end, at most :data:`MAX_STEP_BEYOND`. Drawn
+    rates have no spacing: a decade. The verdict's "add rates from ... to ..." and the
+    adaptive sweep's next rate both come from here."""
+    if sampled or len(tried) < 2:
+        return MAX_STEP_BEYOND
+    spacing = tried[-1] / tried[-2] if side == "high" else tried[1] / tried[0]
+    return min(spacing, MAX_STEP_BEYOND)
+
+
+def next_rate_beyond(tried: Sequence[float], side: str, *, sampled: bool = False) -> float:
+    """The rate one :func:`step_beyond` past the ``low`` or ``high`` end (6 digits)."""
+    step = step_beyond(tried, side, sampled=sampled)
+    rate = tried[0] / step if side == "low" else tried[-1] * step
+    return float(f"{rate:.6g}")
+
+
 @dataclass(frozen=True)
 class Edge:
     """The best rate (``what="best"``) or the largest rate that learns (``"largest
     learning"``) at the ``low`` or ``high`` end of the rates tried: the range may not hold
-    the answer. ``add`` is the range of rates to add, one decade beyond the end."""
+    the answer. ``add`` is the range of rates to add: from the end to the next rate beyond
+    it (:func:`next_rate_beyond`), which an adaptive sweep trains next."""
 
     what: str
     side: str
@@ -35,6 +59,10 @@ class Edge:
     tried: tuple[float, float]
     add: tuple[float, float]
     sampled: bool  # the rates were drawn: "at the end" is "in its outer tenth"
+
+    @property
+    def next_rate(self) -> float:
+        return self.add[0] if self.side == "low" else self.add[1]
 
 
 def find_edges(rates: Sequence[float], *, best: float | None, largest_learning: float | None,
@@ -51,7 +79,8 @@ def find_edges(rates: Sequence[float], *, best: float | None, largest_learning: 
         return "low" if share <= outer else "high" if share >= 1 - outer else None
 
     def edge(what: str, rate: float, where: str) -> Edge:
-        add = (low / 10, low) if where == "low" else (high, high * 10)
+        beyond = next_rate_beyond(tried, where, sampled=sampled)
+        add = (beyond, low) if where == "low" else (high, beyond)
         return Edge(what, where, rate, (low, high), add, sampled)
 
     found = []

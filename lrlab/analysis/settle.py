@@ -3,8 +3,9 @@
 A round does one of two things, in this order:
 
 1. **Range**: a setting whose best rate, or whose largest rate that learns, is at an end of
-   the rates tried gets the next rate beyond it, in the grid's own spacing (the ratio of
-   its two outermost rates), with the seeds of the rate at that end. Upward this goes on
+   the rates tried (the verdict's edges) gets the next rate beyond it that the verdict
+   names (:func:`lrlab.analysis.axes.next_rate_beyond`: the grid's own spacing at that
+   end, at most a decade), with the seeds of the rate at that end. Upward this goes on
    until a rate fails (diverges or stalls); downward until a rate below the best is worse.
 2. **Seeds**: every setting takes a look (see :mod:`lrlab.analysis.sequential`): its best
    rate's rivals are called separated, equivalent or open, and the best and its open
@@ -23,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from lrlab.analysis.axes import find_edges, next_rate_beyond
 from lrlab.analysis.compare import compare_runs, higher_is_better, setting_label, trial_values
 from lrlab.analysis.sequential import SequentialRule, best_of, judge, seeds_to_add
 from lrlab.experiment.trials import Addition
@@ -124,22 +126,24 @@ def plan_round(states: Sequence[SettingState], rule: SequentialRule, *,
 
 def _extend(state: SettingState, extended: Mapping[tuple[str, str], int],
             found: Round) -> None:
+    """A rate beyond each end the verdict warns of (its edges: the same rule, the same next
+    rate), or below the range where no rate learns."""
     rates = sorted(state.rates)
     if len(rates) < 2:
         return
     learners = state.learners()
     best = best_of(learners, higher_is_better=state.higher_is_better) if learners else None
-    top, bottom = rates[-1], rates[0]
-    why_up = (f"the best rate, {format_rate(top)}, is the highest tried" if best == top else
-              f"the largest rate that learns, {format_rate(top)}, is the highest tried"
-              if learners and max(learners) == top else None)
-    why_down = (f"the best rate, {format_rate(bottom)}, is the lowest tried" if best == bottom
-                else "no rate learns: every one diverged or stalled on a seed"
-                if not learners else None)
-    for direction, why, edge, step in (("up", why_up, top, top / rates[-2]),
-                                       ("down", why_down, bottom, rates[1] / bottom)):
-        if why is None:
+    edges = find_edges(rates, best=best, largest_learning=max(learners) if learners else None,
+                       sampled=False)
+    whys = {e.side: f"the {'best rate' if e.what == 'best' else 'largest rate that learns'}, "
+                    f"{format_rate(e.rate)}, is the {'highest' if e.side == 'high' else 'lowest'}"
+                    f" tried" for e in edges}
+    if not learners:
+        whys["low"] = "no rate learns: every one diverged or stalled on a seed"
+    for direction, side in (("up", "high"), ("down", "low")):
+        if side not in whys:
             continue
+        why = whys[side]
         done = extended.get((state.label, direction), 0)
         decision: dict[str, Any] = {"setting": state.label, "action": "extend",
                                     "direction": direction, "why": why,
@@ -149,8 +153,8 @@ def _extend(state: SettingState, extended: Mapping[tuple[str, str], int],
                             f"added beyond the grid already (at most {MAX_EXTENSIONS})")
             found.decisions.append(decision)
             continue
-        rate = float(f"{edge * step if direction == 'up' else edge / step:.6g}")
-        edge_state = state.rates[edge]
+        rate = next_rate_beyond(rates, side)
+        edge_state = state.rates[rates[-1] if side == "high" else rates[0]]
         decision.update(learning_rate=rate, seeds=sorted(edge_state.values))
         found.decisions.append(decision)
         found.added += [Addition(edge_state.like, rate, s) for s in sorted(edge_state.values)]

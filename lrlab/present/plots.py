@@ -41,7 +41,6 @@ from lrlab.present.charts import (
     sensitivity_svg,
     sensitivity_title,
     series_styles,
-    spans_decades,
 )
 from lrlab.rundir.files import atomic_write, atomic_write_text, real_dir
 from lrlab.rundir.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus

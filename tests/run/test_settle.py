@@ -270,3 +270,20 @@ def test_any_damage_to_settle_json_is_one_line_or_still_readable(tmp_path: Path)
             assert str(exc).startswith(str(path)) and "\n" not in str(exc)
             continue
         settle_lines(record)
+
+
+def test_the_rates_added_are_the_ones_the_verdict_names(tmp_path: Path) -> None:
+    """The smoke sweep's grids are three decades a step (0.001 and 1): the verdict says
+    "add rates from 0.0001 to 0.001", and the adaptive sweep once added 1e-06 instead."""
+    from lrlab.analysis.compare import compare_runs
+    from lrlab.rundir.loading import load_runs
+
+    plain = run_settle(config([0.001, 1.0], name="grid"), runs_dir=tmp_path,
+                       backend=ArithmeticBackend(accuracy=noisy(1e-4, width=2)),
+                       options=SettleOptions(max_seeds=2, max_trainings=4))
+    verdict = compare_runs(load_runs(plain.run_dir)).verdicts[0]
+    # Only the grid's four trials ran (the budget): the verdict on them names the range.
+    (edge,) = verdict.edges
+    assert (edge.side, edge.add, edge.next_rate) == ("low", (0.0001, 0.001), 0.0001)
+    record = json.loads((plain.run_dir / SETTLE_FILE).read_text())
+    assert [d["learning_rate"] for d in decisions(record, "extend")][:1] == [0.0001]
