@@ -395,6 +395,8 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     carried = sorted({c for columns in sampled.values() if "learning_rate" in columns
                       for c in columns if c != "learning_rate"})
     others = setting_columns(summary, carried=carried)
+    summary = _in_order(summary, values, others)
+    summary.attrs[PARAMS_ATTR] = params
     found, marks = [], {}
     groups = values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False)
     histories = _histories(frame)  # once: every rate reads it
@@ -492,13 +494,26 @@ def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
     table.insert(len(keys) + 1, "at", str(at))
     table["diverged"] = table["diverged"].astype(int)
     table["stalled"] = table["stalled"].astype(int)
-    order = table["sweep"].drop_duplicates().tolist()
+    return table
+
+
+def _in_order(summary: pd.DataFrame, values: pd.DataFrame, others: Sequence[str]
+              ) -> pd.DataFrame:
+    """Sweeps and optimizers as they first appear, then each setting (batch size 32, 128,
+    512: numbers by value) with its rates ascending."""
+    order = {v: i for i, v in enumerate(summary["sweep"].drop_duplicates())}
     first_seen = {v: i for i, v in enumerate(values["optimizer"].drop_duplicates())}
-    return table.sort_values(
-        ["sweep", "optimizer", "learning_rate"],
-        key=lambda s: s.map(order.index) if s.name == "sweep" else (
-            s.map(first_seen) if s.name == "optimizer" else s),
-        kind="stable").reset_index(drop=True)
+
+    def key(column: pd.Series) -> pd.Series:
+        if column.name == "sweep":
+            return column.map(order)
+        if column.name == "optimizer":
+            return column.map(first_seen)
+        numbers = pd.to_numeric(column, errors="coerce")
+        return numbers if numbers.notna().sum() == column.notna().sum() else column.astype(str)
+
+    return summary.sort_values(["sweep", "optimizer", *others, "learning_rate"], key=key,
+                               kind="stable", na_position="last").reset_index(drop=True)
 
 
 def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,

@@ -235,6 +235,7 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
     report carries them, read back from the files just written)."""
     from lrlab.formatting import number
     from lrlab.present.render import title, verdict_lines
+    from lrlab.rundir.records import RESULT_COLUMNS, results_columns
 
     if not rows:
         return
@@ -248,11 +249,18 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
     if narrow:
         columns = {"trial": "trial", "status": "status", "best_val_accuracy": "val_acc",
                    "test_accuracy": "test_acc", "seconds": "s"}
+    # The trial id names the optimizer, rate and seed; any other parameter the sweep
+    # varies (the batch size, a width) gets a column, or rows would differ only by a hash.
+    varied = [k for k in results_columns(rows)[1:] if k not in RESULT_COLUMNS
+              and k not in ("optimizer", "learning_rate", "seed")
+              and len({str(row.get(k)) for row in rows}) > 1]
+    columns = {"trial": columns.pop("trial"), **{k: k for k in varied}, **columns}
     for key, header in columns.items():
         table.add_column(header, justify="left" if key in ("trial", "status") else "right",
                          no_wrap=True)
     for row in rows:
-        table.add_row(*(row["trial_id"] if key == "trial" else row["status"] if key == "status"
+        table.add_row(*(row["trial_id"] if key == "trial" else _status(row)
+                        if key == "status" else _shown(row.get(key)) if key in varied
                         else number(row.get(key), 1 if key == "seconds" else 4)
                         for key in columns))
     console.print(table)
@@ -261,3 +269,16 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
     console.print(f"{title(comparison)}:", markup=False, soft_wrap=not console.is_terminal)
     for line in verdict_lines(comparison):  # on a terminal, wrapped at words
         console.print(line, markup=False, soft_wrap=not console.is_terminal)
+
+
+def _status(row: dict[str, Any]) -> str:
+    """A trial's status, with the epoch where training ended early."""
+    for status, key in (("stopped", "stopped_epoch"), ("diverged", "diverged_epoch")):
+        epoch = row.get(key)
+        if row["status"] == status and isinstance(epoch, int):
+            return f"{status} at {epoch}"
+    return str(row["status"])
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

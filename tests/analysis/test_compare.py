@@ -200,8 +200,9 @@ def test_schedule_is_a_column_and_a_group(fixture_sweep: Path) -> None:
     table = summarize(load_runs(fixture_sweep))
     assert "schedule" in display_columns(table)
     sgd = table[table["optimizer"] == "sgd"]
+    # Each setting's rates together, ascending.
     assert list(zip(sgd["learning_rate"], sgd["schedule"], strict=True)) == [
-        (0.01, "constant"), (0.1, "cosine"), (1.0, "constant")]
+        (0.01, "constant"), (1.0, "constant"), (0.1, "cosine")]
 
 
 def test_intervals_of_accuracies_never_leave_zero_to_one(frame) -> None:

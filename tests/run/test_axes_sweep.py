@@ -187,3 +187,23 @@ def test_plots_and_the_report_show_the_axes(tmp_path: Path) -> None:
     page = render_html(collect([report.run_dir]), sources=[report.run_dir])
     assert 'id="batch-scaling"' in page and 'id="axes"' in page
     assert "agrees with the linear rule (1)" in page
+
+
+def test_batch_sizes_are_columns_after_a_sweep_and_in_order_in_compare(tmp_path: Path) -> None:
+    """With the batch size an axis, the end-of-sweep table's rows once differed only by a
+    hash, and compare listed the batch sizes within a rate as 512, 128, 32."""
+    from rich.console import Console
+
+    from lrlab.cli.sweep_cmd import _print_summary
+
+    config = parse_config(DATA + "training: {epochs: 1, batch_size: [512, 32, 128]}\n"
+                          "sweep: {seeds: [0], optimizers: [{name: sgd, "
+                          "learning_rates: [0.01, 0.1]}]}\n")
+    report = run_sweep(config, runs_dir=tmp_path, backend=PeakBackend(0.5))
+    console = Console(record=True, width=140)
+    _print_summary(console, report.rows, None)
+    header = [word for word in console.export_text().splitlines()[2].split() if word != "┃"]
+    assert header[:3] == ["trial", "batch_size", "status"]
+    summary = compare_runs(scan_runs([report.run_dir]).frame).summary
+    assert list(zip(summary["batch_size"], summary["learning_rate"], strict=True)) == [
+        (32, 0.01), (32, 0.1), (128, 0.01), (128, 0.1), (512, 0.01), (512, 0.1)]
