@@ -24,6 +24,11 @@ def rate(value: float) -> str:
     return f"{value:.3g}"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 seed``, ``2 seeds``, ``1,000 trials``: never ``seed(s)``."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 _BRIEF = reprlib.Repr()
 _BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring = 2, 6, 4, 60
 _BRIEF.maxlong, _BRIEF.maxother = 40, 60

@@ -30,16 +30,27 @@ from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
 from lrlab.experiment.trials import CONTEXT_KEYS
 from lrlab.formatting import rate as format_rate
-from lrlab.rundir.loading import CHANCE_ATTR, PARAMS_ATTR, SAMPLED_ATTR, TRAIN_IMAGES_ATTR
+from lrlab.rundir.loading import (
+    CHANCE_ATTR,
+    PARAMS_ATTR,
+    SAMPLED_ATTR,
+    SPLIT_SIZES_ATTR,
+    TRAIN_IMAGES_ATTR,
+)
 from lrlab.rundir.records import (
     EPOCH_METRICS,
     FINISHED_STATUSES,
     METRICS,
     RUNNING,
+    SPLIT_OF,
     TEST_METRICS,
     UNRECORDED_CHANCE,
     TrialStatus,
 )
+
+# Fewer examples than this, and one example moves an accuracy by more than a percent: the
+# split can rank only rates far apart.
+SMALL_SPLIT = 100
 
 
 class CompareError(LrlabError):
@@ -261,6 +272,10 @@ class Verdict:
     best_epoch: float = math.nan  # the median epoch the best rate's value comes from
     # Why rates fail or may mislead (see failures): (rate, its reasons), rates with any.
     failures: tuple[tuple[float, tuple[Failure, ...]], ...] = ()
+    # How many examples the metric is measured on (None: not recorded), and the rates at
+    # which every seed scored a perfect accuracy: past it, the split cannot rank them.
+    examples: int | None = None
+    saturated: tuple[float, ...] = ()
 
     @property
     def label(self) -> str:
@@ -280,6 +295,13 @@ class Verdict:
     def untested(self) -> tuple[float, ...]:
         return tuple(sorted(c.learning_rate for c in self.versus_best
                             if c.mark == "untested"))
+
+    @property
+    def weak_split(self) -> bool:
+        """Whether the split the metric is measured on is too small or too easy to rank
+        the rates: fewer than SMALL_SPLIT examples, or a perfect score somewhere."""
+        return bool(self.saturated) or (self.examples is not None
+                                        and self.examples < SMALL_SPLIT)
 
 
 @dataclass(frozen=True)
@@ -378,6 +400,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     chances = chance_levels(frame, metric)
     sampled = frame.attrs.get(SAMPLED_ATTR, {})
     train_images = frame.attrs.get(TRAIN_IMAGES_ATTR, {})
+    split_sizes = frame.attrs.get(SPLIT_SIZES_ATTR, {})
     selection = select(frame, where)
     # Read once above: pandas deep-copies a frame's attrs into every frame made from it,
     # which for 10,000 trials costs more than the statistics.
@@ -405,7 +428,8 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
         sweep = str(group["sweep"].iloc[0])
         verdict = _verdict(group, others, metric=metric, provisional=sweep in unfinished,
                            carried=[c for c in carried if c in group],
-                           sampled="learning_rate" in sampled.get(sweep, ()))
+                           sampled="learning_rate" in sampled.get(sweep, ()),
+                           examples=split_sizes.get(sweep, {}).get(SPLIT_OF.get(metric, "")))
         verdict = dataclasses.replace(verdict, failures=tuple(
             (float(rate), reasons)
             for rate, rows in sorted(group.groupby("learning_rate").indices.items())
@@ -517,7 +541,8 @@ def _in_order(summary: pd.DataFrame, values: pd.DataFrame, others: Sequence[str]
 
 
 def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
-             provisional: bool, carried: Sequence[str] = (), sampled: bool = False) -> Verdict:
+             provisional: bool, carried: Sequence[str] = (), sampled: bool = False,
+             examples: int | None = None) -> Verdict:
     """The verdict of one optimizer setting (all its rates and seeds)."""
     sign = 1.0 if higher_is_better(metric) else -1.0
     per_seed = group.pivot_table(index="learning_rate", columns="seed", values="value",
@@ -572,7 +597,9 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
         best_by_seed=tuple((int(seed), float(v)) for seed, v in best_values.items()),
         tied=tuple(tied),
         versus_best=tuple(versus), largest_learning=float(learning[-1]) if learning else None,
-        provisional=provisional, learns=learns)
+        provisional=provisional, learns=learns, examples=examples,
+        saturated=tuple(float(r) for r in per_seed.index[(per_seed >= 1.0).all(axis=1)])
+        if metric.endswith("accuracy") else ())
 
 
 def _marks(verdict: Verdict) -> list[dict[str, object]]:

@@ -121,8 +121,9 @@ def rate_failures(trials: pd.DataFrame | Sequence[Mapping[str, object]],
     failures = [Failure(reason, len(details), of, details[0], _mean(dead[reason]))
                 for reason, details in found.items()
                 if reason in FAILING or len(details) > of / 2]
+    # A rate whose loss jumps is not "still improving" too: its last gain may be a jump.
     crawling = _crawling(records, histories, metric=metric, higher_is_better=higher_is_better)
-    if crawling is not None and not found.keys() & set(FAILING):
+    if crawling is not None and not {f.reason for f in failures} & {*FAILING, "unstable"}:
         failures.append(crawling)
     return tuple(sorted(failures, key=lambda f: REASONS.index(f.reason)))
 
@@ -150,7 +151,7 @@ def _crawling(trials: Sequence[Mapping[str, object]], histories: Mapping[str, Hi
         return None
     than = (f"more than the seed noise {_number(noise)}" if len(finals) > 1 else
             f"more than {CRAWL_FLOOR:g} (one seed: no noise to measure it against)")
-    return Failure("crawling", sum(g > 0 for g in gains), len(gains),
+    return Failure("crawling", int(sum(g > 0 for g in gains)), len(gains),
                    f"{column} still rising by {_number(gain)} in the last epoch, {than}")
 
 

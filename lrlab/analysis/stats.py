@@ -76,6 +76,18 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> PairedDifferenc
     return PairedDifference(n, mean, sd, mean - half, mean + half, p_value)
 
 
+def corrected_interval(difference: PairedDifference, *, comparisons: int) -> tuple[float, float]:
+    """The interval of a paired difference at level ``1 - ALPHA / comparisons``
+    (Bonferroni): the one that agrees with a Holm-corrected call. A rate Holm calls tied
+    always has 0 inside it (its p-value times the comparisons is at least ALPHA), while the
+    plain 95% interval may exclude 0."""
+    if difference.n < 2 or not math.isfinite(difference.sd):
+        return math.nan, math.nan
+    half = _t_quantile(difference.n - 1, ALPHA / max(1, comparisons)) * (
+        difference.sd / math.sqrt(difference.n))
+    return difference.mean - half, difference.mean + half
+
+
 def _t_quantile(df: int, alpha: float = ALPHA) -> float:
     """Student's t quantile for a two-sided interval at level ``1 - alpha``."""
     return float(special.stdtrit(df, 1 - alpha / 2))

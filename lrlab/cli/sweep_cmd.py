@@ -234,7 +234,7 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
     """The trials, then the verdicts exactly as ``lrlab compare`` gives them (the sweep's
     report carries them, read back from the files just written)."""
     from lrlab.formatting import number
-    from lrlab.present.render import title, verdict_lines
+    from lrlab.present.render import title, verdict_lines, wrapped
     from lrlab.rundir.records import RESULT_COLUMNS, results_columns
 
     if not rows:
@@ -268,7 +268,10 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
         return
     console.print(f"{title(comparison)}:", markup=False, soft_wrap=not console.is_terminal)
     for line in verdict_lines(comparison):  # on a terminal, wrapped at words
-        console.print(line, markup=False, soft_wrap=not console.is_terminal)
+        if console.is_terminal:
+            console.print(wrapped(line))
+        else:
+            console.print(line, markup=False, soft_wrap=True)
 
 
 def _status(row: dict[str, Any]) -> str:

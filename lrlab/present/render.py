@@ -4,6 +4,7 @@ into a string); the CLI only prints what this returns."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -15,12 +16,15 @@ import pandas as pd
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling
 from lrlab.analysis.compare import (
     CHANCE_MARGIN,
+    SMALL_SPLIT,
     CompareError,
     Comparison,
     OptimizerVersus,
@@ -30,16 +34,21 @@ from lrlab.analysis.compare import (
     in_metric_units,
     varied_columns,
 )
-from lrlab.analysis.failures import REASONS
-from lrlab.formatting import number, rate
+from lrlab.analysis.failures import FAILING, REASONS
+from lrlab.formatting import number, plural, rate
 from lrlab.rundir.files import json_safe
 
 FORMATS = ("table", "csv", "markdown", "json", "latex")
 # Left-aligned (text) columns; every other column is a number.
 _TEXT_COLUMNS = ("sweep", "optimizer", "verdict", "why")
-METHOD = ("paired by seed, 95% t-intervals (clipped to the metric's range: accuracies "
-          "to [0, 1]), tied = not told apart at the 5% level after Holm's correction for "
-          "the rates compared")
+
+
+def method_text(metric: str) -> str:
+    """How the verdicts were reached, for ``metric``."""
+    clipped = "accuracies to [0, 1]" if metric.endswith("accuracy") else "losses to [0, ∞)"
+    return (f"paired by seed, 95% t-intervals (clipped to the metric's range: {clipped}), "
+            f"tied = not told apart at the 5% level after Holm's correction for the rates "
+            f"compared")
 
 
 def render(comparison: Comparison, output_format: str, *, rows: pd.DataFrame | None = None,
@@ -80,50 +89,112 @@ def _interval(low: float, high: float) -> str:
 
 def verdict_text(v: Verdict, *, name_sweep: bool = False) -> str:
     """One optimizer setting's verdict in plain words (``name_sweep``: say which sweep's,
-    when several are compared)."""
+    when several are compared): :func:`verdict_block`'s lines, one per line."""
+    return "\n".join(verdict_block(v, name_sweep=name_sweep))
+
+
+def verdict_block(v: Verdict, *, name_sweep: bool = False) -> list[str]:
+    """The answer in the first line (the best rate with its interval, or that none
+    learns), then the evidence, one kind a line, indented: the rates tied with it, the
+    closest of them, what a single seed cannot tell, the largest rate that learns, why
+    rates fail, warnings, whether the split can rank the rates, and the edges."""
     head = "[provisional: the sweep is unfinished] " if v.provisional else ""
     head += f"{v.sweep}: " if name_sweep else ""
-    worse = "lower" if v.metric.endswith("accuracy") else "higher"
-    learns = ("Largest rate that still learns: none." if v.largest_learning is None else
-              f"Largest rate that still learns: {rate(v.largest_learning)}.")
     if not v.learns:
         rates = sorted([v.best_learning_rate, *(c.learning_rate for c in v.versus_best)])
-        return (f"{head}{v.label}: no best rate: every rate compared "
-                f"({rate_list(rates)}) diverged or stalled on at least one "
-                f"seed. {learns}{_failures_text(v)}{_edges_text(v)}")
-    if v.single_seed:
-        return (f"{head}{v.label}: best observed learning rate {rate(v.best_learning_rate)}"
-                f"{_with_text(v)} ({v.metric} {number(v.best_mean)}, 1 seed). With one seed "
-                f"no difference between rates can be told apart: run at least 3 seeds "
-                f"(sweep.seeds: [0, 1, 2]), more where rates are close. {learns}"
-                f"{_failures_text(v)}{_edges_text(v)}")
-    text = (f"{head}{v.label}: best learning rate {rate(v.best_learning_rate)}{_with_text(v)} "
-            f"({v.metric} "
-            f"{number(v.best_mean)}, 95% CI {_interval(v.best_low, v.best_high)}, "
-            f"{v.best_n} seeds). ")
+        answer = (f"no best rate: every rate compared ({rate_list(rates)}) diverged or "
+                  f"stalled on at least one seed")
+    elif v.single_seed:
+        answer = (f"best observed learning rate {rate(v.best_learning_rate)}{_with_text(v)} "
+                  f"({v.metric} {number(v.best_mean)}, 1 seed: no interval)")
+    else:
+        answer = (f"best learning rate {rate(v.best_learning_rate)}{_with_text(v)} "
+                  f"({v.metric} {number(v.best_mean)}, 95% CI "
+                  f"{_interval(v.best_low, v.best_high)}, {plural(v.best_n, 'seed')})")
+    evidence = [*_tied_lines(v)] if v.learns and not v.single_seed else []
+    if v.learns and v.single_seed:
+        evidence.append("Seeds: with one seed no two rates can be told apart; run at least "
+                        "3 (sweep.seeds: [0, 1, 2]), more where rates are close.")
+    evidence.append("Learns up to: " + ("no rate" if v.largest_learning is None else
+                                        f"{rate(v.largest_learning)}") +
+                    " (the largest rate at which no seed diverged or stalled).")
+    evidence += _failure_lines(v)
+    if v.weak_split:
+        evidence.append(_split_text(v))
+    evidence += [edge_text(edge) for edge in v.edges]
+    return [f"{head}{v.label}: {answer}.", *(f"  {line}" for line in evidence)]
+
+
+def _tied_lines(v: Verdict) -> list[str]:
+    """The tied set, the closest rate in it, and the rates that could not be tested."""
+    lines = []
     others = [r for r in v.tied if r != v.best_learning_rate]
     if others:
-        text += (f"Tied with it (not told apart at the 5% level, paired by seed, Holm-"
-                 f"corrected): {rate_list(others)}. ")
+        lines.append(f"Tied set: {_tied_set(v)}: not told apart at the 5% level (paired by "
+                     f"seed, Holm-corrected over {plural(_tested(v), 'comparison')} with the "
+                     f"best).")
     elif any(c.mark == "worse" for c in v.versus_best):
-        text += ("Every other rate that learns is worse at the 5% level (paired by seed, "
-                 "Holm-corrected). ")
+        lines.append(f"Tied set: {rate(v.best_learning_rate)} alone: every other rate that "
+                     f"learns is worse at the 5% level (paired by seed, Holm-corrected).")
     closest = v.closest
     if closest is not None:
         d = closest.difference
         mean, low, high = in_metric_units(d, v.metric)
-        text += (f"Closest: {rate(closest.learning_rate)}, {number(abs(mean))} {worse} on "
-                 f"average (it minus the best: 95% CI {_interval(low, high)}, {d.n} seeds); ")
-        if d.mean == 0:
-            text += "no difference at all was seen. "
-        elif closest.seeds_needed is None:
-            text += f"more than {stats.MAX_SEEDS} seeds would be needed to tell them apart. "
+        worse = "lower" if v.metric.endswith("accuracy") else "higher"
+        text = (f"Closest: {rate(closest.learning_rate)}, {number(abs(mean))} {worse} on "
+                f"average (it minus the best, {plural(d.n, 'seed')}: ")
+        m = _tested(v)
+        if m > 1:  # the interval the tie is judged by, then the plain one
+            cited_low, cited_high = stats.corrected_interval(d, comparisons=m)
+            cited = dataclasses.replace(d, low=cited_low, high=cited_high)
+            _, c_low, c_high = in_metric_units(cited, v.metric)
+            text += (f"{100 - 5 / m:.3g}% CI {_interval(c_low, c_high)}, corrected for the "
+                     f"{m} comparisons as the tie is; uncorrected 95% CI "
+                     f"{_interval(low, high)})")
         else:
-            text += f"about {closest.seeds_needed} seeds would tell them apart. "
+            text += f"95% CI {_interval(low, high)})"
+        guess = (f"a rough guess from the spread of {plural(d.n, 'seed')}" if d.n < 10
+                 else f"from the spread of {d.n} seeds")
+        if d.mean == 0:
+            text += "; no difference at all was seen"
+        elif closest.seeds_needed is None:
+            text += (f"; more than {stats.MAX_SEEDS:,} seeds would be needed to tell them "
+                     f"apart ({guess})")
+        else:
+            text += (f"; about {closest.seeds_needed:,} seeds would tell them apart "
+                     f"({guess})")
+        lines.append(text + ".")
     if v.untested:
-        text += (f"Untested (fewer than 2 seeds shared with the best): "
-                 f"{rate_list(v.untested)}. ")
-    return text + learns + _failures_text(v) + _edges_text(v)
+        lines.append(f"Untested (fewer than 2 seeds shared with the best): "
+                     f"{rate_list(v.untested)}.")
+    return lines
+
+
+def _tested(v: Verdict) -> int:
+    return sum(1 for c in v.versus_best if not math.isnan(c.p_adjusted))
+
+
+def _tied_set(v: Verdict) -> str:
+    """The tied set, the best marked: ``0.000316, 0.001 (best), 0.00316``."""
+    if len(v.tied) > 12:
+        return rate_list(v.tied)
+    return ", ".join(f"{rate(r)} (best)" if r == v.best_learning_rate else rate(r)
+                     for r in v.tied)
+
+
+def _split_text(v: Verdict) -> str:
+    """Why the split the verdict reads cannot rank the rates, and what would."""
+    split = {"val_accuracy": "validation", "test_accuracy": "test", "accuracy": "training"}.get(
+        v.metric, "evaluation")
+    parts = []
+    if v.examples is not None and v.examples < SMALL_SPLIT:
+        parts.append(f"the {split} split has {plural(v.examples, 'example')} (one example "
+                     f"moves {v.metric} by {1 / v.examples:.2g})")
+    if v.saturated:
+        parts.append(f"every seed scores 1.0 at {rate_list(v.saturated)}")
+    fix = ("a larger split (data.validation) or the loss (--metric val_loss) would"
+           if split == "validation" else "a larger split, or a loss (--metric), would")
+    return f"Caution: {' and '.join(parts)}: it cannot rank these rates; {fix}."
 
 
 # What each reason means, said once per verdict (the numbers are in the table's `why`
@@ -134,22 +205,34 @@ _REASON_WORDS = {
     "overfitting": "validation loss rose while training loss fell",
     "crawling": "still improving at the last epoch by more than the seed noise: more "
                 "epochs could change the verdict"}
+_CRAWLING_ONE_SEED = "still improving at the last epoch: more epochs could change the verdict"
 
 
-def _failures_text(v: Verdict) -> str:
-    """Why rates fail or may mislead, reason by reason (see lrlab.analysis.failures)."""
+def _failure_lines(v: Verdict) -> list[str]:
+    """Why rates fail (Fails:), and why others may mislead (Warnings:), reason by reason
+    (see lrlab.analysis.failures)."""
     rates: dict[str, list[float]] = {}
     dead: dict[str, list[tuple[float, float]]] = {}
+    one_seed = True
     for r, found in v.failures:
         for failure in found:
             rates.setdefault(failure.reason, []).append(r)
+            one_seed = one_seed and failure.of < 2
             if math.isfinite(failure.dead_units) and failure.reason in ("stalled", "diverged"):
                 dead.setdefault(failure.reason, []).append((r, failure.dead_units))
-    if not rates:
-        return ""
-    parts = [f"{reason} at {rate_list(rs)} ({_REASON_WORDS[reason]}{_dead_text(dead, reason)})"
-             for reason, rs in sorted(rates.items(), key=lambda item: REASONS.index(item[0]))]
-    return f" Why: {'; '.join(parts)}."
+
+    def part(reason: str) -> str:
+        words = (_CRAWLING_ONE_SEED if reason == "crawling" and one_seed
+                 else _REASON_WORDS[reason])
+        return f"{reason} at {rate_list(rates[reason])} ({words}{_dead_text(dead, reason)})"
+
+    ordered = sorted(rates, key=REASONS.index)
+    lines = []
+    for label, kinds in (("Fails", FAILING), ("Warnings", None)):
+        chosen = [r for r in ordered if (r in FAILING) == (kinds is not None)]
+        if chosen:
+            lines.append(f"{label}: {'; '.join(part(r) for r in chosen)}.")
+    return lines
 
 
 def _dead_text(dead: Mapping[str, list[tuple[float, float]]], reason: str) -> str:
@@ -182,10 +265,6 @@ def edge_text(edge: Edge) -> str:
                 f"{'below' if edge.side == 'low' else 'above'} the range; {add}.")
     return (f"Edge: the largest rate that learns, {rate(edge.rate)}, is {where}: the sweep "
             f"does not show where training breaks; {add}.")
-
-
-def _edges_text(v: Verdict) -> str:
-    return "".join(f" {edge_text(edge)}" for edge in v.edges)
 
 
 def along_text(line: AlongAxis) -> str:
@@ -222,8 +301,8 @@ def optimizer_text(o: OptimizerVersus, metric: str, *, name_sweep: bool = False)
     if name_sweep:
         return f"{o.sweep}: {optimizer_text(o, metric)}"
     if o.mark == "untested":
-        return (f"{o.best} vs {o.other}: {d.n} seed(s) in common, too few to tell them "
-                f"apart.")
+        return (f"{o.best} vs {o.other}: {plural(d.n, 'seed')} in common, too few to tell "
+                f"them apart.")
     verdict = ("not distinguishable" if o.mark == "tied" else f"{o.best} is better")
     mean, low, high = in_metric_units(d, metric)
     return (f"{o.best} vs {o.other} (paired by seed, {d.n} seeds): {o.other} minus "
@@ -259,7 +338,7 @@ def verdict_lines(comparison: Comparison) -> list[str]:
     verdict per optimizer setting, then the optimizers against each other."""
     several = len({v.sweep for v in comparison.verdicts}) > 1
     lines = [progress_text(p) for p in comparison.progress if p.unfinished]
-    lines += [verdict_text(v, name_sweep=several) for v in comparison.verdicts]
+    lines += [line for v in comparison.verdicts for line in verdict_block(v, name_sweep=several)]
     lines += [along_text(line) for line in comparison.along
               if not any(s.along == line for s in comparison.scaling)]
     if comparison.scaling:
@@ -273,9 +352,17 @@ def verdict_lines(comparison: Comparison) -> list[str]:
                   for o in comparison.optimizers]
     learns = (f"above chance ({_chance_text(comparison.chances)}) by more than "
               f"{CHANCE_MARGIN:g}" if comparison.chances else "below its initial loss")
-    lines.append(f"Method: {METHOD}; a rate learns when no seed diverged and every seed's "
-                 f"{comparison.metric} is {learns} (else the trial is 'stalled').")
+    lines.append(f"Method: {method_text(comparison.metric)}; a rate learns when no seed "
+                 f"diverged and every seed's {comparison.metric} is {learns} (else the trial "
+                 f"is 'stalled').")
     return lines
+
+
+def wrapped(line: str) -> Padding:
+    """A verdict line as a terminal shows it: an evidence line wraps under its own indent,
+    so that each verdict's answer stays the one line at the margin."""
+    indent = len(line) - len(line.lstrip(" "))
+    return Padding(Text(line.lstrip(" ")), (0, 0, 0, indent), expand=False)
 
 
 def _chance_text(chances: Mapping[str, float]) -> str:
@@ -336,8 +423,8 @@ def to_table(comparison: Comparison, rows: pd.DataFrame, *, width: int = 200) ->
     console.print(title(comparison), markup=False)
     console.print(_table(headers, cells, compact=bool(dropped)))
     for line in verdict_lines(comparison):
-        console.print(line, markup=False)
-    return buffer.getvalue()
+        console.print(wrapped(line))
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def _measure(headers: list[tuple[str, str]], cells: list[list[str]], *, compact: bool) -> int:
@@ -429,7 +516,7 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
         "metric": comparison.metric,
         "at": comparison.at,
         "provisional": comparison.provisional,
-        "method": METHOD,
+        "method": method_text(comparison.metric),
         "sweeps": [{**asdict(p), "not_started": p.not_started, "unfinished": p.unfinished}
                    for p in comparison.progress],
         "optimizers": [verdict(v) for v in comparison.verdicts],
@@ -452,7 +539,9 @@ def to_markdown(comparison: Comparison, rows: pd.DataFrame) -> str:
              "|" + "|".join("---" if c in _TEXT_COLUMNS else "---:" for c in columns) + "|"]
     lines += ["| " + " | ".join(_cell(c, row[c], missing="") for c in columns) + " |"
               for _, row in rows.iterrows()]
-    lines += [""] + [f"- {line.strip()}" for line in verdict_lines(comparison)]
+    # An indented line is evidence for the one above it: a nested item.
+    lines += [""] + [f"{'  ' if line.startswith('  ') else ''}- {line.strip()}"
+                     for line in verdict_lines(comparison)]
     return "\n".join(lines) + "\n"
 
 

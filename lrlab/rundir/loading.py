@@ -48,6 +48,9 @@ CHANCE_ATTR = "lrlab_chance"
 SAMPLED_ATTR = "lrlab_sampled"
 # Per sweep, how many training images its first session trained on (steps per epoch).
 TRAIN_IMAGES_ATTR = "lrlab_train_images"
+# Per sweep, how many examples each split held: {sweep: {"train": n, "validation": n,
+# "test": n}} (a split of 13 cannot rank rates: one example is 0.077 of its accuracy).
+SPLIT_SIZES_ATTR = "lrlab_split_sizes"
 # The largest plan a reader expands (a sweep run with a raised --max-trials may be larger
 # than the default limit; beyond this, its plan is "unknown").
 MAX_PLANNED = 1_000_000
@@ -119,9 +122,10 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
                                 if (chance := recorded_chance(path))}
     frame.attrs[SAMPLED_ATTR] = {path.name: columns for path in sweep_dirs
                                  if (columns := sampled_columns(path))}
-    frame.attrs[TRAIN_IMAGES_ATTR] = {
-        path.name: images for path in sweep_dirs
-        if isinstance(images := recorded_data(path).get("train"), int) and images > 0}
+    sizes = {path.name: split_sizes(recorded_data(path)) for path in sweep_dirs}
+    frame.attrs[SPLIT_SIZES_ATTR] = {sweep: found for sweep, found in sizes.items() if found}
+    frame.attrs[TRAIN_IMAGES_ATTR] = {sweep: found["train"] for sweep, found in sizes.items()
+                                      if "train" in found}
     plans = {path.name: planned_trials(path) for path in sweep_dirs}
     for path in sweep_dirs:
         if path not in whole and plans[path.name] is not None:
@@ -179,6 +183,13 @@ def recorded_data(sweep_dir: Path) -> dict[str, Any]:
     except LrlabError:
         return {}
     return next((s["data"] for s in sessions if isinstance(s.get("data"), dict)), {})
+
+
+def split_sizes(data: dict[str, Any]) -> dict[str, int]:
+    """The positive example counts of each split that recorded data names."""
+    return {split: count for split in ("train", "validation", "test")
+            if isinstance(count := data.get(split), int) and not isinstance(count, bool)
+            and count > 0}
 
 
 def recorded_chance(sweep_dir: Path) -> dict[str, float]:

@@ -247,8 +247,9 @@ def test_a_group_where_nothing_learns_has_no_best_rate(frame) -> None:
     assert "best" not in set(comparison.summary["verdict"])
     text = verdict_text(verdict)
     assert "no best rate" in text and "best learning rate" not in text
-    assert text.endswith("Largest rate that still learns: none. Why: diverged at 1 (the loss "
-                         "blew up).")
+    assert text.splitlines()[1:] == [
+        "  Learns up to: no rate (the largest rate at which no seed diverged or stalled).",
+        "  Fails: diverged at 1 (the loss blew up)."]
     learning = compare_runs(frame, where=["optimizer=rmsprop"])
     assert learning.verdicts[0].learns and learning.verdicts[0].best_learning_rate == 0.001
 

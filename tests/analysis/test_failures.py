@@ -114,3 +114,13 @@ def test_stalled_means_not_clearly_above_chance() -> None:
 def test_a_stopped_trial_is_not_crawling() -> None:
     rising = {i: history([1.0, 0.8], val_accuracy=[0.80, 0.85]) for i in range(3)}
     assert trials([{"status": "stopped"}] * 3, rising) == ()
+
+
+def test_an_unstable_rate_is_not_also_called_crawling() -> None:
+    """The best rate was once "crawling" and "unstable" at once: a last gain after a jump
+    in the loss is no sign that more epochs would help."""
+    jumpy = {i: history([1.0, 0.5, 0.9], val_accuracy=[0.80, 0.82, 0.86 + 0.001 * i])
+             for i in range(3)}
+    assert [f.reason for f in trials([{}, {}, {}], jumpy)] == ["unstable"]
+    assert all(isinstance(f.seeds, int) for f in trials([{}], {0: history(
+        [1.0, 0.8], val_accuracy=[0.80, 0.85])}))  # a plain int, not numpy's

@@ -20,9 +20,9 @@ def test_table_verdicts_and_plots(fixture_sweep: Path) -> None:
     assert "0.9550 ± 0.0071" in result.stdout
     text = " ".join(result.stdout.split())  # sentences wrap at the width, between words
     assert ("sgd: best learning rate 0.1 (val_accuracy 0.9550, 95% CI 0.8915 to 1.0000, "
-            "2 seeds). Tied with it (not told apart at the 5% level, paired by seed, "
-            "Holm-corrected): 0.01.") in text  # 1.0 diverged on a seed: fails
-    assert "Largest rate that still learns: 0.1." in text
+            "2 seeds). Tied set: 0.01, 0.1 (best): not told apart at the 5% level (paired by "
+            "seed, Holm-corrected over 2 comparisons with the best).") in text  # 1.0 fails
+    assert "Learns up to: 0.1 (the largest rate" in text
     plots = fixture_sweep / "plots"
     assert f"plot: {plots / 'sensitivity-val_accuracy.svg'}" in result.stderr
     assert (plots / "learning-curves.svg").stat().st_size > 0

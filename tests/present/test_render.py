@@ -54,7 +54,9 @@ def test_markdown_and_latex_name_the_metric_and_carry_the_verdicts(
     cells = [c.strip() for c in lines[4].strip("|").split("|")]
     assert cells[:2] == ["rmsprop", "0.001"]  # trial folders sort by name
     sgd = next(v for v in comparison.verdicts if v.optimizer == "sgd")
-    assert f"- {render.verdict_text(sgd)}" in lines
+    block = render.verdict_block(sgd)
+    assert f"- {block[0]}" in lines  # the answer, then its evidence as nested items
+    assert all(f"  - {line.strip()}" in lines for line in block[1:])
     latex = render.to_latex(comparison, comparison.summary)
     assert "\\caption{val\\_accuracy at each trial's best epoch, over seeds}" in latex
     assert latex.count("\\item ") == len(render.verdict_lines(comparison))
@@ -69,9 +71,9 @@ def test_the_terminal_table_and_verdicts(comparison: Comparison) -> None:
         assert " ".join(line.split()) in text
     best = SGD[SQRT_TENTH]
     assert f"sgd: best learning rate 0.316 (val_accuracy {best.mean():.4f}, 95% CI " in text
-    assert "Tied with it (not told apart at the 5% level, paired by seed, Holm-corrected): 0.1." \
-        in text
-    assert "Largest rate that still learns: 0.316." in text
+    assert ("Tied set: 0.1, 0.316 (best): not told apart at the 5% level (paired by seed, "
+            "Holm-corrected over 5 comparisons with the best).") in text
+    assert "Learns up to: 0.316 (the largest rate at which no seed diverged or stalled)." in text
     assert "rmsprop 0.001 vs sgd 0.316 (paired by seed, 5 seeds)" in text
 
 
@@ -85,9 +87,9 @@ def test_one_seed_and_an_unfinished_sweep_in_words(tmp_path: Path, tiny_yaml: st
     lines = render.verdict_lines(comparison)
     assert lines[0] == ("tiny-20260101-000000: unfinished, 1 of 3 trials have a result "
                         "(1 running, 1 not started); its verdicts are provisional.")
-    assert lines[1].startswith("[provisional: the sweep is unfinished] sgd: best observed "
-                               "learning rate 0.1 (val_accuracy 0.9000, 1 seed). With one "
-                               "seed no difference between rates can be told apart")
+    assert lines[1] == ("[provisional: the sweep is unfinished] sgd: best observed learning "
+                        "rate 0.1 (val_accuracy 0.9000, 1 seed: no interval).")
+    assert lines[2].startswith("  Seeds: with one seed no two rates can be told apart")
     assert "PROVISIONAL" in render.title(comparison)
 
 
@@ -114,3 +116,49 @@ def test_long_lists_of_rates_show_their_ends() -> None:
     assert rate_list([0.1, 0.01]) == "0.1, 0.01"
     text = rate_list([10.0 ** (-k / 10) for k in range(5000)])  # a sweep of 5,000 rates
     assert text.startswith("1, 0.794, ") and "... 4988 more ..." in text and len(text) < 200
+
+
+def test_a_verdict_reads_answer_first_then_one_kind_of_evidence_a_line(
+        comparison: Comparison) -> None:
+    sgd = next(v for v in comparison.verdicts if v.optimizer == "sgd")
+    block = render.verdict_block(sgd)
+    assert block[0].startswith("sgd: best learning rate 0.316 (")
+    kinds = [line.strip().split(":")[0] for line in block[1:]]
+    assert all(line.startswith("  ") for line in block[1:])
+    assert kinds == ["Tied set", "Closest", "Learns up to", "Fails"]
+    # The closest rival's interval is the one its tie is judged by (5 comparisons: 99%).
+    assert "99% CI" in block[2] and "corrected for the 5 comparisons as the tie is" in block[2]
+    assert "a rough guess from the spread of 5 seeds" in block[2]
+    text = "\n".join(render.verdict_lines(comparison))
+    assert "(s)" not in text
+
+
+def test_words_follow_the_metric_and_the_seeds(tmp_path: Path) -> None:
+    frame = load_runs(write_fixture_sweep(tmp_path, trials={
+        ("sgd", 0.01, 0): ([0.5, 0.7], "completed"), ("sgd", 0.1, 0): ([0.8, 0.9], "completed")}))
+    lines = render.verdict_lines(compare_runs(frame))
+    text = "\n".join(lines)
+    assert "seed noise" not in text  # one seed has none
+    assert "crawling at 0.01, 0.1 (still improving at the last epoch: more epochs" in text
+    by_loss = "\n".join(render.verdict_lines(compare_runs(frame, metric="val_loss")))
+    assert "losses to [0, ∞)" in by_loss and "accuracies to [0, 1]" not in by_loss
+
+
+def test_a_split_that_cannot_rank_the_rates_says_so(tmp_path: Path) -> None:
+    """Wine's 13 validation rows scored every rate 1.0, and lrlab named a best rate
+    without a word about the split."""
+    from lrlab.rundir.loading import SPLIT_SIZES_ATTR
+
+    trials = {("sgd", rate, seed): ([1.0], "completed") for rate in (0.01, 0.1, 1.0)
+              for seed in (0, 1)}
+    frame = load_runs(write_fixture_sweep(tmp_path, trials=trials))
+    frame.attrs[SPLIT_SIZES_ATTR] = {frame["sweep"].iloc[0]: {"validation": 13}}
+    (verdict,) = compare_runs(frame).verdicts
+    assert verdict.saturated == (0.01, 0.1, 1.0) and verdict.examples == 13
+    (caution,) = [line for line in render.verdict_block(verdict) if "Caution" in line]
+    assert caution == (
+        "  Caution: the validation split has 13 examples (one example moves val_accuracy by "
+        "0.077) and every seed scores 1.0 at 0.01, 0.1, 1: it cannot rank these rates; a "
+        "larger split (data.validation) or the loss (--metric val_loss) would.")
+    frame.attrs[SPLIT_SIZES_ATTR] = {frame["sweep"].iloc[0]: {"validation": 5000}}
+    assert not compare_runs(frame, metric="val_loss").verdicts[0].weak_split
