@@ -28,6 +28,7 @@ from lrlab.analysis.axes import find_edges, next_rate_beyond
 from lrlab.analysis.compare import compare_runs, higher_is_better, setting_label, trial_values
 from lrlab.analysis.sequential import SequentialRule, best_of, judge, seeds_to_add
 from lrlab.experiment.trials import Addition
+from lrlab.formatting import plural
 from lrlab.formatting import rate as format_rate
 from lrlab.rundir.loading import SAMPLED_ATTR
 from lrlab.rundir.records import FINISHED_STATUSES, TrialStatus
@@ -184,7 +185,7 @@ def _look(state: SettingState, rule: SequentialRule, look: int, seeds: Sequence[
         return
     if look >= rule.looks:
         decision.update(state=OUT_OF_LOOKS, why=f"the last of {rule.looks} looks leaves "
-                        f"{len(still)} rival(s) open")
+                        f"{plural(len(still), 'rival')} open")
         found.states[state.label] = OUT_OF_LOOKS
         return
     target = rule.schedule[look]
@@ -192,7 +193,7 @@ def _look(state: SettingState, rule: SequentialRule, look: int, seeds: Sequence[
     have = {r: set(v) for r, v in learners.items()}
     adding = seeds_to_add(calls, best, have, pool)
     found.states[state.label] = "open"
-    decision.update(state="open", why=f"{len(still)} rival(s) neither separated nor "
+    decision.update(state="open", why=f"{plural(len(still), 'rival')} neither separated nor "
                     f"equivalent: the best and they get {target} seeds",
                     seeds={format_rate(r): s for r, s in adding.items()})
     found.added += [Addition(state.rates[r].like, r, s)

@@ -21,6 +21,7 @@ from rich.table import Column
 
 from lrlab.experiment.trials import Trial
 from lrlab.formatting import number as fmt
+from lrlab.formatting import plural
 from lrlab.run.sweep import SweepObserver
 from lrlab.rundir.records import EpochRecord
 
@@ -53,7 +54,7 @@ def _retry_text(trial: Trial, error: str, attempt: int) -> str:
 def _header(run_dir: Path, trials: Sequence[Trial], pending: int) -> str:
     skipped = len(trials) - pending
     note = f" ({skipped} already finished)" if skipped else ""
-    return f"sweep: {pending} trial(s) to run{note} -> {run_dir}"
+    return f"sweep: {plural(pending, 'trial')} to run{note} -> {run_dir}"
 
 
 class PlainProgress(SweepObserver):

@@ -13,6 +13,7 @@ from typing import Any
 from lrlab.errors import ConfigError
 from lrlab.experiment.config import ExperimentConfig, LogSpace, ScheduleConfig
 from lrlab.experiment.space import draw_units, shown
+from lrlab.formatting import plural
 
 # The most trials a sweep runs without being asked: far more than a study needs (a grid of
 # 20 rates x 5 optimizers x 10 seeds is 1,000), and what a typo such as `num: 100000`
@@ -211,9 +212,10 @@ def check_size(config: ExperimentConfig, *, max_trials: int = MAX_TRIALS) -> Non
     if sampled_experiment:
         axes.append(f"{config.points:,} points")
     raise ConfigError(f"the sweep has {trials:,} trials (({' + '.join(parts)}) x "
-                      f"{''.join(f'{a} x ' for a in axes)}{len(config.sweep.seeds):,} "
-                      f"seed(s)); lrlab runs at most {max_trials:,} unless told: shrink the "
-                      f"grid, or raise the limit with `max_trials`", mentions=["max_trials"])
+                      f"{''.join(f'{a} x ' for a in axes)}"
+                      f"{plural(len(config.sweep.seeds), 'seed')}); lrlab runs at most "
+                      f"{max_trials:,} unless told: shrink the grid, or raise the limit with "
+                      f"`max_trials`", mentions=["max_trials"])
 
 
 def plan_experiments(config: ExperimentConfig, *, legacy: bool = False,

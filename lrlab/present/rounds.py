@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lrlab.formatting import rate
+from lrlab.formatting import plural, rate
 
 _CALLS = ("separated", "equivalent", "open")
 
@@ -37,11 +37,11 @@ def settle_lines(record: Mapping[str, Any]) -> list[str]:
     if outcome:
         settings = "; ".join(f"{s} {state}" for s, state in
                              (outcome.get("settings") or {}).items())
-        head = (f"Adaptive sweep: {outcome.get('state')} after {len(rounds)} round(s), "
+        head = (f"Adaptive sweep: {outcome.get('state')} after {plural(len(rounds), 'round')}, "
                 f"{outcome.get('trainings')} trainings ({added} added to the grid)"
                 f"{': ' + settings if settings else ''}.")
     else:
-        head = (f"Adaptive sweep: unfinished after {len(rounds)} round(s) ({added} "
+        head = (f"Adaptive sweep: unfinished after {plural(len(rounds), 'round')} ({added} "
                 f"trainings added so far); resume it with --until-settled.")
     lines = [head]
     tolerance = (record.get("rule") or {}).get("tolerance")

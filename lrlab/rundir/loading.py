@@ -25,6 +25,7 @@ from lrlab.experiment.trials import (
     plan_experiments,
     with_additions,
 )
+from lrlab.formatting import plural
 from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING, SPLIT_OF
 from lrlab.rundir.store import (
     CONFIG_FILE,
@@ -284,7 +285,7 @@ def _trial_rows(sweep: str, trial_dir: Path) -> tuple[list[str], list[dict[str, 
         if epochs != list(range(1, result.epochs + 1)):
             shown = f"epochs {epochs[0]}..{epochs[-1]} ({len(epochs)} rows)" if epochs else "none"
             raise StoreError(f"{trial_dir / HISTORY_FILE}: holds {shown}, but "
-                             f"{RESULT_FILE} says {result.epochs} epoch(s); the history is "
+                             f"{RESULT_FILE} says {plural(result.epochs, 'epoch')}; the history is "
                              f"partial or damaged, so the trial is left out")
     fields = result.frame_fields() if result is not None else {"status": RUNNING}
     base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields}

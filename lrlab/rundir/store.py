@@ -40,6 +40,7 @@ import yaml
 from lrlab.errors import StoreError, stop_reason
 from lrlab.experiment.config import MAX_CONFIG_BYTES
 from lrlab.experiment.trials import Addition
+from lrlab.formatting import plural
 from lrlab.rundir.files import (
     FOLDER,
     atomic_write_text,
@@ -450,7 +451,7 @@ def read_trial(
     result = read_result(trial_dir)
     history = _read_history(trial_dir / HISTORY_FILE)
     if len(history) != result.epochs:
-        raise StoreError(f"{trial_dir / HISTORY_FILE}: holds {len(history)} epoch(s), but "
+        raise StoreError(f"{trial_dir / HISTORY_FILE}: holds {plural(len(history), 'epoch')}, but "
                          f"{RESULT_FILE} says {result.epochs}; the history is partial or "
                          f"damaged")
     return params, result, history

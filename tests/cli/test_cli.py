@@ -39,7 +39,7 @@ def test_sweep_end_to_end(tmp_path: Path, tiny_config_file: Path) -> None:
         f"sweep: reading {tiny_config_file}",
         "sweep: loading the data and checking the model (3 trials, tensorflow engine)...",
         "sweep: starting the workers (each imports tensorflow)..."]
-    assert "sweep: 3 trial(s) to run" in out
+    assert "sweep: 3 trials to run" in out
     # Two workers finish trials in either order: the diverged one is reported, wherever.
     assert re.search(r"\[\d/3\] sgd-lr1\.00e\+03-s0-\w+ diverged ", out), out
     assert "val_accuracy at each trial's best epoch" in out
@@ -48,7 +48,7 @@ def test_sweep_end_to_end(tmp_path: Path, tiny_config_file: Path) -> None:
     assert run_dir.name.startswith("e2e-") and f"run directory: {run_dir}" in out
     assert len(pd.read_csv(run_dir / "results.csv")) == 3
     resumed = runner.invoke(app, ["sweep", str(tiny_config_file), "--resume", str(run_dir)])
-    assert resumed.exit_code == 0 and "0 trial(s) to run (3 already finished)" in resumed.stdout
+    assert resumed.exit_code == 0 and "0 trials to run (3 already finished)" in resumed.stdout
 
 
 def test_config_errors(tmp_path: Path, tiny_yaml: str) -> None:
@@ -160,13 +160,13 @@ def test_sweep_on_ray_end_to_end(tmp_path: Path, tiny_config_file: Path, ray_ins
     result = runner.invoke(app, ["sweep", str(tiny_config_file), "--runs-dir",
                                  str(tmp_path / "runs"), "--backend", "ray"])
     assert result.exit_code == 0, result.output
-    assert "sweep: 3 trial(s) to run" in result.stdout
+    assert "sweep: 3 trials to run" in result.stdout
     assert "rmsprop: best observed learning rate 0.001 (val_accuracy" in result.stdout
     assert sum(bool(EPOCH_LINE.match(line)) for line in result.stdout.splitlines()) == 2 + 1 + 2
     (run_dir,) = (tmp_path / "runs").iterdir()
     resumed = runner.invoke(app, ["sweep", str(tiny_config_file), "--resume", str(run_dir),
                                   "--backend", "ray"])
-    assert resumed.exit_code == 0 and "0 trial(s) to run (3 already finished)" in resumed.stdout
+    assert resumed.exit_code == 0 and "0 trials to run (3 already finished)" in resumed.stdout
 
 
 def test_help_says_what_the_local_backend_does_and_shows_no_python_types() -> None:

@@ -88,7 +88,7 @@ def test_stages_say_what_happens_before_the_first_trial() -> None:
     progress.stage("loading the data")
     progress.sweep_started(run_dir=Path("runs/x"), trials=[SGD], pending=1)
     lines = plain.file.getvalue().splitlines()
-    assert lines == ["sweep: loading the data...", "sweep: 1 trial(s) to run -> runs/x"]
+    assert lines == ["sweep: loading the data...", "sweep: 1 trial to run -> runs/x"]
     with LiveProgress(console(), epochs=3) as live:
         live.stage("loading the data")
         live.stage("starting the workers")

@@ -212,6 +212,6 @@ def test_a_sweep_too_large_says_where_its_trials_come_from() -> None:
     cfg = config("training: {batch_size: [32, 64, 128]}\nmodel: {hidden: [[64], [128]]}\n")
     assert count_trials(cfg) == 2 * 2 * 3 * 2
     with pytest.raises(ConfigError, match=r"24 trials \(\(sgd 2\) x 2 model.hidden x 3 "
-                                          r"training.batch_size x 2 seed\(s\)\)"):
+                                          r"training.batch_size x 2 seeds\)"):
         check_size(cfg, max_trials=10)
     assert math.isclose(len(expand_trials(cfg)), 24)

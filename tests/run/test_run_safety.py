@@ -217,7 +217,7 @@ def test_a_truncated_history_is_named_and_left_out(fixture_sweep: Path) -> None:
     (trial / "history.csv").write_text("\n".join(lines[:-1]) + "\n")  # the last epoch is cut
     scan = scan_runs([fixture_sweep])
     (bad,) = scan.unreadable
-    assert bad.path == trial and "holds 2 epoch(s), but result.json says 3" in bad.reason
+    assert bad.path == trial and "holds 2 epochs, but result.json says 3" in bad.reason
     assert "sgd-lr1.00e-01-s0-fixture" not in set(scan.frame["trial_id"])
 
 
