@@ -16,11 +16,14 @@ class LrlabError(Exception):
     """
 
     def __init__(self, message: str, *, about: Mapping[str, str] | None = None,
-                 mentions: Sequence[str] = ()) -> None:
+                 mentions: Sequence[str] = (), debug: str = "") -> None:
         super().__init__(message)
         self.problem = message
         self.about = dict(about or {})
         self.mentions = tuple(mentions)
+        # What ``--debug`` adds above the one line: the traceback of the user's code that
+        # raised, and what it printed to stderr ("" when there is nothing more to show).
+        self.debug = debug
 
     def __str__(self) -> str:
         if not self.about:

@@ -7,11 +7,13 @@ imported only by the code that trains, so ``--help`` and ``--version`` answer at
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from lrlab._version import __version__
+from lrlab.cli.common import DEBUG_VARIABLE
 from lrlab.cli.compare_cmd import compare
 from lrlab.cli.data_cmd import data_app
 from lrlab.cli.findlr_cmd import find_lr
@@ -21,7 +23,8 @@ from lrlab.cli.sweep_cmd import sweep
 from lrlab.cli.tensorboard_cmd import tensorboard
 
 app = typer.Typer(
-    help="lrlab: learning-rate and optimizer experiments on the classic Keras MNIST network.",
+    help="lrlab: which learning rate, which optimizer, and why, for Keras models: sweeps "
+         "with verdicts paired by seed.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,8 +42,15 @@ def _version(value: bool) -> None:
 def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Above an error's one line, show what led to it: the traceback of "
+                        "your loader or factory, and what it wrote to stderr (also "
+                        "LRLAB_DEBUG=1).")] = False,
 ) -> None:
-    """lrlab: learning-rate and optimizer experiments on the classic Keras MNIST network."""
+    """lrlab: which learning rate, which optimizer, and why, for Keras models: sweeps with
+    verdicts paired by seed."""
+    if debug:
+        os.environ[DEBUG_VARIABLE] = "1"
 
 
 app.command()(sweep)

@@ -32,9 +32,21 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except LrlabError as exc:
+        if exc.debug and debugging():
+            sys.stderr.write(exc.debug.rstrip("\n") + "\n")
         for line in exc.as_options().splitlines():
             stderr_console().print(f"error: {line}", markup=False)
         raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+# `lrlab --debug ...` sets it, so that worker processes see it too; setting it by hand works.
+DEBUG_VARIABLE = "LRLAB_DEBUG"
+
+
+def debugging() -> bool:
+    """Whether errors show what led to them (the traceback of the user's code) above
+    their one line."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
 
 
 class _StdoutConsole(Console):

@@ -154,8 +154,9 @@ def run_sweep(
             _notice_changed_code(store, ready[0].network, observer)
         done = _finished_rows(store, trials, observer) if store else {}
         pending = [t for t in trials if t.trial_id not in done]
-        for warning in dict.fromkeys(w for r in ready for w in surprising_settings(
-                r.config, n_train=len(r.dataset.y_train), n_validation=len(r.dataset.y_val))):
+        for warning in dict.fromkeys(w for r in ready for w in [*surprising_settings(
+                r.config, n_train=len(r.dataset.y_train), n_validation=len(r.dataset.y_val)),
+                *r.network.get("warnings", [])]):
             observer.notice(f"warning: {warning}")
         planned = [r.planned(done) for r in ready]
         todo = [r for r in planned if r.groups] or planned[:1]

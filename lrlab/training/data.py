@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import inspect
 import math
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,8 +140,13 @@ def read_npz(path: Path, *, what: str = "data file",
 def arrays_of(result: Any, *, source: str) -> dict[str, np.ndarray]:
     """A loader's result as the four arrays: a mapping with ``x_train, y_train, x_test,
     y_test``, or ``((x_train, y_train), (x_test, y_test))`` as ``keras.datasets`` give."""
-    expected = (f"expected a dict with {', '.join(ARRAYS)}, or ((x_train, y_train), "
-                f"(x_test, y_test))")
+    expected = (f"expected arrays in memory: a dict with {', '.join(ARRAYS)}, or "
+                f"((x_train, y_train), (x_test, y_test)) as keras.datasets return them")
+    streamed = _streamed(result)
+    if streamed is not None:
+        raise DataError(f"data.loader: {source} returned {_described(result)}; lrlab does "
+                        f"not take {streamed} yet: {expected} (a tf.data.Dataset becomes "
+                        f"arrays with np.concatenate over dataset.as_numpy_iterator())")
     if isinstance(result, Mapping):
         missing = [name for name in ARRAYS if name not in result]
         if missing:
@@ -151,7 +157,7 @@ def arrays_of(result: Any, *, source: str) -> dict[str, np.ndarray]:
           and all(isinstance(p, (tuple, list)) and len(p) == 2 for p in result)):
         values = [*result[0], *result[1]]
     else:
-        raise DataError(f"data.loader: {source} returned {type(result).__name__}; {expected}")
+        raise DataError(f"data.loader: {source} returned {_described(result)}; {expected}")
     arrays = {}
     for name, value in zip(ARRAYS, values, strict=True):
         try:
@@ -163,6 +169,30 @@ def arrays_of(result: Any, *, source: str) -> dict[str, np.ndarray]:
                             f"expected numbers")
         arrays[name] = array
     return arrays
+
+
+def _streamed(result: Any) -> str | None:
+    """What kind of stream of batches a loader returned, at the top or one level down
+    (a tf.data.Dataset, a generator, a Keras PyDataset, a PyTorch DataLoader), or None."""
+    parts = [result, *(result if isinstance(result, (tuple, list)) else ())]
+    for part in parts:
+        kind = type(part)
+        names = {c.__name__ for c in kind.__mro__}
+        if "DatasetV2" in names or "Dataset" in names and "tensorflow" in kind.__module__:
+            return "tf.data.Dataset streams"
+        if "PyDataset" in names or "DataLoader" in names:
+            return f"{kind.__name__} streams"
+        if inspect.isgenerator(part) or isinstance(part, Iterator):
+            return "generators or iterators"
+    return None
+
+
+def _described(result: Any) -> str:
+    """``tuple of (ndarray, _PrefetchDataset)``: what a loader returned, one level deep."""
+    if isinstance(result, (tuple, list)) and 0 < len(result) <= 4:
+        inner = ", ".join(type(p).__name__ for p in result)
+        return f"a {type(result).__name__} of ({inner})"
+    return f"a {type(result).__name__}"
 
 
 def check_regular_file(path: Path, *, what: str, expected: str) -> None:
@@ -340,7 +370,9 @@ def _download(dataset: str) -> dict[str, np.ndarray]:
 
 
 def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) -> Dataset:
-    arrays, classes = check_labelled(arrays, source=source, classes=config.classes)
+    # Errors name a loader's arrays as its other errors do: "data.loader: my_data:load: ...".
+    where = f"data.loader: {config.loader}" if config.dataset == "loader" else source
+    arrays, classes = check_labelled(arrays, source=where, classes=config.classes)
     x_train, y_train = arrays["x_train"], arrays["y_train"]
     if config.train_limit is not None:
         x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
@@ -353,7 +385,7 @@ def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) 
     if n_fit < 1:
         raise DataError(f"data.validation: {validation} leaves no training rows out of "
                         f"{len(y_train)}; expected at most {len(y_train) - 1}")
-    inputs = Inputs.of(x_train[:n_fit], standardize=config.standardize, source=source)
+    inputs = Inputs.of(x_train[:n_fit], standardize=config.standardize, source=where)
     return Dataset(
         x_train=inputs(x_train[:n_fit], "x_train"), y_train=y_train[:n_fit].astype(np.int32),
         x_val=inputs(x_train[n_fit:], "x_train"), y_val=y_train[n_fit:].astype(np.int32),

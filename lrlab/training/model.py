@@ -30,6 +30,8 @@ class Network:
     initial: InitialState
     factory: UserFunction | None = None
     notes: list[str] = field(default_factory=list)
+    # What the user should be told once, before the trials start (a compile() ignored).
+    warnings: list[str] = field(default_factory=list)
     # The outputs of the hidden ReLU layers, sharing the model's variables (None: it has
     # none, or is not a graph of layers): where dead units are counted.
     relu_outputs: Any = None
@@ -51,6 +53,8 @@ class Network:
             described["factory"] = self.factory.provenance()
         if self.notes or self.initial.notes:
             described["notes"] = [*self.notes, *self.initial.notes]
+        if self.warnings:
+            described["warnings"] = list(self.warnings)
         return described
 
 
@@ -74,7 +78,11 @@ def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes:
     else:
         model = _dense(keras, config, input_shape, classes)
     logits, notes = logits_of(keras, model, input_shape, factory)
-    return Network(model, logits, InitialState(keras, model), factory, notes,
+    warnings = [] if factory is None or not getattr(model, "compiled", False) else [
+        f"model.factory: {config.factory} returned a compiled model; its compile() is "
+        f"ignored: each trial trains with its own optimizer and rate, on lrlab's loss (the "
+        f"cross-entropy of the logits)"]
+    return Network(model, logits, InitialState(keras, model), factory, notes, warnings,
                    relu_outputs_of(keras, model))
 
 

@@ -7,17 +7,21 @@ Importing user code is what it is: it runs with the user's rights, like any scri
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
+import io
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lrlab.errors import UserCodeError
 from lrlab.formatting import first_line
+from lrlab.training._native_stderr import held_native_stderr
 
 
 @dataclass(frozen=True)
@@ -31,12 +35,11 @@ class UserFunction:
     sha256: str  # of that file: the run directory records which code trained
 
     def call(self, **kwargs: Any) -> Any:
-        """Call it; anything it raises is one line naming it."""
-        try:
+        """Call it, holding back what the frameworks it imports write to stderr (TensorFlow's
+        CUDA probing, absl, Keras's warnings); anything it raises is one line naming it and
+        the line of the user's code that raised (the traceback is the error's ``debug``)."""
+        with _held(self.key, f"{self.reference} raised", source=self.source):
             return self.function(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - the user's code may raise anything
-            raise UserCodeError(f"{self.key}: {self.reference} raised "
-                                f"{type(exc).__name__}: {first_line(exc)}") from None
 
     def provenance(self) -> dict[str, str]:
         return {"reference": self.reference, "source": self.source, "sha256": self.sha256}
@@ -77,28 +80,59 @@ def _import_file(path: Path, *, key: str) -> Any:
         sys.path.append(str(path.parent))
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
-    except BaseException as exc:
+        with _held(key, f"importing {path} raised", source=str(path)):
+            spec.loader.exec_module(module)
+    except BaseException:
         del sys.modules[name]
-        if not isinstance(exc, Exception):
-            raise
-        raise UserCodeError(f"{key}: importing {path} raised {type(exc).__name__}: "
-                            f"{first_line(exc)}") from None
+        raise
     return module
 
 
 def _import_module(name: str, *, key: str) -> Any:
     try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (name == exc.name or name.startswith(f"{exc.name}.")):
+        with _held(key, f"importing {name} raised", source=""):
+            return importlib.import_module(name)
+    except UserCodeError as error:
+        missing = error.__context__
+        if isinstance(missing, ModuleNotFoundError) and missing.name is not None and (
+                name == missing.name or name.startswith(f"{missing.name}.")):
             raise UserCodeError(f"{key}: no module named {name!r}; expected a .py file "
                                 f"beside the config, or an importable module") from None
-        raise UserCodeError(f"{key}: importing {name} raised ModuleNotFoundError: "
-                            f"{first_line(exc)}") from None
-    except Exception as exc:  # noqa: BLE001 - the user's module may raise anything
-        raise UserCodeError(f"{key}: importing {name} raised {type(exc).__name__}: "
-                            f"{first_line(exc)}") from None
+        raise
+
+
+@contextlib.contextmanager
+def _held(key: str, what: str, *, source: str) -> Iterator[None]:
+    """Run the user's code with fd 2 held back (a framework's start-up lines would bury
+    lrlab's one error line); an exception becomes a UserCodeError naming ``key``, the
+    exception, and where in the user's file it was raised, with the traceback and what was
+    held kept for ``--debug``."""
+    written = io.StringIO()  # Python's own stderr, where it is not fd 2 (a notebook's)
+    try:
+        with held_native_stderr(replay_on_error=False) as held, \
+                contextlib.redirect_stderr(written):
+            yield
+    except Exception as exc:
+        where = _raised_at(exc, source)
+        debug = "".join(traceback.format_exception(exc)) + held.text + written.getvalue()
+        # From None: the one line is the message; its __context__ still holds ``exc``
+        # (a caller tells a missing module apart by it), its debug the traceback.
+        raise UserCodeError(f"{key}: {what} {type(exc).__name__}: {first_line(exc)}"
+                            f"{where}; --debug shows the traceback", debug=debug) from None
+
+
+def _raised_at(exc: BaseException, source: str) -> str:
+    """`` (at my_data.py:12, in load)``: the deepest frame in the user's file, else the
+    deepest frame of all."""
+    if isinstance(exc, SyntaxError):  # its message names the file and line already
+        return ""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith("<")]  # importlib's frozen frames
+    own = [f for f in frames if source and Path(f.filename) == Path(source)]
+    if not (own or frames):
+        return ""
+    frame = (own or frames)[-1]
+    return f" (at {Path(frame.filename).name}:{frame.lineno}, in {frame.name})"
 
 
 def _sha256(source: str) -> str:

@@ -201,7 +201,7 @@ def test_a_huge_grid_is_refused_at_once_and_max_trials_lifts_the_limit(
     huge = parse_config(tiny_yaml.replace("seeds: [0]", "seeds: [0]\n  # many").replace(
         "learning_rates: [1e-3]", "learning_rates: {start: 1e-6, stop: 1, num: 1000000}"))
     with pytest.raises(ConfigError, match=r"the sweep has 1,000,002 trials \(\(sgd 2 \+ "
-                                          r"rmsprop 1,000,000\) x 1 seed\(s\)\); lrlab runs at "
+                                          r"rmsprop 1,000,000\) x 1 seed\); lrlab runs at "
                                           r"most 10,000 unless told: .* `max_trials`"), \
             Deadline(30):
         run_sweep(huge, runs_dir=tmp_path / "runs", backend=ArithmeticBackend())

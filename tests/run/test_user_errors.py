@@ -43,6 +43,20 @@ def nothing():
 def broken():
     raise RuntimeError("the share is not mounted")
 
+def datasets():
+    import tensorflow as tf
+
+    x, y = np.zeros((8, 6), "float32"), np.arange(8) % 2
+    return (tf.data.Dataset.from_tensor_slices((x, y)).batch(4),
+            tf.data.Dataset.from_tensor_slices((x, y)).batch(4))
+
+def noisy():
+    import os, sys, warnings
+    os.write(2, b"I tensorflow/core/util/port.cc:153] oneDNN custom operations")  # native
+    warnings.warn("Do not pass an `input_shape` argument to a layer")  # Python's
+    sys.stderr.write("absl: cuInit failed")
+    return load()
+
 not_a_function = 42
 '''
 
@@ -58,6 +72,11 @@ def not_a_model(input_shape, classes):
 
 def fails(input_shape, classes):
     raise ValueError("width must be even")
+
+def compiled(input_shape, classes):
+    model = build(input_shape, classes)
+    model.compile(optimizer="adam", loss="mse")
+    return model
 
 def softmax_inside(input_shape, classes):
     inputs = keras.Input(input_shape)
@@ -107,9 +126,15 @@ def write_project(tmp_path: Path, data: str, model: str = "") -> Path:
     ("loader: user_data:load, args: {shape: [6, 6]}", "kind: conv",
      ["model.filters: 2 blocks", "shrink 6x6 images to nothing"]),
     # The loader and its arrays:
-    ("loader: user_data:nothing", "", ["data.loader", "returned NoneType", "expected a dict"]),
+    ("loader: user_data:nothing", "",
+     ["data.loader", "returned a NoneType", "expected arrays in memory: a dict"]),
     ("loader: user_data:broken", "",
-     ["data.loader", "raised RuntimeError: the share is not mounted"]),
+     ["data.loader", "raised RuntimeError: the share is not mounted (at user_data.py:",
+      ", in broken); --debug shows the traceback"]),
+    ("loader: user_data:datasets", "",
+     ["data.loader: ", "user_data.py:datasets returned a tuple of (_BatchDataset, "
+      "_BatchDataset)",
+      "does not take tf.data.Dataset streams yet", "as_numpy_iterator"]),
     ("loader: missing_data:load", "", ["data.loader", "no module named 'missing_data'"]),
     ("loader: user_data:load, args: {x_train: nan}", "",
      ["x_train holds nan (row 3)", "expected finite numbers"]),
@@ -119,6 +144,8 @@ def write_project(tmp_path: Path, data: str, model: str = "") -> Path:
      ["x_train's rows have shape (6,) and x_test's (7,)", "expected the same"]),
     ("loader: user_data:load, args: {y_train: text}", "",
      ["data.loader", "y_train has dtype <U1; expected numbers"]),
+    ("loader: user_data:load, args: {x_train: nan}", "",  # one prefix for a loader's errors
+     ["data.loader: ", "user_data.py:load: x_train holds nan"]),
     ("loader: user_data:load, classes: 3, args: {y_test: big}", "",
      ["labels range over 0..7; data.classes is 3, so expected 0..2"]),
     ("loader: user_data:load, args: {k: 1}", "", ["every label is 0", "at least two classes"]),
@@ -193,3 +220,35 @@ def test_a_subclassed_factory_model_trains_in_process(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (run_dir,) = runs.iterdir()
     assert '"status": "completed"' in next(run_dir.glob("trials/*/result.json")).read_text()
+
+
+def test_debug_shows_the_traceback_of_the_users_code_above_the_one_line(
+        tmp_path: Path) -> None:
+    config = write_project(tmp_path, "loader: user_data:broken")
+    plain = runner.invoke(app, ["sweep", str(config), "--runs-dir", str(tmp_path / "r")])
+    assert plain.exit_code == 2 and "Traceback" not in plain.output
+    debug = runner.invoke(app, ["--debug", "sweep", str(config), "--runs-dir",
+                                str(tmp_path / "r")])
+    assert debug.exit_code == 2
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert 'raise RuntimeError("the share is not mounted")' in debug.stderr
+    assert debug.stderr.rstrip().splitlines()[-1].startswith("error: data.loader: ")
+
+
+@pytest.mark.filterwarnings("ignore:Do not pass")  # pytest records warnings itself
+def test_what_user_code_writes_to_stderr_is_held_back_and_a_compiled_model_is_named(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A loader that imports TensorFlow prints its start-up lines; lrlab once let them
+    bury its own output. A factory's compile() is ignored, and said so once."""
+    from lrlab.experiment.config import load_config
+    from lrlab.training import check_network
+    from lrlab.training.data import load_dataset
+
+    config = load_config(write_project(tmp_path, "loader: user_data:noisy",
+                                       "factory: user_model:compiled"))
+    dataset = load_dataset(config.data)
+    held = capfd.readouterr().err
+    assert "oneDNN" not in held and "input_shape" not in held and "cuInit" not in held
+    (warning,) = check_network(config.model, dataset, engine="tensorflow")["warnings"]
+    assert warning.startswith("model.factory: ") and (
+        "user_model.py:compiled returned a compiled model; its compile() is ignored" in warning)
