@@ -418,7 +418,8 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     carried = sorted({c for columns in sampled.values() if "learning_rate" in columns
                       for c in columns if c != "learning_rate"})
     others = setting_columns(summary, carried=carried)
-    summary = _in_order(summary, values, others)
+    # Each setting's rates together, ascending.
+    summary = in_order(summary, columns=[*others, "learning_rate"])
     summary.attrs[PARAMS_ATTR] = params
     found, marks = [], {}
     groups = values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False)
@@ -521,23 +522,22 @@ def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
     return table
 
 
-def _in_order(summary: pd.DataFrame, values: pd.DataFrame, others: Sequence[str]
-              ) -> pd.DataFrame:
-    """Sweeps and optimizers as they first appear, then each setting (batch size 32, 128,
-    512: numbers by value) with its rates ascending."""
-    order = {v: i for i, v in enumerate(summary["sweep"].drop_duplicates())}
-    first_seen = {v: i for i, v in enumerate(values["optimizer"].drop_duplicates())}
+def in_order(table: pd.DataFrame, *, columns: Sequence[str]) -> pd.DataFrame:
+    """``table`` with sweeps and optimizers as they first appear, then sorted by
+    ``columns`` by value (batch size 32, 128, 512 and rates 1e-06 before 0.1: numbers as
+    numbers, never as text)."""
+    first = {c: {v: i for i, v in enumerate(table[c].drop_duplicates())}
+             for c in ("sweep", "optimizer") if c in table}
 
     def key(column: pd.Series) -> pd.Series:
-        if column.name == "sweep":
-            return column.map(order)
-        if column.name == "optimizer":
-            return column.map(first_seen)
+        if column.name in first:
+            return column.map(first[str(column.name)])
         numbers = pd.to_numeric(column, errors="coerce")
         return numbers if numbers.notna().sum() == column.notna().sum() else column.astype(str)
 
-    return summary.sort_values(["sweep", "optimizer", *others, "learning_rate"], key=key,
-                               kind="stable", na_position="last").reset_index(drop=True)
+    keys = [c for c in ("sweep", "optimizer", *columns) if c in table]
+    return table.sort_values(keys, key=key, kind="stable",
+                             na_position="last").reset_index(drop=True)
 
 
 def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from lrlab._version import __version__
-from lrlab.analysis.compare import Comparison, compare_runs, select, trial_values
+from lrlab.analysis.compare import Comparison, compare_runs, in_order, select, trial_values
 from lrlab.errors import StoreError
 from lrlab.formatting import number, rate
 from lrlab.present.render import title, verdict_lines
@@ -166,9 +166,12 @@ def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     trials["epochs trained"] = trials["epochs trained"].fillna(0).astype(int)
     columns = ["sweep", *varying, "status", "epochs trained", "best val_accuracy", "final loss",
                "test_accuracy", "why", "dead units", "seconds", "trial"]
-    table = trials.reset_index().rename(columns={"trial_id": "trial", "failure": "why",
-                                                 "dead_units": "dead units",
-                                                 "trial_seconds": "seconds"})
+    # In the verdicts' order, rates by value (as text, 1 would come before 0.1).
+    table = in_order(trials.reset_index(), columns=[
+        c for c in varying if c not in ("optimizer", "learning_rate", "seed")] + [
+        "learning_rate", "seed"])
+    table = table.rename(columns={"trial_id": "trial", "failure": "why",
+                                  "dead_units": "dead units", "trial_seconds": "seconds"})
     # Python numbers, NaN as None (shown "-").
     return columns, [json_safe(row) for row in table[columns].to_dict("records")]
 

@@ -98,6 +98,9 @@ def test_the_trials_table_sorts_numbers_as_numbers_and_names_each_sweep_once(
     rates = re.findall(r'<td class="num" data-num="([^"]*)">[^<]*</td>\s*<td class="num" '
                        r'data-num="[01]">', html)  # learning_rate, then seed
     assert sorted({float(r) for r in rates}) == [0.001, 0.01, 0.1, 1.0]
+    # As the page opens, before any click: each optimizer's rates ascending by value.
+    assert [float(r) for r in rates[:10]] == [0.001, 0.001, 1.0, 1.0,  # rmsprop
+                                              0.01, 0.01, 0.1, 0.1, 1.0, 1.0]  # sgd
     assert html.count('<tr class="group"><th colspan=') == 2  # one heading per sweep
     assert len(re.findall(r">first-[0-9-]+</th>", html)) == 1
     header = re.search(r"<thead><tr>(.*?)</tr></thead>", html.split('id="trials"')[1]).group(1)
