@@ -85,6 +85,46 @@ def example(runs: Path) -> dict[str, str]:
     return {"example-sweep.txt": timed(summary(printed), seconds)}
 
 
+FAILING_LOADER = """\
+import numpy as np
+
+
+def load(path="wine.csv"):
+    table = np.loadtxt(path, delimiter=",")  # no such file: the user's own bug
+    return (table[:, 1:], table[:, 0]), (table[:, 1:], table[:, 0])
+"""
+SMALL_BATCH_AXIS = """\
+name: batch-axis
+data: {dataset: synthetic, train_limit: 1200, validation: 200, test_limit: 200}
+training: {epochs: 2, batch_size: [128, 32]}
+sweep: {seeds: [0, 1], optimizers: [{name: sgd, learning_rates: [0.03, 0.3]}]}
+"""
+
+
+def first_hour(runs: Path) -> dict[str, str]:
+    """What a new user meets in the first hour, as lrlab now prints it: a bug in their own
+    loader (one line naming the line that raised), and a batch-size axis (a column of the
+    trials table, the verdicts in order of value)."""
+    folder = runs / "first-hour"
+    folder.mkdir()
+    (folder / "my_data.py").write_text(FAILING_LOADER)
+    (folder / "wine.yaml").write_text(SMALL_BATCH_AXIS.replace("name: batch-axis", "name: wine")
+                                      .replace("{dataset: synthetic, train_limit: 1200, "
+                                               "validation: 200, test_limit: 200}",
+                                               "{loader: my_data:load}"))
+    (folder / "batch-axis.yaml").write_text(SMALL_BATCH_AXIS)
+    env = {**os.environ, "COLUMNS": WIDTH}
+    failed = subprocess.run([sys.executable, "-m", "lrlab", "sweep", str(folder / "wine.yaml"),
+                             "--runs-dir", str(folder / "runs")], cwd=folder, env=env,
+                            capture_output=True, text=True)
+    if failed.returncode != 2:
+        raise SystemExit(f"the failing loader's sweep exited {failed.returncode}")
+    printed, seconds = lrlab("sweep", str(folder / "batch-axis.yaml"), "--runs-dir",
+                             str(folder / "runs"))
+    return {"user-error.txt": _tidy(failed.stderr, runs).replace(str(folder) + "/", ""),
+            "batch-axis-sweep.txt": timed(summary(printed), seconds)}
+
+
 def three_seeds(runs: Path) -> dict[str, str]:
     printed, _ = lrlab("sweep", "configs/mnist-3seeds.yaml", "--runs-dir",
                        str(runs / "three"), "--quiet")
@@ -107,10 +147,11 @@ def find_lr(runs: Path) -> dict[str, str]:
 
 
 def in_words(where: Path) -> str:
-    """What ``lrlab compare`` says of a sweep after its table: the verdicts, in words (one
-    line each, as the Markdown format lists them)."""
+    """What ``lrlab compare`` says of a sweep after its table: the verdicts, in words (as
+    the Markdown format lists them: an answer, its evidence indented under it)."""
     printed, _ = lrlab("compare", str(where), "--no-plots", "--format", "markdown")
-    return "\n".join(line[2:] for line in printed.splitlines() if line.startswith("- "))
+    return "\n".join(line[2:] if line.startswith("- ") else "  " + line[4:]
+                     for line in printed.splitlines() if line.startswith(("- ", "  - ")))
 
 
 def batch_size(runs: Path) -> dict[str, str]:
@@ -235,7 +276,7 @@ STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "waits": waits,
-    "floor": floor, "engines": engines}
+    "floor": floor, "engines": engines, "first-hour": first_hour}
 
 
 def fill_readme() -> None:

@@ -239,9 +239,14 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
 
     if not rows:
         return
-    # Under 100 columns: no final loss, short headers, no vertical rules, so that a trial id
-    # and its numbers fit in 80.
-    narrow = console.width < 100
+    # The trial id names the optimizer, rate and seed; any other parameter the sweep
+    # varies (the batch size, a width) gets a column, or rows would differ only by a hash.
+    varied = [k for k in results_columns(rows)[1:] if k not in RESULT_COLUMNS
+              and k not in ("optimizer", "learning_rate", "seed")
+              and len({str(row.get(k)) for row in rows}) > 1]
+    # Too narrow for every column: no final loss, short headers, no vertical rules, so that
+    # a trial id and its numbers fit in 80.
+    narrow = console.width < 100 + sum(len(k) + 3 for k in varied)
     table = Table(title="Trials", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
     columns = {"trial": "trial", "status": "status", "loss": "final loss",
                "best_val_accuracy": "best val_acc", "test_accuracy": "test_acc",
@@ -249,11 +254,6 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
     if narrow:
         columns = {"trial": "trial", "status": "status", "best_val_accuracy": "val_acc",
                    "test_accuracy": "test_acc", "seconds": "s"}
-    # The trial id names the optimizer, rate and seed; any other parameter the sweep
-    # varies (the batch size, a width) gets a column, or rows would differ only by a hash.
-    varied = [k for k in results_columns(rows)[1:] if k not in RESULT_COLUMNS
-              and k not in ("optimizer", "learning_rate", "seed")
-              and len({str(row.get(k)) for row in rows}) > 1]
     columns = {"trial": columns.pop("trial"), **{k: k for k in varied}, **columns}
     for key, header in columns.items():
         table.add_column(header, justify="left" if key in ("trial", "status") else "right",

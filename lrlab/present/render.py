@@ -80,7 +80,10 @@ def title(comparison: Comparison) -> str:
 
 
 def _signed(value: float) -> str:
-    return number(value + 0.0).replace("-", "−")  # + 0.0: no "−0.0000" for a negative zero
+    # Rounding noise (a slope of 1e-16 where every seed agrees) is zero; + 0.0: no "−0.0000"
+    # for a negative zero.
+    value = 0.0 if abs(value) < 1e-12 else value
+    return number(value + 0.0).replace("-", "−")
 
 
 def _interval(low: float, high: float) -> str:

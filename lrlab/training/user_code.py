@@ -117,8 +117,10 @@ def _held(key: str, what: str, *, source: str) -> Iterator[None]:
         debug = "".join(traceback.format_exception(exc)) + held.text + written.getvalue()
         # From None: the one line is the message; its __context__ still holds ``exc``
         # (a caller tells a missing module apart by it), its debug the traceback.
+        # `debug`: the CLI's --debug flag; from Python, the error's attribute of that name.
         raise UserCodeError(f"{key}: {what} {type(exc).__name__}: {first_line(exc)}"
-                            f"{where}; --debug shows the traceback", debug=debug) from None
+                            f"{where}; `debug` shows the traceback", debug=debug,
+                            mentions=["debug"]) from None
 
 
 def _raised_at(exc: BaseException, source: str) -> str:

@@ -17,6 +17,7 @@ from lrlab.experiment.trials import Trial
 from lrlab.training.stacks import Group, cut, plan_groups
 
 pytest.importorskip("jax", reason='the jax engine needs JAX: pip install -e ".[jax]"')
+pytestmark = pytest.mark.jax  # CI runs these after installing JAX: -m "slow or jax"
 
 # Per-step losses: the engine trains one batch per call, so each call's loss sum over the
 # batch size is that step's loss. Prints {"rate": [losses...]} for stacked and alone.

@@ -127,7 +127,7 @@ sweep: {seeds: [3], optimizers: [{name: sgd, learning_rates: [0.1]}]}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["tensorflow", "jax"])
+@pytest.mark.parametrize("engine", ["tensorflow", pytest.param("jax", marks=pytest.mark.jax)])
 def test_early_stopping_and_dead_units_reach_the_run_directory(engine: str, tmp_path) -> None:
     """A sweep with early stopping on either engine: the rate that learns in an epoch is
     stopped after it stops improving, the diverging one kills its ReLU units, and
