@@ -241,9 +241,11 @@ def _print_summary(console: Console, rows: list[dict[str, Any]],
         return
     # The trial id names the optimizer, rate and seed; any other parameter the sweep
     # varies (the batch size, a width) gets a column, or rows would differ only by a hash.
+    # (Within one optimizer: RMSprop's rho is no column because SGD has none.)
     varied = [k for k in results_columns(rows)[1:] if k not in RESULT_COLUMNS
               and k not in ("optimizer", "learning_rate", "seed")
-              and len({str(row.get(k)) for row in rows}) > 1]
+              and any(len({str(row.get(k)) for row in rows if row["optimizer"] == name}) > 1
+                      for name in {row["optimizer"] for row in rows})]
     # Too narrow for every column: no final loss, short headers, no vertical rules, so that
     # a trial id and its numbers fit in 80.
     narrow = console.width < 100 + sum(len(k) + 3 for k in varied)

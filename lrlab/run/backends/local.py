@@ -189,9 +189,13 @@ class _ProcessSession:
                 self._hand_out_to_idle(unusable)
                 if not any(p.is_alive() for p in self._processes) or (
                         len(unusable) == len(self._processes)):
-                    why = next(iter(unusable.values()), "every worker process exited")
-                    raise BackendError(f"no local worker process could train ({why}); try "
-                                       f"`workers` 1", mentions=["workers"]) from None
+                    codes = sorted({str(p.exitcode) for p in self._processes
+                                    if p.exitcode is not None})
+                    why = next(iter(unusable.values()), f"every worker process exited "
+                               f"before training, exit code {', '.join(codes) or 'unknown'}")
+                    raise BackendError(f"no local worker process could train ({why}); "
+                                       f"`workers` 1 trains in this process, where the cause "
+                                       f"shows", mentions=["workers"]) from None
                 continue
             progress = self._holding[number]
             if kind == "engine":
