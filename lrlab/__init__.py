@@ -1,4 +1,4 @@
-"""lrlab: learning-rate and optimizer experiments on the classic Keras MNIST network.
+"""lrlab: which learning rate, which optimizer, and why, for Keras models.
 
 The public API; each name lives in the module that owns its job. Names are imported on
 first use (PEP 562), so that ``import lrlab`` and every command start fast: TensorFlow only
