@@ -90,11 +90,14 @@ def test_batch_statistics_train_alike_on_both_engines_and_stacked() -> None:
     model = "{factory: small_convnet:build, args: {batch_norm: true}}"
     jax, tf = histories("jax", model), histories("tensorflow", model)
     for stacked, alone, theirs in zip(jax["stacked"], jax["alone"], tf["alone"], strict=True):
-        np.testing.assert_allclose(_rows(stacked), _rows(alone), rtol=1e-6, atol=1e-7)
         # Losses to float32 rounding's drift; an accuracy may differ by an example or two
-        # whose prediction is a near tie.
-        np.testing.assert_allclose(_rows(alone)[:, ::2], _rows(theirs)[:, ::2], rtol=1e-3)
-        np.testing.assert_allclose(_rows(alone)[:, 1::2], _rows(theirs)[:, 1::2], atol=0.02)
+        # whose prediction is a near tie. Stacked against alone too: on an AVX-512 CPU
+        # (2026-12-03) XLA reduces a stack's batch statistics in another order than one
+        # trial's, and two epochs carry that 3e-6 to 2e-4 of the loss (the code of
+        # 2026-11-30 shows the same there); a member's wrong state would be far larger.
+        for a, b in ((stacked, alone), (alone, theirs)):
+            np.testing.assert_allclose(_rows(a)[:, ::2], _rows(b)[:, ::2], rtol=1e-3)
+            np.testing.assert_allclose(_rows(a)[:, 1::2], _rows(b)[:, 1::2], atol=0.02)
     assert jax["describe"]["non_trainable_params"] == 16  # moving mean and variance
 
 
