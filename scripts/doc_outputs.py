@@ -155,7 +155,7 @@ def in_words(where: Path) -> str:
 
 
 def batch_size(runs: Path) -> dict[str, str]:
-    """The batch-size study (about an hour on 2 cores). It is kept in runs/docs/batch-size,
+    """The batch-size study (10 minutes to an hour on 2 cores). It is kept in runs/docs/batch-size,
     so that running this step again resumes it (nothing left to train) and only compares."""
     where = _kept("batch-size", ROOT / "configs" / "mnist-batch.yaml")
     lrlab("compare", str(where), "--plots", str(runs / "batch-plots"))
