@@ -179,11 +179,23 @@ def parse_params(data: Mapping[str, Any]) -> dict[str, Any]:
         _count(data.get("seed"))
     except ValueError as exc:
         raise ValueError(f"seed: {exc}") from None
+    # The experiment's sizes are axes (a log scale of batch sizes): whole numbers >= 1, not
+    # a damaged 1e-320 that would reach a plot as a batch of nothing.
+    for key in ("batch_size", "epochs"):
+        if key in data and _is_bad_size(data[key]):
+            raise ValueError(f"{key}: expected a whole number >= 1, got {brief(data[key])}")
     for key, value in data.items():
         if not isinstance(value, (str, int, float, bool)) and value is not None or (
                 isinstance(value, int) and abs(value) > MAX_COUNT):
             raise ValueError(f"{key}: expected a plain value, got {brief(value)}")
     return dict(data)
+
+
+def _is_bad_size(value: Any) -> bool:
+    try:
+        return _count(value) < 1
+    except ValueError:
+        return True
 
 
 def parse_history_row(cells: Sequence[str]) -> dict[str, float]:

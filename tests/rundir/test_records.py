@@ -92,3 +92,20 @@ def test_rows_flatten_one_result_the_same_way_everywhere() -> None:
 def test_damaged_results_say_what_is_wrong(data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrialResult.from_json(data)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"batch_size": 1e-320}, "batch_size: expected a whole number >= 1, got 1e-320"),
+    ({"batch_size": 0}, "batch_size: expected a whole number >= 1, got 0"),
+    ({"epochs": -3}, "epochs: expected a whole number >= 1, got -3"),
+])
+def test_damaged_experiment_sizes_in_params_say_what_is_wrong(change: dict, message: str) -> None:
+    """The seeded fuzz test's round 95 planted a batch size of 1e-320, which reached the
+    report's log-scale batch axis as a batch of nothing and raised there."""
+    from lrlab.rundir.records import parse_params
+
+    params = {"optimizer": "sgd", "learning_rate": 0.1, "seed": 0, "batch_size": 32,
+              "epochs": 2}
+    assert parse_params(params) == params
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        parse_params({**params, **change})
