@@ -192,18 +192,11 @@ def test_plots_and_the_report_show_the_axes(tmp_path: Path) -> None:
 def test_batch_sizes_are_columns_after_a_sweep_and_in_order_in_compare(tmp_path: Path) -> None:
     """With the batch size an axis, the end-of-sweep table's rows once differed only by a
     hash, and compare listed the batch sizes within a rate as 512, 128, 32."""
-    from rich.console import Console
-
-    from lrlab.cli.sweep_cmd import _print_summary
-
     config = parse_config(DATA + "training: {epochs: 1, batch_size: [512, 32, 128]}\n"
                           "sweep: {seeds: [0], optimizers: [{name: sgd, "
                           "learning_rates: [0.01, 0.1]}]}\n")
     report = run_sweep(config, runs_dir=tmp_path, backend=PeakBackend(0.5))
-    console = Console(record=True, width=140)
-    _print_summary(console, report.rows, None)
-    header = [word for word in console.export_text().splitlines()[2].split() if word != "┃"]
-    assert header[:3] == ["trial", "batch_size", "status"]
+    assert _trials_header(report)[:3] == ["trial", "batch_size", "status"]
     summary = compare_runs(scan_runs([report.run_dir]).frame).summary
     assert list(zip(summary["batch_size"], summary["learning_rate"], strict=True)) == [
         (32, 0.01), (32, 0.1), (128, 0.01), (128, 0.1), (512, 0.01), (512, 0.1)]
@@ -212,15 +205,20 @@ def test_batch_sizes_are_columns_after_a_sweep_and_in_order_in_compare(tmp_path:
 def test_an_optimizers_own_hyperparameters_are_no_columns_after_a_sweep(tmp_path: Path) -> None:
     """RMSprop's rho and SGD's momentum differ between the optimizers (one has none), not
     within the sweep's design: the smoke sweep's table once grew four such columns."""
-    from rich.console import Console
-
-    from lrlab.cli.sweep_cmd import _print_summary
-
     config = parse_config(DATA + "training: {epochs: 1}\nsweep: {seeds: [0], optimizers: ["
                           "{name: sgd, learning_rates: [0.1]}, {name: rmsprop, "
                           "learning_rates: [0.001], rho: [0.9, 0.99]}]}\n")
     report = run_sweep(config, runs_dir=tmp_path, backend=PeakBackend(0.5))
+    # rho varies within RMSprop's trials
+    assert _trials_header(report)[:3] == ["trial", "rho", "status"]
+
+
+def _trials_header(report) -> list[str]:
+    """The column names of the trials table a sweep prints at its end."""
+    from rich.console import Console
+
+    from lrlab.cli.sweep_cmd import _print_summary
+
     console = Console(record=True, width=140)
     _print_summary(console, report.rows, None)
-    header = [word for word in console.export_text().splitlines()[2].split() if word != "┃"]
-    assert header[:3] == ["trial", "rho", "status"]  # rho varies within RMSprop's trials
+    return [word for word in console.export_text().splitlines()[2].split() if word != "┃"]
