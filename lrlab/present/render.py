@@ -37,6 +37,7 @@ from lrlab.analysis.compare import (
 from lrlab.analysis.failures import FAILING, REASONS
 from lrlab.formatting import number, plural, rate
 from lrlab.rundir.files import json_safe
+from lrlab.rundir.records import SPLIT_OF
 
 FORMATS = ("table", "csv", "markdown", "json", "latex")
 # Left-aligned (text) columns; every other column is a number.
@@ -151,7 +152,8 @@ def _tied_lines(v: Verdict) -> list[str]:
             cited_low, cited_high = stats.corrected_interval(d, comparisons=m)
             cited = dataclasses.replace(d, low=cited_low, high=cited_high)
             _, c_low, c_high = in_metric_units(cited, v.metric)
-            text += (f"{100 - 5 / m:.3g}% CI {_interval(c_low, c_high)}, corrected for the "
+            level = 100 * (1 - stats.ALPHA / m)
+            text += (f"{level:.3g}% CI {_interval(c_low, c_high)}, corrected for the "
                      f"{m} comparisons as the tie is; uncorrected 95% CI "
                      f"{_interval(low, high)})")
         else:
@@ -187,8 +189,7 @@ def _tied_set(v: Verdict) -> str:
 
 def _split_text(v: Verdict) -> str:
     """Why the split the verdict reads cannot rank the rates, and what would."""
-    split = {"val_accuracy": "validation", "test_accuracy": "test", "accuracy": "training"}.get(
-        v.metric, "evaluation")
+    split = SPLIT_OF.get(v.metric, "evaluation")
     parts = []
     if v.examples is not None and v.examples < SMALL_SPLIT:
         parts.append(f"the {split} split has {plural(v.examples, 'example')} (one example "
