@@ -17,6 +17,7 @@ from lrlab.cli.common import DEBUG_VARIABLE
 from lrlab.cli.compare_cmd import compare
 from lrlab.cli.data_cmd import data_app
 from lrlab.cli.findlr_cmd import find_lr
+from lrlab.cli.help_text import PlainHelpCommand
 from lrlab.cli.report_cmd import report
 from lrlab.cli.status_cmd import status
 from lrlab.cli.sweep_cmd import sweep
@@ -53,10 +54,10 @@ def main(
         os.environ[DEBUG_VARIABLE] = "1"
 
 
-app.command()(sweep)
-app.command()(compare)
-app.command("find-lr")(find_lr)
-app.command()(status)
-app.command()(report)
-app.command()(tensorboard)
+app.command(cls=PlainHelpCommand)(sweep)
+app.command(cls=PlainHelpCommand)(compare)
+app.command("find-lr", cls=PlainHelpCommand)(find_lr)
+app.command(cls=PlainHelpCommand)(status)
+app.command(cls=PlainHelpCommand)(report)
+app.command(cls=PlainHelpCommand)(tensorboard)
 app.add_typer(data_app, name="data")

@@ -13,16 +13,14 @@ from collections.abc import Iterator
 import typer
 from rich.console import Console
 
+from lrlab.engines import ENGINE_NAMES
 from lrlab.errors import Interrupted, LrlabError
 
 EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
 
-class EngineName(str, enum.Enum):
-    """``--engine``'s choices (the config's ``training.engine``)."""
-
-    tensorflow = "tensorflow"
-    jax = "jax"
+# ``--engine``'s choices: the registry's engines (the config's ``training.engine``).
+EngineName = enum.Enum("EngineName", {name: name for name in ENGINE_NAMES}, type=str)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ METRIC_HELP = "loss, accuracy, val_loss, val_accuracy, test_loss or test_accurac
 
 
 def compare(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH",
         help="Runs folders, sweep directories or trial directories.")],
     metric: Annotated[Optional[str], typer.Option(
         help=f"What to compare (default val_accuracy, or test_accuracy without "
@@ -29,14 +29,14 @@ def compare(
     sort: Annotated[Optional[str], typer.Option(
         help="Sort the rows shown by a column; 'mean' sorts best first. The verdicts do "
              "not change.")] = None,
-    top: Annotated[Optional[int], typer.Option(
+    top: Annotated[Optional[int], typer.Option(metavar="K",
         help="Show only the K best rows. The verdicts still cover every trial --where "
              "keeps.")] = None,
     output_format: Annotated[str, typer.Option(
-        "--format", help="table, csv, markdown, json or latex.")] = "table",
-    output: Annotated[Optional[Path], typer.Option(
+        "--format", metavar="FORMAT", help="table, csv, markdown, json or latex.")] = "table",
+    output: Annotated[Optional[Path], typer.Option(metavar="FILE",
         help="Write the table to this file instead of the terminal.")] = None,
-    plots: Annotated[Optional[Path], typer.Option(
+    plots: Annotated[Optional[Path], typer.Option(metavar="DIR",
         help="Folder for the plots (default: <sweep>/plots).")] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Draw no plots.")] = False,
     png: Annotated[bool, typer.Option("--png", help=(

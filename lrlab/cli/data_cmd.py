@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lrlab.cli.common import user_errors
+from lrlab.cli.help_text import PlainHelpCommand
 
 # lrlab.experiment.config's NAMED_DATASETS, spelled out: importing the config schema
 # (pydantic) costs every command half a second (tests/cli/test_cli.py keeps them equal).
@@ -16,13 +17,13 @@ NAMED_DATASETS = ("mnist", "fashion_mnist")
 data_app = typer.Typer(help="Manage the data sets lrlab trains on.", no_args_is_help=True)
 
 
-@data_app.command("import")
+@data_app.command("import", cls=PlainHelpCommand)
 def data_import(
     path: Annotated[Path, typer.Argument(
         help="A Keras-style .npz, or a folder with the four MNIST IDX files (.gz or not).")],
     dataset: Annotated[str, typer.Option(
         help=f"Which data set this is: {' or '.join(NAMED_DATASETS)}.")] = "mnist",
-    to: Annotated[Optional[Path], typer.Option(
+    to: Annotated[Optional[Path], typer.Option(metavar="DIR",
         help="Destination folder (default: $LRLAB_DATA_DIR, else Keras's cache).")] = None,
 ) -> None:
     """Validate a local copy of a data set and put it where lrlab looks for it.

@@ -15,14 +15,14 @@ from lrlab.cli.common import EngineName, StopSignals, stdout_console, user_error
 
 def find_lr(
     config: Annotated[Path, typer.Argument(help="YAML experiment config (its rates are ignored).")],
-    start: Annotated[float, typer.Option(help="First learning rate.")] = 1e-7,
-    end: Annotated[float, typer.Option(help="Last learning rate.")] = 10.0,
-    steps: Annotated[int, typer.Option(
+    start: Annotated[float, typer.Option(metavar="RATE", help="First learning rate.")] = 1e-7,
+    end: Annotated[float, typer.Option(metavar="RATE", help="Last learning rate.")] = 10.0,
+    steps: Annotated[int, typer.Option(metavar="N",
         help="Batches, one rate each (small data is repeated, epoch after epoch).")] = 300,
-    smoothing: Annotated[float, typer.Option(
+    smoothing: Annotated[float, typer.Option(metavar="BETA",
         help="Loss smoothing factor in [0, 1), applied forwards and backwards (no lag).")]
     = DEFAULT_SMOOTHING,
-    diverge: Annotated[float, typer.Option(
+    diverge: Annotated[float, typer.Option(metavar="FACTOR",
         help="Stop once the smoothed loss exceeds this multiple of its minimum.")] = 4.0,
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0,1,2.")] = "0,1,2",
     rule: Annotated[str, typer.Option(help=f"Rule for the grid: {', '.join(RULES)}.")]
@@ -31,7 +31,7 @@ def find_lr(
     engine: Annotated[Optional[EngineName], typer.Option(
         help="What trains: Keras on TensorFlow or on JAX (default: the config's "
              "training.engine).")] = None,
-    runs_dir: Annotated[Path, typer.Option(help="Folder that receives the result.")]
+    runs_dir: Annotated[Path, typer.Option(metavar="DIR", help="Folder that receives the result.")]
     = Path("runs"),
 ) -> None:
     """Run the LR range test for each optimizer of a config and suggest a learning rate.

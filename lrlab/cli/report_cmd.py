@@ -11,9 +11,10 @@ from lrlab.cli.common import stderr_console, user_errors
 
 
 def report(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH",
         help="Runs folders, sweep or trial directories, range-test directories.")],
-    output: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    output: Annotated[Path, typer.Option(
+        metavar="FILE", help="The HTML file to write.")] = Path("report.html"),
     metric: Annotated[Optional[str], typer.Option(
         help="What to compare (default val_accuracy, or test_accuracy without "
              "validation).")] = None,

@@ -17,7 +17,8 @@ def status(
     watch: Annotated[bool, typer.Option(
         "--watch", help="Refresh until the sweep ends (Ctrl-C stops watching, not the sweep).")]
     = False,
-    every: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")]
+    every: Annotated[float, typer.Option(
+        metavar="SECONDS", help="Seconds between refreshes with --watch.")]
     = 2.0,
 ) -> None:
     """Trials finished, running and pending, the running trial's epoch, elapsed time and

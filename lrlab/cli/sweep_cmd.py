@@ -41,11 +41,12 @@ def engine_line(report: Any) -> str:
 
 def sweep(
     config: Annotated[Path, typer.Argument(help="YAML experiment config.")],
-    runs_dir: Annotated[Path, typer.Option(help="Folder that receives the run directory.")]
+    runs_dir: Annotated[Path, typer.Option(
+        metavar="DIR", help="Folder that receives the run directory.")]
     = Path("runs"),
     name: Annotated[Optional[str], typer.Option(help="Sweep name (default: the config's).")]
     = None,
-    resume: Annotated[Optional[Path], typer.Option(
+    resume: Annotated[Optional[Path], typer.Option(metavar="RUN_DIR",
         help="Continue this run directory: run only trials without a finished result.")]
     = None,
     quiet: Annotated[bool, typer.Option(
@@ -58,24 +59,24 @@ def sweep(
         help="Where trials train: on this machine, in worker processes side by side (one "
              "per CPU by default; see --workers), or on a Ray cluster.")]
     = BackendName.local,
-    workers: Annotated[Optional[int], typer.Option(
+    workers: Annotated[Optional[int], typer.Option(metavar="N",
         help="Local backend: trials trained at once, each in its own process (default: CPUs "
              "/ threads per trial on tensorflow, 1 on jax; 1 trains in this process).")]
     = None,
-    threads_per_trial: Annotated[Optional[int], typer.Option(
+    threads_per_trial: Annotated[Optional[int], typer.Option(metavar="N",
         help="Local backend: TensorFlow threads per trial (default 1, as on Ray with one CPU "
              "per trial, so that both give the same numbers).")] = None,
-    address: Annotated[Optional[str], typer.Option(
+    address: Annotated[Optional[str], typer.Option(metavar="ADDRESS",
         help="Ray cluster to join: auto, or HOST:PORT of its head (default: start a "
              "private instance on this machine).")] = None,
-    cpus_per_trial: Annotated[Optional[float], typer.Option(
+    cpus_per_trial: Annotated[Optional[float], typer.Option(metavar="N",
         help="CPUs each Ray worker holds (default 1).")] = None,
-    gpus_per_trial: Annotated[Optional[float], typer.Option(
+    gpus_per_trial: Annotated[Optional[float], typer.Option(metavar="N",
         help="GPUs each Ray worker holds; fractions share a GPU (default 0).")] = None,
-    max_retries: Annotated[Optional[int], typer.Option(
+    max_retries: Annotated[Optional[int], typer.Option(metavar="N",
         help="Retries of a trial whose Ray worker died or whose training raised, before "
              "it is recorded as failed (default 2).")] = None,
-    max_workers: Annotated[Optional[int], typer.Option(
+    max_workers: Annotated[Optional[int], typer.Option(metavar="N",
         help="Most trials at once on Ray (default: as many as the resources allow).")] = None,
     engine: Annotated[Optional[EngineName], typer.Option(
         help="What trains: Keras on TensorFlow or on JAX (default: the config's "
@@ -83,7 +84,7 @@ def sweep(
     stack: Annotated[Optional[str], typer.Option(
         help="jax engine: most trials of one setting and seed trained as one stack; auto "
              "stacks on accelerators only (default: the config's training.stack).")] = None,
-    max_trials: Annotated[Optional[int], typer.Option(
+    max_trials: Annotated[Optional[int], typer.Option(metavar="N",
         help="Refuse a sweep of more trials than this (default 10,000: a typo in a range "
              "can ask for a million).")] = None,
     until_settled: Annotated[bool, typer.Option(
@@ -91,7 +92,7 @@ def sweep(
         help="After the grid, add rounds of trainings only where the verdict is uncertain "
              "(a wider range, more seeds for rates tied with the best) until it is settled; "
              "see docs/adaptive.md.")] = False,
-    max_seeds: Annotated[Optional[int], typer.Option(
+    max_seeds: Annotated[Optional[int], typer.Option(metavar="N",
         rich_help_panel="Adaptive", help="The most seeds a rate gets (default 10).")] = None,
     tolerance: Annotated[Optional[float], typer.Option(
         rich_help_panel="Adaptive",
@@ -101,9 +102,9 @@ def sweep(
         rich_help_panel="Adaptive",
         help="The chance of any false call over all looks, at most (default 0.05).")]
     = None,
-    max_trainings: Annotated[Optional[int], typer.Option(
+    max_trainings: Annotated[Optional[int], typer.Option(metavar="N",
         rich_help_panel="Adaptive", help="Stop adding rounds past this many trials.")] = None,
-    max_minutes: Annotated[Optional[float], typer.Option(
+    max_minutes: Annotated[Optional[float], typer.Option(metavar="MINUTES",
         rich_help_panel="Adaptive", help="Stop adding rounds after this many minutes.")]
     = None,
 ) -> None:

@@ -11,9 +11,9 @@ from lrlab.cli.common import stderr_console, user_errors
 
 
 def tensorboard(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH",
         help="Runs folders, sweep directories or trial directories.")],
-    logdir: Annotated[Path, typer.Option(help="Where to write the event files.")]
+    logdir: Annotated[Path, typer.Option(metavar="DIR", help="Where to write the event files.")]
     = Path("tensorboard"),
     where: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN=VALUE",
         help="Only trials matching COLUMN=VALUE (as in lrlab compare); repeatable.")] = None,

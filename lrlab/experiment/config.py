@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from lrlab.engines import DEFAULT_ENGINE, ENGINE_NAMES, stacking_engines
+from lrlab.engines import engine as engine_spec
 from lrlab.errors import ConfigError
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
 from lrlab.experiment.space import SAMPLERS, SECTIONS, Axis, Range, split_axes
@@ -278,8 +280,9 @@ class TrainingConfig(_Strict):
     batch_size: Count = 32
     # A trial has diverged once its epoch loss exceeds this multiple of the initial loss.
     diverge_factor: Annotated[float, Field(gt=1), AfterValidator(_finite)] = 4.0
-    # What trains: Keras on TensorFlow, or Keras on JAX (which can stack trials).
-    engine: Literal["tensorflow", "jax"] = "tensorflow"
+    # What trains: Keras on TensorFlow, or Keras on JAX (which can stack trials); the
+    # engines and what each can do are lrlab.engines.ENGINES.
+    engine: Literal[ENGINE_NAMES] = DEFAULT_ENGINE  # type: ignore[valid-type]
     # Matrix products in full float32, or TF32 on NVIDIA GPUs (faster, ~3e-4 relative
     # error); the jax engine only (TensorFlow's own default applies on its engine).
     precision: Literal["float32", "tf32"] = "float32"
@@ -291,19 +294,21 @@ class TrainingConfig(_Strict):
 
     @model_validator(mode="after")
     def _stacking_needs_jax(self) -> TrainingConfig:
-        if self.engine != "jax":
+        if not engine_spec(self.engine).stacks:
             if self.stack not in ("auto", 1):
-                raise ValueError(f"stack: {self.stack} needs engine: jax (the tensorflow "
-                                 f"engine trains one trial at a time)")
+                raise ValueError(f"stack: {self.stack} needs engine: {stacking_engines()} "
+                                 f"(the {self.engine} engine trains one trial at a time)")
             if self.precision != "float32":
-                raise ValueError(f"precision: {self.precision} needs engine: jax (on the "
-                                 f"tensorflow engine TensorFlow's own default applies)")
+                raise ValueError(f"precision: {self.precision} needs engine: "
+                                 f"{stacking_engines()} (on the {self.engine} engine "
+                                 f"{engine_spec(self.engine).title}'s own "
+                                 f"default applies)")
         return self
 
     @property
     def stacks(self) -> bool:
         """Whether trials may train in stacks (the engine still decides how many)."""
-        return self.engine == "jax" and self.stack != 1
+        return engine_spec(self.engine).stacks and self.stack != 1
 
 
 class LogSpace(_Strict):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lrlab._version import __version__
-from lrlab.training._keras import import_tensorflow
+from lrlab.engines import RECORDED_PACKAGES, EngineSpec
 
 
 def _version(package: str) -> str | None:
@@ -31,30 +31,26 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def collect_environment(*, started_at: str, argv: Sequence[str],
+def collect_environment(*, started_at: str, argv: Sequence[str], engine: EngineSpec,
                         probe_devices: bool = True) -> dict[str, Any]:
     """Versions, hardware, start time and command line of this process.
 
-    ``probe_devices=False`` is for a driver whose trials train elsewhere (Ray workers):
-    TensorFlow's version is then read from its installed package instead of importing it
-    (seconds of start-up, and CPU the workers starting beside it need), and this machine's
-    GPUs, which train nothing, are not listed.
+    Versions are read from the installed packages (importing a framework takes seconds).
+    ``engine``'s accelerators are listed as ``gpus`` where it has a device probe (the jax
+    engine records its device itself) and ``probe_devices`` holds: ``False`` is for a
+    driver whose trials train elsewhere (Ray workers), whose GPUs train nothing.
     """
     environment: dict[str, Any] = {
         "host": platform.node(),
         "lrlab": __version__,
         "python": platform.python_version(),
-        "tensorflow": _version("tensorflow"),
-        "keras": _version("keras"),
-        "jax": _version("jax"),
-        "numpy": _version("numpy"),
+        **{package: _version(package) for package in RECORDED_PACKAGES},
         "platform": platform.platform(),
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
     }
-    if probe_devices:
-        tf = import_tensorflow()
-        environment["tensorflow"] = tf.__version__
-        environment["gpus"] = [device.name for device in tf.config.list_physical_devices("GPU")]
+    devices = engine.probe_devices() if probe_devices else None
+    if devices is not None:
+        environment["gpus"] = devices
     return {**environment, "started_at": started_at, "command": list(argv),
             "executable": sys.executable}

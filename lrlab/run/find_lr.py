@@ -36,6 +36,7 @@ from lrlab.analysis.suggest import (
     smoothed_curve,
     suggestions,
 )
+from lrlab.engines import engine as engine_spec
 from lrlab.errors import LrlabError
 from lrlab.experiment.config import ExperimentConfig, check_rate
 from lrlab.experiment.trials import OptimizerSetting
@@ -152,7 +153,7 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
                                config=config.to_dict(), command=" ".join(argv), now=now)
         environment = collect_environment(
             started_at=now.isoformat(timespec="seconds"), argv=argv,
-            probe_devices=config.training.engine == "tensorflow")
+            engine=engine_spec(config.training.engine))
         with store.session({**environment, "engines": [engine.describe()],
                             "data": dataset.provenance(),
                             "model": {"label": config.model.label()}}, kind=RANGE_TEST):

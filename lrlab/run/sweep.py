@@ -24,6 +24,7 @@ import pandas as pd
 
 from lrlab.analysis.compare import CompareError, Comparison, compare_runs
 from lrlab.analysis.failures import stalled, trial_reason
+from lrlab.engines import engine as engine_spec
 from lrlab.errors import StoreError
 from lrlab.experiment.config import ExperimentConfig, parse_config, surprising_settings
 from lrlab.experiment.trials import (
@@ -176,11 +177,9 @@ def run_sweep(
             store.write_config(_stored(config, store))  # more points asked for
         if design.units:
             store.write_design(design.to_dict())
-        # TensorFlow's GPUs matter only to its engine (the jax engine reports its own
-        # device, in "engines", and must not need TensorFlow to be importable).
         environment = collect_environment(
             started_at=now.isoformat(timespec="seconds"), argv=argv,
-            probe_devices=session.trains_here and config.training.engine == "tensorflow")
+            engine=engine_spec(config.training.engine), probe_devices=session.trains_here)
         recorder = _Recorder(store, trials, done, observer, chances={
             trial.trial_id: r.dataset.chance() for r in ready for trial in r.trials})
         with store.session({**environment, "backend": session.description,

@@ -17,11 +17,9 @@ import os
 import sys
 from typing import Any
 
+from lrlab.engines import DEFAULT_ENGINE, ENGINES, engine_of_backend
 from lrlab.errors import LrlabError
 from lrlab.training._native_stderr import held_native_stderr
-
-# lrlab's engines, by the Keras backend each trains on.
-KERAS_BACKENDS = ("tensorflow", "jax")
 
 
 def _not_a_retracing_warning(record: logging.LogRecord) -> bool:
@@ -60,10 +58,8 @@ def import_keras(backend: str | None = None) -> Any:
     another backend already.
     """
     loaded = keras_backend_loaded()
-    wanted = backend or loaded or "tensorflow"
-    if wanted not in KERAS_BACKENDS:
-        raise LrlabError(f"Keras backend {wanted!r}: lrlab trains on "
-                         f"{' or '.join(KERAS_BACKENDS)}")
+    wanted = backend or loaded or ENGINES[DEFAULT_ENGINE].keras_backend
+    engine_of_backend(wanted)  # one that no engine trains on is an error
     if loaded is not None and loaded != wanted:
         raise LrlabError(
             f"the {wanted} engine needs Keras on its {wanted} backend, but this process "

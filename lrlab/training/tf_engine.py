@@ -102,6 +102,12 @@ class _Compiled:
             variable.assign(value)
 
 
+def gpu_names() -> list[str]:
+    """This process's GPUs as TensorFlow names them (environment.json's ``gpus``)."""
+    tf = import_tensorflow()
+    return [device.name for device in tf.config.list_physical_devices("GPU")]
+
+
 class TensorFlowEngine:
     """The :class:`~lrlab.training.engine.Engine` of Keras on TensorFlow."""
 

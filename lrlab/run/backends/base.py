@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from lrlab.engines import engine as engine_spec
 from lrlab.errors import LrlabError
 from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import Trial
@@ -87,12 +86,12 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def pin_threads(threads: int) -> bool:
-    """Make TensorFlow in this process use ``threads`` threads for its operations, if it has
-    not started yet (it reads the setting once); True when that is so. Every backend pins a
-    trial's threads the same way, so that their numbers agree bit for bit."""
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    return "tensorflow" not in sys.modules
+def pin_threads(engine: str, threads: int) -> bool:
+    """Make ``engine``'s framework in this process use ``threads`` threads for its
+    operations, if it has not started yet (it reads the setting once); True when that is
+    so. Every backend pins a trial's threads the same way, so that their numbers agree bit
+    for bit."""
+    return engine_spec(engine).pin_threads(threads)
 
 
 class GroupProgress:

@@ -25,6 +25,7 @@ import types
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from lrlab.engines import engine as engine_spec
 from lrlab.errors import LrlabError, stop_reason
 from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.run.backends.base import (
@@ -56,15 +57,13 @@ class LocalBackend:
         self._trainer_factory = trainer_factory
 
     def workers(self, engine: str) -> int:
-        """Worker processes for ``engine``: as asked, else one per ``threads_per_trial``
-        CPUs for TensorFlow, and one for JAX, whose XLA spreads a trial over the cores
-        itself (measured faster on the smoke sweep: 6.1 s against 7.6 s with two) and
-        which needs a GPU to itself."""
+        """Worker processes for ``engine``: as asked, else as its registry entry says (one
+        per ``threads_per_trial`` CPUs, or one for an engine that spreads a trial over the
+        cores itself)."""
         if self._workers is not None:
             return self._workers
-        if engine == "jax":
-            return 1
-        return max(1, (os.cpu_count() or 1) // self.threads_per_trial)
+        return engine_spec(engine).default_workers(cpus=os.cpu_count() or 1,
+                                                   threads_per_trial=self.threads_per_trial)
 
     @contextlib.contextmanager
     def session(self, groups: Sequence[Group], *, dataset: Dataset, model: ModelConfig,
@@ -75,8 +74,8 @@ class LocalBackend:
         # Keras picks its backend once per process: one that holds Keras on another
         # backend than the engine's trains in a fresh worker process instead.
         loaded = keras_backend_loaded()
-        if workers == 1 and loaded in (None, training.engine):
-            pinned = pin_threads(self.threads_per_trial)
+        if workers == 1 and loaded in (None, engine_spec(training.engine).keras_backend):
+            pinned = pin_threads(training.engine, self.threads_per_trial)
             yield _InProcessSession(groups, lambda: self._trainer_factory(
                 dataset, model=model, training=training),
                 description={**description, "threads_pinned": pinned})
@@ -270,7 +269,7 @@ def _worker_main(number: int, tasks: Any, results: Any, groups: list[Group], thr
     # The driver decides what a Ctrl-C, a SIGTERM or a closed terminal means for the sweep.
     for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop, signal.SIG_IGN)
-    pin_threads(threads)
+    pin_threads(training.engine, threads)
     try:
         trainer = factory(dataset, model=model, training=training)
         results.send((number, "engine", trainer.engine.describe()))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lrlab._version import __version__
+from lrlab.engines import share_accelerators
 from lrlab.errors import stop_reason
 from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.formatting import first_line
@@ -126,10 +127,9 @@ class TrialWorker:
                  trainer_factory: TrainerFactory, *, threads: int, share_gpu: bool) -> None:
         # Both are read once, when TensorFlow starts: it should use the CPUs Ray gave this
         # worker, not every core of the node, and share a GPU instead of claiming it all.
-        pin_threads(threads)
+        pin_threads(training.engine, threads)
         if share_gpu:
-            os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-            os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # JAX's equivalent
+            os.environ.update(share_accelerators())
         self._trainer = trainer_factory(dataset, model=model, training=training)
 
     def identity(self) -> dict[str, Any]:
