@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 import lrlab.analysis.stats as stats
+from lrlab.experiment.scaling import rule_of
 from lrlab.experiment.space import EDGE_SHARE
 
-# Slopes of log(best rate) against log(batch size) that the rules predict.
-RULES = {"linear": 1.0, "square root": 0.5}
 BATCH_AXIS = "batch_size"
 
 
@@ -124,8 +123,9 @@ class AlongAxis:
 @dataclass(frozen=True)
 class Scaling:
     """The slope of log(best rate) against log(batch size), one per seed, and the rule it
-    agrees with: ``linear`` (1), ``square root`` (0.5), ``both`` (the interval holds
-    both), ``neither``, or ``untested`` (one seed: no interval)."""
+    agrees with (:func:`lrlab.experiment.scaling.rule_of`): ``linear`` (1), ``sqrt``
+    (0.5), ``both`` (the interval holds both), ``neither``, or ``untested`` (one seed: no
+    interval)."""
 
     along: AlongAxis
     slope: float
@@ -216,14 +216,6 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
         low, high = low - resolution / 2, high + resolution / 2
     return Scaling(line, slope, low, high, tuple(sorted(slopes.items())),
                    rule_of(low, high), resolution)
-
-
-def rule_of(low: float, high: float) -> str:
-    """Which rules an interval of slopes holds."""
-    if math.isnan(low):
-        return "untested"
-    held = [name for name, slope in RULES.items() if low <= slope <= high]
-    return held[0] if len(held) == 1 else "both" if held else "neither"
 
 
 def _rows_of(values: pd.DataFrame, verdict: Any) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from lrlab.engines import DEFAULT_ENGINE, ENGINE_NAMES, stacking_engines
 from lrlab.engines import engine as engine_spec
 from lrlab.errors import ConfigError
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
+from lrlab.experiment.scaling import NO_SCALING, SCALE_RATES_CHOICES, scale_rate
 from lrlab.experiment.space import SAMPLERS, SECTIONS, Axis, Range, split_axes
 from lrlab.formatting import brief
 
@@ -389,8 +390,6 @@ def _range_or_list(value: Any) -> str:
     return "range" if isinstance(value, (dict, LogSpace)) else "list"
 
 
-# How the rates of an optimizer follow the batch size: rate x (batch / base)^power.
-SCALING_POWERS = {"none": 0.0, "sqrt": 0.5, "linear": 1.0}
 # Keys of an optimizer entry that are not the optimizer's hyperparameters.
 ENTRY_KEYS = ("name", "learning_rates", "schedule", "scale_rates", "base_batch_size")
 
@@ -413,7 +412,7 @@ class OptimizerConfig(_Strict):
     # The rates are given at base_batch_size (default: the sweep's smallest batch size)
     # and follow the batch size by this rule: linear (Goyal et al. 2017, for SGD), sqrt
     # (argued for adaptive methods), or none.
-    scale_rates: Literal["none", "sqrt", "linear"] = "none"
+    scale_rates: Literal[SCALE_RATES_CHOICES] = NO_SCALING  # type: ignore[valid-type]
     base_batch_size: Count | None = None
 
     @property
@@ -442,8 +441,7 @@ class OptimizerConfig(_Strict):
 
     def scaled(self, rate: float, batch_size: int, base: int) -> float:
         """``rate`` (given at batch size ``base``) at ``batch_size``, by ``scale_rates``."""
-        power = SCALING_POWERS[self.scale_rates]
-        return rate * (batch_size / (self.base_batch_size or base)) ** power
+        return scale_rate(self.scale_rates, rate, batch_size, self.base_batch_size or base)
 
 
 def _hyperparameter_field(h: Hyperparameter) -> tuple[Any, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lrlab.analysis.compare import Comparison, describe_at, higher_is_better
+from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.present.svg import ColourBar, Figure, LegendEntry, Panel, Scale, Style, viridis
 
 
@@ -291,12 +292,12 @@ def scaling_svg(comparison: Comparison) -> str:
         grid = np.geomspace(sizes.min(), sizes.max(), 50)
         centre = np.exp(np.mean(np.log(best)) - scaling.slope * np.mean(np.log(sizes)))
         panel.line(grid, centre * grid ** scaling.slope, Style(colour, 2))
-        for name, power, dash in (("linear rule", 1.0, "--"), ("square-root rule", 0.5, ":")):
-            panel.line(grid, best[0] * (grid / sizes[0]) ** power, Style(colour, 1, dash))
-            figure.legend.append(LegendEntry(f"{scaling.along.optimizer}: {name}",
-                                             Style(colour, 1, dash)))
+        for rule in SCALING_RULES.values():  # from the smallest batch size's best rate
+            panel.line(grid, rule.scaled(best[0], grid, sizes[0]), Style(colour, 1, rule.dash))
+            figure.legend.append(LegendEntry(f"{scaling.along.optimizer}: {rule.title}",
+                                             Style(colour, 1, rule.dash)))
         panel.marks(sizes, best, "circle", size=5.5, colour=colour, edge="black")
-        figure.legend.insert(len(figure.legend) - 2, LegendEntry(
+        figure.legend.insert(len(figure.legend) - len(SCALING_RULES), LegendEntry(
             f"{scaling.along.label}: best rate (slope {scaling.slope:.2f}, 95% CI "
             f"{scaling.low:.2f} to {scaling.high:.2f})", Style(colour, 2), "circle", colour))
     return figure.to_svg()

@@ -24,6 +24,7 @@ from lrlab.analysis.compare import (
     select,
 )
 from lrlab.errors import StoreError
+from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.present.charts import (
     DIVERGED,
     MOST_LABELLED_LINES,
@@ -262,9 +263,10 @@ def scaling_figure(comparison: Comparison) -> Any:
         anchor = best[0]  # the rules start where the data starts
         centre = np.exp(np.mean(np.log(best)) - scaling.slope * np.mean(np.log(sizes)))
         ax.plot(grid, centre * grid ** scaling.slope, color=colour, linewidth=2)
-        for name, power, dash in (("linear rule", 1.0, "--"), ("square-root rule", 0.5, ":")):
-            ax.plot(grid, anchor * (grid / sizes[0]) ** power, color=colour, linestyle=dash,
-                    linewidth=1, label=f"{scaling.along.optimizer}: {name}")
+        for rule in SCALING_RULES.values():
+            ax.plot(grid, rule.scaled(anchor, grid, sizes[0]), color=colour,
+                    linestyle=rule.dash, linewidth=1, label=f"{scaling.along.optimizer}: "
+                                                            f"{rule.title}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     for axis in (ax.xaxis, ax.yaxis):

@@ -35,6 +35,7 @@ from lrlab.analysis.compare import (
     varied_columns,
 )
 from lrlab.analysis.failures import FAILING, REASONS
+from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.formatting import number, plural, rate
 from lrlab.rundir.files import json_safe
 from lrlab.rundir.records import SPLIT_OF
@@ -287,13 +288,16 @@ def scaling_text(s: Scaling) -> str:
     head = (f"{s.along.label}: log(best rate) against log(batch size) has slope "
             f"{_signed(s.slope)}")
     if s.rule == "untested":
-        return (f"{head} (1 seed: no interval; run 3 or more seeds to test the linear "
-                f"and square-root rules).")
-    rule = {"linear": "agrees with the linear rule (1), not the square-root rule (0.5)",
-            "square root": "agrees with the square-root rule (0.5), not the linear rule (1)",
-            "both": "cannot tell the linear rule (1) from the square-root rule (0.5)",
-            "neither": "agrees with neither the linear rule (1) nor the square-root "
-                       "rule (0.5)"}[s.rule]
+        names = " and ".join(rule.title.removesuffix(" rule") for rule in SCALING_RULES.values())
+        return f"{head} (1 seed: no interval; run 3 or more seeds to test the {names} rules)."
+    rules = [f"the {rule.title} ({rule.power:g})" for rule in SCALING_RULES.values()]
+    if s.rule in SCALING_RULES:
+        held = rules.pop(list(SCALING_RULES).index(s.rule))
+        rule = f"agrees with {held}, not {' or '.join(rules)}"
+    elif s.rule == "both":
+        rule = f"cannot tell {' from '.join(rules)}"
+    else:
+        rule = f"agrees with neither {' nor '.join(rules)}"
     resolution = (f", widened by half the {s.resolution:.2g} the rate grid's step makes"
                   if math.isfinite(s.resolution) else "")
     return (f"{head} (95% CI over {seeds} seeds, one slope per seed{resolution}: "

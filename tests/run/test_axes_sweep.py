@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 from helpers import ArithmeticBackend
 
-from lrlab.analysis.axes import find_edges, rule_of
+from lrlab.analysis.axes import find_edges
 from lrlab.analysis.compare import compare_runs
 from lrlab.errors import StoreError
 from lrlab.experiment.config import parse_config
@@ -45,7 +45,7 @@ def batch_config(rates: str = "{start: 1e-4, stop: 1, num: 9}", seeds: str = "[0
                         f"    - {{name: sgd, learning_rates: {rates}}}\n")
 
 
-@pytest.mark.parametrize(("power", "rule"), [(1.0, "linear"), (0.5, "square root"),
+@pytest.mark.parametrize(("power", "rule"), [(1.0, "linear"), (0.5, "sqrt"),
                                              (0.0, "neither")])
 def test_the_slope_of_the_best_rate_against_the_batch_size(tmp_path: Path, power: float,
                                                            rule: str) -> None:
@@ -109,14 +109,6 @@ def test_edges_of_grids_and_of_sampled_ranges() -> None:
     assert near.side == "high" and near.sampled
     assert find_edges(drawn, best=3e-2, largest_learning=3e-2, sampled=True) == ()
     assert find_edges([0.1], best=0.1, largest_learning=0.1, sampled=False) == ()
-
-
-def test_rules_from_intervals() -> None:
-    assert rule_of(0.8, 1.2) == "linear"
-    assert rule_of(0.3, 0.7) == "square root"
-    assert rule_of(0.4, 1.1) == "both"
-    assert rule_of(-0.2, 0.2) == "neither"
-    assert rule_of(math.nan, math.nan) == "untested"
 
 
 SOBOL = DATA + """training: {epochs: 1, batch_size: 32}
