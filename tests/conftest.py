@@ -37,6 +37,13 @@ sweep:
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output widths as lrlab sets them for a pipe, whatever terminal ran pytest:
+    pytest-xdist's workers inherit COLUMNS=80, which would narrow every table."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture
 def tiny_yaml() -> str:
     return TINY_YAML

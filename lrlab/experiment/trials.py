@@ -228,8 +228,9 @@ def plan_experiments(config: ExperimentConfig, *, legacy: bool = False,
     x schedule x the other hyperparameters (product, in their declared order) x seed.
     Every seed trains the same points, so verdicts stay paired by seed. ``design`` is the
     sampled points (default: drawn now, see :func:`draw_design`). ``legacy`` leaves out
-    the experiment's context, as run directories written before it was recorded have it,
-    so that they resume and read with their own trial ids.
+    the experiment's context, as trial ids of run format 1 do (see
+    :mod:`lrlab.rundir.formats`), so that such directories resume and read with their
+    own trial ids.
     """
     design = design or draw_design(config)
     grids = [axis for axis in config.axes if not axis.sampled]

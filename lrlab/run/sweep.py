@@ -40,6 +40,7 @@ from lrlab.experiment.trials import (
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.backends.base import reserved
 from lrlab.run.environment import collect_environment
+from lrlab.rundir.formats import as_planned
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.lock import writer_lock
 from lrlab.rundir.records import (
@@ -496,7 +497,7 @@ def _finished_rows(store: RunStore, trials: Sequence[Trial],
             continue
         try:
             params, result, _ = store.read_trial(trial.trial_id)
-            if params != trial.params():
+            if as_planned(params, trials_format=store.trials_format()) != trial.params():
                 raise StoreError(f"{store.root / TRIALS_DIR / trial.trial_id / PARAMS_FILE}: "
                                  f"other parameters than the config plans for this trial")
         except StoreError as exc:

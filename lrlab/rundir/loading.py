@@ -17,11 +17,9 @@ import pandas as pd
 from lrlab.errors import LrlabError, StoreError
 from lrlab.experiment.config import parse_config
 from lrlab.experiment.trials import (
-    CONTEXT_KEYS,
     Design,
     check_size,
     draw_design,
-    experiment_context,
     plan_experiments,
     with_additions,
 )
@@ -118,7 +116,6 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
     frame.attrs[PARAMS_ATTR] = list(params)
     if "schedule" in frame:  # constant-rate trials store no schedule
         frame["schedule"] = frame["schedule"].fillna("constant")
-    _fill_context(frame, sweep_dirs)
     frame.attrs[CHANCE_ATTR] = {path.name: chance for path in sweep_dirs
                                 if (chance := recorded_chance(path))}
     frame.attrs[SAMPLED_ATTR] = {path.name: columns for path in sweep_dirs
@@ -202,27 +199,6 @@ def recorded_chance(sweep_dir: Path) -> dict[str, float]:
     return {metric: float(chance[split]) for metric, split in SPLIT_OF.items()
             if isinstance(chance.get(split), (int, float))
             and not isinstance(chance.get(split), bool) and 0 <= chance[split] <= 1}
-
-
-def _fill_context(frame: pd.DataFrame, sweep_dirs: Iterable[Path]) -> None:
-    """Trials written before their params recorded the experiment's context (data, model,
-    batch size, epochs...) get it from their sweep's config, so that they compare with
-    newer ones as what they are, not as a missing value."""
-    missing = [key for key in CONTEXT_KEYS if key not in frame or frame[key].isna().any()]
-    if frame.empty or not missing:
-        return
-    for path in sweep_dirs:
-        rows = frame["sweep"] == path.name
-        try:
-            config = parse_config(RunStore(path).read_config_text(),
-                                  source=str(path / CONFIG_FILE))
-        except LrlabError:
-            continue  # its trials keep what they recorded
-        for key, value in experiment_context(config):
-            if key not in frame:
-                frame[key] = pd.Series(pd.NA, index=frame.index, dtype=object)
-                frame.attrs[PARAMS_ATTR].append(key)
-            frame.loc[rows & frame[key].isna(), key] = value
 
 
 def _is_trial_dir(path: Path) -> bool:

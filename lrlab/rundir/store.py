@@ -51,6 +51,24 @@ from lrlab.rundir.files import (
     read_text,
     real_dir,
 )
+from lrlab.rundir.formats import (
+    CONFIG_FILE,
+    CONTEXT_RECORDED,
+    ENVIRONMENT_FILE,
+    FORMAT,
+    FORMAT_KEY,
+    HISTORY_FILE,
+    KINDS,
+    PARAMS_FILE,
+    RANGE_TEST,  # noqa: F401 - a name the store's callers import from here
+    RESULT_FILE,
+    RESULTS_FILE,
+    SWEEP,
+    TRIALS_DIR,
+    checked,
+    format_of,
+    stamped,
+)
 from lrlab.rundir.lock import writer_lock
 from lrlab.rundir.records import (
     HISTORY_COLUMNS,
@@ -64,21 +82,15 @@ from lrlab.rundir.records import (
     timestamp,
 )
 
-CONFIG_FILE, ENVIRONMENT_FILE, RESULTS_FILE = "sweep.yaml", "environment.json", "results.csv"
-PARAMS_FILE, HISTORY_FILE, RESULT_FILE = "params.json", "history.csv", "result.json"
 RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
 # A sampled sweep's points (see lrlab.experiment.trials.Design): resumed, never redrawn.
 DESIGN_FILE = "design.json"
 # An adaptive sweep's rounds: what each added, why, and the numbers that decided it.
 SETTLE_FILE = "settle.json"
-TRIALS_DIR = "trials"
 # Space held while a session runs, given back to record its end on a full disk.
 RESERVE_FILE, RESERVE_BYTES = ".reserve", 1024 * 1024
 # Where --resume keeps the files of a trial it found damaged, before training it again.
 DAMAGED_DIR = "damaged"
-# What a run directory holds, recorded in environment.json: --resume takes only a sweep.
-SWEEP, RANGE_TEST = "sweep", "range-test"
-KINDS = (SWEEP, RANGE_TEST)
 
 
 def safe_name(name: str) -> str:
@@ -92,6 +104,7 @@ class RunStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._trials_format: int | None = None  # see trials_format()
 
     @classmethod
     def create(cls, runs_dir: Path, name: str, *, now: datetime) -> RunStore:
@@ -150,12 +163,9 @@ class RunStore:
         return store
 
     def kind(self) -> str:
-        """sweep or range-test, as recorded; older directories are told by their files
-        (a range test has result.json at the top)."""
-        recorded = self.read_environment().get("kind")
-        if recorded in KINDS:
-            return recorded
-        return RANGE_TEST if (self.root / RESULT_FILE).is_file() else SWEEP
+        """sweep or range-test, as recorded (or, in an older directory, as its files say:
+        see :func:`lrlab.rundir.formats.upgrade`)."""
+        return self.read_environment()["kind"]
 
     # -- sweep-level files --------------------------------------------------------------
 
@@ -185,7 +195,7 @@ class RunStore:
         """design.json (None: a sweep without sampled settings, or one from before
         lrlab recorded its points)."""
         path = self.root / DESIGN_FILE
-        return _read_json_object(path) if os.path.lexists(path) else None
+        return self._read_json(path) if os.path.lexists(path) else None
 
     def write_settle(self, record: dict[str, Any]) -> None:
         self.write_json(SETTLE_FILE, record)
@@ -196,7 +206,7 @@ class RunStore:
         if not os.path.lexists(path):
             return None
         try:
-            return parse_settle(_read_json_object(path))
+            return parse_settle(self._read_json(path))
         except ValueError as exc:
             raise StoreError(f"{path}: {exc}") from None
 
@@ -221,14 +231,12 @@ class RunStore:
         return additions
 
     def read_environment(self) -> dict[str, Any]:
-        """environment.json as ``{"kind": ..., "sessions": [...]}``; a file from before
-        sessions were kept (one flat record) reads as its one session; none reads empty."""
+        """environment.json as ``{"kind": ..., "sessions": [...]}``, in today's form
+        whatever its format; none reads as no sessions (and the kind its files show)."""
         path = self.root / ENVIRONMENT_FILE
-        if not os.path.lexists(path):
-            return {"sessions": []}
-        data = _read_json_object(path)
-        if "sessions" not in data:
-            data = {"sessions": [data]}
+        data = self._read_json(path) if os.path.lexists(path) else checked(
+            ENVIRONMENT_FILE, {FORMAT_KEY: FORMAT, "sessions": []}, path=path,
+            run_dir=self.root)
         if not isinstance(data["sessions"], list):
             raise StoreError(f"{path}: malformed; 'sessions' should be a list")
         if data.get("kind") is not None and data["kind"] not in KINDS:
@@ -246,8 +254,8 @@ class RunStore:
         environment = self.read_environment()
         environment["kind"] = environment.get("kind", kind)
         environment["sessions"].append({**session, "ended_at": None, "ended": None})
-        atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(
-            {"kind": environment["kind"], "sessions": environment["sessions"]}))
+        atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(stamped(
+            {"kind": environment["kind"], "sessions": environment["sessions"]})))
 
     def end_session(self, *, ended: str) -> None:
         """Record when and how the current (last) session ended."""
@@ -258,7 +266,7 @@ class RunStore:
         environment = self.read_environment()
         if environment["sessions"]:
             environment["sessions"][-1].update(fields)
-            atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(environment))
+            atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(stamped(environment)))
 
     @contextlib.contextmanager
     def session(self, session: dict[str, Any], *, kind: str,
@@ -317,8 +325,12 @@ class RunStore:
 
     def write_json(self, name: str, data: dict[str, Any]) -> Path:
         path = self.root / name
-        atomic_write_text(path, json_text(data))
+        atomic_write_text(path, json_text(stamped(data)))
         return path
+
+    def _read_json(self, path: Path) -> dict[str, Any]:
+        """A JSON file at the top of the run directory, in today's form."""
+        return checked(path.name, _read_json_object(path), path=path, run_dir=self.root)
 
     # -- per-trial files ----------------------------------------------------------------
 
@@ -327,7 +339,8 @@ class RunStore:
         return real_dir(self.root, TRIALS_DIR, trial_id)
 
     def write_params(self, trial_id: str, params: dict[str, Any]) -> None:
-        atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE, json_text(params))
+        atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE,
+                          json_text(stamped(params, self.trials_format())))
 
     def write_history(self, trial_id: str, history: Iterable[EpochRecord]) -> None:
         atomic_write_text(self.trial_dir(trial_id) / HISTORY_FILE, csv_text(
@@ -335,7 +348,7 @@ class RunStore:
 
     def write_result(self, result: TrialResult) -> None:
         atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,
-                          json_text(result.to_json()))
+                          json_text(stamped(result.to_json())))
 
     def trial_ids(self) -> list[str]:
         """Every trial folder (started trials have params.json), sorted; a symbolic link
@@ -348,17 +361,25 @@ class RunStore:
                              f"in a real folder")
         return sorted(t.name for t in trials.iterdir() if t.is_dir() and not t.is_symlink())
 
+    def trials_format(self) -> int:
+        """The format its trials were written in, which their ids follow (one from before
+        :data:`~lrlab.rundir.formats.CONTEXT_RECORDED` leaves the experiment's context
+        out); a resumed directory keeps it. Today's for a directory with no trials yet."""
+        if self._trials_format is None:
+            self._trials_format = FORMAT
+            for trial_id in self.trial_ids():
+                path = self.root / TRIALS_DIR / trial_id / PARAMS_FILE
+                try:
+                    self._trials_format = format_of(PARAMS_FILE, _read_json_object(path))
+                    break
+                except (StoreError, ValueError):
+                    continue
+        return self._trials_format
+
     def has_legacy_ids(self) -> bool:
-        """Whether its trials were written before trial ids covered the whole experiment
-        (batch size, data, model...): their params.json lack ``batch_size``. Such a run
-        directory resumes and reads with ids of its own kind; an empty one is new."""
-        for trial_id in self.trial_ids():
-            try:
-                params, _, _ = self.read_trial(trial_id)
-            except StoreError:
-                continue
-            return "batch_size" not in params
-        return False
+        """Whether its trial ids leave the experiment's context out (see
+        :meth:`trials_format`)."""
+        return self.trials_format() < CONTEXT_RECORDED
 
     def epochs_done(self, trial_id: str) -> int:
         """Epochs a trial in progress has finished (history.csv is rewritten whole after
@@ -402,7 +423,7 @@ class RunStore:
         """A range test's result.json, checked."""
         path = self.root / RESULT_FILE
         try:
-            return parse_range_test(_read_json_object(path))
+            return parse_range_test(self._read_json(path))
         except StoreError as exc:
             raise StoreError(f"unreadable range-test result: {exc}") from None
         except ValueError as exc:
@@ -425,7 +446,8 @@ def read_result(trial_dir: Path) -> TrialResult:
     """A trial's ``result.json``; :class:`StoreError` naming the file if it is damaged."""
     path = trial_dir / RESULT_FILE
     try:
-        return TrialResult.from_json(_read_json_object(path))
+        return TrialResult.from_json(checked(RESULT_FILE, _read_json_object(path), path=path,
+                                             run_dir=trial_dir.parent.parent))
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from None
 
@@ -441,7 +463,8 @@ def read_trial(
     """
     path = trial_dir / PARAMS_FILE
     try:
-        params = parse_params(_read_json_object(path))
+        params = parse_params(checked(PARAMS_FILE, _read_json_object(path), path=path,
+                                      run_dir=trial_dir.parent.parent))
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from None
     if not os.path.lexists(trial_dir / RESULT_FILE):
