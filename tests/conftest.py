@@ -115,7 +115,11 @@ def small_disk(tmp_path: Path):
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Ray clusters, real MNIST and a browser take more than a few seconds: such tests are
-    slow too, so that ``-m "not slow"`` is the fast command whatever else is installed."""
+    slow too, so that ``-m "not slow"`` is the fast command whatever else is installed.
+    Under pytest-xdist (``-n 2 --dist loadgroup``), the Ray tests share one worker, and so
+    one Ray instance, instead of each worker starting its own."""
     for item in items:
         if any(item.get_closest_marker(name) for name in ("ray", "mnist", "browser")):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.xdist_group("ray"))

@@ -251,8 +251,10 @@ class RunStore:
 
     def start_session(self, session: dict[str, Any], *, kind: str) -> None:
         """Append a session to environment.json (never overwriting the earlier ones)."""
+        new = not os.path.lexists(self.root / ENVIRONMENT_FILE)
         environment = self.read_environment()
-        environment["kind"] = environment.get("kind", kind)
+        if new:  # a run directory's first session says what it holds; later ones keep it
+            environment["kind"] = kind
         environment["sessions"].append({**session, "ended_at": None, "ended": None})
         atomic_write_text(self.root / ENVIRONMENT_FILE, json_text(stamped(
             {"kind": environment["kind"], "sessions": environment["sessions"]})))
