@@ -94,7 +94,7 @@ ENGINES: dict[str, EngineSpec] = {spec.name: spec for spec in (
         share_accelerator={"TF_FORCE_GPU_ALLOW_GROWTH": "true"}),
     EngineSpec(
         # XLA spreads one trial over the cores itself: one worker trains them all (faster
-        # than two on two cores, docs/speed.md) and holds the GPU where there is one.
+        # than two on two cores: docs/speed.md) and holds the GPU where there is one.
         name="jax", title="JAX", keras_backend="jax", framework="jax",
         engine_class="lrlab.training.jax_engine:JaxEngine",
         workers="one", packages=("jax", "keras"), stacks=True,

@@ -323,7 +323,7 @@ class SweepProgress:
 
     sweep: str
     planned: int | None  # trials sweep.yaml plans; None when it cannot tell
-    finished: int  # completed or diverged
+    finished: int  # completed, stopped or diverged (TrialStatus.finished)
     failed: int
     interrupted: int
     running: int
@@ -411,7 +411,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     values = trial_values(frame, metric=metric, at=at, chances=chances)
     values = values[values["status"].isin(FINISHED_STATUSES)]
     if values.empty:
-        raise CompareError("no completed or diverged trial to compare")
+        raise CompareError("no finished trial (completed, stopped or diverged) to compare")
     unfinished = {p.sweep for p in progress if p.unfinished}
     summary = _summary_table(values, params, metric=metric, at=at)
     summary.attrs[PARAMS_ATTR] = params

@@ -124,10 +124,10 @@ def run_sweep(
 
     With ``resume``, continue that run directory (which must be a sweep of the same config,
     on the same data unless ``allow_data_change``) and re-run only trials without a
-    completed or diverged ``result.json``, whichever backend wrote it. ``backend`` defaults
-    to :class:`~lrlab.run.backends.LocalBackend`. The run directory is locked for the whole
-    sweep: a second writer is refused at once. A sweep of more than ``max_trials`` trials is
-    refused before anything starts. On Ctrl-C (or a signal raised as
+    finished ``result.json`` (completed, stopped or diverged), whichever backend wrote it.
+    ``backend`` defaults to :class:`~lrlab.run.backends.LocalBackend`. The run directory
+    is locked for the whole sweep: a second writer is refused at once. A sweep of more
+    than ``max_trials`` trials is refused before anything starts. On Ctrl-C (or a signal raised as
     :class:`~lrlab.errors.Interrupted`) the trials in progress are recorded as interrupted
     and the report says so; environment.json records every session and how it ended.
     """
@@ -308,7 +308,7 @@ def _comparison(run_dir: Path) -> Comparison | None:
     scan = scan_runs([run_dir])
     try:
         return compare_runs(scan.frame, plans=scan.plans)
-    except CompareError:  # nothing completed or diverged: no rate to name
+    except CompareError:  # no trial finished (completed, stopped, diverged): no rate to name
         return None
 
 

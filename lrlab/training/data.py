@@ -446,7 +446,7 @@ def _as_float(x: np.ndarray, scale: float) -> np.ndarray:
 def fingerprint(arrays: list[np.ndarray], *, validation: int) -> str:
     """SHA-256 of the raw images and labels used (after limits) and of where validation
     starts: the same data, split the same way, gives the same hash whatever file held it.
-    About 0.1 s for all of MNIST (hashing the 8-bit pixels, not the float32 copies)."""
+    It hashes the 8-bit pixels, not the float32 copies (docs/speed.md: the cost)."""
     digest = hashlib.sha256(f"validation={validation}".encode())
     for array in arrays:
         digest.update(f"{array.dtype}{array.shape}".encode())

@@ -9,8 +9,10 @@ batches. Each member is masked, not mixed: one whose loss is no longer finite, o
 loop stops, keeps its weights while the others go on exactly as they would without it.
 
 Rates: every optimizer is built with a float learning rate, which Keras keeps as an
-optimizer variable; each step writes the member's rate into that slot, computed by the
-same schedule object as the TensorFlow engine (its ``peak`` read as the member's own).
+optimizer variable; each step writes the member's rate into that slot
+(:func:`~lrlab.training.schedules.rate_variable`), computed by the same schedule object as
+the TensorFlow engine (its ``peak`` read as the member's own): see
+:mod:`lrlab.training.schedules` for the one route.
 Hyperparameters such as ``rho`` are constants compiled into the step, which is why a stack
 never mixes optimizer settings.
 
@@ -40,10 +42,12 @@ from lrlab.training.model import (
     dead_share,
     ever_active,
 )
-from lrlab.training.schedules import peak_schedule
+from lrlab.training.schedules import peak_schedule, rate_variable
 
 EVAL_BATCH = 4096  # as the TensorFlow engine's
-AUTO_STACK = 256  # stack: auto on an accelerator (measured near the memory-traffic floor)
+# stack: auto on an accelerator. A guess, not a measurement: no GPU has been available to
+# measure it (docs/engines.md); benchmarks/bench_engines.py --stacks measures it there.
+AUTO_STACK = 256
 CACHE_ENV = "LRLAB_CACHE_DIR"
 MATMUL_PRECISION = {"float32": "highest", "tf32": "tensorfloat32"}
 
@@ -83,8 +87,7 @@ class _Setting:
             setting.optimizer, learning_rate=1.0, hyperparameters=dict(setting.hyperparameters))
         optimizer.build(model.trainable_variables)
         variables = optimizer.variables
-        self.rate_slot = _index_of(variables, getattr(optimizer, "_learning_rate", None),
-                                   "learning rate")
+        self.rate_slot = _index_of(variables, rate_variable(optimizer), "learning rate")
         self.step_slot = _index_of(variables, optimizer.iterations, "iteration counter")
         self.initial_state = [np.asarray(v.value) for v in variables]
         self.state_values = sum(int(np.prod(v.shape)) for v in variables)

@@ -1,11 +1,18 @@
-"""Learning rates as Keras sees them: every optimizer lrlab builds gets one of these
-``keras.optimizers.schedules`` objects as its ``learning_rate``, the only way a rate
-reaches it.
+"""Learning rates as Keras sees them: the one route by which a trial's rate reaches its
+optimizer, on either engine.
 
-A trial's learning rate is the schedule's peak and lives in a variable (a constant rate is
-a flat schedule), so one compiled training step serves every rate of a sweep: a new trial
-assigns the peak, and the shape of the schedule (Keras's own decay objects, scaled to peak
-1) stays fixed. The range test's rates live in a variable table the same way.
+A trial's learning rate is the peak of a ``keras.optimizers.schedules`` object (a constant
+rate is a flat schedule), so one compiled training step serves every rate of a sweep: a new
+trial assigns the peak, and the shape of the schedule (Keras's own decay objects, scaled to
+peak 1) stays fixed. The range test's rates live in a variable table the same way.
+
+How the schedule's value gets into the optimizer differs only in its last step. The
+TensorFlow engine gives the schedule to the optimizer as its ``learning_rate``, and the
+optimizer calls it each step. The jax engine trains a stack of trials in one stateless
+step, each with its own peak, which a Keras variable cannot hold: it evaluates the same
+schedule per member (the peak read as the member's own) and writes the result into the
+variable where the optimizer keeps its rate (:func:`rate_variable`, the one place lrlab
+reaches into Keras's private state).
 """
 
 from __future__ import annotations
@@ -75,3 +82,16 @@ def rate_table(steps: int) -> Any:
             return {"steps": steps}
 
     return RateTable()
+
+
+def rate_variable(optimizer: Any) -> Any:
+    """The variable in which a Keras optimizer built with a float ``learning_rate`` keeps
+    it, among ``optimizer.variables`` once built: where the jax engine writes each member's
+    scheduled rate inside its stateless step. Keras keeps it in a private attribute
+    (``_learning_rate``); tests/training/test_schedules.py fails when an installed Keras
+    moves it."""
+    variable = getattr(optimizer, "_learning_rate", None)
+    if variable is None or not hasattr(variable, "assign"):
+        raise RuntimeError("this Keras version keeps an optimizer's learning rate elsewhere "
+                           "than _learning_rate; lrlab's jax engine cannot set it per trial")
+    return variable

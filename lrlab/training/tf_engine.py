@@ -2,9 +2,9 @@
 
 A whole epoch runs inside one compiled ``tf.function`` (a ``tf.while_loop`` over the
 batches), so Python is touched once per epoch, not once per batch. It is compiled by XLA,
-except on a CPU for a network with convolutions: XLA's CPU convolutions are slow (an epoch
-of Keras's MNIST convnet took 158 s with XLA and 11 s in TensorFlow's graph, whose oneDNN
-kernels do them; ``benchmarks/bench_floor.py``). The model, and one
+except on a CPU for a network with convolutions: XLA's CPU convolutions are slow, and
+TensorFlow's graph does them with oneDNN's kernels (docs/speed.md has the figures,
+``benchmarks/bench_floor.py`` measures them). The model, and one
 optimizer with its compiled loops per optimizer setting, are built once per sweep and
 reused by every trial of that setting: a trial only resets weights and optimizer state
 and assigns its learning rate, which costs milliseconds instead of a fresh compilation.
@@ -42,9 +42,10 @@ def _convolves(model: Any) -> bool:
 
 
 class _Compiled:
-    """A Keras optimizer built on the model's variables, its learning-rate schedule (the
-    only way a rate reaches it), and the two loops around its one training step: a whole
-    epoch returning loss and hit sums, and the range test's ramp returning every loss."""
+    """A Keras optimizer built on the model's variables, its learning-rate schedule (how a
+    rate reaches it: :mod:`lrlab.training.schedules`), and the two loops around its one
+    training step: a whole epoch returning loss and hit sums, and the range test's ramp
+    returning every loss."""
 
     def __init__(self, tf: Any, model: Any, logits_model: Any, loss_fn: Any, optimizer: Any,
                  rates: Any, *, xla: bool = True) -> None:
@@ -236,5 +237,5 @@ class TensorFlowEngine:
 
     def _started(self) -> _Compiled:
         if self._current is None:
-            raise RuntimeError("start_trial or start_ramp first")
+            raise RuntimeError("start_stack or start_ramp first")
         return self._current

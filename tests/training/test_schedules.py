@@ -10,7 +10,8 @@ from lrlab.experiment.config import ExperimentConfig, ScheduleConfig, parse_conf
 from lrlab.experiment.trials import Trial, expand_trials
 from lrlab.training import make_trainer
 from lrlab.training.data import load_dataset
-from lrlab.training.schedules import peak_schedule
+from lrlab.training.model import build_optimizer
+from lrlab.training.schedules import peak_schedule, rate_variable
 
 keras = pytest.importorskip("keras")
 STEPS = [0, 1, 7, 10, 19, 20, 33, 60, 99, 100]
@@ -110,3 +111,20 @@ def test_history_shows_the_rate_in_effect(tiny_config: ExperimentConfig) -> None
     constant = trainer.train(Trial("sgd", 0.1, 0, {}))
     assert [r.lr for r in constant.history] == [0.1, 0.1, 0.1]
     assert constant.history[-1].loss != halving.history[-1].loss
+
+
+@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam"])
+def test_the_jax_engine_s_rate_slot_is_where_keras_keeps_the_rate(name: str) -> None:
+    """The jax engine writes each member's rate into the variable rate_variable names:
+    that must be the one the optimizer steps with, among its variables. Fails when an
+    installed Keras moves it."""
+    optimizer = build_optimizer(name, learning_rate=1.0, hyperparameters={})
+    weight = keras.Variable([1.0])
+    optimizer.build([weight])
+    slot = rate_variable(optimizer)
+    assert any(v is slot for v in optimizer.variables)
+    slot.assign(0.25)
+    assert float(optimizer.learning_rate) == 0.25
+    if name == "sgd":  # one step moves the weight by the rate the slot holds
+        optimizer.apply([keras.ops.convert_to_tensor([2.0])], [weight])
+        assert float(weight.numpy()[0]) == pytest.approx(1.0 - 0.25 * 2.0)
