@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -18,6 +19,18 @@ from lrlab.errors import Interrupted, LrlabError
 
 EXIT_USER_ERROR, EXIT_INTERRUPTED = 2, 130
 
+
+# Options that several commands take, declared once: compare, report and tensorboard read
+# trials alike (lrlab.analysis.selection parses --where for all three).
+WhereOption = Annotated[Optional[list[str]], typer.Option(
+    metavar="COLUMN=VALUE",
+    help="Only trials matching COLUMN=VALUE (also !=, <, <=, >, >=; numbers match as the "
+         "table shows them); repeatable.")]
+MetricOption = Annotated[Optional[str], typer.Option(
+    help="What to compare (default val_accuracy, or test_accuracy without validation): "
+         "loss, accuracy, val_loss, val_accuracy, test_loss or test_accuracy.")]
+AtOption = Annotated[str, typer.Option(
+    help="Which epoch's value: best, last, or an epoch number.")]
 
 # ``--engine``'s choices: the registry's engines (the config's ``training.engine``).
 EngineName = enum.Enum("EngineName", {name: name for name in ENGINE_NAMES}, type=str)

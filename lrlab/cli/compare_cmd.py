@@ -7,25 +7,26 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from lrlab.cli.common import stderr_console, stdout_console, user_errors
+from lrlab.cli.common import (
+    AtOption,
+    MetricOption,
+    WhereOption,
+    stderr_console,
+    stdout_console,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-METRIC_HELP = "loss, accuracy, val_loss, val_accuracy, test_loss or test_accuracy."
 
 
 def compare(
     paths: Annotated[list[Path], typer.Argument(metavar="PATH",
         help="Runs folders, sweep directories or trial directories.")],
-    metric: Annotated[Optional[str], typer.Option(
-        help=f"What to compare (default val_accuracy, or test_accuracy without "
-             f"validation): {METRIC_HELP}")] = None,
-    at: Annotated[str, typer.Option(
-        help="Which epoch's value: best, last, or an epoch number.")] = "best",
-    where: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN=VALUE",
-        help="Compare only trials matching COLUMN=VALUE (also !=, <, <=, >, >=; numbers "
-             "match as the table shows them); repeatable.")] = None,
+    metric: MetricOption = None,
+    at: AtOption = "best",
+    where: WhereOption = None,
     sort: Annotated[Optional[str], typer.Option(
         help="Sort the rows shown by a column; 'mean' sorts best first. The verdicts do "
              "not change.")] = None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from lrlab.cli.common import stderr_console, user_errors
+from lrlab.cli.common import AtOption, MetricOption, WhereOption, stderr_console, user_errors
 
 
 def report(
@@ -15,13 +15,9 @@ def report(
         help="Runs folders, sweep or trial directories, range-test directories.")],
     output: Annotated[Path, typer.Option(
         metavar="FILE", help="The HTML file to write.")] = Path("report.html"),
-    metric: Annotated[Optional[str], typer.Option(
-        help="What to compare (default val_accuracy, or test_accuracy without "
-             "validation).")] = None,
-    at: Annotated[str, typer.Option(
-        help="Which epoch's value: best, last, or an epoch number.")] = "best",
-    where: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN=VALUE",
-        help="Only trials matching COLUMN=VALUE (as in lrlab compare); repeatable.")] = None,
+    metric: MetricOption = None,
+    at: AtOption = "best",
+    where: WhereOption = None,
 ) -> None:
     """Write one HTML page (verdicts, plots, trials, configs, sessions) that opens from
     disk and fetches nothing; it reads run directories only.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from lrlab.cli.common import stderr_console, user_errors
+from lrlab.cli.common import WhereOption, stderr_console, user_errors
 
 
 def tensorboard(
@@ -15,8 +15,7 @@ def tensorboard(
         help="Runs folders, sweep directories or trial directories.")],
     logdir: Annotated[Path, typer.Option(metavar="DIR", help="Where to write the event files.")]
     = Path("tensorboard"),
-    where: Annotated[Optional[list[str]], typer.Option(metavar="COLUMN=VALUE",
-        help="Only trials matching COLUMN=VALUE (as in lrlab compare); repeatable.")] = None,
+    where: WhereOption = None,
 ) -> None:
     """Write TensorBoard event files, a run per trial, with per-epoch scalars and HParams;
     then: tensorboard --logdir DIR. Running it again rewrites the same files.

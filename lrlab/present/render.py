@@ -8,7 +8,7 @@ import dataclasses
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -40,7 +40,6 @@ from lrlab.formatting import number, plural, rate
 from lrlab.rundir.files import json_safe
 from lrlab.rundir.records import SPLIT_OF
 
-FORMATS = ("table", "csv", "markdown", "json", "latex")
 # Left-aligned (text) columns; every other column is a number.
 _TEXT_COLUMNS = ("sweep", "optimizer", "verdict", "why")
 
@@ -59,18 +58,10 @@ def render(comparison: Comparison, output_format: str, *, rows: pd.DataFrame | N
     show (:meth:`Comparison.shown`); the verdicts are always the whole comparison's.
     ``width``: the terminal's columns, which the table and its sentences fit."""
     rows = comparison.summary if rows is None else rows
-    if output_format == "table":
-        return to_table(comparison, rows, width=width)
-    if output_format == "csv":
-        return to_csv(comparison, rows)
-    if output_format == "markdown":
-        return to_markdown(comparison, rows)
-    if output_format == "latex":
-        return to_latex(comparison, rows)
-    if output_format == "json":
-        return to_json(comparison, rows, unreadable)
-    raise CompareError(f"expected one of: {', '.join(FORMATS)}",
-                       about={"format": repr(output_format)})
+    if output_format not in _WRITERS:
+        raise CompareError(f"expected one of: {', '.join(FORMATS)}",
+                           about={"format": repr(output_format)})
+    return _WRITERS[output_format](comparison, rows, unreadable, width)
 
 
 def title(comparison: Comparison) -> str:
@@ -573,3 +564,14 @@ def to_latex(comparison: Comparison, rows: pd.DataFrame) -> str:
     lines += [f"\\item {_latex_escape(line.strip())}" for line in verdict_lines(comparison)]
     lines += ["\\end{itemize}"]
     return "\n".join(lines) + "\n"
+
+
+# The output formats, by name: each writes (comparison, rows, unreadable, width) as text.
+_WRITERS: dict[str, Callable[[Comparison, pd.DataFrame, Sequence[dict[str, str]], int], str]] = {
+    "table": lambda comparison, rows, _, width: to_table(comparison, rows, width=width),
+    "csv": lambda comparison, rows, _, __: to_csv(comparison, rows),
+    "markdown": lambda comparison, rows, _, __: to_markdown(comparison, rows),
+    "json": lambda comparison, rows, unreadable, _: to_json(comparison, rows, unreadable),
+    "latex": lambda comparison, rows, _, __: to_latex(comparison, rows),
+}
+FORMATS: tuple[str, ...] = tuple(_WRITERS)

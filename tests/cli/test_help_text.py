@@ -35,3 +35,11 @@ def test_arguments_and_choices_read_as_click_writes_them() -> None:
     assert re.search(r"^  --backend \[local\|ray\] ", sweep, re.M)
     assert re.search(r"^  --engine \[tensorflow\|jax\] ", sweep, re.M)
     assert re.search(r"^  --workers N ", sweep, re.M)
+
+
+def test_compare_s_format_help_names_every_output_format() -> None:
+    from lrlab.present.render import FORMATS
+
+    out = CliRunner().invoke(app, ["compare", "--help"], env={"COLUMNS": "200"}).output
+    line = next(line for line in out.splitlines() if line.startswith("  --format"))
+    assert f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}." in line
