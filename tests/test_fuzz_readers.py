@@ -99,7 +99,7 @@ def readers(config: ExperimentConfig) -> dict[str, Callable[[Path], object]]:
     """Every command that reads run files, as the library runs it for the command line."""
     from lrlab.analysis.compare import compare_runs
     from lrlab.analysis.status import latest_run_dir, read_status, status_lines
-    from lrlab.present.plots import learning_curves, sensitivity_lines
+    from lrlab.present.charts import learning_curves, sensitivity_lines
     from lrlab.present.render import FORMATS, render
     from lrlab.present.report import collect, render_html
     from lrlab.present.tensorboard_export import export

@@ -1,7 +1,7 @@
-"""What compare's and the report's figures show, and how they look: the data of each
-(small, tested), the styles that keep lines apart, and each figure drawn as SVG text by
-:mod:`lrlab.present.svg` (milliseconds; matplotlib's PNG versions are in
-:mod:`lrlab.present.plots`, which draws the same data)."""
+"""Compare's and the report's figures, each defined once: the data it shows (small,
+tested), and the :class:`~lrlab.present.figure.Figure` that shows it, with the styles that
+keep lines apart. :mod:`lrlab.present.svg` writes a figure as SVG and
+:mod:`lrlab.present.mpl` draws it with matplotlib; neither knows what a figure means."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pandas as pd
 
 from lrlab.analysis.compare import Comparison, describe_at, higher_is_better
 from lrlab.experiment.scaling import RULES as SCALING_RULES
-from lrlab.present.svg import ColourBar, Figure, LegendEntry, Panel, Scale, Style, viridis
+from lrlab.present.figure import ColourBar, Figure, LegendEntry, Panel, Scale, Style, viridis
+from lrlab.rundir.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus
 
 
 class SensitivityLine(NamedTuple):
@@ -58,6 +59,81 @@ MOST_LABELLED_LINES = 3
 TIED = "tied with the best (5%, Holm)"
 DIVERGED = "diverged (≥ 1 seed)"
 STALLED = "stalled at chance (≥ 1 seed)"
+
+
+def _label(row: pd.Series, others: Sequence[str], multiple_sweeps: bool) -> str:
+    parts = [str(row["optimizer"])]
+    parts += [f"{c}={row[c]:g}" if isinstance(row[c], float) else f"{c}={row[c]}"
+              for c in others if not (isinstance(row[c], float) and math.isnan(row[c]))]
+    label = " ".join(parts)
+    return f"{row['sweep']}: {label}" if multiple_sweeps else label
+
+
+def sensitivity_lines(comparison: Comparison) -> list[SensitivityLine]:
+    """One line per sweep and optimizer setting, from the comparison's full table (never
+    from the rows a --top shows)."""
+    summary = comparison.summary
+    others = comparison.setting_columns
+    multiple = summary["sweep"].nunique() > 1
+    lines = []
+    for _, group in summary.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
+        group = group.sort_values("learning_rate")
+        rates = group["learning_rate"].astype(float)
+        lines.append(SensitivityLine(
+            label=_label(group.iloc[0], others, multiple),
+            learning_rates=rates.tolist(), mean=group["mean"].astype(float).tolist(),
+            ci_low=group["ci_low"].astype(float).tolist(),
+            ci_high=group["ci_high"].astype(float).tolist(),
+            best_rate=float(rates[group["verdict"] == "best"].iloc[0]) if (
+                group["verdict"] == "best").any() else math.nan,  # NaN: no rate learns
+            tied_rates=rates[group["verdict"].isin(["best", "tied"])].tolist(),
+            diverged_rates=rates[group["diverged"] > 0].tolist(),
+            stalled_rates=rates[group["stalled"] > 0].tolist(),
+        ))
+    return lines
+
+
+def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSet]:
+    """Per sweep and setting, the mean over seeds of each epoch's metrics, for the trials
+    of ``frame`` (already filtered as the comparison was) that are results."""
+    frame = frame[frame["status"].isin(FINISHED_STATUSES)].dropna(subset=["epoch"])
+    others = comparison.setting_columns
+    multiple = frame["sweep"].nunique() > 1
+    highlighted = {(row["sweep"], row["optimizer"], *(_key(row[c]) for c in others),
+                    row["learning_rate"])
+                   for _, row in comparison.summary.iterrows()
+                   if row["verdict"] in ("best", "tied")}
+    curves = []
+    for _, series in frame.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
+        # Per rate, the epochs every seed reached, then the mean over seeds of each:
+        # three group-bys per setting, whatever the number of rates.
+        reached = series.groupby(["learning_rate", "seed"])["epoch"].max().groupby(
+            level="learning_rate").min()
+        kept = series[series["epoch"] <= series["learning_rate"].map(reached)]
+        means = kept.groupby(["learning_rate", "epoch"])[list(EPOCH_METRICS)].mean(
+            ).sort_index().reset_index()
+        diverged = (series["status"] == TrialStatus.DIVERGED.value).groupby(
+            series["learning_rate"]).any()
+        rate_of = means["learning_rate"].to_numpy(float)
+        rates = sorted(float(r) for r in reached.index)
+        starts = np.searchsorted(rate_of, rates, side="left")
+        ends = np.searchsorted(rate_of, rates, side="right")
+        epochs = means["epoch"].to_numpy(float)
+        values = {c: means[c].to_numpy(float) for c in EPOCH_METRICS}
+        first = series.iloc[0]
+        key = (first["sweep"], first["optimizer"], *(_key(first[c]) for c in others))
+        curves.append(CurveSet(
+            label=_label(first, others, multiple), learning_rates=rates,
+            epochs=[epochs[a:b].tolist() for a, b in zip(starts, ends, strict=True)],
+            columns={c: [values[c][a:b].tolist() for a, b in zip(starts, ends, strict=True)]
+                     for c in EPOCH_METRICS},
+            diverged=[bool(diverged[r]) for r in rates],
+            highlighted=[(*key, r) in highlighted for r in rates]))
+    return curves
+
+
+def _key(value: object) -> object:
+    return "nan" if isinstance(value, float) and math.isnan(value) else value
 
 
 def series_styles(n: int) -> list[tuple[str, str]]:
@@ -142,8 +218,8 @@ def spans_decades(values: pd.Series) -> bool:
     return low > 0 and high > 1 and high / low >= 8
 
 
-def sensitivity_svg(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
-                    chance: float | None = None) -> str:
+def sensitivity_chart(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
+                    chance: float | None = None) -> Figure:
     """The metric against the learning rate (log axis) with its 95% interval over seeds;
     the best rate starred, the rates tied with it ringed, rates where a seed diverged
     crossed and where one stalled squared; chance as a dashed line."""
@@ -180,10 +256,10 @@ def sensitivity_svg(lines: Sequence[SensitivityLine], *, metric: str, at: str | 
         panel.hline(chance, Style("grey", 1, "--"))
         figure.legend.append(LegendEntry(f"chance ({chance:g})", Style("grey", 1, "--")))
     figure.legend.extend(marks.values())
-    return figure.to_svg()
+    return figure
 
 
-def learning_curves_svg(curves: Sequence[CurveSet]) -> str:
+def learning_curves_chart(curves: Sequence[CurveSet]) -> Figure:
     """Small multiples: a row per setting, training loss (log scale) and validation
     accuracy per epoch, colour = learning rate (log); the best rate and its tied set drawn
     bold, the others faint; an X where a diverged rate stopped."""
@@ -222,7 +298,7 @@ def learning_curves_svg(curves: Sequence[CurveSet]) -> str:
                            marker_size=3 if bold else 1.5)
                 if curve.diverged[i] and x:
                     panel.marks([x[-1]], [y[-1]], "x", size=6, colour="crimson")
-    return figure.to_svg()
+    return figure
 
 
 def _whole_ticks(last: float) -> list[float]:
@@ -230,7 +306,7 @@ def _whole_ticks(last: float) -> list[float]:
     return [float(e) for e in range(1, int(last) + 1, step)]
 
 
-def axes_svg(comparison: Comparison) -> str:
+def axes_chart(comparison: Comparison) -> Figure:
     """The metric along each axis (the Deep Learning Tuning Playbook's axis plots): every
     setting and rate as a faint point, the best of each value of the axis as a line of
     stars, one colour per sweep and optimizer; the learning rate is the first axis."""
@@ -266,10 +342,10 @@ def axes_svg(comparison: Comparison) -> str:
                                                  Style(colour, 1.8), "star", colour))
         if chance is not None:
             panel.hline(chance, Style("grey", 1, "--"))
-    return figure.to_svg()
+    return figure
 
 
-def scaling_svg(comparison: Comparison) -> str:
+def scaling_chart(comparison: Comparison) -> Figure:
     """The best rate against the batch size (log-log), per optimizer: the verdicts' best
     rates, the line of the fitted slope through them, and the linear and square-root rules
     drawn from the smallest batch size's best rate."""
@@ -300,7 +376,7 @@ def scaling_svg(comparison: Comparison) -> str:
         figure.legend.insert(len(figure.legend) - len(SCALING_RULES), LegendEntry(
             f"{scaling.along.label}: best rate (slope {scaling.slope:.2f}, 95% CI "
             f"{scaling.low:.2f} to {scaling.high:.2f})", Style(colour, 2), "circle", colour))
-    return figure.to_svg()
+    return figure
 
 
 def _padded(sizes: Sequence[float]) -> tuple[float, float]:

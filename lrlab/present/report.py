@@ -224,27 +224,29 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
     import jinja2
 
     from lrlab.present.charts import (
-        axes_svg,
+        axes_chart,
         axis_columns,
-        learning_curves_svg,
-        scaling_svg,
-        sensitivity_svg,
+        learning_curves,
+        learning_curves_chart,
+        scaling_chart,
+        sensitivity_chart,
+        sensitivity_lines,
     )
-    from lrlab.present.plots import learning_curves, sensitivity_lines
+    from lrlab.present.svg import to_svg
 
     comparison = data.comparison
     plots: dict[str, str] = {}
     if comparison is not None:
-        plots["sensitivity"] = sensitivity_svg(
+        plots["sensitivity"] = to_svg(sensitivity_chart(
             sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at,
-            chance=comparison.chance)
+            chance=comparison.chance))
         curves = learning_curves(data.frame, comparison)
         if curves:
-            plots["curves"] = learning_curves_svg(curves)
+            plots["curves"] = to_svg(learning_curves_chart(curves))
         if axis_columns(comparison):
-            plots["axes"] = axes_svg(comparison)
+            plots["axes"] = to_svg(axes_chart(comparison))
         if comparison.scaling:
-            plots["scaling"] = scaling_svg(comparison)
+            plots["scaling"] = to_svg(scaling_chart(comparison))
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("lrlab.present", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
