@@ -98,10 +98,11 @@ def test_readers_survive_random_corruptions(base: tuple[Path, ExperimentConfig],
 def readers(config: ExperimentConfig) -> dict[str, Callable[[Path], object]]:
     """Every command that reads run files, as the library runs it for the command line."""
     from lrlab.analysis.compare import compare_runs
-    from lrlab.analysis.status import latest_run_dir, read_status, status_lines
+    from lrlab.analysis.status import latest_run_dir, read_status
     from lrlab.present.charts import learning_curves, sensitivity_lines
     from lrlab.present.render import FORMATS, render
     from lrlab.present.report import collect, render_html
+    from lrlab.present.status_text import status_lines
     from lrlab.present.tensorboard_export import export
     from lrlab.run.sweep import run_sweep
     from lrlab.rundir.loading import scan_runs

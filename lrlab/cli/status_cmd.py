@@ -29,7 +29,8 @@ def status(
     from rich.live import Live
     from rich.text import Text
 
-    from lrlab.analysis.status import latest_run_dir, read_status, status_lines
+    from lrlab.analysis.status import latest_run_dir, read_status
+    from lrlab.present.status_text import status_lines
 
     console = stdout_console()
     with user_errors():

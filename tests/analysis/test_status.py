@@ -9,10 +9,11 @@ from pathlib import Path
 from helpers import one_line_error, write_fixture_sweep
 from typer.testing import CliRunner
 
-from lrlab.analysis.status import read_status, status_lines
+from lrlab.analysis.status import read_status
 from lrlab.cli import app
 from lrlab.experiment.config import parse_config
 from lrlab.experiment.trials import expand_trials
+from lrlab.present.status_text import status_lines
 from lrlab.rundir.lock import LOCK_FILE, writer_lock
 
 runner = CliRunner()

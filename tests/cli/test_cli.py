@@ -217,3 +217,16 @@ def test_the_data_command_names_the_data_sets_the_config_accepts() -> None:
     from lrlab.experiment import config
 
     assert data_cmd.NAMED_DATASETS == config.NAMED_DATASETS
+
+
+def test_the_engine_line_says_each_engine_once_with_stacks_and_compile_time() -> None:
+    from types import SimpleNamespace
+
+    from lrlab.present.sweep_summary import engine_line
+
+    engines = [{"name": "jax", "device": "cuda:0", "precision": "tf32"}] * 2
+    report = SimpleNamespace(engines=engines, largest_stack=16, compile_seconds=3.14)
+    assert engine_line(report) == ("trained by jax on cuda:0 (tf32), in stacks of up to 16 "
+                                   "trials; compiling took 3.1 s")
+    nothing = SimpleNamespace(engines=[], largest_stack=1, compile_seconds=None)
+    assert engine_line(nothing) == "trained by no engine (nothing to train)"

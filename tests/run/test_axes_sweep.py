@@ -209,8 +209,8 @@ def _trials_header(report) -> list[str]:
     """The column names of the trials table a sweep prints at its end."""
     from rich.console import Console
 
-    from lrlab.cli.sweep_cmd import _print_summary
+    from lrlab.present.sweep_summary import trials_table
 
     console = Console(record=True, width=140)
-    _print_summary(console, report.rows, None)
+    console.print(trials_table(report.rows, width=console.width))
     return [word for word in console.export_text().splitlines()[2].split() if word != "┃"]

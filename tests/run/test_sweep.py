@@ -241,7 +241,8 @@ def test_a_full_disk_mid_sweep_records_its_end_and_says_how_to_resume(
         small_disk: Path, tiny_config: ExperimentConfig) -> None:
     from helpers import fill_disk
 
-    from lrlab.analysis.status import read_status, status_lines
+    from lrlab.analysis.status import read_status
+    from lrlab.present.status_text import status_lines
 
     class FillsTheDisk(SweepObserver):
         def trial_finished(self, trial: Trial, row: dict) -> None:
