@@ -11,7 +11,8 @@ crawls, too large overshoots or diverges) read from the evidence. Pure (pandas).
 
 The first two fail a rate (it is never the best); the other three are warnings about it.
 A trial's history is a mapping of column name to its per-epoch values (a DataFrame will do;
-compare passes NumPy arrays, which a thousand trials read in a blink).
+compare passes NumPy arrays, which a thousand trials read in a blink). Each reason comes
+with its numbers (:data:`Facts`); :func:`lrlab.present.render.failure_detail` says them.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ CHANCE_MARGIN = 0.1
 DEAD_MANY = 0.5  # a diverged network with this share of dead units says so too
 
 History = Mapping[str, "Sequence[float] | np.ndarray | pd.Series"]
+# A reason's numbers, by name: diverged {epoch, loss, initial_loss, dead_units},
+# stalled {dead_units}, unstable {rise, epoch}, overfitting {epoch, val_low, val_last,
+# loss_low, loss_last}, crawling {column, gain, noise} (noise None with one seed). A value
+# is None where it was not measured; dead_units is left out where it says nothing.
+Facts = Mapping[str, "float | int | str | None"]
 
 
 @dataclass(frozen=True)
@@ -46,15 +52,10 @@ class Failure:
     reason: str
     seeds: int
     of: int
-    detail: str
+    facts: Facts
     # The mean share of hidden ReLU units dead at the end, over the seeds with this
     # reason (NaN: not measured, or no ReLU units).
     dead_units: float = math.nan
-
-    @property
-    def text(self) -> str:
-        share = "" if self.seeds == self.of else f"{self.seeds} of {self.of} seeds: "
-        return f"{self.reason} ({share}{self.detail})"
 
 
 def stalled(best_accuracy: float, chance: float) -> bool:
@@ -65,35 +66,37 @@ def stalled(best_accuracy: float, chance: float) -> bool:
 
 def trial_reason(history: History, *, status: str, diverged_epoch: float,
                  initial_loss: float, stalled: bool, dead_units: float = math.nan
-                 ) -> tuple[str, str] | None:
+                 ) -> tuple[str, Facts] | None:
     """The gravest reason one trial shows, with its numbers; None when it shows none (of
     the per-trial reasons: crawling is judged over a rate's seeds). ``dead_units`` is the
     share of hidden ReLU units that output zero on every validation image (NaN: none)."""
     loss = _column(history, "loss")
+    share = _float(dead_units)
     if status == "diverged":
-        at = "" if _missing(diverged_epoch) else f" at epoch {int(diverged_epoch)}"
         last = float(loss[-1]) if len(loss) else math.nan
-        ratio = (f": loss {_number(last)}, {last / initial_loss:.3g}x the initial "
-                 f"{_number(initial_loss)}" if math.isfinite(last) and initial_loss > 0
-                 else "")
-        return "diverged", f"the loss blew up{at}{ratio}{_dead(dead_units, only_many=True)}"
+        facts: dict[str, float | int | str | None] = {
+            "epoch": None if _missing(diverged_epoch) else int(diverged_epoch),
+            "loss": last if math.isfinite(last) and initial_loss > 0 else None,
+            "initial_loss": initial_loss if math.isfinite(last) and initial_loss > 0 else None}
+        if math.isfinite(share) and share >= DEAD_MANY:  # a few dead units say nothing here
+            facts["dead_units"] = share
+        return "diverged", facts
     if stalled:
-        return "stalled", f"it never left chance{_dead(dead_units)}"
+        return "stalled", {"dead_units": share if math.isfinite(share) else None}
     if len(loss) < 2:
         return None
     with np.errstate(divide="ignore", invalid="ignore"):  # a loss of 0, or NaN: no rise
         rises = loss[1:] / loss[:-1] - 1
     if np.isfinite(rises).all() and (rises > UNSTABLE_RISE).any():
         i = int(np.argmax(rises))
-        return "unstable", (f"training loss rose {rises[i]:.0%} from epoch {i + 1} to "
-                            f"{i + 2}")
+        return "unstable", {"rise": float(rises[i]), "epoch": i + 1}
     val = _column(history, "val_loss")
     if len(val) == len(loss) and not np.isnan(val).any():
         low = int(np.argmin(val))
         if val[-1] > val[low] * (1 + OVERFIT_RISE) and loss[-1] < loss[low]:
-            return "overfitting", (f"validation loss rose from {_number(val[low])} at epoch "
-                                   f"{low + 1} to {_number(val[-1])} while training loss "
-                                   f"fell from {_number(loss[low])} to {_number(loss[-1])}")
+            return "overfitting", {"epoch": low + 1, "val_low": float(val[low]),
+                                   "val_last": float(val[-1]), "loss_low": float(loss[low]),
+                                   "loss_last": float(loss[-1])}
     return None
 
 
@@ -105,7 +108,7 @@ def rate_failures(trials: pd.DataFrame | Sequence[Mapping[str, object]],
     ``_trial``: sweep/trial_id), gravest first."""
     records = records_of(trials) if isinstance(trials, pd.DataFrame) else list(trials)
     of = len(records)
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[Facts]] = {}
     dead: dict[str, list[float]] = {}
     for trial in records:
         history = histories.get(f"{trial['sweep']}/{trial['trial_id']}", {})
@@ -149,10 +152,9 @@ def _crawling(trials: Sequence[Mapping[str, object]], histories: Mapping[str, Hi
     noise = float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0
     if not gain > max(noise, CRAWL_FLOOR):
         return None
-    than = (f"more than the seed noise {_number(noise)}" if len(finals) > 1 else
-            f"more than {CRAWL_FLOOR:g} (one seed: no noise to measure it against)")
     return Failure("crawling", int(sum(g > 0 for g in gains)), len(gains),
-                   f"{column} still rising by {_number(gain)} in the last epoch, {than}")
+                   {"column": column, "gain": gain,
+                    "noise": noise if len(finals) > 1 else None})
 
 
 _TRIAL_FIELDS = ("sweep", "trial_id", "status", "stalled", "dead_units", "diverged_epoch",
@@ -171,24 +173,9 @@ def _column(history: History, name: str) -> np.ndarray:
     return np.asarray(history[name], dtype=float) if name in history else np.empty(0)
 
 
-def _dead(share: object, *, only_many: bool = False) -> str:
-    """What a trial's dead ReLU units say, as a clause; nothing when not measured."""
-    share = _float(share)
-    if not math.isfinite(share) or only_many and share < DEAD_MANY:
-        return ""
-    if share == 0:
-        return "; no hidden unit died"
-    return (f"; {share:.0%} of its hidden ReLU units died (zero on every validation "
-            f"image)")
-
-
 def _mean(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     return float(np.mean(finite)) if finite else math.nan
-
-
-def _number(value: float) -> str:
-    return f"{value:.3g}"
 
 
 def _float(value: object) -> float:

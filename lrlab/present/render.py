@@ -34,7 +34,7 @@ from lrlab.analysis.compare import (
     in_metric_units,
     varied_columns,
 )
-from lrlab.analysis.failures import FAILING, REASONS
+from lrlab.analysis.failures import CRAWL_FLOOR, FAILING, REASONS, Facts, Failure
 from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.formatting import number, plural, rate
 from lrlab.rundir.files import json_safe
@@ -191,6 +191,47 @@ def _split_text(v: Verdict) -> str:
     fix = ("a larger split (data.validation) or the loss (--metric val_loss) would"
            if split == "validation" else "a larger split, or a loss (--metric), would")
     return f"Caution: {' and '.join(parts)}: it cannot rank these rates; {fix}."
+
+
+def failure_detail(reason: str, facts: Facts) -> str:
+    """A reason's numbers in words (:mod:`lrlab.analysis.failures`): what result.json's
+    ``failure.detail`` and the JSON export's ``detail`` say."""
+    if reason == "diverged":
+        at = "" if facts.get("epoch") is None else f" at epoch {facts['epoch']}"
+        loss, initial = facts.get("loss"), facts.get("initial_loss")
+        ratio = (f": loss {loss:.3g}, {loss / initial:.3g}x the initial {initial:.3g}"
+                 if isinstance(loss, float) and isinstance(initial, float) else "")
+        return f"the loss blew up{at}{ratio}{_dead_clause(facts.get('dead_units'))}"
+    if reason == "stalled":
+        return f"it never left chance{_dead_clause(facts.get('dead_units'))}"
+    if reason == "unstable":
+        epoch = int(facts["epoch"])  # type: ignore[arg-type]
+        return f"training loss rose {facts['rise']:.0%} from epoch {epoch} to {epoch + 1}"
+    if reason == "overfitting":
+        return (f"validation loss rose from {facts['val_low']:.3g} at epoch {facts['epoch']} "
+                f"to {facts['val_last']:.3g} while training loss fell from "
+                f"{facts['loss_low']:.3g} to {facts['loss_last']:.3g}")
+    if reason == "crawling":
+        noise = facts.get("noise")
+        than = (f"more than the seed noise {noise:.3g}" if noise is not None else
+                f"more than {CRAWL_FLOOR:g} (one seed: no noise to measure it against)")
+        return f"{facts['column']} still rising by {facts['gain']:.3g} in the last epoch, {than}"
+    raise ValueError(f"unknown reason {reason!r}")
+
+
+def _dead_clause(share: object) -> str:
+    """What a trial's dead ReLU units say, as a clause; nothing when not measured."""
+    if not isinstance(share, (int, float)) or not math.isfinite(share):
+        return ""
+    if share == 0:
+        return "; no hidden unit died"
+    return f"; {share:.0%} of its hidden ReLU units died (zero on every validation image)"
+
+
+def failure_text(failure: Failure) -> str:
+    """``diverged (2 of 3 seeds: the loss blew up at epoch 1 ...)``."""
+    share = "" if failure.seeds == failure.of else f"{failure.seeds} of {failure.of} seeds: "
+    return f"{failure.reason} ({share}{failure_detail(failure.reason, failure.facts)})"
 
 
 # What each reason means, said once per verdict (the numbers are in the table's `why`
@@ -503,9 +544,11 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
                                 **asdict(c.difference), "p_adjusted": c.p_adjusted,
                                 "seeds_needed": c.seeds_needed} for c in v.versus_best]
         data["edges"] = [{**asdict(e), "text": edge_text(e)} for e in v.edges]
-        data["failures"] = [{"learning_rate": r, "reasons": [{**asdict(f), "text": f.text}
-                                                             for f in found]}
-                            for r, found in v.failures]
+        data["failures"] = [{"learning_rate": r, "reasons": [
+            {"reason": f.reason, "seeds": f.seeds, "of": f.of,
+             "detail": failure_detail(f.reason, f.facts), "dead_units": f.dead_units,
+             "facts": dict(f.facts), "text": failure_text(f)} for f in found]}
+            for r, found in v.failures]
         data["settings"] = dict(v.settings)
         data["best_with"] = dict(v.best_with)
         data["text"] = verdict_text(v)

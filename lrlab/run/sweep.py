@@ -37,6 +37,7 @@ from lrlab.experiment.trials import (
     plan_experiments,
     with_additions,
 )
+from lrlab.present.render import failure_detail
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.backends.base import reserved
 from lrlab.run.environment import collect_environment
@@ -452,7 +453,8 @@ class _Recorder:
             dead_units=math.nan if outcome.dead_units is None else outcome.dead_units)
         if found is None:
             return result
-        return dataclasses.replace(result, failure=found[0], failure_detail=found[1])
+        return dataclasses.replace(result, failure=found[0],
+                                   failure_detail=failure_detail(*found))
 
     def notice(self, text: str) -> None:
         self._observer.notice(text)

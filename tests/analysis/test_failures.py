@@ -1,5 +1,6 @@
 """Why a rate fails, from constructed histories: each reason, its numbers, and what does
-not count as one."""
+not count as one. The analysis returns the numbers; present.render says them, and these
+tests read both."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import math
 import pandas as pd
 import pytest
 
-from lrlab.analysis.failures import rate_failures, stalled, trial_reason
+from lrlab.analysis.failures import rate_failures, stalled
+from lrlab.analysis.failures import trial_reason as trial_facts
+from lrlab.present.render import failure_detail, failure_text
+
+
+def trial_reason(history, **kwargs):
+    """The reason and its numbers in words, as result.json records them."""
+    found = trial_facts(history, **kwargs)
+    return None if found is None else (found[0], failure_detail(*found))
 
 
 def history(loss, val_loss=None, val_accuracy=None) -> pd.DataFrame:
@@ -55,8 +64,10 @@ def test_crawling_is_judged_against_the_seed_noise() -> None:
               for i, d in enumerate((0.0, 0.001, -0.001))}
     (crawling,) = trials([{}, {}, {}], rising)
     assert (crawling.reason, crawling.seeds, crawling.of) == ("crawling", 3, 3)
-    assert crawling.detail == ("val_accuracy still rising by 0.05 in the last epoch, more than "
-                               "the seed noise 0.001")
+    assert crawling.facts == {"column": "val_accuracy", "gain": pytest.approx(0.05),
+                              "noise": pytest.approx(0.001)}
+    assert failure_detail("crawling", crawling.facts) == (
+        "val_accuracy still rising by 0.05 in the last epoch, more than the seed noise 0.001")
     # The same gain among seeds that differ by more than it: not told from noise.
     noisy = {i: history([1.0, 0.8], val_accuracy=[0.80 + d, 0.85 + d])
              for i, d in enumerate((0.0, 0.1, -0.1))}
@@ -64,14 +75,15 @@ def test_crawling_is_judged_against_the_seed_noise() -> None:
     flat = {i: history([1.0, 0.8], val_accuracy=[0.9, 0.9005]) for i in range(3)}
     assert trials([{}, {}, {}], flat) == ()
     (alone,) = trials([{}], {0: rising[0]})
-    assert alone.detail.endswith("more than 0.002 (one seed: no noise to measure it against)")
+    assert failure_detail("crawling", alone.facts).endswith(
+        "more than 0.002 (one seed: no noise to measure it against)")
 
 
 def test_a_rate_fails_on_one_seed_but_a_warning_needs_most() -> None:
     diverged = {0: history([1.0, 30.0]), 1: history([1.0, 0.5]), 2: history([1.0, 0.5])}
     (failure,) = trials([{"status": "diverged", "diverged_epoch": 2}, {}, {}], diverged)
     assert (failure.reason, failure.seeds, failure.of) == ("diverged", 1, 3)
-    assert failure.text.startswith("diverged (1 of 3 seeds: the loss blew up at epoch 2")
+    assert failure_text(failure).startswith("diverged (1 of 3 seeds: the loss blew up at epoch 2")
     one_overfits = {0: history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.7]),
                     1: history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.5]),
                     2: history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.5])}

@@ -71,23 +71,26 @@ def test_sweep_writes_the_documented_run_directory(tmp_path: Path,
     assert not list(root.rglob(".*.tmp"))  # no temporary file left behind
 
 
-@pytest.mark.slow
 def test_resume_runs_only_unfinished_trials(tmp_path: Path,
                                             tiny_config: ExperimentConfig) -> None:
-    first = run_sweep(tiny_config, runs_dir=tmp_path)
+    """The runner's bookkeeping, whatever trains (real workers resume in
+    test_run_safety.py and below): a finished trial is kept byte for byte, a missing or
+    damaged result trains again, and a finished sweep resumes to nothing."""
+    first = run_sweep(tiny_config, runs_dir=tmp_path, backend=ArithmeticBackend())
     ids = [t.trial_id for t in expand_trials(tiny_config)]
     kept = (first.run_dir / "trials" / ids[0] / "result.json").read_text()
     (first.run_dir / "trials" / ids[2] / "result.json").unlink()  # as if killed mid-trial
     (first.run_dir / "trials" / ids[1] / "result.json").write_text("{trunc")  # corrupted
     recorder = Recorder()
-    again = run_sweep(tiny_config, runs_dir=tmp_path, resume=first.run_dir, observer=recorder)
+    again = run_sweep(tiny_config, runs_dir=tmp_path, resume=first.run_dir, observer=recorder,
+                      backend=ArithmeticBackend())
     assert again.run_dir == first.run_dir
-    # Two workers: in either order.
     assert sorted(recorder.started) == sorted([ids[1], ids[2]]) and recorder.pending == 2
     assert (first.run_dir / "trials" / ids[0] / "result.json").read_text() == kept
     assert pd.read_csv(first.run_dir / "results.csv")["trial_id"].tolist() == ids
     nothing = Recorder()
-    run_sweep(tiny_config, runs_dir=tmp_path, resume=first.run_dir, observer=nothing)
+    run_sweep(tiny_config, runs_dir=tmp_path, resume=first.run_dir, observer=nothing,
+              backend=ArithmeticBackend())
     assert nothing.started == [] and nothing.pending == 0
 
 

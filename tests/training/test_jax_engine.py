@@ -162,10 +162,10 @@ def test_the_seed_facts_hold_on_jax_and_it_agrees_with_tensorflow_after_an_epoch
         tmp_path: Path, mnist_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LRLAB_DATA_DIR", str(mnist_dir))
 
-    def one_epoch(engine: str, optimizers: str, *, validation: int) -> dict:
+    def one_epoch(engine: str, optimizers: str, *, validation: int, limit: str = "") -> dict:
         name = f"{engine}-{validation}"
         config = tmp_path / f"{name}.yaml"
-        config.write_text(f"name: {name}\ndata: {{validation: {validation}}}\n"
+        config.write_text(f"name: {name}\ndata: {{validation: {validation}{limit}}}\n"
                           f"training: {{epochs: 1, engine: {engine}}}\n"
                           f"sweep: {{optimizers: {optimizers}}}\n")
         result = CliRunner().invoke(app, ["sweep", str(config), "--runs-dir",
@@ -185,10 +185,11 @@ def test_the_seed_facts_hold_on_jax_and_it_agrees_with_tensorflow_after_an_epoch
     assert facts[("rmsprop", 1e-3)]["test"]["accuracy"] >= 0.96
     assert facts[("rmsprop", 1.0)]["status"] == "diverged"
     assert facts[("sgd", 0.1)]["test"]["accuracy"] > facts[("sgd", 0.01)]["test"]["accuracy"]
-    # The well-behaved trials on both engines, 10,000 images held out to validate.
+    # The well-behaved trials on both engines: agreement needs no more than 12,000 images,
+    # 2,000 of them held out to validate (one image moves the accuracy by 0.0005).
     well_behaved = "[{name: sgd, learning_rates: [0.01]}, {name: rmsprop, learning_rates: [1e-4]}]"
-    jax = one_epoch("jax", well_behaved, validation=10_000)
-    tf = one_epoch("tensorflow", well_behaved, validation=10_000)
+    jax = one_epoch("jax", well_behaved, validation=2_000, limit=", train_limit: 12000")
+    tf = one_epoch("tensorflow", well_behaved, validation=2_000, limit=", train_limit: 12000")
     assert jax.keys() == tf.keys() and len(tf) == 2
     for key in tf:
         assert abs(jax[key]["final"]["val_accuracy"] - tf[key]["final"]["val_accuracy"]) <= 0.003
