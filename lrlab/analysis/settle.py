@@ -12,7 +12,9 @@ A round does one of two things, in this order:
    rivals get the seeds of the next look. A setting is settled when no rival is open, and
    out of looks when the rule's last look leaves some open.
 
-Every decision is a plain dict (what, why, the numbers) that settle.json records.
+Every decision is a plain dict (what, why, the numbers) that settle.json records. Its
+``why`` holds the facts behind it (the edge and its rate, the looks, the rivals still
+open); :func:`lrlab.present.rounds.worded` says them before settle.json records them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from lrlab.analysis.axes import find_edges, next_rate_beyond
 from lrlab.analysis.compare import compare_runs, higher_is_better, setting_label, trial_values
 from lrlab.analysis.sequential import SequentialRule, best_of, judge, seeds_to_add
 from lrlab.experiment.trials import Addition
-from lrlab.formatting import plural
 from lrlab.formatting import rate as format_rate
 from lrlab.rundir.loading import SAMPLED_ATTR
 from lrlab.rundir.records import FINISHED_STATUSES, TrialStatus
@@ -136,11 +137,10 @@ def _extend(state: SettingState, extended: Mapping[tuple[str, str], int],
     best = best_of(learners, higher_is_better=state.higher_is_better) if learners else None
     edges = find_edges(rates, best=best, largest_learning=max(learners) if learners else None,
                        sampled=False)
-    whys = {e.side: f"the {'best rate' if e.what == 'best' else 'largest rate that learns'}, "
-                    f"{format_rate(e.rate)}, is the {'highest' if e.side == 'high' else 'lowest'}"
-                    f" tried" for e in edges}
+    whys: dict[str, dict[str, Any]] = {
+        e.side: {"edge": e.what, "rate": e.rate, "side": e.side} for e in edges}
     if not learners:
-        whys["low"] = "no rate learns: every one diverged or stalled on a seed"
+        whys["low"] = {"edge": None}  # no rate learns
     for direction, side in (("up", "high"), ("down", "low")):
         if side not in whys:
             continue
@@ -150,8 +150,8 @@ def _extend(state: SettingState, extended: Mapping[tuple[str, str], int],
                                     "direction": direction, "why": why,
                                     "means": _means(state)}
         if done >= MAX_EXTENSIONS:
-            decision.update(action="stop extending", why=f"{why}, but {done} rates were "
-                            f"added beyond the grid already (at most {MAX_EXTENSIONS})")
+            decision.update(action="stop extending",
+                            why={**why, "extended": done, "most": MAX_EXTENSIONS})
             found.decisions.append(decision)
             continue
         rate = next_rate_beyond(rates, side)
@@ -169,7 +169,7 @@ def _look(state: SettingState, rule: SequentialRule, look: int, seeds: Sequence[
                                 "tolerance": rule.tolerance}
     found.decisions.append(decision)
     if not learners:
-        decision.update(state=NOTHING_LEARNS, why="every rate diverged or stalled on a seed")
+        decision.update(state=NOTHING_LEARNS, why={})
         found.states[state.label] = NOTHING_LEARNS
         return
     best = best_of(learners, higher_is_better=state.higher_is_better)
@@ -179,13 +179,11 @@ def _look(state: SettingState, rule: SequentialRule, look: int, seeds: Sequence[
                     best_mean=_mean(learners[best]), calls=[c.to_dict() for c in calls])
     still = [c for c in calls if c.call == "open"]
     if not still:
-        decision.update(state=SETTLED, why="every rival is separated from the best or "
-                        "equivalent to it" if calls else "no other rate learns")
+        decision.update(state=SETTLED, why={"rivals": len(calls)})
         found.states[state.label] = SETTLED
         return
     if look >= rule.looks:
-        decision.update(state=OUT_OF_LOOKS, why=f"the last of {rule.looks} looks leaves "
-                        f"{plural(len(still), 'rival')} open")
+        decision.update(state=OUT_OF_LOOKS, why={"looks": rule.looks, "open": len(still)})
         found.states[state.label] = OUT_OF_LOOKS
         return
     target = rule.schedule[look]
@@ -193,8 +191,7 @@ def _look(state: SettingState, rule: SequentialRule, look: int, seeds: Sequence[
     have = {r: set(v) for r, v in learners.items()}
     adding = seeds_to_add(calls, best, have, pool)
     found.states[state.label] = "open"
-    decision.update(state="open", why=f"{plural(len(still), 'rival')} neither separated nor "
-                    f"equivalent: the best and they get {target} seeds",
+    decision.update(state="open", why={"open": len(still), "seeds": target},
                     seeds={format_rate(r): s for r, s in adding.items()})
     found.added += [Addition(state.rates[r].like, r, s)
                     for r, added in adding.items() for s in added]

@@ -7,9 +7,43 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lrlab.analysis.settle import NOTHING_LEARNS, OUT_OF_LOOKS, SETTLED
 from lrlab.formatting import plural, rate
 
 _CALLS = ("separated", "equivalent", "open")
+
+
+def worded(decisions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Decisions of :mod:`lrlab.analysis.settle` as settle.json records them: each ``why``
+    (the facts behind it) said in words, in its place."""
+    return [{**d, "why": why_text(d)} if isinstance(d.get("why"), Mapping) else dict(d)
+            for d in decisions]
+
+
+def why_text(decision: Mapping[str, Any]) -> str:
+    """Why a decision was taken, from its facts."""
+    why = decision["why"]
+    if decision.get("action") in ("extend", "stop extending"):
+        if why.get("edge") is None:
+            text = "no rate learns: every one diverged or stalled on a seed"
+        else:
+            what = "best rate" if why["edge"] == "best" else "largest rate that learns"
+            end = "highest" if why["side"] == "high" else "lowest"
+            text = f"the {what}, {rate(why['rate'])}, is the {end} tried"
+        if decision.get("action") == "stop extending":
+            text += (f", but {why['extended']} rates were added beyond the grid already (at "
+                     f"most {why['most']})")
+        return text
+    state = decision.get("state")
+    if state == NOTHING_LEARNS:
+        return "every rate diverged or stalled on a seed"
+    if state == SETTLED:
+        return ("every rival is separated from the best or equivalent to it"
+                if why.get("rivals") else "no other rate learns")
+    if state == OUT_OF_LOOKS:
+        return f"the last of {why['looks']} looks leaves {plural(why['open'], 'rival')} open"
+    return (f"{plural(why['open'], 'rival')} neither separated nor equivalent: the best and "
+            f"they get {why['seeds']} seeds")
 
 
 def round_lines(entry: Mapping[str, Any], *, tolerance: float | None = None) -> list[str]:

@@ -23,6 +23,7 @@ from lrlab.analysis.sequential import SequentialRule
 from lrlab.analysis.settle import Round, plan_round, setting_states
 from lrlab.errors import ConfigError, StoreError
 from lrlab.experiment.config import ExperimentConfig
+from lrlab.present.rounds import worded
 from lrlab.run.sweep import SweepObserver, SweepReport, run_sweep
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.records import timestamp
@@ -105,6 +106,8 @@ def run_settle(config: ExperimentConfig, *, options: SettleOptions = SettleOptio
                  and trainings > options.max_trainings else
                  TIME if options.max_minutes is not None
                  and elapsed > options.max_minutes * 60 else None)
+        decided = Round(decided.kind, worded(decided.decisions), decided.added,
+                        decided.states)  # the facts behind each decision, in words
         entry = {"round": len(record["rounds"]) + 1, "at": timestamp(), **decided.to_dict()}
         if ended is not None:
             entry["added"] = []  # what a budget refused is recorded as decided, not added

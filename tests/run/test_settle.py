@@ -287,3 +287,34 @@ def test_the_rates_added_are_the_ones_the_verdict_names(tmp_path: Path) -> None:
     assert (edge.side, edge.add, edge.next_rate) == ("low", (0.0001, 0.001), 0.0001)
     record = json.loads((plain.run_dir / SETTLE_FILE).read_text())
     assert [d["learning_rate"] for d in decisions(record, "extend")][:1] == [0.0001]
+
+
+def test_each_decision_s_facts_are_said_in_words_before_settle_json_records_them() -> None:
+    from lrlab.present.rounds import worded
+
+    decisions = [
+        {"action": "extend", "why": {"edge": "best", "rate": 0.01, "side": "high"}},
+        {"action": "extend", "why": {"edge": "largest learning", "rate": 1.0, "side": "low"}},
+        {"action": "extend", "why": {"edge": None}},
+        {"action": "stop extending", "why": {"edge": "best", "rate": 10.0, "side": "high",
+                                             "extended": 3, "most": 3}},
+        {"action": "look", "state": "nothing learns", "why": {}},
+        {"action": "look", "state": "settled", "why": {"rivals": 2}},
+        {"action": "look", "state": "settled", "why": {"rivals": 0}},
+        {"action": "look", "state": "out of looks", "why": {"looks": 5, "open": 1}},
+        {"action": "look", "state": "open", "why": {"open": 2, "seeds": 5}},
+        {"action": "look", "state": "settled", "why": "as an older settle.json says"},
+    ]
+    assert [d["why"] for d in worded(decisions)] == [
+        "the best rate, 0.01, is the highest tried",
+        "the largest rate that learns, 1, is the lowest tried",
+        "no rate learns: every one diverged or stalled on a seed",
+        "the best rate, 10, is the highest tried, but 3 rates were added beyond the grid "
+        "already (at most 3)",
+        "every rate diverged or stalled on a seed",
+        "every rival is separated from the best or equivalent to it",
+        "no other rate learns",
+        "the last of 5 looks leaves 1 rival open",
+        "2 rivals neither separated nor equivalent: the best and they get 5 seeds",
+        "as an older settle.json says"]
+    assert decisions[0]["why"] == {"edge": "best", "rate": 0.01, "side": "high"}  # a copy
