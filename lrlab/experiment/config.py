@@ -33,7 +33,7 @@ from lrlab.errors import ConfigError
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
 from lrlab.experiment.scaling import NO_SCALING, SCALE_RATES_CHOICES, scale_rate
 from lrlab.experiment.space import SAMPLERS, SECTIONS, Axis, Range, split_axes
-from lrlab.formatting import brief
+from lrlab.formatting import brief, first_line
 
 # A config is a few hundred lines; YAML's parser would take minutes over megabytes.
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -753,7 +753,10 @@ def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
 
 def _read_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
     """Parse YAML, returning the data and the 1-based line of every key and list item."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # which reads the text: a control character fails here
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not YAML text ({first_line(exc)})") from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

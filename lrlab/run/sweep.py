@@ -25,7 +25,7 @@ import pandas as pd
 from lrlab.analysis.compare import CompareError, Comparison, compare_runs
 from lrlab.analysis.failures import stalled, trial_reason
 from lrlab.engines import engine as engine_spec
-from lrlab.errors import StoreError
+from lrlab.errors import ConfigError, StoreError
 from lrlab.experiment.config import ExperimentConfig, parse_config, surprising_settings
 from lrlab.experiment.trials import (
     MAX_TRIALS,
@@ -37,6 +37,7 @@ from lrlab.experiment.trials import (
     plan_experiments,
     with_additions,
 )
+from lrlab.formatting import first_line
 from lrlab.present.render import failure_detail
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.backends.base import reserved
@@ -470,7 +471,11 @@ def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
     # Read as a config is (checked, every key's default filled in: keys added since the run
     # was written read as what it trained with), then compared as written.
     source = str(path / CONFIG_FILE)
-    stored = parse_config(store.read_config_text(), source=source).to_dict()
+    try:
+        stored = parse_config(store.read_config_text(), source=source).to_dict()
+    except ConfigError as exc:  # however many mistakes it shows now, one line: lrlab wrote it
+        raise StoreError(f"{first_line(exc)} (the run directory's own config: damaged, or "
+                         f"from an lrlab that took other keys; resume cannot read it)") from None
     wanted = config.to_dict()
     stored.pop("name", None)
     wanted.pop("name", None)

@@ -257,8 +257,11 @@ def parse_range_test(data: Mapping[str, Any]) -> dict[str, Any]:
         if not rules:
             raise ValueError(f"{label}.rules: none recorded")
         for rule, found_by in rules.items():
+            found_by = _mapping(found_by)
             for name in ("median", "low", "high"):
-                _field(f"{label}.rules.{rule}.{name}", _number, _mapping(found_by).get(name))
+                if name not in found_by:  # the report shows all three
+                    raise ValueError(f"{label}.rules.{rule}.{name}: missing")
+                _field(f"{label}.rules.{rule}.{name}", _number, found_by[name])
     return dict(data)
 
 

@@ -237,7 +237,7 @@ class RunStore:
         data = self._read_json(path) if os.path.lexists(path) else checked(
             ENVIRONMENT_FILE, {FORMAT_KEY: FORMAT, "sessions": []}, path=path,
             run_dir=self.root)
-        if not isinstance(data["sessions"], list):
+        if not isinstance(data.get("sessions"), list):
             raise StoreError(f"{path}: malformed; 'sessions' should be a list")
         if data.get("kind") is not None and data["kind"] not in KINDS:
             raise StoreError(f"{path}: unknown kind {data['kind']!r}; expected "

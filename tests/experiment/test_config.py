@@ -285,3 +285,15 @@ def test_a_data_path_in_a_link_loop_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cfg.yaml:4: data.path: loop/x.npz: a symbolic "
                                           r"link loop"):
         load_config(config)
+
+
+def test_a_control_character_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    """PyYAML refuses such text while it builds its loader, before parsing: a seeded fuzz
+    run (seed 7) found it as a traceback."""
+    path = tmp_path / "binary.yaml"
+    path.write_text("name: x\x13\nsweep: {}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"{path}: not YAML text (")
+    assert "#x0013" in message

@@ -94,6 +94,21 @@ def test_resume_runs_only_unfinished_trials(tmp_path: Path,
     assert nothing.started == [] and nothing.pending == 0
 
 
+def test_resuming_a_directory_whose_own_config_is_damaged_is_one_line(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    """A truncated sweep.yaml shows several mistakes as a config; as a run directory's
+    it is one damage (seed 7 of the fuzz test)."""
+    first = run_sweep(tiny_config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    config_file = first.run_dir / "sweep.yaml"
+    config_file.write_text(config_file.read_text()[:40])
+    with pytest.raises(StoreError) as raised:
+        run_sweep(tiny_config, resume=first.run_dir, backend=ArithmeticBackend())
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith(f"{config_file}:")
+    assert message.endswith("(the run directory's own config: damaged, or from an lrlab that "
+                            "took other keys; resume cannot read it)")
+
+
 @pytest.mark.slow
 def test_resume_refuses_another_config(tmp_path: Path, tiny_config: ExperimentConfig) -> None:
     first = run_sweep(tiny_config, runs_dir=tmp_path)

@@ -127,3 +127,12 @@ def test_older_files_are_told_apart_in_one_place() -> None:
     # A range test from before kinds were recorded has its result.json at the top.
     assert upgrade("environment.json", {"sessions": []}, run_dir=Path("/nowhere"))["kind"] \
         == "sweep"
+
+
+def test_a_today_s_environment_without_sessions_is_one_line(
+        tmp_path: Path, tiny_config: ExperimentConfig) -> None:
+    run_dir = _sweep(tmp_path, tiny_config)
+    (run_dir / "environment.json").write_text('{"format": 3, "kind": "sweep"}')
+    with pytest.raises(StoreError, match=r"environment.json: malformed; 'sessions' should be "
+                                         r"a list"):
+        RunStore(run_dir).read_environment()

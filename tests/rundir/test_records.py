@@ -109,3 +109,17 @@ def test_damaged_experiment_sizes_in_params_say_what_is_wrong(change: dict, mess
     assert parse_params(params) == params
     with pytest.raises(ValueError, match=f"^{message}$"):
         parse_params({**params, **change})
+
+
+def test_a_range_test_rule_without_its_interval_is_named() -> None:
+    """The report shows each rule's median, low and high: a damaged result.json that lacks
+    one is a one-line error, not a template's traceback (seed 7 of the fuzz test)."""
+    from lrlab.rundir.records import parse_range_test
+
+    data = {"rule": "valley", "options": {}, "optimizers": {"sgd": {
+        "suggested": 0.1, "grid": [0.01, 0.1], "rules": {"valley": {"median": 0.1,
+                                                                   "low": 0.05}}}}}
+    with pytest.raises(ValueError, match=r"^sgd.rules.valley.high: missing$"):
+        parse_range_test(data)
+    data["optimizers"]["sgd"]["rules"]["valley"]["high"] = None  # not measured: allowed
+    assert parse_range_test(data) == data
