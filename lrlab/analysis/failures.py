@@ -85,7 +85,7 @@ def trial_reason(history: History, *, status: str, diverged_epoch: float,
         return "stalled", {"dead_units": share if math.isfinite(share) else None}
     if len(loss) < 2:
         return None
-    with np.errstate(divide="ignore", invalid="ignore"):  # a loss of 0, or NaN: no rise
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0, NaN, 1e308: no rise
         rises = loss[1:] / loss[:-1] - 1
     if np.isfinite(rises).all() and (rises > UNSTABLE_RISE).any():
         i = int(np.argmax(rises))

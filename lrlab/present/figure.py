@@ -26,6 +26,12 @@ def viridis(share: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in rgb)
 
 
+# Values beyond this magnitude (or, on a log scale, below its inverse) are left off a
+# fitted axis: its span, padding and powers of ten would overflow (a damaged file's 1e308
+# or 1e-320). They are still drawn, clipped at the panel's edge.
+_LARGEST = 1e300
+
+
 @dataclass
 class Scale:
     """Maps data values to pixels along one axis (log or linear)."""
@@ -41,7 +47,8 @@ class Scale:
             limits: tuple[float | None, float | None] = (None, None)) -> Scale:
         """A scale spanning the finite (and, for log, positive) ``values``, padded by
         ``pad`` of the span on each side; ``limits`` fix either end."""
-        kept = [v for v in values if math.isfinite(v) and (v > 0 or not log)]
+        kept = [v for v in values if math.isfinite(v) and abs(v) <= _LARGEST
+                and (v >= 1 / _LARGEST or not log)]
         low, high = (min(kept), max(kept)) if kept else ((1.0, 10.0) if log else (0.0, 1.0))
         if log:
             low, high = math.log10(low), math.log10(high)
@@ -50,7 +57,8 @@ class Scale:
         span = high - low
         low, high = low - pad * span, high + pad * span
         if log:
-            low, high = 10 ** low, 10 ** high
+            top = math.log10(_LARGEST)
+            low, high = 10 ** max(low, -top), 10 ** min(high, top)
         low = limits[0] if limits[0] is not None else low
         high = limits[1] if limits[1] is not None else high
         return cls(low, high, log)
@@ -198,8 +206,9 @@ class Panel:
 
 
 def drawable(scale: Scale, value: float) -> bool:
-    """Whether ``value`` has a place on ``scale``: finite, and positive on a log one."""
-    return math.isfinite(value) and (value > 0 or not scale.log)
+    """Whether ``value`` has a place on ``scale``: finite, no larger than a scale's
+    arithmetic allows, and positive on a log one."""
+    return math.isfinite(value) and abs(value) <= _LARGEST and (value > 0 or not scale.log)
 
 
 @dataclass(frozen=True)

@@ -221,3 +221,28 @@ def test_log_axes_are_labelled_in_plain_numbers() -> None:
     labels = [t.get_text() for t in figure.axes[0].get_xticklabels() if t.get_text()]
     assert labels and not any("$" in text or "mathdefault" in text for text in labels)
     assert "1e-07" in labels and "0.001" in labels
+
+
+def test_values_a_damaged_file_can_hold_are_drawn_without_overflow() -> None:
+    """A history cell of 1e308 or 1e-320 (the fuzz test's seed 3) once overflowed the
+    scale's arithmetic: such values are left off the fitted axes, the line breaks at
+    1e308, and every pixel is a finite number."""
+    import math
+    from xml.etree import ElementTree
+
+    from lrlab.present.figure import Figure, Panel, Scale, Style
+    from lrlab.present.svg import to_svg
+
+    values = [1e-320, 0.5, 1e308, 0.25, 5e-324]
+    figure = Figure()
+    for log in (True, False):
+        panel = figure.add(Panel(Scale.fit([1, 2, 3, 4, 5]), Scale.fit(values, log=log)))
+        panel.line([1, 2, 3, 4, 5], values, Style())
+    import re
+
+    text = to_svg(figure)
+    root = ElementTree.fromstring(text)
+    assert not re.search(r"\b(inf|nan)\b", text)
+    points = [float(v) for line in root.iter("{http://www.w3.org/2000/svg}polyline")
+              for xy in line.get("points").split() for v in xy.split(",")]
+    assert points and all(math.isfinite(v) for v in points)
