@@ -88,12 +88,13 @@ def save(fig: Any, path: Path) -> None:
 
 
 def _draw_panel(ax: Any, panel: Panel) -> None:
-    for axis, scale, limits in ((ax.xaxis, panel.x, ax.set_xlim), (ax.yaxis, panel.y,
-                                                                    ax.set_ylim)):
+    for axis, scale, set_scale, set_limits in (
+            (ax.xaxis, panel.x, ax.set_xscale, ax.set_xlim),
+            (ax.yaxis, panel.y, ax.set_yscale, ax.set_ylim)):
         if scale.log:
-            (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
+            set_scale("log")
             plain_ticks(axis)
-        limits(scale.low, scale.high)
+        set_limits(scale.low, scale.high)
         ticks = scale.ticks()
         axis.set_ticks([value for value, _ in ticks], [label for _, label in ticks])
     for element in panel.elements:
