@@ -64,7 +64,7 @@ def write_fixture_sweep(runs: Path, name: str = "fixture", *,
         store.write_params(trial_id, real.get(trial_id, {
             "optimizer": optimizer, "learning_rate": lr, "seed": seed}))
         store.write_history(trial_id, [
-            EpochRecord(epoch=e, lr=lr, loss=1 - a, accuracy=a + 0.01, val_loss=1.1 - a,
+            EpochRecord.of(epoch=e, lr=lr, loss=1 - a, accuracy=a + 0.01, val_loss=1.1 - a,
                         val_accuracy=a, seconds=0.5) for e, a in enumerate(accuracies, start=1)])
         if status == "running":
             continue
@@ -72,7 +72,7 @@ def write_fixture_sweep(runs: Path, name: str = "fixture", *,
         store.write_result(TrialResult(
             trial_id=trial_id, status=TrialStatus(status), epochs=len(accuracies),
             diverged_epoch=len(accuracies) if status == "diverged" else None,
-            initial_loss=2.3, test_loss=1 - last, test_accuracy=last,
+            initial_loss=2.3, test={"loss": 1 - last, "accuracy": last},
             seconds=1.5 * len(accuracies)))
     return store.root
 
@@ -154,13 +154,13 @@ class ArithmeticBackend:
                         events.trial_started(trial)
                         accuracy = backend.accuracy(trial)
                         for epoch in range(1, training.epochs + 1):
-                            events.epoch_finished(trial, EpochRecord(
+                            events.epoch_finished(trial, EpochRecord.of(
                                 epoch=epoch, lr=trial.learning_rate, loss=1 - accuracy,
                                 accuracy=accuracy, val_loss=1 - accuracy,
                                 val_accuracy=accuracy * epoch / training.epochs, seconds=0.001))
                         events.trial_finished(trial, TrialOutcome(
-                            status=TrialStatus.COMPLETED, initial_loss=2.3, test_loss=0.5,
-                            test_accuracy=accuracy, seconds=0.002))
+                            status=TrialStatus.COMPLETED, initial_loss=2.3,
+                            test={"loss": 0.5, "accuracy": accuracy}, seconds=0.002))
 
         return contextlib.nullcontext(Session())
 

@@ -23,27 +23,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import lrlab.analysis.judge as judge
 import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling, along_axes, find_edges
-from lrlab.analysis.failures import CHANCE_MARGIN, Failure, rate_failures, records_of
+from lrlab.analysis.failures import Failure, rate_failures, records_of, too_small
 from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of, split_of
 from lrlab.experiment.trials import CONTEXT_KEYS
 from lrlab.formatting import rate as format_rate
 from lrlab.rundir.loading import (
+    BASELINE_ATTR,
     CHANCE_ATTR,
+    OBJECTIVE_ATTR,
     PARAMS_ATTR,
     SAMPLED_ATTR,
     SPLIT_SIZES_ATTR,
     TRAIN_IMAGES_ATTR,
 )
 from lrlab.rundir.records import (
-    EPOCH_METRICS,
     FINISHED_STATUSES,
-    METRICS,
     RUNNING,
-    SPLIT_OF,
-    TEST_METRICS,
     UNRECORDED_CHANCE,
     TrialStatus,
 )
@@ -57,19 +57,45 @@ class CompareError(LrlabError):
     """A comparison was asked for something the runs cannot answer."""
 
 
-def higher_is_better(metric: str) -> bool:
-    return metric.endswith("accuracy")
+def higher_is_better(metric: str, objective: Objective = DEFAULT_OBJECTIVE) -> bool:
+    return objective.higher_is_better(metric)
 
 
-def chance_levels(frame: pd.DataFrame, metric: str) -> dict[str, float]:
-    """Each sweep's accuracy of always guessing the most frequent class, on the split the
-    metric is measured on ({} for losses, whose yardstick is each trial's own initial
-    loss). Sweeps that recorded none get 0.1: they trained on ten classes."""
-    if not higher_is_better(metric) or "sweep" not in frame:
+def objective_of(frame: pd.DataFrame, metric: str | None = None) -> Objective:
+    """The objective the frame's sweeps were judged with (lrlab's default for older
+    runs). Sweeps whose objectives give ``metric`` different meanings cannot be compared."""
+    objectives = list(frame.attrs.get(OBJECTIVE_ATTR, {}).values()) or [DEFAULT_OBJECTIVE]
+    first = objectives[0]
+    if metric is not None:
+        for other in objectives[1:]:
+            if other.knows(metric) and (other.higher_is_better(metric),
+                                        other.value_range(metric)) != (
+                    first.higher_is_better(metric), first.value_range(metric)):
+                raise CompareError("the sweeps' objectives give it different meanings; "
+                                   "compare them apart", about={"metric": repr(metric)})
+    return first
+
+
+def chance_levels(frame: pd.DataFrame, metric: str,
+                  objective: Objective = DEFAULT_OBJECTIVE) -> dict[str, float]:
+    """Each sweep's baseline of ``metric``: the value of the constant prediction (the
+    majority class for an accuracy), as its first trial recorded it; for older runs the
+    recorded chance of an accuracy (0.1 where none: they trained on ten classes), and
+    nothing for a loss, whose yardstick was each trial's own initial loss."""
+    if "sweep" not in frame:
         return {}
     recorded = frame.attrs.get(CHANCE_ATTR, {})
-    return {str(sweep): recorded.get(str(sweep), {}).get(metric, UNRECORDED_CHANCE)
-            for sweep in frame["sweep"].unique()}
+    baselines = frame.attrs.get(BASELINE_ATTR, {})
+    found = {}
+    for sweep in frame["sweep"].unique():
+        sweep = str(sweep)
+        first = next((b for key, b in baselines.items() if key.startswith(f"{sweep}/")
+                      and metric in b), None)
+        if first is not None and math.isfinite(first[metric]):
+            found[sweep] = first[metric]
+        elif base_of(metric).endswith("accuracy"):
+            found[sweep] = recorded.get(sweep, {}).get(metric, UNRECORDED_CHANCE)
+    return found
 
 
 def chance_level(chances: Mapping[str, float]) -> float | None:
@@ -78,9 +104,12 @@ def chance_level(chances: Mapping[str, float]) -> float | None:
 
 
 def default_metric(frame: pd.DataFrame) -> str:
-    """Validation accuracy, or test accuracy for sweeps run without a validation set."""
-    has_validation = "val_accuracy" in frame and frame["val_accuracy"].notna().any()
-    return "val_accuracy" if has_validation else "test_accuracy"
+    """The objective's verdict column (validation accuracy by default), or its test value
+    for sweeps run without a validation set."""
+    objective = objective_of(frame)
+    verdict = objective.verdict
+    has_validation = verdict in frame and frame[verdict].notna().any()
+    return judge.default_metric(objective, has_validation=has_validation)
 
 
 def parse_at(at: str | int) -> str | int:
@@ -142,13 +171,14 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
     """One row per trial: its parameters, status, the metric ``at`` an epoch, the epoch the
     value comes from, its final training loss, wall time, and whether it ``stalled``
     (completed without the metric clearly beating chance, or its initial loss)."""
-    if metric not in METRICS:
-        raise CompareError(f"unknown; expected one of: {', '.join(METRICS)}",
+    objective = objective_of(frame, metric)
+    if not objective.knows(metric):
+        raise CompareError(f"not recorded; expected one of: {', '.join(objective.columns())}",
                            about={"metric": repr(metric)})
     at = parse_at(at)
     frame = frame.assign(_trial=frame["sweep"] + "/" + frame["trial_id"])
     recorded = frame.dropna(subset=["epoch"])
-    if isinstance(at, int) and metric in EPOCH_METRICS:
+    if isinstance(at, int) and metric in objective.epoch_columns():
         top = int(recorded["epoch"].max()) if len(recorded) else 0
         if at > top:
             raise CompareError(f"beyond the recorded epochs (the longest trial has {top})",
@@ -161,28 +191,36 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
     out = trials[keep].copy()
     last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")
     out["final_loss"] = last["loss"]
-    if metric in TEST_METRICS:
+    if metric in objective.test_columns():
         out["value"], out["value_epoch"] = trials[metric], last["epoch"]
     else:
-        chosen = _pick_epochs(recorded, metric=metric, at=at, last=last)
+        chosen = _pick_epochs(recorded, metric=metric, at=at, last=last, objective=objective)
         out["value"], out["value_epoch"] = chosen[metric], chosen["epoch"]
-    chances = chance_levels(frame, metric) if chances is None else chances
+    chances = chance_levels(frame, metric, objective) if chances is None else chances
     out["stalled"] = (out["status"].isin((TrialStatus.COMPLETED.value,
                                           TrialStatus.STOPPED.value))
-                      & ~_learns(out, metric, chances))
+                      & ~_learns(out, metric, chances, objective,
+                                 frame.attrs.get(BASELINE_ATTR, {})))
     return out.reset_index(drop=True)
 
 
-def _learns(values: pd.DataFrame, metric: str, chances: Mapping[str, float]) -> pd.Series:
-    value = values["value"].astype(float)
-    if higher_is_better(metric):
-        chance = values["sweep"].map(lambda sweep: chances.get(sweep, UNRECORDED_CHANCE))
-        return value > chance.astype(float) + CHANCE_MARGIN
-    return value < values["initial_loss"].astype(float)
+def _learns(values: pd.DataFrame, metric: str, chances: Mapping[str, float],
+            objective: Objective, baselines: Mapping[str, Mapping[str, float]]) -> pd.Series:
+    """Whether each trial beat its baseline, as the one judge says (judge.learns)."""
+    learned = []
+    for sweep, trial_id, value, initial in zip(
+            values["sweep"], values["trial_id"], values["value"].astype(float),
+            values["initial_loss"].astype(float), strict=True):
+        recorded = baselines.get(f"{sweep}/{trial_id}", {})
+        floor = judge.baseline_of(metric, recorded, chance=chances.get(sweep),
+                                  initial_loss=initial)
+        learned.append(judge.learns(objective, metric, value, floor,
+                                    recorded=metric in recorded))
+    return pd.Series(learned, index=values.index, dtype=bool)
 
 
 def _pick_epochs(recorded: pd.DataFrame, *, metric: str, at: str | int,
-                 last: pd.DataFrame) -> pd.DataFrame:
+                 last: pd.DataFrame, objective: Objective) -> pd.DataFrame:
     if at == "last":
         return last
     if isinstance(at, int):
@@ -190,7 +228,8 @@ def _pick_epochs(recorded: pd.DataFrame, *, metric: str, at: str | int,
     finite = recorded[np.isfinite(recorded[metric].astype(float))]
     if finite.empty:
         return finite.set_index("_trial")
-    best = (finite.groupby("_trial")[metric].idxmax() if higher_is_better(metric)
+    # The best epoch, the earliest on ties: judge.pick's rule, over every trial at once.
+    best = (finite.groupby("_trial")[metric].idxmax() if objective.higher_is_better(metric)
             else finite.groupby("_trial")[metric].idxmin())
     return finite.loc[best.to_numpy()].set_index("_trial")
 
@@ -217,28 +256,34 @@ class RateVersusBest:
         return self.mark == "tied"
 
 
-def value_range(metric: str) -> tuple[float, float]:
-    """Where the metric's values, and so their means, lie: [0, 1] for accuracies, [0, inf)
-    for losses. A t-interval knows nothing of that, so intervals are clipped to it: the
-    true mean is inside the range, so clipping never lowers the interval's coverage, and a
-    reader never sees an accuracy of 1.0042."""
-    return (0.0, 1.0) if higher_is_better(metric) else (0.0, math.inf)
+def value_range(metric: str, objective: Objective = DEFAULT_OBJECTIVE) -> tuple[float, float]:
+    """Where the metric's values, and so their means, lie: [0, 1] for accuracies and AUC,
+    [0, inf) for losses and errors, (-inf, 1] for R² (the objective says). A t-interval
+    knows nothing of that, so intervals are clipped to it: the true mean is inside the
+    range, so clipping never lowers the interval's coverage, and a reader never sees an
+    accuracy of 1.0042."""
+    return objective.value_range(metric)
 
 
-def clip_interval(low: Any, high: Any, metric: str) -> tuple[Any, Any]:
+def clip_interval(low: Any, high: Any, metric: str,
+                  objective: Objective = DEFAULT_OBJECTIVE) -> tuple[Any, Any]:
     """``low`` and ``high`` (numbers or arrays) clipped to the metric's range."""
-    bottom, top = value_range(metric)
+    bottom, top = value_range(metric, objective)
     return np.clip(low, bottom, top), np.clip(high, bottom, top)
 
 
-def in_metric_units(difference: stats.PairedDifference, metric: str) -> tuple[float, ...]:
+def in_metric_units(difference: stats.PairedDifference, metric: str,
+                    objective: Objective = DEFAULT_OBJECTIVE) -> tuple[float, ...]:
     """A "how much worse" difference as (mean, low, high) of *this minus the best*, in
     the metric's own units: negative for a worse accuracy, positive for a worse loss. A
-    difference of two accuracies lies in [-1, 1]: its interval is clipped there."""
-    sign = -1.0 if higher_is_better(metric) else 1.0
+    difference of two values of a bounded metric lies within its width: its interval is
+    clipped there."""
+    sign = -1.0 if objective.higher_is_better(metric) else 1.0
     low, high = sorted((sign * difference.low, sign * difference.high))
-    if higher_is_better(metric):
-        low, high = max(low, -1.0), min(high, 1.0)
+    bottom, top = objective.value_range(metric)
+    width = top - bottom
+    if math.isfinite(width):
+        low, high = max(low, -width), min(high, width)
     return sign * difference.mean, low, high
 
 
@@ -276,6 +321,8 @@ class Verdict:
     # which every seed scored a perfect accuracy: past it, the split cannot rank them.
     examples: int | None = None
     saturated: tuple[float, ...] = ()
+    # What the metric means (its direction and range): the sweeps' objective.
+    objective: Objective = DEFAULT_OBJECTIVE
 
     @property
     def label(self) -> str:
@@ -360,6 +407,8 @@ class Comparison:
     # those drawn with the rate (sampled together: part of a candidate, not a setting).
     setting_columns: list[str] = field(default_factory=list)
     carried: list[str] = field(default_factory=list)
+    # What the metric means: the objective the sweeps were judged with.
+    objective: Objective = DEFAULT_OBJECTIVE
 
     @property
     def chance(self) -> float | None:
@@ -374,11 +423,12 @@ class Comparison:
         best. Only what is shown changes."""
         table = self.summary
         if sort is not None:
-            table = _sorted(table, sort, metric=self.metric)
+            table = _sorted(table, sort, metric=self.metric, objective=self.objective)
         if top is not None:
             if top < 1:
                 raise CompareError("expected a number >= 1", about={"top": str(top)})
-            ranked = _sorted(table, "mean", metric=self.metric) if sort is None else table
+            ranked = (_sorted(table, "mean", metric=self.metric, objective=self.objective)
+                      if sort is None else table)
             table = ranked.head(top)
         shown = table.reset_index(drop=True)
         shown.attrs = dict(self.summary.attrs)
@@ -397,7 +447,9 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     params = param_columns(frame)
     metric = metric or default_metric(frame)
     at = parse_at(at)
-    chances = chance_levels(frame, metric)
+    objective = objective_of(frame, metric)
+    chances = chance_levels(frame, metric, objective)
+    baselines = frame.attrs.get(BASELINE_ATTR, {})
     sampled = frame.attrs.get(SAMPLED_ATTR, {})
     train_images = frame.attrs.get(TRAIN_IMAGES_ATTR, {})
     split_sizes = frame.attrs.get(SPLIT_SIZES_ATTR, {})
@@ -405,7 +457,8 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     # Read once above: pandas deep-copies a frame's attrs into every frame made from it,
     # which for 10,000 trials costs more than the statistics.
     frame = selection.apply(frame).copy(deep=False)
-    frame.attrs = {PARAMS_ATTR: params}
+    frame.attrs = {PARAMS_ATTR: params, OBJECTIVE_ATTR: {"": objective},
+                   BASELINE_ATTR: baselines}
     progress = [_progress(sweep, group, (plans or {}).get(str(sweep)), selection)
                 for sweep, group in frame.groupby("sweep", sort=False)]
     values = trial_values(frame, metric=metric, at=at, chances=chances)
@@ -413,7 +466,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     if values.empty:
         raise CompareError("no finished trial (completed, stopped or diverged) to compare")
     unfinished = {p.sweep for p in progress if p.unfinished}
-    summary = _summary_table(values, params, metric=metric, at=at)
+    summary = _summary_table(values, params, metric=metric, at=at, objective=objective)
     summary.attrs[PARAMS_ATTR] = params
     carried = sorted({c for columns in sampled.values() if "learning_rate" in columns
                       for c in columns if c != "learning_rate"})
@@ -423,20 +476,25 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     summary.attrs[PARAMS_ATTR] = params
     found, marks = [], {}
     groups = values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False)
-    histories = _histories(frame)  # once: every rate reads it
+    histories = _histories(frame, objective)  # once: every rate reads it
     records = dict(zip(values.index, records_of(values), strict=True))
     for _, group in sorted(groups, key=lambda item: _group_order(item[0], values)):
         sweep = str(group["sweep"].iloc[0])
         verdict = _verdict(group, others, metric=metric, provisional=sweep in unfinished,
                            carried=[c for c in carried if c in group],
                            sampled="learning_rate" in sampled.get(sweep, ()),
-                           examples=split_sizes.get(sweep, {}).get(SPLIT_OF.get(metric, "")))
-        verdict = dataclasses.replace(verdict, failures=tuple(
+                           # One example moves an accuracy by 1/n: what a small split costs.
+                           examples=split_sizes.get(sweep, {}).get(split_of(metric))
+                           if base_of(metric).endswith("accuracy") else None,
+                           objective=objective)
+        failures = tuple(
             (float(rate), reasons)
             for rate, rows in sorted(group.groupby("learning_rate").indices.items())
             if (reasons := rate_failures([records[group.index[i]] for i in rows], histories,
                                          metric=metric,
-                                         higher_is_better=higher_is_better(metric)))))
+                                         higher_is_better=objective.higher_is_better(metric))))
+        verdict = dataclasses.replace(verdict, failures=too_small(
+            failures, sorted(float(r) for r in group["learning_rate"].unique())))
         found.append(verdict)
         key = _setting_key(group.iloc[0], others)
         marks.update({(key, row["learning_rate"]): row for row in _marks(verdict)})
@@ -451,17 +509,18 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
                       optimizers=_between_optimizers(found), progress=progress,
                       chances={s: c for s, c in chances.items() if s in set(summary["sweep"])},
                       along=along, scaling=scaling, setting_columns=others,
-                      carried=[c for c in carried if c in summary])
+                      carried=[c for c in carried if c in summary], objective=objective)
 
 
-def _histories(frame: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+def _histories(frame: pd.DataFrame, objective: Objective) -> dict[str, dict[str, np.ndarray]]:
     """Each trial's recorded epochs, in order, by ``sweep/trial_id``: its loss and metric
     columns as arrays (slices of one sorted copy: no per-trial DataFrame)."""
     recorded = frame.dropna(subset=["epoch"])
     keys = (recorded["sweep"].astype(str) + "/" + recorded["trial_id"].astype(str)).to_numpy(str)
     order = np.lexsort((recorded["epoch"].to_numpy(float), keys))
     keys = keys[order]
-    columns = {c: recorded[c].to_numpy(float)[order] for c in EPOCH_METRICS if c in recorded}
+    columns = {c: recorded[c].to_numpy(float)[order] for c in objective.epoch_columns()
+               if c in recorded}
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else []
     ends = [*starts[1:], len(keys)]
     return {str(keys[a]): {c: v[a:b] for c, v in columns.items()}
@@ -501,7 +560,7 @@ def _setting_key(row: pd.Series, others: Sequence[str]) -> tuple[str, ...]:
 
 
 def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
-                   at: str | int) -> pd.DataFrame:
+                   at: str | int, objective: Objective) -> pd.DataFrame:
     """One row per setting and rate: mean, std, n and 95% interval over seeds, the median
     epoch of the value, mean final loss, diverged and stalled seeds, mean seconds."""
     keys = ["sweep", *params]
@@ -513,7 +572,8 @@ def _summary_table(values: pd.DataFrame, params: list[str], *, metric: str,
                         diverged=("_diverged", "sum"), stalled=("stalled", "sum"),
                         seconds=("trial_seconds", "mean"))
     table["ci_low"], table["ci_high"] = clip_interval(*stats.mean_intervals(
-        table["mean"].to_numpy(), table["std"].to_numpy(), table["n"].to_numpy()), metric)
+        table["mean"].to_numpy(), table["std"].to_numpy(), table["n"].to_numpy()), metric,
+        objective)
     table = table.reset_index()
     table.insert(len(keys), "metric", metric)
     table.insert(len(keys) + 1, "at", str(at))
@@ -542,9 +602,9 @@ def in_order(table: pd.DataFrame, *, columns: Sequence[str]) -> pd.DataFrame:
 
 def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
              provisional: bool, carried: Sequence[str] = (), sampled: bool = False,
-             examples: int | None = None) -> Verdict:
+             examples: int | None = None, objective: Objective = DEFAULT_OBJECTIVE) -> Verdict:
     """The verdict of one optimizer setting (all its rates and seeds)."""
-    sign = 1.0 if higher_is_better(metric) else -1.0
+    sign = 1.0 if objective.higher_is_better(metric) else -1.0
     per_seed = group.pivot_table(index="learning_rate", columns="seed", values="value",
                                  aggfunc="mean")
     means = per_seed.mean(axis=1).dropna()
@@ -580,7 +640,8 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
     tied = sorted([best_rate, *(c.learning_rate for c in versus if c.tied)]) if learns else []
     learning = sorted(set(group["learning_rate"]) - failing)
     first = group.iloc[0]
-    low, high = (float(v) for v in clip_interval(*stats.mean_interval(best_values), metric))
+    low, high = (float(v) for v in clip_interval(*stats.mean_interval(best_values), metric,
+                                                 objective))
     settings = tuple((c, first[c]) for c in others if not _missing(first[c]))
     at_best = group[group["learning_rate"] == best_rate]
     return Verdict(
@@ -599,7 +660,8 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
         versus_best=tuple(versus), largest_learning=float(learning[-1]) if learning else None,
         provisional=provisional, learns=learns, examples=examples,
         saturated=tuple(float(r) for r in per_seed.index[(per_seed >= 1.0).all(axis=1)])
-        if metric.endswith("accuracy") else ())
+        if objective.higher_is_better(metric) and objective.value_range(metric) == (0.0, 1.0)
+        else (), objective=objective)
 
 
 def _marks(verdict: Verdict) -> list[dict[str, object]]:
@@ -608,7 +670,7 @@ def _marks(verdict: Verdict) -> list[dict[str, object]]:
              "verdict": "best" if verdict.learns else "fails", "vs_best": 0.0,
              "vs_best_low": math.nan, "vs_best_high": math.nan, "p_holm": math.nan}]
     for c in verdict.versus_best:
-        mean, low, high = in_metric_units(c.difference, verdict.metric)
+        mean, low, high = in_metric_units(c.difference, verdict.metric, verdict.objective)
         rows.append({"learning_rate": c.learning_rate, "verdict": c.mark, "vs_best": mean,
                      "vs_best_low": low, "vs_best_high": high, "p_holm": c.p_adjusted})
     why = dict(verdict.failures)
@@ -633,7 +695,7 @@ def _between_optimizers(verdicts: list[Verdict]) -> list[OptimizerVersus]:
         sweep = own[0].sweep
         if len(own) < 2:
             continue
-        sign = 1.0 if higher_is_better(own[0].metric) else -1.0
+        sign = 1.0 if own[0].objective.higher_is_better(own[0].metric) else -1.0
         champion = max(own, key=lambda v: sign * v.best_mean)
         best = dict(champion.best_by_seed)
         pairs = []
@@ -669,12 +731,13 @@ def _progress(sweep: object, trials: pd.DataFrame, planned: pd.DataFrame | None,
         running=int((status == RUNNING).sum()))
 
 
-def _sorted(table: pd.DataFrame, column: str, *, metric: str) -> pd.DataFrame:
+def _sorted(table: pd.DataFrame, column: str, *, metric: str,
+            objective: Objective = DEFAULT_OBJECTIVE) -> pd.DataFrame:
     if column not in table.columns:
         raise CompareError(f"unknown column; expected one of: {', '.join(table.columns)}",
                            about={"sort": repr(column)})
     # The metric sorts best first; every other column ascending.
-    descending = column == "mean" and higher_is_better(metric)
+    descending = column == "mean" and objective.higher_is_better(metric)
     return table.sort_values(column, ascending=not descending, kind="stable",
                              na_position="last")
 

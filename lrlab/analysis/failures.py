@@ -2,7 +2,10 @@
 crawls, too large overshoots or diverges) read from the evidence. Pure (pandas).
 
 - **diverged**: the loss blew up (the trial stopped at that epoch);
-- **stalled**: it completed without leaving chance;
+- **too small**: it stalled at the low end of the rates tried with its units alive: the
+  rate crawls, and larger ones would move it (judged over a setting's rates);
+- **stalled**: it completed without beating its baseline (chance, for an accuracy) by the
+  objective's margin;
 - **unstable**: its training loss rose from one epoch to the next by more than a tenth;
 - **overfitting**: its validation loss ended well above its lowest while the training loss
   kept falling;
@@ -17,6 +20,7 @@ with its numbers (:data:`Facts`); :func:`lrlab.present.render.failure_detail` sa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 # Most severe first: a trial that diverged is not also called unstable.
-REASONS = ("diverged", "stalled", "unstable", "overfitting", "crawling")
-FAILING = ("diverged", "stalled")  # these fail a rate; the others warn about it
+REASONS = ("diverged", "too_small", "stalled", "unstable", "overfitting", "crawling")
+FAILING = ("diverged", "too_small", "stalled")  # these fail a rate; the others warn
 UNSTABLE_RISE = 0.10  # a training loss up by more than this share from one epoch to the next
 OVERFIT_RISE = 0.05  # a final validation loss this share above its lowest
 CRAWL_FLOOR = 0.002  # gains below this (in the metric's units) are not "still improving"
@@ -155,6 +159,35 @@ def _crawling(trials: Sequence[Mapping[str, object]], histories: Mapping[str, Hi
     return Failure("crawling", int(sum(g > 0 for g in gains)), len(gains),
                    {"column": column, "gain": gain,
                     "noise": noise if len(finals) > 1 else None})
+
+
+def too_small(failures: Sequence[tuple[float, tuple[Failure, ...]]],
+              rates: Sequence[float]) -> tuple[tuple[float, tuple[Failure, ...]], ...]:
+    """``failures`` (per rate of one setting) with the low end's stalls called too small:
+    from the smallest rate tried up, each rate that stalled with most of its hidden units
+    alive (or none to count) and no other failing reason, until the first rate that does
+    otherwise. Such a rate is not broken: it moves too slowly to leave the baseline in the
+    epochs given, and only larger rates can tell."""
+    found = dict(failures)
+    out = dict(found)
+    for rate in sorted(rates):
+        reasons = found.get(rate, ())
+        stalled = next((f for f in reasons if f.reason == "stalled"), None)
+        if stalled is None or any(f.reason == "diverged" for f in reasons) or (
+                math.isfinite(stalled.dead_units) and stalled.dead_units >= DEAD_MANY):
+            break
+        out[rate] = tuple(dataclasses.replace(f, reason="too_small") if f is stalled else f
+                          for f in reasons)
+    return tuple((rate, out[rate]) for rate, _ in failures)
+
+
+def rates_above(rates: Sequence[float], count: int = 3) -> tuple[float, float]:
+    """Where to look when every rate tried is too small: ``count`` steps above the largest,
+    each step the ratio between the two largest rates (a decade where one was tried)."""
+    ordered = sorted(rates)
+    step = ordered[-1] / ordered[-2] if len(ordered) > 1 and ordered[-2] > 0 else 10.0
+    step = step if step > 1 else 10.0
+    return ordered[-1] * step, ordered[-1] * step ** count
 
 
 _TRIAL_FIELDS = ("sweep", "trial_id", "status", "stalled", "dead_units", "diverged_epoch",

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from lrlab.analysis.axes import find_edges, next_rate_beyond
-from lrlab.analysis.compare import compare_runs, higher_is_better, setting_label, trial_values
+from lrlab.analysis.compare import compare_runs, setting_label, trial_values
 from lrlab.analysis.sequential import SequentialRule, best_of, judge, seeds_to_add
 from lrlab.experiment.trials import Addition
 from lrlab.formatting import rate as format_rate
@@ -86,7 +86,8 @@ def setting_states(frame: pd.DataFrame, *, metric: str, at: str | int = "best"
     values = trial_values(frame, metric=metric, at=at)
     values = values[values["status"].isin(FINISHED_STATUSES)]
     sampled = any("learning_rate" in c for c in frame.attrs.get(SAMPLED_ATTR, {}).values())
-    others = compare_runs(frame, metric=metric, at=at).setting_columns
+    comparison = compare_runs(frame, metric=metric, at=at)
+    others = comparison.setting_columns
     states = []
     for key, group in values.groupby(["optimizer", *others], dropna=False, sort=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -101,7 +102,8 @@ def setting_states(frame: pd.DataFrame, *, metric: str, at: str | int = "best"
                        zip(trials["seed"], trials["value"], strict=True)}
             rates[float(rate)] = RateState(float(rate), by_seed, fails,
                                            str(trials["trial_id"].iloc[0]))
-        states.append(SettingState(str(label), rates, higher_is_better(metric), sampled))
+        states.append(SettingState(str(label), rates,
+                                   comparison.objective.higher_is_better(metric), sampled))
     return states
 
 

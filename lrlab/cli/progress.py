@@ -22,24 +22,33 @@ from rich.table import Column
 from lrlab.experiment.trials import Trial
 from lrlab.formatting import number as fmt
 from lrlab.formatting import plural
+from lrlab.present.sweep_summary import short
 from lrlab.run.sweep import SweepObserver
 from lrlab.rundir.records import EpochRecord
 
 
 def _epoch_text(trial: Trial, record: EpochRecord, epochs: int) -> str:
-    text = (f"{trial.trial_id} epoch {record.epoch}/{epochs} "
-            f"loss {fmt(record.loss)} acc {fmt(record.accuracy)}")
-    if not math.isnan(record.val_accuracy):
-        text += f" val_acc {fmt(record.val_accuracy)}"
+    """The epoch's loss and its first metric, on the training batches and validation."""
+    metric = next((k for k in record.values if k != "loss"), "val_loss")
+    metric = "loss" if metric.startswith("val_") else metric
+    text = f"{trial.trial_id} epoch {record.epoch}/{epochs} loss {fmt(record.loss)}"
+    if metric != "loss":
+        text += f" {short(metric)} {fmt(record.values[metric])}"
+    validation = record.values.get(f"val_{metric}", math.nan)
+    if not math.isnan(validation):
+        text += f" {short('val_' + metric)} {fmt(validation)}"
     return text
 
 
 def _finished_text(trial: Trial, row: dict[str, Any], *, compact: bool = False) -> str:
     """A finished trial in a line; ``compact`` fits 80 columns (for the live display)."""
     text = f"{trial.trial_id} {row['status']}"
-    if row.get("best_val_accuracy") is not None:
-        text += f" {'val' if compact else 'best val_acc'} {fmt(row['best_val_accuracy'])}"
-    text += (f" {'test' if compact else 'test_acc'} {fmt(row.get('test_accuracy'))}"
+    best = next((k for k in row if k.startswith("best_") and k != "best_epoch"), None)
+    tested = next((k for k in row if k.startswith("test_") and k != "test_loss"),
+                  "test_loss")
+    if best is not None and row.get(best) is not None:
+        text += f" {'val' if compact else short(best)} {fmt(row[best])}"
+    text += (f" {'test' if compact else short(tested)} {fmt(row.get(tested))}"
              f" {'' if compact else '('}{fmt(row.get('seconds'), 1)}"
              f"{'s' if compact else ' s)'}")
     if row.get("error"):

@@ -30,6 +30,16 @@ from pydantic import (
 from lrlab.engines import DEFAULT_ENGINE, ENGINE_NAMES, stacking_engines
 from lrlab.engines import engine as engine_spec
 from lrlab.errors import ConfigError
+from lrlab.experiment.objective import (
+    LABEL_KINDS,
+    METRICS_KNOWN,
+    Objective,
+    ObjectiveError,
+    build_objective,
+    labels_for_loss,
+    loss_name,
+    metric_name,
+)
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
 from lrlab.experiment.scaling import NO_SCALING, SCALE_RATES_CHOICES, scale_rate
 from lrlab.experiment.space import SAMPLERS, SECTIONS, Axis, Range, split_axes
@@ -261,6 +271,80 @@ class ModelConfig(_Strict):
         return f"{self.kind}({';'.join(parts)})"
 
 
+MetricEntry = Annotated[str, Field(min_length=1)] | dict[str, Any]
+
+
+class ObjectiveConfig(_Strict):
+    """What trials are trained on and judged by (lrlab.experiment.objective): a Keras
+    loss by name (or ``module:function``) with its arguments, the metrics recorded every
+    epoch, the column the verdict reads (its direction inferred from the name unless
+    ``direction`` says), and the kind of labels (auto: read from the loss and the data).
+    Left out, it is lrlab's default: the labels' usual loss, accuracy (a mean absolute
+    error for regression), the verdict on the first metric's validation value."""
+
+    loss: Annotated[str, Field(min_length=1)] | None = None
+    loss_args: Arguments = {}
+    metrics: Annotated[list[MetricEntry], BeforeValidator(_as_list)] | None = None
+    verdict: Annotated[str, Field(min_length=1)] | None = None
+    direction: Literal["max", "min"] | None = None
+    labels: Literal[("auto", *LABEL_KINDS)] = "auto"  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _names_are_known(self) -> ObjectiveConfig:
+        try:
+            if self.loss is not None:
+                loss_name(self.loss)
+            for entry in self.metrics or []:
+                name = entry if isinstance(entry, str) else entry.get("name")
+                if not isinstance(name, str):
+                    raise ObjectiveError(f"a metric given as a mapping needs a name, got "
+                                         f"{brief(entry)}")
+                metric_name(name)
+            kinds = ([self.labels] if self.labels != "auto" else
+                     list(takes) if self.loss and (takes := labels_for_loss(
+                         loss_name(self.loss))) else [])
+            if kinds or self.metrics is not None or self.verdict is not None:
+                self.resolve(kinds[0] if kinds else _any_fitting(self.metrics))
+        except ObjectiveError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def resolve(self, labels: str) -> Objective:
+        """The objective for labels of this kind (raises ObjectiveError)."""
+        return build_objective(loss=self.loss, loss_args=self.loss_args, metrics=self.metrics,
+                               verdict=self.verdict, direction=self.direction, labels=labels)
+
+    @property
+    def is_default(self) -> bool:
+        return self == ObjectiveConfig()
+
+    def possible_epoch_columns(self) -> tuple[str, ...]:
+        """The per-epoch columns the objective may record, whatever the labels turn out
+        to be (each kind's own defaults, where the config leaves metrics out)."""
+        kinds = ([self.labels] if self.labels != "auto" else
+                 list(takes) if self.loss and (takes := labels_for_loss(loss_name(self.loss)))
+                 else list(LABEL_KINDS))
+        columns: dict[str, None] = {}
+        for kind in kinds:
+            try:
+                columns.update(dict.fromkeys(self.resolve(kind).epoch_columns()))
+            except ObjectiveError:
+                continue
+        return tuple(columns)
+
+
+def _any_fitting(metrics: list[Any] | None) -> str:
+    """A kind of labels every listed metric applies to, to check the names before the
+    data is read (integer classes when they all do)."""
+    kinds = list(LABEL_KINDS)
+    for entry in metrics or []:
+        name = metric_name(entry if isinstance(entry, str) else entry["name"])
+        spec = METRICS_KNOWN.get(name)
+        if spec is not None:
+            kinds = [k for k in kinds if k in spec.labels] or kinds
+    return kinds[0]
+
+
 class EarlyStoppingConfig(_Strict):
     """End a trial once ``metric`` has not improved on its best by more than ``min_delta``
     for ``patience`` epochs in a row. Only epochs are saved: a stopped trial is read at its
@@ -269,11 +353,9 @@ class EarlyStoppingConfig(_Strict):
     patience: Count = 2
     min_delta: Annotated[float, BeforeValidator(_not_bool), Field(ge=0),
                          AfterValidator(_finite)] = 0.0
-    metric: Literal["val_accuracy", "val_loss", "accuracy", "loss"] = "val_accuracy"
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.metric.endswith("accuracy")
+    # A column of the objective's (loss, val_loss, a metric or val_metric); unset, the
+    # verdict's column (val_accuracy by default).
+    metric: Annotated[str, Field(min_length=1)] = "val_accuracy"
 
 
 class TrainingConfig(_Strict):
@@ -512,6 +594,7 @@ class ExperimentConfig(_Strict):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
+    objective: ObjectiveConfig = ObjectiveConfig()
     sweep: SweepConfig
     # The settings of data, model and training that take several values (see
     # lrlab.experiment.space); the sections above hold each one's first value.
@@ -531,6 +614,35 @@ class ExperimentConfig(_Strict):
                 any(a.sampled for a in axes) or _has_ranges(sweep)):
             data["sweep"] = {**sweep, "sampler": "sobol"}  # ranges, and no word on how
         return {**data, "axes": axes}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stopping_follows_verdict(cls, data: Any) -> Any:
+        """Early stopping watches the verdict's column unless told otherwise."""
+        objective, training = (data.get(k) if isinstance(data, dict) else None
+                               for k in ("objective", "training"))
+        stopping = training.get("early_stopping") if isinstance(training, dict) else None
+        if (isinstance(objective, dict) and isinstance(objective.get("verdict"), str)
+                and isinstance(stopping, dict) and "metric" not in stopping):
+            training = {**training, "early_stopping": {**stopping,
+                                                        "metric": objective["verdict"]}}
+            return {**data, "training": training}
+        return data
+
+    @model_validator(mode="after")
+    def _stopping_is_per_epoch(self) -> ExperimentConfig:
+        stopping = self.training.early_stopping
+        if stopping is not None and not stopping.metric.startswith("test_"):
+            columns = self.objective.possible_epoch_columns()
+            if stopping.metric not in columns:
+                raise ValueError(f"training.early_stopping.metric: {stopping.metric} is not "
+                                 f"recorded every epoch; expected one of "
+                                 f"{', '.join(columns)}")
+        if stopping is not None and stopping.metric.startswith("test_"):
+            raise ValueError(f"training.early_stopping.metric: {stopping.metric} is measured "
+                             f"once, at the end; expected a per-epoch column (loss, val_loss, "
+                             f"a metric or val_ and a metric)")
+        return self
 
     @model_validator(mode="after")
     def _axes_fit(self) -> ExperimentConfig:
@@ -605,6 +717,11 @@ class ExperimentConfig(_Strict):
                            ("standardize", False)):
             if data["data"][key] == unset:  # as sweeps written before these keys existed
                 del data["data"][key]
+        if self.objective.is_default:
+            del data["objective"]
+        else:
+            data["objective"] = {k: v for k, v in data["objective"].items()
+                                 if v not in (None, {}, "auto")}
         constant = [ScheduleConfig().model_dump(mode="json")]
         data["sweep"]["optimizers"] = [
             {k: v for k, v in entry.items()

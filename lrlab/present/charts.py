@@ -13,10 +13,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from lrlab.analysis.compare import Comparison, describe_at, higher_is_better
+from lrlab.analysis.compare import Comparison, describe_at
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective
 from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.present.figure import ColourBar, Figure, LegendEntry, Panel, Scale, Style, viridis
-from lrlab.rundir.records import EPOCH_METRICS, FINISHED_STATUSES, TrialStatus
+from lrlab.rundir.records import FINISHED_STATUSES, TrialStatus
 
 
 class SensitivityLine(NamedTuple):
@@ -103,6 +104,7 @@ def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSe
                     row["learning_rate"])
                    for _, row in comparison.summary.iterrows()
                    if row["verdict"] in ("best", "tied")}
+    columns = [c for c in comparison.objective.epoch_columns() if c in frame]
     curves = []
     for _, series in frame.groupby(["sweep", "optimizer", *others], dropna=False, sort=False):
         # Per rate, the epochs every seed reached, then the mean over seeds of each:
@@ -110,7 +112,7 @@ def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSe
         reached = series.groupby(["learning_rate", "seed"])["epoch"].max().groupby(
             level="learning_rate").min()
         kept = series[series["epoch"] <= series["learning_rate"].map(reached)]
-        means = kept.groupby(["learning_rate", "epoch"])[list(EPOCH_METRICS)].mean(
+        means = kept.groupby(["learning_rate", "epoch"])[columns].mean(
             ).sort_index().reset_index()
         diverged = (series["status"] == TrialStatus.DIVERGED.value).groupby(
             series["learning_rate"]).any()
@@ -119,14 +121,14 @@ def learning_curves(frame: pd.DataFrame, comparison: Comparison) -> list[CurveSe
         starts = np.searchsorted(rate_of, rates, side="left")
         ends = np.searchsorted(rate_of, rates, side="right")
         epochs = means["epoch"].to_numpy(float)
-        values = {c: means[c].to_numpy(float) for c in EPOCH_METRICS}
+        values = {c: means[c].to_numpy(float) for c in columns}
         first = series.iloc[0]
         key = (first["sweep"], first["optimizer"], *(_key(first[c]) for c in others))
         curves.append(CurveSet(
             label=_label(first, others, multiple), learning_rates=rates,
             epochs=[epochs[a:b].tolist() for a, b in zip(starts, ends, strict=True)],
             columns={c: [values[c][a:b].tolist() for a, b in zip(starts, ends, strict=True)]
-                     for c in EPOCH_METRICS},
+                     for c in columns},
             diverged=[bool(diverged[r]) for r in rates],
             highlighted=[(*key, r) in highlighted for r in rates]))
     return curves
@@ -150,8 +152,8 @@ def legend_label(line: SensitivityLine) -> str:
     return f"{line.label} (best {line.best_rate:.3g})"
 
 
-def sensitivity_title(metric: str) -> str:
-    better = "higher" if higher_is_better(metric) else "lower"
+def sensitivity_title(metric: str, objective: Objective = DEFAULT_OBJECTIVE) -> str:
+    better = "higher" if objective.higher_is_better(metric) else "lower"
     return (f"Learning-rate sensitivity: {metric}, mean and 95% interval over seeds "
             f"({better} is better)")
 
@@ -192,7 +194,7 @@ def axis_panels(comparison: Comparison) -> list[AxisPanel]:
     sweep and optimizer. Lines never join two sweeps: their trials are different
     experiments (another size of data, number of epochs...) even where the axis is shared."""
     summary = comparison.summary.dropna(subset=["mean"])
-    sign = 1.0 if higher_is_better(comparison.metric) else -1.0
+    sign = 1.0 if comparison.objective.higher_is_better(comparison.metric) else -1.0
     several = summary["sweep"].nunique() > 1
     panels = []
     for axis in ["learning_rate", *axis_columns(comparison)]:
@@ -219,13 +221,14 @@ def spans_decades(values: pd.Series) -> bool:
 
 
 def sensitivity_chart(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
-                    chance: float | None = None) -> Figure:
+                    chance: float | None = None,
+                    objective: Objective = DEFAULT_OBJECTIVE) -> Figure:
     """The metric against the learning rate (log axis) with its 95% interval over seeds;
     the best rate starred, the rates tied with it ringed, rates where a seed diverged
     crossed and where one stalled squared; chance as a dashed line."""
     xs = [r for line in lines for r in line.learning_rates]
     ys = [v for line in lines for v in (*line.mean, *line.ci_low, *line.ci_high)]
-    figure = Figure(panel_width=620, panel_height=360, title=sensitivity_title(metric))
+    figure = Figure(panel_width=620, panel_height=360, title=sensitivity_title(metric, objective))
     panel = figure.add(Panel(Scale.fit(xs, log=True),
                              Scale.fit([*ys, *([chance] if chance is not None else [])]),
                              xlabel="learning rate (log scale)",
@@ -259,7 +262,8 @@ def sensitivity_chart(lines: Sequence[SensitivityLine], *, metric: str, at: str 
     return figure
 
 
-def learning_curves_chart(curves: Sequence[CurveSet]) -> Figure:
+def learning_curves_chart(curves: Sequence[CurveSet],
+                          objective: Objective = DEFAULT_OBJECTIVE) -> Figure:
     """Small multiples: a row per setting, training loss (log scale) and validation
     accuracy per epoch, colour = learning rate (log); the best rate and its tied set drawn
     bold, the others faint; an X where a diverged rate stopped."""
@@ -275,17 +279,21 @@ def learning_curves_chart(curves: Sequence[CurveSet]) -> Figure:
                     title=curves_title(),
                     colour_bar=ColourBar(Scale(low, high, log=True),
                                          "learning rate (log scale)"))
+    verdict = objective.verdict if objective.verdict in objective.epoch_columns() else (
+        "val_" + objective.verdict.removeprefix("test_"))
     for curve in curves:
-        validation = any(math.isfinite(v) for vals in curve.columns["val_accuracy"]
+        validation = any(math.isfinite(v) for vals in curve.columns.get(verdict, [])
                          for v in vals)
-        accuracy = "val_accuracy" if validation else "accuracy"
+        accuracy = verdict if validation else verdict.removeprefix("val_")
+        bounded = objective.value_range(accuracy)
         last = max((e[-1] for e in curve.epochs if e), default=1.0)
         for column in ("loss", accuracy):
             values = [v for vals in curve.columns[column] for v in vals]
             log = column == "loss"
             panel = figure.add(Panel(
                 Scale(0.8, last + 0.2, fixed_ticks=tuple(_whole_ticks(last))),
-                Scale.fit(values, log=True) if log else Scale(0.0, 1.0),
+                Scale.fit(values, log=True) if log else (
+                    Scale(*bounded) if bounded == (0.0, 1.0) else Scale.fit(values)),
                 title=textwrap.shorten(curve.label, 60) if log else "",
                 xlabel="epoch",
                 ylabel="training loss (log scale)" if log else column.replace("_", " ")))

@@ -23,7 +23,6 @@ from rich.text import Text
 import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling
 from lrlab.analysis.compare import (
-    CHANCE_MARGIN,
     SMALL_SPLIT,
     CompareError,
     Comparison,
@@ -34,19 +33,29 @@ from lrlab.analysis.compare import (
     in_metric_units,
     varied_columns,
 )
-from lrlab.analysis.failures import CRAWL_FLOOR, FAILING, REASONS, Facts, Failure
+from lrlab.analysis.failures import (
+    CRAWL_FLOOR,
+    FAILING,
+    REASONS,
+    Facts,
+    Failure,
+    rates_above,
+)
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of, split_of
 from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.formatting import number, plural, rate
 from lrlab.rundir.files import json_safe
-from lrlab.rundir.records import SPLIT_OF
 
 # Left-aligned (text) columns; every other column is a number.
 _TEXT_COLUMNS = ("sweep", "optimizer", "verdict", "why")
 
 
-def method_text(metric: str) -> str:
+def method_text(metric: str, objective: Objective = DEFAULT_OBJECTIVE) -> str:
     """How the verdicts were reached, for ``metric``."""
-    clipped = "accuracies to [0, 1]" if metric.endswith("accuracy") else "losses to [0, ∞)"
+    low, high = objective.value_range(metric)
+    span = f"[{low:g}, {high:g}]".replace("inf]", "∞)").replace("[-inf", "(−∞")
+    clipped = ("accuracies to [0, 1]" if base_of(metric).endswith("accuracy")
+               else "losses to [0, ∞)" if base_of(metric) == "loss" else f"{metric} to {span}")
     return (f"paired by seed, 95% t-intervals (clipped to the metric's range: {clipped}), "
             f"tied = not told apart at the 5% level after Holm's correction for the rates "
             f"compared")
@@ -98,8 +107,15 @@ def verdict_block(v: Verdict, *, name_sweep: bool = False) -> list[str]:
     head += f"{v.sweep}: " if name_sweep else ""
     if not v.learns:
         rates = sorted([v.best_learning_rate, *(c.learning_rate for c in v.versus_best)])
-        answer = (f"no best rate: every rate compared ({rate_list(rates)}) diverged or "
-                  f"stalled on at least one seed")
+        small = {r for r, found in v.failures if any(f.reason == "too_small" for f in found)}
+        if small and small == set(rates):
+            low, high = rates_above(rates)
+            answer = (f"no best rate: every rate compared ({rate_list(rates)}) is too small: "
+                      f"each stayed at its baseline with its units alive; add rates from "
+                      f"{rate(low)} to {rate(high)}")
+        else:
+            answer = (f"no best rate: every rate compared ({rate_list(rates)}) diverged or "
+                      f"stalled on at least one seed")
     elif v.single_seed:
         answer = (f"best observed learning rate {rate(v.best_learning_rate)}{_with_text(v)} "
                   f"({v.metric} {number(v.best_mean)}, 1 seed: no interval)")
@@ -181,7 +197,7 @@ def _tied_set(v: Verdict) -> str:
 
 def _split_text(v: Verdict) -> str:
     """Why the split the verdict reads cannot rank the rates, and what would."""
-    split = SPLIT_OF.get(v.metric, "evaluation")
+    split = split_of(v.metric)
     parts = []
     if v.examples is not None and v.examples < SMALL_SPLIT:
         parts.append(f"the {split} split has {plural(v.examples, 'example')} (one example "
@@ -203,7 +219,10 @@ def failure_detail(reason: str, facts: Facts) -> str:
                  if isinstance(loss, float) and isinstance(initial, float) else "")
         return f"the loss blew up{at}{ratio}{_dead_clause(facts.get('dead_units'))}"
     if reason == "stalled":
-        return f"it never left chance{_dead_clause(facts.get('dead_units'))}"
+        return f"it never left its baseline{_dead_clause(facts.get('dead_units'))}"
+    if reason == "too_small":
+        return (f"it stayed at its baseline, at the low end of the rates tried"
+                f"{_dead_clause(facts.get('dead_units'))}: too small a rate")
     if reason == "unstable":
         epoch = int(facts["epoch"])  # type: ignore[arg-type]
         return f"training loss rose {facts['rise']:.0%} from epoch {epoch} to {epoch + 1}"
@@ -237,7 +256,9 @@ def failure_text(failure: Failure) -> str:
 # What each reason means, said once per verdict (the numbers are in the table's `why`
 # column, the JSON export and the report).
 _REASON_WORDS = {
-    "diverged": "the loss blew up", "stalled": "never left chance",
+    "diverged": "the loss blew up", "stalled": "never left its baseline",
+    "too_small": "stayed at its baseline with its units alive, at the low end of the "
+                 "rates tried: too small to move in these epochs; larger rates would",
     "unstable": "training loss jumped between epochs",
     "overfitting": "validation loss rose while training loss fell",
     "crawling": "still improving at the last epoch by more than the seed noise: more "
@@ -261,7 +282,8 @@ def _failure_lines(v: Verdict) -> list[str]:
     def part(reason: str) -> str:
         words = (_CRAWLING_ONE_SEED if reason == "crawling" and one_seed
                  else _REASON_WORDS[reason])
-        return f"{reason} at {rate_list(rates[reason])} ({words}{_dead_text(dead, reason)})"
+        return (f"{reason.replace('_', ' ')} at {rate_list(rates[reason])} "
+                f"({words}{_dead_text(dead, reason)})")
 
     ordered = sorted(rates, key=REASONS.index)
     lines = []
@@ -390,9 +412,9 @@ def verdict_lines(comparison: Comparison) -> list[str]:
         lines.append("Between optimizers (the best rate of each):")
         lines += [f"  {optimizer_text(o, comparison.metric, name_sweep=several)}"
                   for o in comparison.optimizers]
-    learns = (f"above chance ({_chance_text(comparison.chances)}) by more than "
-              f"{CHANCE_MARGIN:g}" if comparison.chances else "below its initial loss")
-    lines.append(f"Method: {method_text(comparison.metric)}; a rate learns when no seed "
+    learns = _learns_text(comparison)
+    method = method_text(comparison.metric, comparison.objective)
+    lines.append(f"Method: {method}; a rate learns when no seed "
                  f"diverged and every seed's {comparison.metric} is {learns} (else the trial "
                  f"is 'stalled').")
     return lines
@@ -403,6 +425,21 @@ def wrapped(line: str) -> Padding:
     so that each verdict's answer stays the one line at the margin."""
     indent = len(line) - len(line.lstrip(" "))
     return Padding(Text(line.lstrip(" ")), (0, 0, 0, indent), expand=False)
+
+
+def _learns_text(comparison: Comparison) -> str:
+    """What beating the baseline means for the compared metric, with its numbers."""
+    metric, objective, chances = comparison.metric, comparison.objective, comparison.chances
+    if not chances:
+        return "below its initial loss"
+    margin = objective.margin(metric, max(chances.values()))
+    if base_of(metric).endswith("accuracy"):
+        return f"above chance ({_chance_text(chances)}) by more than {margin:g}"
+    better = "above" if objective.higher_is_better(metric) else "below"
+    values = sorted(set(chances.values()))
+    shown = ", ".join(f"{v:.4g}" for v in values)
+    return (f"{better} its baseline ({shown}: the constant prediction's, the training "
+            f"labels' mean or frequencies) by more than {margin:.3g}")
 
 
 def _chance_text(chances: Mapping[str, float]) -> str:
@@ -558,7 +595,7 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
         "metric": comparison.metric,
         "at": comparison.at,
         "provisional": comparison.provisional,
-        "method": method_text(comparison.metric),
+        "method": method_text(comparison.metric, comparison.objective),
         "sweeps": [{**asdict(p), "not_started": p.not_started, "unfinished": p.unfinished}
                    for p in comparison.progress],
         "optimizers": [verdict(v) for v in comparison.verdicts],

@@ -239,10 +239,10 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
     if comparison is not None:
         plots["sensitivity"] = to_svg(sensitivity_chart(
             sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at,
-            chance=comparison.chance))
+            chance=comparison.chance, objective=comparison.objective))
         curves = learning_curves(data.frame, comparison)
         if curves:
-            plots["curves"] = to_svg(learning_curves_chart(curves))
+            plots["curves"] = to_svg(learning_curves_chart(curves, comparison.objective))
         if axis_columns(comparison):
             plots["axes"] = to_svg(axes_chart(comparison))
         if comparison.scaling:

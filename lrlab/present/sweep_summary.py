@@ -21,7 +21,7 @@ def trials_table(rows: Sequence[dict[str, Any]], *, width: int) -> Table:
     # The trial id names the optimizer, rate and seed; any other parameter the sweep
     # varies (the batch size, a width) gets a column, or rows would differ only by a hash.
     # (Within one optimizer: RMSprop's rho is no column because SGD has none.)
-    varied = [k for k in results_columns(rows)[1:] if k not in RESULT_COLUMNS
+    varied = [k for k in results_columns(rows)[1:] if k in _params(rows) - set(RESULT_COLUMNS)
               and k not in ("optimizer", "learning_rate", "seed")
               and any(len({str(row.get(k)) for row in rows if row["optimizer"] == name}) > 1
                       for name in {row["optimizer"] for row in rows})]
@@ -29,12 +29,17 @@ def trials_table(rows: Sequence[dict[str, Any]], *, width: int) -> Table:
     # a trial id and its numbers fit in 80.
     narrow = width < 100 + sum(len(k) + 3 for k in varied)
     table = Table(title="Trials", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD)
+    keys = list(rows[0]) if rows else list(RESULT_COLUMNS)
+    # The verdict's best value and the first metric's test value (accuracy by default).
+    best = next((k for k in keys if k.startswith("best_") and k != "best_epoch"),
+                "best_val_accuracy")
+    tested = next((k for k in keys if k.startswith("test_") and k != "test_loss"),
+                  "test_loss")
     columns = {"trial": "trial", "status": "status", "loss": "final loss",
-               "best_val_accuracy": "best val_acc", "test_accuracy": "test_acc",
-               "seconds": "seconds"}
+               best: short(best), tested: short(tested), "seconds": "seconds"}
     if narrow:
-        columns = {"trial": "trial", "status": "status", "best_val_accuracy": "val_acc",
-                   "test_accuracy": "test_acc", "seconds": "s"}
+        columns = {"trial": "trial", "status": "status", best: short(
+            best.removeprefix("best_")), tested: short(tested), "seconds": "s"}
     columns = {"trial": columns.pop("trial"), **{k: k for k in varied}, **columns}
     for key, header in columns.items():
         table.add_column(header, justify="left" if key in ("trial", "status") else "right",
@@ -45,6 +50,20 @@ def trials_table(rows: Sequence[dict[str, Any]], *, width: int) -> Table:
                         else number(row.get(key), 1 if key == "seconds" else 4)
                         for key in columns))
     return table
+
+
+def _params(rows: list[dict[str, Any]]) -> set[str]:
+    """The trials' parameters: the keys before each row's ``status``."""
+    found: set[str] = set()
+    for row in rows:
+        keys = list(row)
+        found.update(keys[1:keys.index("status")] if "status" in keys else keys[1:])
+    return found
+
+
+def short(column: str) -> str:
+    """A column's header: ``best val_acc`` for best_val_accuracy, ``test_auc``."""
+    return column.replace("accuracy", "acc").replace("best_", "best ", 1)
 
 
 def engine_line(report: Any) -> str:

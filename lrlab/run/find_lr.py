@@ -144,7 +144,7 @@ def run_find_lr(config: ExperimentConfig, *, options: RangeTestOptions = RangeTe
     ``on_curve`` is called as each optimizer and seed finishes (progress)."""
     options.check()
     config = config.first_point()
-    dataset = load_dataset(config.data, env=env)
+    dataset = load_dataset(config.data, env=env, objective=config.objective)
     engine = build_engine(dataset, model=config.model, training=config.training)
     argv = list(argv if argv is not None else sys.argv)
     now = datetime.now(timezone.utc)

@@ -20,13 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from lrlab.analysis.compare import CompareError, Comparison, compare_runs
-from lrlab.analysis.failures import stalled, trial_reason
+from lrlab.analysis.judge import judge_trial
 from lrlab.engines import engine as engine_spec
 from lrlab.errors import ConfigError, StoreError
 from lrlab.experiment.config import ExperimentConfig, parse_config, surprising_settings
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective
 from lrlab.experiment.trials import (
     MAX_TRIALS,
     Design,
@@ -46,12 +45,11 @@ from lrlab.rundir.formats import as_planned
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.lock import writer_lock
 from lrlab.rundir.records import (
-    HISTORY_COLUMNS,
-    UNRECORDED_CHANCE,
     EpochRecord,
     TrialOutcome,
     TrialResult,
     TrialStatus,
+    history_columns,
     results_columns,
     timestamp,
 )
@@ -183,8 +181,9 @@ def run_sweep(
         environment = collect_environment(
             started_at=now.isoformat(timespec="seconds"), argv=argv,
             engine=engine_spec(config.training.engine), probe_devices=session.trains_here)
-        recorder = _Recorder(store, trials, done, observer, chances={
-            trial.trial_id: r.dataset.chance() for r in ready for trial in r.trials})
+        recorder = _Recorder(store, trials, done, observer, objectives={
+            trial.trial_id: (r.dataset.objective, r.dataset.has_validation)
+            for r in ready for trial in r.trials})
         with store.session({**environment, "backend": session.description,
                             "engine": _engine_config(config), "engines": [],
                             "data": ready[0].dataset.provenance(),
@@ -235,9 +234,9 @@ def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None) -
     ready = []
     for experiment in experiments:
         config = experiment.config
-        key = repr(config.data.model_dump())
+        key = repr((config.data.model_dump(), config.objective.model_dump()))
         if key not in datasets:
-            datasets[key] = load_dataset(config.data, env=env)
+            datasets[key] = load_dataset(config.data, env=env, objective=config.objective)
         network_key = (key, repr(config.model.model_dump()))
         if network_key not in checked:
             checked[network_key] = check_network(config.model, datasets[key],
@@ -372,10 +371,10 @@ class _Recorder:
 
     def __init__(self, store: RunStore, trials: Sequence[Trial],
                  done: dict[str, dict[str, Any]], observer: SweepObserver,
-                 chances: Mapping[str, Mapping[str, float]] | None = None) -> None:
+                 objectives: Mapping[str, tuple[Objective, bool]] | None = None) -> None:
         self._store, self._observer = store, observer
-        # Each trial's data's chance levels, by split: what a stalled trial never left.
-        self._chances = chances or {}
+        # Each trial's objective, and whether its data has a validation split.
+        self._objectives = objectives or {}
         self._order = [t.trial_id for t in trials]
         self._rows = dict(done)  # trial_id -> results.csv row
         self._history: dict[str, list[EpochRecord]] = {}
@@ -420,14 +419,16 @@ class _Recorder:
         if not outcome.status.finished and not outcome.seconds:
             # An interrupted or failed trial still took this long.
             outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
+        objective, has_validation = self._objectives.get(trial_id, (DEFAULT_OBJECTIVE, True))
         result = TrialResult.from_outcome(trial_id, outcome, finished_at=timestamp(),
-                                          started_at=started_at)
+                                          started_at=started_at, objective=objective)
         if outcome.status.finished:
-            result = self._with_failure(result, outcome, self._chances.get(trial_id, {}))
+            result = self._with_failure(result, outcome, objective, has_validation)
         self.largest_stack = max(self.largest_stack, outcome.stack_size)
         if outcome.compile_seconds is not None:
             self.compile_seconds = (self.compile_seconds or 0.0) + outcome.compile_seconds
-        self._store.write_history(trial_id, outcome.history)
+        self._store.write_history(trial_id, outcome.history,
+                                  history_columns(objective.epoch_columns()))
         self._store.write_result(result)
         row = self._rows[trial_id] = result.row(trial.params())
         rows = self.rows()
@@ -435,23 +436,19 @@ class _Recorder:
         self._observer.trial_finished(trial, row)
 
     @staticmethod
-    def _with_failure(result: TrialResult, outcome: TrialOutcome,
-                      chance: Mapping[str, float]) -> TrialResult:
+    def _with_failure(result: TrialResult, outcome: TrialOutcome, objective: Objective,
+                      has_validation: bool) -> TrialResult:
         """The result with the gravest sign of failure its history shows (result.json's
-        ``failure``), judged as ``compare`` judges a trial by default: at its best epoch
-        on validation accuracy (training accuracy without a validation set)."""
-        history = pd.DataFrame([dataclasses.asdict(r) for r in outcome.history],
-                               columns=list(HISTORY_COLUMNS))
-        split = "validation" if history["val_accuracy"].notna().any() else "train"
-        column = "val_accuracy" if split == "validation" else "accuracy"
-        best = float(history[column].max()) if len(history) else math.nan
-        found = trial_reason(
-            history, status=outcome.status.value,
+        ``failure``), as the one judge says (lrlab.analysis.judge), on the column
+        ``compare`` reads by default."""
+        history = {column: [r.values.get(column, math.nan) for r in outcome.history]
+                   for column in objective.epoch_columns()}
+        found = judge_trial(
+            history, status=outcome.status.value, test=outcome.test,
+            baseline=outcome.baseline, objective=objective, has_validation=has_validation,
             diverged_epoch=math.nan if outcome.diverged_epoch is None else outcome.diverged_epoch,
             initial_loss=outcome.initial_loss,
-            stalled=(outcome.status is not TrialStatus.DIVERGED
-                     and stalled(best, chance.get(split, UNRECORDED_CHANCE))),
-            dead_units=math.nan if outcome.dead_units is None else outcome.dead_units)
+            dead_units=math.nan if outcome.dead_units is None else outcome.dead_units).reason
         if found is None:
             return result
         return dataclasses.replace(result, failure=found[0],

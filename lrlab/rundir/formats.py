@@ -12,6 +12,10 @@ Versions (docs/run-directory.md has the same table):
    of a trial resumed in an older run directory says that directory's format (its id
    follows the older scheme). The CSV tables and sweep.yaml are of their run directory's
    format; their readers check their header and schema.
+4. result.json records the objective the trial was judged with (``objective``) and each
+   column's baseline (``baseline``); history.csv's metric columns are the objective's
+   (``epoch, lr, loss, <metrics>, val_loss, val_<metrics>, seconds``). A format-3 file
+   reads as judged with lrlab's default objective (accuracy), without baselines.
 
 Writers add :data:`FORMAT_KEY` through :func:`stamped`; readers pass every JSON file
 through :func:`upgrade`, which is the only code that knows what older versions lack. A file
@@ -31,7 +35,7 @@ from lrlab.experiment.trials import CONTEXT_KEYS, experiment_context
 from lrlab.formatting import brief
 from lrlab.rundir.files import read_text
 
-FORMAT = 3
+FORMAT = 4
 FORMAT_KEY = "format"
 # The first format whose params.json and trial ids hold the experiment's context.
 CONTEXT_RECORDED = 2

@@ -24,7 +24,13 @@ from lrlab.experiment.trials import (
     with_additions,
 )
 from lrlab.formatting import plural
-from lrlab.rundir.records import FRAME_TRIAL_COLUMNS, HISTORY_COLUMNS, RUNNING, SPLIT_OF
+from lrlab.rundir.records import (
+    FRAME_TRIAL_COLUMNS,
+    HISTORY_COLUMNS,
+    RUNNING,
+    SPLIT_OF,
+    TrialResult,
+)
 from lrlab.rundir.store import (
     CONFIG_FILE,
     HISTORY_FILE,
@@ -42,6 +48,10 @@ PARAMS_ATTR = "lrlab_params"
 # Where the frame says each sweep's chance levels: {sweep: {metric: share}}, from the data
 # its first session recorded (absent for run directories that recorded none).
 CHANCE_ATTR = "lrlab_chance"
+# Per sweep, the objective its trials were judged with (lrlab.experiment.objective), and
+# per trial (sweep/trial_id) each column's baseline, as result.json records them.
+OBJECTIVE_ATTR = "lrlab_objective"
+BASELINE_ATTR = "lrlab_baseline"
 # Per sweep, the parameters its sampler drew (design.json's settings, as columns:
 # "learning_rate", "model.dropout", "batch_size", "momentum"...).
 SAMPLED_ATTR = "lrlab_sampled"
@@ -93,6 +103,9 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
     """Load every trial below ``paths`` (runs folders, sweep or trial directories)."""
     rows: list[dict[str, Any]] = []
     params: dict[str, None] = {}  # every trial's parameter names, in first-seen order
+    metrics: dict[str, None] = dict.fromkeys(FRAME_TRIAL_COLUMNS + HISTORY_COLUMNS)
+    objectives: dict[str, Any] = {}
+    baselines: dict[str, dict[str, float]] = {}
     unreadable: list[Unreadable] = []
     sweep_dirs: dict[Path, None] = {}
     found = 0
@@ -101,19 +114,28 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
         found += 1
         sweep_dirs[sweep_dir] = None
         try:
-            trial_params, trial_rows = _trial_rows(sweep_dir.name, trial_dir)
+            trial_params, trial_rows, result = _trial_rows(sweep_dir.name, trial_dir)
         except StoreError as exc:
             unreadable.append(Unreadable(trial_dir, str(exc)))
             continue
+        if result is not None:
+            objectives.setdefault(sweep_dir.name, result.objective)
+            if result.baseline:
+                baselines[f"{sweep_dir.name}/{trial_dir.name}"] = dict(result.baseline)
+        for row in trial_rows[:1]:
+            metrics.update(dict.fromkeys(k for k in row if k not in metrics))
         rows.extend(trial_rows)
         params.update(dict.fromkeys(trial_params))
     if found == 0:
         shown = ", ".join(str(p) for p in paths)
         raise StoreError(f"{shown}: no trials found; expected a runs folder, a sweep "
                          f"directory (with {CONFIG_FILE}) or a trial directory")
-    columns = ["sweep", "trial_id", *params, *FRAME_TRIAL_COLUMNS, *HISTORY_COLUMNS]
+    columns = ["sweep", "trial_id", *params,
+               *(c for c in metrics if c not in params and c not in ("sweep", "trial_id"))]
     frame = pd.DataFrame(rows, columns=columns if rows else None)
     frame.attrs[PARAMS_ATTR] = list(params)
+    frame.attrs[OBJECTIVE_ATTR] = objectives
+    frame.attrs[BASELINE_ATTR] = baselines
     if "schedule" in frame:  # constant-rate trials store no schedule
         frame["schedule"] = frame["schedule"].fillna("constant")
     frame.attrs[CHANCE_ATTR] = {path.name: chance for path in sweep_dirs
@@ -248,8 +270,9 @@ def _trial_dirs(paths: list[Path]) -> tuple[list[tuple[Path, Path]], set[Path]]:
                   key=lambda pair: (str(pair[0]), str(pair[1]))), whole
 
 
-def _trial_rows(sweep: str, trial_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """A trial's parameter names and its rows of the tidy frame."""
+def _trial_rows(sweep: str, trial_dir: Path
+                ) -> tuple[list[str], list[dict[str, Any]], TrialResult | None]:
+    """A trial's parameter names, its rows of the tidy frame, and its result."""
     params, result, history = read_trial(trial_dir)
     clashing = sorted(set(params) & {"sweep", "trial_id", *FRAME_TRIAL_COLUMNS,
                                      *HISTORY_COLUMNS})
@@ -265,4 +288,4 @@ def _trial_rows(sweep: str, trial_dir: Path) -> tuple[list[str], list[dict[str, 
                              f"partial or damaged, so the trial is left out")
     fields = result.frame_fields() if result is not None else {"status": RUNNING}
     base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields}
-    return list(params), [{**base, **row} for row in history] or [base]
+    return list(params), [{**base, **row} for row in history] or [base], result

@@ -7,7 +7,6 @@ added in one place.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
 import operator
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective
 from lrlab.formatting import brief
 
 
@@ -50,29 +50,55 @@ UNRECORDED_CHANCE = 0.1
 # Which split each accuracy is measured on, as data.chance names them.
 SPLIT_OF = {"accuracy": "train", "val_accuracy": "validation", "test_accuracy": "test"}
 
-# The metrics measured at the end of every epoch, and once on the test set at the end.
-EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-TEST_METRICS = ("test_loss", "test_accuracy")
+# The columns of lrlab's default objective (lrlab.experiment.objective): measured at the
+# end of every epoch, and once on the test set at the end. Another objective records its
+# own (``auc``, ``val_auc``, ``test_auc``...), always with the loss.
+EPOCH_METRICS = DEFAULT_OBJECTIVE.epoch_columns()
+TEST_METRICS = DEFAULT_OBJECTIVE.test_columns()
 METRICS = EPOCH_METRICS + TEST_METRICS
+# history.csv's columns around the metrics'.
+HISTORY_HEAD, HISTORY_TAIL = ("epoch", "lr"), ("seconds",)
+
+
+def history_columns(metrics: Sequence[str]) -> tuple[str, ...]:
+    """history.csv's columns for an objective's epoch columns."""
+    return (*HISTORY_HEAD, *metrics, *HISTORY_TAIL)
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """One row of ``history.csv``. ``lr`` is the rate in effect at the end of the epoch."""
+    """One row of ``history.csv``: the epoch, the rate in effect at its end, the
+    objective's columns (``values``: loss, metrics, val_loss, val_ metrics; each readable
+    as an attribute, ``record.val_auc``), and its seconds."""
 
     epoch: int
     lr: float
-    loss: float
-    accuracy: float
-    val_loss: float
-    val_accuracy: float
-    seconds: float
+    values: Mapping[str, float]
+    seconds: float = 0.0
+
+    @classmethod
+    def of(cls, *, epoch: int, lr: float, seconds: float = 0.0, **values: float) -> EpochRecord:
+        return cls(epoch, lr, dict(values), seconds)
+
+    def __getattr__(self, name: str) -> float:
+        if name.startswith("_") or name == "values":
+            raise AttributeError(name)
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def metrics(self) -> dict[str, float]:
-        return {name: getattr(self, name) for name in EPOCH_METRICS}
+        return dict(self.values)
+
+    def columns(self) -> tuple[str, ...]:
+        return history_columns(tuple(self.values))
+
+    def row(self) -> dict[str, float]:
+        return {"epoch": self.epoch, "lr": self.lr, **self.values, "seconds": self.seconds}
 
 
-HISTORY_COLUMNS = tuple(f.name for f in dataclasses.fields(EpochRecord))
+HISTORY_COLUMNS = history_columns(EPOCH_METRICS)
 
 
 @dataclass
@@ -83,8 +109,8 @@ class TrialOutcome:
     history: list[EpochRecord] = field(default_factory=list)
     initial_loss: float = math.nan
     diverged_epoch: int | None = None
-    test_loss: float = math.nan
-    test_accuracy: float = math.nan
+    # The test split's loss and metrics, by name (loss, accuracy...), once at the end.
+    test: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
     # How many trials trained together in one compiled step (1: alone), and this trial's
@@ -96,16 +122,21 @@ class TrialOutcome:
     # The share of hidden ReLU units that output zero on every validation image at the end
     # (None: the network has none, or the engine did not measure it).
     dead_units: float | None = None
+    # Each column's baseline: the constant prediction's value (lrlab.training.labels).
+    baseline: dict[str, float] = field(default_factory=dict)
 
 
-def best_epoch(history: Sequence[EpochRecord]) -> EpochRecord | None:
-    """The epoch with the highest validation accuracy (the earliest on ties); without a
-    validation set, the epoch with the lowest training loss."""
-    finite = [r for r in history if math.isfinite(r.val_accuracy)]
-    if finite:
-        return max(finite, key=lambda r: (r.val_accuracy, -r.epoch))
-    finite = [r for r in history if math.isfinite(r.loss)]
-    return min(finite, key=lambda r: (r.loss, r.epoch)) if finite else None
+def best_epoch(history: Sequence[EpochRecord], objective: Objective = DEFAULT_OBJECTIVE
+               ) -> EpochRecord | None:
+    """The epoch where the objective's verdict metric is best (the earliest on ties):
+    on the validation split, or, without one, on the training batches."""
+    column = objective.verdict
+    for candidate in (column, column.removeprefix("val_").removeprefix("test_")):
+        values = [r.values.get(candidate, math.nan) for r in history]
+        index = objective.best_of(candidate, values)
+        if index is not None:
+            return history[index]
+    return None
 
 
 # --- reading run files back: every value checked, since anyone may have edited them -------
@@ -160,6 +191,10 @@ def _metrics(value: Any) -> dict[str, float]:
     return {str(k): _number(v) for k, v in _mapping(value).items()}
 
 
+def _objective(value: Any) -> Objective:
+    return Objective.from_dict(_mapping(value)) if value is not None else DEFAULT_OBJECTIVE
+
+
 def _best(value: Any) -> dict[str, float]:
     return {str(k): (_count(v) if k == "epoch" else _number(v))
             for k, v in _mapping(value).items()}
@@ -198,17 +233,32 @@ def _is_bad_size(value: Any) -> bool:
         return True
 
 
-def parse_history_row(cells: Sequence[str]) -> dict[str, float]:
-    """One row of ``history.csv`` (its cells, in HISTORY_COLUMNS order) as numbers: an
-    empty cell is NaN (a metric not measured); the epoch is a whole number >= 1."""
-    if len(cells) != len(HISTORY_COLUMNS):
-        raise ValueError(f"expected {len(HISTORY_COLUMNS)} fields, got {len(cells)} "
+def check_history_header(header: Sequence[str]) -> tuple[str, ...]:
+    """history.csv's header, checked: epoch, lr, the loss, each metric on its own and with
+    val_, then seconds; raises ``ValueError`` saying what is expected."""
+    columns = tuple(header)
+    metrics = columns[len(HISTORY_HEAD):-len(HISTORY_TAIL)]
+    train = metrics[:len(metrics) // 2]
+    if (columns[:len(HISTORY_HEAD)] != HISTORY_HEAD or columns[-1:] != HISTORY_TAIL
+            or len(metrics) % 2 or not train or train[0] != "loss"
+            or metrics[len(train):] != tuple(f"val_{c}" for c in train)
+            or not all(c.isidentifier() for c in train) or len(set(columns)) != len(columns)):
+        raise ValueError(f"expected {','.join(HISTORY_COLUMNS)} (or another objective's "
+                         f"metrics: epoch,lr,loss,<metrics>,val_loss,val_<metrics>,seconds)")
+    return columns
+
+
+def parse_history_row(cells: Sequence[str],
+                      columns: Sequence[str] = HISTORY_COLUMNS) -> dict[str, float]:
+    """One row of ``history.csv`` (its cells, in ``columns`` order) as numbers: an empty
+    cell is NaN (a metric not measured); the epoch is a whole number >= 1."""
+    if len(cells) != len(columns):
+        raise ValueError(f"expected {len(columns)} fields, got {len(cells)} "
                          f"(truncated?)")
     try:  # one comprehension for the whole row: compare reads a row per trial-epoch
-        row = dict(zip(HISTORY_COLUMNS, [float(c) if c else math.nan for c in cells],
-                       strict=True))
+        row = dict(zip(columns, [float(c) if c else math.nan for c in cells], strict=True))
     except ValueError:
-        name, cell = next((n, c) for n, c in zip(HISTORY_COLUMNS, cells, strict=True)
+        name, cell = next((n, c) for n, c in zip(columns, cells, strict=True)
                           if not _is_float(c))
         raise ValueError(f"{name}: not a number: {brief(cell)}") from None
     epoch = row["epoch"]
@@ -349,8 +399,8 @@ class TrialResult:
     initial_loss: float = math.nan
     final: Mapping[str, float] = field(default_factory=dict)  # EPOCH_METRICS at the last epoch
     best: Mapping[str, float] = field(default_factory=dict)  # "epoch" and EPOCH_METRICS
-    test_loss: float = math.nan
-    test_accuracy: float = math.nan
+    # The test split's loss and metrics, by name (loss, accuracy...), once at the end.
+    test: Mapping[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     started_at: str | None = None
     finished_at: str | None = None
@@ -363,18 +413,27 @@ class TrialResult:
     # with the numbers that show it; None when it shows no such sign.
     failure: str | None = None
     failure_detail: str | None = None
+    # What the trial was judged with: the objective, and each column's baseline (the
+    # value of the constant prediction, lrlab.training.labels).
+    objective: Objective = DEFAULT_OBJECTIVE
+    baseline: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def test_loss(self) -> float:
+        return self.test.get("loss", math.nan)
 
     @classmethod
     def from_outcome(cls, trial_id: str, outcome: TrialOutcome, *, started_at: str,
-                     finished_at: str) -> TrialResult:
+                     finished_at: str, objective: Objective = DEFAULT_OBJECTIVE
+                     ) -> TrialResult:
         last = outcome.history[-1] if outcome.history else None
-        best = best_epoch(outcome.history)
+        best = best_epoch(outcome.history, objective)
         return cls(
             trial_id=trial_id, status=outcome.status, epochs=len(outcome.history),
             diverged_epoch=outcome.diverged_epoch, initial_loss=outcome.initial_loss,
             final=last.metrics() if last else {},
             best={"epoch": best.epoch, **best.metrics()} if best else {},
-            test_loss=outcome.test_loss, test_accuracy=outcome.test_accuracy,
+            test=dict(outcome.test), objective=objective, baseline=dict(outcome.baseline),
             seconds=round(outcome.seconds, 3), started_at=started_at,
             finished_at=finished_at, error=outcome.error, stack_size=outcome.stack_size,
             compile_seconds=(None if outcome.compile_seconds is None
@@ -409,7 +468,8 @@ class TrialResult:
                     raw: Any = data
                     for key in entry.json:
                         raw = _mapping(raw).get(key)
-                    if raw is not None or entry.parse in (_number, _metrics, _best):
+                    if raw is not None or entry.parse in (_number, _metrics, _best,
+                                                          _objective):
                         try:
                             values[entry.attribute] = entry.parse(raw)
                         except (ValueError, TypeError, OverflowError) as exc:
@@ -419,13 +479,26 @@ class TrialResult:
             raise ValueError(f"malformed ({exc})") from None
 
     def row(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """This trial's row of ``results.csv``: trial_id, params, then RESULT_COLUMNS."""
-        return {"trial_id": self.trial_id, **params,
-                **{entry.csv: entry.get(self) for entry in RESULT_SCHEMA if entry.csv}}
+        """This trial's row of ``results.csv``: trial_id, params, then the result's
+        columns (RESULT_COLUMNS for the default objective; its own for another)."""
+        row = {"trial_id": self.trial_id, **params}
+        for entry in RESULT_SCHEMA:
+            if entry.csv:
+                row[entry.csv] = entry.get(self)
+            elif entry.cells is not None:
+                row.update(entry.cells(self))
+        return row
 
     def frame_fields(self) -> dict[str, Any]:
-        """The trial-level columns of the tidy frame (FRAME_TRIAL_COLUMNS)."""
-        return {entry.frame: entry.get(self) for entry in RESULT_SCHEMA if entry.frame}
+        """The trial-level columns of the tidy frame (FRAME_TRIAL_COLUMNS, and a test
+        column per metric of the objective)."""
+        fields = {}
+        for entry in RESULT_SCHEMA:
+            if entry.frame:
+                fields[entry.frame] = entry.get(self)
+            elif entry.frame_cells is not None:
+                fields.update(entry.frame_cells(self))
+        return fields
 
 
 @dataclass(frozen=True)
@@ -440,6 +513,9 @@ class ResultField:
     parse: Callable[[Any], Any] = _text
     csv: str | None = None
     frame: str | None = None
+    # Several columns at once, named by the objective (results.csv's; the frame's).
+    cells: Callable[[TrialResult], dict[str, Any]] | None = None
+    frame_cells: Callable[[TrialResult], dict[str, Any]] | None = None
 
 
 def _attribute(name: str, parse: Callable[[Any], Any], *, csv: str | None = None,
@@ -457,13 +533,17 @@ RESULT_SCHEMA: tuple[ResultField, ...] = (
     _attribute("diverged_epoch", _optional_int, csv="diverged_epoch", frame="diverged_epoch"),
     _attribute("initial_loss", _number, csv="initial_loss", frame="initial_loss"),
     ResultField(("final",), lambda r: dict(r.final), attribute="final", parse=_metrics),
-    *(ResultField((), lambda r, m=m: r.final.get(m), csv=m) for m in EPOCH_METRICS),
+    ResultField((), lambda r: None, cells=lambda r: {
+        c: r.final.get(c) for c in r.objective.epoch_columns()}),
     ResultField(("best",), lambda r: dict(r.best) or None, attribute="best", parse=_best),
     ResultField((), lambda r: r.best.get("epoch"), csv="best_epoch"),
-    ResultField((), lambda r: r.best.get("val_accuracy"), csv="best_val_accuracy"),
-    _attribute("test_loss", _number, json=("test", "loss"), csv="test_loss", frame="test_loss"),
-    _attribute("test_accuracy", _number, json=("test", "accuracy"), csv="test_accuracy",
-               frame="test_accuracy"),
+    ResultField((), lambda r: None, cells=lambda r: {
+        f"best_{r.objective.verdict}": r.best.get(r.objective.verdict)}),
+    ResultField(("test",), lambda r: dict(r.test), attribute="test", parse=_metrics,
+                cells=lambda r: {c: r.test.get(c.removeprefix("test_"))
+                                 for c in r.objective.test_columns()},
+                frame_cells=lambda r: {c: r.test.get(c.removeprefix("test_"), math.nan)
+                                       for c in r.objective.test_columns()}),
     # The frame's rows also carry each epoch's ``seconds``: the trial's is trial_seconds.
     _attribute("seconds", _number, csv="seconds", frame="trial_seconds"),
     _attribute("started_at", _text),
@@ -475,16 +555,28 @@ RESULT_SCHEMA: tuple[ResultField, ...] = (
     _attribute("dead_units", _optional_float, csv="dead_units", frame="dead_units"),
     _attribute("failure", _text, json=("failure", "reason"), csv="failure", frame="failure"),
     _attribute("failure_detail", _text, json=("failure", "detail")),
+    ResultField(("objective",), lambda r: r.objective.to_dict(), attribute="objective",
+                parse=_objective),
+    ResultField(("baseline",), lambda r: dict(r.baseline) or None, attribute="baseline",
+                parse=_metrics),
 )
-# results.csv: trial_id, the trial's parameters (which vary with the sweep), then these.
-RESULT_COLUMNS = tuple(entry.csv for entry in RESULT_SCHEMA if entry.csv)
-# The trial-level columns of lrlab.rundir.loading's tidy frame.
-FRAME_TRIAL_COLUMNS = tuple(entry.frame for entry in RESULT_SCHEMA if entry.frame)
+# results.csv: trial_id, the trial's parameters (which vary with the sweep), then these
+# (for the default objective; another names its own metrics' columns).
+RESULT_COLUMNS = tuple(TrialResult(trial_id="", status=TrialStatus.COMPLETED).row({}))[1:]
+# The trial-level columns of lrlab.rundir.loading's tidy frame (the default objective's).
+FRAME_TRIAL_COLUMNS = tuple(TrialResult(trial_id="", status=TrialStatus.COMPLETED)
+                            .frame_fields())
 
 
 def results_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """trial_id, the parameters (in first-seen order), then RESULT_COLUMNS."""
-    columns = ["trial_id"]
+    """trial_id, the parameters (in first-seen order), then the result's columns (from
+    ``status`` on, in first-seen order)."""
+    params: list[str] = ["trial_id"]
+    results: dict[str, None] = {}
     for row in rows:
-        columns += [k for k in row if k not in columns and k not in RESULT_COLUMNS]
-    return columns + list(RESULT_COLUMNS)
+        keys = list(row)
+        cut = keys.index("status") if "status" in keys else len(keys)
+        # A parameter named as a result column (epochs) is the result's column.
+        params += [k for k in keys[:cut] if k not in params and k not in RESULT_COLUMNS]
+        results.update(dict.fromkeys(keys[cut:]))
+    return params + [k for k in (results or dict.fromkeys(RESULT_COLUMNS)) if k not in params]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import errno
 import io
 import json
@@ -74,6 +73,7 @@ from lrlab.rundir.records import (
     HISTORY_COLUMNS,
     EpochRecord,
     TrialResult,
+    check_history_header,
     parse_history_row,
     parse_params,
     parse_range_test,
@@ -344,9 +344,12 @@ class RunStore:
         atomic_write_text(self.trial_dir(trial_id) / PARAMS_FILE,
                           json_text(stamped(params, self.trials_format())))
 
-    def write_history(self, trial_id: str, history: Iterable[EpochRecord]) -> None:
+    def write_history(self, trial_id: str, history: Sequence[EpochRecord],
+                      columns: Sequence[str] | None = None) -> None:
+        """history.csv, its columns the records' (``columns`` where there are none yet)."""
+        columns = history[0].columns() if history else (columns or HISTORY_COLUMNS)
         atomic_write_text(self.trial_dir(trial_id) / HISTORY_FILE, csv_text(
-            HISTORY_COLUMNS, (dataclasses.asdict(record) for record in history)))
+            columns, (record.row() for record in history)))
 
     def write_result(self, result: TrialResult) -> None:
         atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,
@@ -491,14 +494,17 @@ def _read_history(path: Path) -> list[dict[str, float]]:
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
-        if header is None or tuple(header) != HISTORY_COLUMNS:
+        try:
+            if header is None:
+                raise ValueError(f"expected {','.join(HISTORY_COLUMNS)}")
+            columns = check_history_header(header)
+        except ValueError as exc:
             shown = "none" if header is None else ",".join(header)[:80]
-            raise StoreError(f"{path}: unexpected header {shown!r}; expected "
-                             f"{','.join(HISTORY_COLUMNS)}")
+            raise StoreError(f"{path}: unexpected header {shown!r}; {exc}") from None
         rows = []
         for number, line in enumerate(reader, start=2):
             try:
-                row = parse_history_row(line)
+                row = parse_history_row(line, columns)
             except ValueError as exc:
                 raise StoreError(f"{path}:{number}: {exc}") from None
             if row["epoch"] != len(rows) + 1:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import inspect
-import math
 import os
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -20,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from lrlab.errors import DataError, StoreError
-from lrlab.experiment.config import NAMED_DATASETS, DataConfig
+from lrlab.experiment.config import NAMED_DATASETS, DataConfig, ObjectiveConfig
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, ObjectiveError, loss_name
 from lrlab.rundir.files import FILE, atomic_write, kind_of
+from lrlab.training.labels import baseline_logits, encode, label_kind, majority_share, outputs_of
 from lrlab.training.user_code import load_function
 
 DATA_DIR_ENV = "LRLAB_DATA_DIR"
@@ -40,8 +41,10 @@ SYNTHETIC_TRAIN, SYNTHETIC_TEST = 3000, 1000
 @dataclass(frozen=True)
 class Dataset:
     """Training, validation and test arrays, ready for the model: float32 inputs (feature
-    vectors (N, F), or images (N, H, W, C)), int32 labels 0..classes-1. ``x_val`` has zero
-    rows when validation is 0."""
+    vectors (N, F), or images (N, H, W, C)), labels as the objective's loss takes them
+    (int32 classes 0..classes-1, or float32 rows: lrlab.training.labels). ``x_val`` has
+    zero rows when validation is 0. ``classes``: the outputs the labels need (K classes,
+    1 binary label, D targets)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -53,6 +56,8 @@ class Dataset:
     sha256: str = ""  # of the inputs and labels used, after limits, and of the split
     classes: int = 10
     scaling: str = "uint8 pixels divided by 255"
+    labels: str = "integer"  # lrlab.experiment.objective.LABEL_KINDS
+    objective: Objective = DEFAULT_OBJECTIVE  # resolved for these labels
 
     @property
     def has_validation(self) -> bool:
@@ -65,25 +70,27 @@ class Dataset:
     def chance(self) -> dict[str, float]:
         """The accuracy of always guessing the most frequent class of each split: what an
         accuracy must beat to show learning (0.1 only for ten balanced classes)."""
-        return {split: _majority_share(y) for split, y in (
+        return {split: majority_share(y, self.labels) for split, y in (
             ("train", self.y_train), ("validation", self.y_val), ("test", self.y_test))}
+
+    def baseline_logits(self, y: np.ndarray) -> np.ndarray:
+        """The logits of the best constant prediction for labels ``y`` (a split's): where
+        each metric's baseline on that split is measured."""
+        return baseline_logits(y, self.labels, self.classes)
 
     def provenance(self) -> dict[str, object]:
         """What environment.json records of the data a session trained on."""
         return {"source": self.source, "sha256": self.sha256, "train": len(self.y_train),
                 "validation": len(self.y_val), "test": len(self.y_test),
                 "input_shape": list(self.input_shape), "classes": self.classes,
-                "scaling": self.scaling, "chance": self.chance()}
+                "scaling": self.scaling, "chance": self.chance(),
+                **({} if self.labels == "integer" else {"labels": self.labels})}
 
 
-def _majority_share(labels: np.ndarray) -> float:
-    if len(labels) == 0:
-        return math.nan
-    return float(np.bincount(labels).max() / len(labels))
-
-
-def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) -> Dataset:
-    """Find, validate and split the configured data set."""
+def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None,
+                 objective: ObjectiveConfig | None = None) -> Dataset:
+    """Find, validate and split the configured data set, its labels read as ``objective``
+    takes them (lrlab's default: integer classes)."""
     env = os.environ if env is None else env
     if config.dataset == "synthetic":
         arrays = synthetic_arrays(n_train=config.train_limit or SYNTHETIC_TRAIN,
@@ -100,7 +107,7 @@ def load_dataset(config: DataConfig, *, env: Mapping[str, str] | None = None) ->
         source = f"loader {config.loader}"
     else:
         arrays, source = _load_named(config.dataset, config.path, env)
-    return _prepare(arrays, config, source)
+    return _prepare(arrays, config, source, objective or ObjectiveConfig())
 
 
 def read_npz(path: Path, *, what: str = "data file",
@@ -228,10 +235,14 @@ def validate_arrays(arrays: Mapping[str, np.ndarray], *, source: str) -> None:
 
 
 def check_labelled(arrays: Mapping[str, np.ndarray], *, source: str,
-                   classes: int | None) -> tuple[dict[str, np.ndarray], int]:
+                   classes: int | None, objective: ObjectiveConfig | None = None
+                   ) -> tuple[dict[str, np.ndarray], str, int]:
     """Check any labelled set: inputs (N, F), (N, H, W) or (N, H, W, C), the same shape in
-    both splits; one integer label per row (a (N, 1) column is taken as (N,)), in 0..K-1.
-    Returns the arrays (labels flattened) and K: ``classes``, else the largest label + 1."""
+    both splits; one label row per input row, of a kind the objective's loss takes
+    (:mod:`lrlab.training.labels`). Returns the arrays (labels encoded as the loss takes
+    them), the kind of labels and how many outputs they need (K: ``classes``, else the
+    largest integer label + 1)."""
+    objective = objective or ObjectiveConfig()
     out = dict(arrays)
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
@@ -243,18 +254,23 @@ def check_labelled(arrays: Mapping[str, np.ndarray], *, source: str,
         if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or \
                 np.issubdtype(x.dtype, np.complexfloating):
             raise DataError(f"{source}: x_{split} has dtype {x.dtype}; expected real numbers")
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]  # Keras's CIFAR labels are a column
-        if y.shape != (x.shape[0],):
+        if y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
             raise DataError(f"{source}: y_{split} has shape {y.shape}; expected "
-                            f"({x.shape[0]},), one label per row of x_{split}")
-        if not np.issubdtype(y.dtype, np.integer):
-            raise DataError(f"{source}: y_{split} has dtype {y.dtype}; expected integer "
-                            f"class labels 0..K-1 (encode text or one-hot labels as integers)")
-        out[f"y_{split}"] = y
+                            f"({x.shape[0]},) or ({x.shape[0]}, K), one label row per row of "
+                            f"x_{split}")
     if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
         raise DataError(f"{source}: x_train's rows have shape {arrays['x_train'].shape[1:]} "
                         f"and x_test's {arrays['x_test'].shape[1:]}; expected the same")
+    if arrays["y_train"].shape[1:] != arrays["y_test"].shape[1:]:
+        raise DataError(f"{source}: y_train's rows have shape {arrays['y_train'].shape[1:]} "
+                        f"and y_test's {arrays['y_test'].shape[1:]}; expected the same")
+    loss = loss_name(objective.loss) if objective.loss is not None else None
+    kind = label_kind(arrays["y_train"], loss=loss, declared=objective.labels, source=source)
+    for split in ("train", "test"):
+        out[f"y_{split}"] = encode(arrays[f"y_{split}"], kind, name=f"y_{split}",
+                                   source=source)
+    if kind != "integer":
+        return out, kind, outputs_of(kind, out["y_train"], None)
     low = min(int(out["y_train"].min()), int(out["y_test"].min()))
     high = max(int(out["y_train"].max()), int(out["y_test"].max()))
     found = classes if classes is not None else high + 1
@@ -265,7 +281,7 @@ def check_labelled(arrays: Mapping[str, np.ndarray], *, source: str,
                         f"0..{found - 1}")
     if found < 2:
         raise DataError(f"{source}: every label is 0; expected at least two classes")
-    return out, found
+    return out, kind, found
 
 
 @dataclass(frozen=True)
@@ -369,10 +385,21 @@ def _download(dataset: str) -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) -> Dataset:
+def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str,
+             objective: ObjectiveConfig | None = None) -> Dataset:
+    objective = objective or ObjectiveConfig()
     # Errors name a loader's arrays as its other errors do: "data.loader: my_data:load: ...".
     where = f"data.loader: {config.loader}" if config.dataset == "loader" else source
-    arrays, classes = check_labelled(arrays, source=where, classes=config.classes)
+    # The fingerprint hashes the labels as given (a (N, 1) column as (N,)), not as encoded:
+    # the same data has the same hash whatever the objective reads it as.
+    given = {split: y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+             for split, y in ((s, arrays[f"y_{s}"]) for s in ("train", "test"))}
+    arrays, labels, classes = check_labelled(arrays, source=where, classes=config.classes,
+                                             objective=objective)
+    try:
+        resolved = objective.resolve(labels)
+    except ObjectiveError as exc:
+        raise DataError(f"objective: {exc}", mentions=["objective"]) from None
     x_train, y_train = arrays["x_train"], arrays["y_train"]
     if config.train_limit is not None:
         x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
@@ -387,11 +414,12 @@ def _prepare(arrays: Mapping[str, np.ndarray], config: DataConfig, source: str) 
                         f"{len(y_train)}; expected at most {len(y_train) - 1}")
     inputs = Inputs.of(x_train[:n_fit], standardize=config.standardize, source=where)
     return Dataset(
-        x_train=inputs(x_train[:n_fit], "x_train"), y_train=y_train[:n_fit].astype(np.int32),
-        x_val=inputs(x_train[n_fit:], "x_train"), y_val=y_train[n_fit:].astype(np.int32),
-        x_test=inputs(x_test, "x_test"), y_test=y_test.astype(np.int32), source=source,
-        sha256=fingerprint([x_train, y_train, x_test, y_test], validation=held),
-        classes=classes, scaling=inputs.describe(),
+        x_train=inputs(x_train[:n_fit], "x_train"), y_train=y_train[:n_fit],
+        x_val=inputs(x_train[n_fit:], "x_train"), y_val=y_train[n_fit:],
+        x_test=inputs(x_test, "x_test"), y_test=y_test, source=source,
+        sha256=fingerprint([x_train, given["train"][:len(y_train)], x_test,
+                            given["test"][:len(y_test)]], validation=held),
+        classes=classes, scaling=inputs.describe(), labels=labels, objective=resolved,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from lrlab.experiment.config import TrainingConfig
 from lrlab.experiment.trials import OptimizerSetting
+from lrlab.training.measures import Measures
 
 
 class Split(str, enum.Enum):
@@ -89,6 +90,10 @@ class Engine(Protocol):
 
     plan: EpochPlan
     has_validation: bool
+    # The objective's loss and metrics in Keras's terms (lrlab.training.measures), and
+    # each column's baseline: its value for the constant prediction.
+    measures: Measures
+    baseline: dict[str, float]
     # Seconds spent compiling so far (None: the engine cannot tell compiling from running).
     compile_seconds: float | None
 
@@ -110,8 +115,9 @@ class Engine(Protocol):
     def train(self, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Train every member on each row of ``batches`` (indices into the training set) in
         order, in one compiled call; return each member's batch-size-weighted loss sum and
-        number of correct predictions. A member stops changing once its loss sum is no
-        longer finite (the TensorFlow engine stops the call there)."""
+        the sums of the objective's summed metrics over the examples, (members, metrics).
+        A member stops changing once its loss sum is no longer finite (the TensorFlow
+        engine stops the call there)."""
 
     def stop(self, members: Sequence[int]) -> None:
         """Train these members no more (they diverged): their weights stay as they are,
@@ -121,8 +127,8 @@ class Engine(Protocol):
         """Train one row of ``batches`` per rate of :meth:`start_ramp`; return each step's
         loss (NaN and infinity included)."""
 
-    def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
-        """Each member's mean loss and accuracy on ``split``."""
+    def evaluate(self, split: Split) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Each member's mean loss on ``split``, and each metric's value by its key."""
 
     def current_rates(self) -> np.ndarray:
         """Each member's learning rate in effect now (after a schedule's latest step)."""

@@ -31,7 +31,8 @@ def check_network(model: ModelConfig, dataset: Dataset, *, engine: str) -> dict[
     if model.kind != "factory":
         return {}
     import_keras(keras_backend_loaded() or engine_spec(engine).keras_backend)
-    network = build_network(model, input_shape=dataset.input_shape, classes=dataset.classes)
+    network = build_network(model, input_shape=dataset.input_shape,
+                                     classes=dataset.classes, labels=dataset.labels)
     return network.describe()
 
 

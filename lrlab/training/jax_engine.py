@@ -35,6 +35,7 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
+from lrlab.training.measures import Measures, baseline_of
 from lrlab.training.model import (
     activation_values,
     build_network,
@@ -124,9 +125,11 @@ class JaxEngine:
         data = DeviceData.put(dataset, self.plan, jax.device_put)
         self._x_train, self._y_train, self._splits = data.x_train, data.y_train, data.splits
         self.network = build_network(model, input_shape=dataset.input_shape,
-                                     classes=dataset.classes)
+                                     classes=dataset.classes, labels=dataset.labels)
         self._model = self.network.model
         self._logits = self.network.logits  # the loss is taken from the logits
+        self.measures = Measures(self._keras, dataset.objective, head=self.network.head)
+        self.baseline = baseline_of(self.measures, dataset)
         trainable, fixed = self._logits.trainable_variables, self._logits.non_trainable_variables
         self._weights = SeedWeights(lambda seed: self.network.initial.values(seed, trainable))
         self._fixed = SeedWeights(lambda seed: self.network.initial.values(seed, fixed))
@@ -162,12 +165,12 @@ class JaxEngine:
     def train(self, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         state, batches = self._state, self._jnp.asarray(batches)
         program = self._program("epoch", batches)
-        state["weights"], state["fixed"], state["optimizer"], loss_sum, hits = program(
+        state["weights"], state["fixed"], state["optimizer"], loss_sum, sums = program(
             self._x_train, self._y_train, state["weights"], state["fixed"], state["optimizer"],
             state["peak"], state["alive"], batches)
         # As the TensorFlow engine stops its loop: a non-finite loss ends a member's training.
         state["alive"] = state["alive"] & self._jnp.isfinite(loss_sum)
-        return np.asarray(loss_sum, dtype=np.float64), np.asarray(hits, dtype=np.float64)
+        return np.asarray(loss_sum, dtype=np.float64), np.asarray(sums, dtype=np.float64)
 
     def stop(self, members: Sequence[int]) -> None:
         self._state["alive"] = self._state["alive"].at[np.asarray(members)].set(False)
@@ -180,19 +183,30 @@ class JaxEngine:
             state["rates"], batches)
         return np.asarray(losses[0])
 
-    def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, split: Split) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         x, y = self._splits[split]
         n = int(y.shape[0])
         weights, fixed = self._state["weights"], self._state["fixed"]
         members = int(weights[0].shape[0])
-        loss_sum, correct = np.zeros(members), np.zeros(members)
+        measures = self.measures
+        loss_sum, sums = np.zeros(members), np.zeros((members, len(measures.summed)))
+        outputs = []
         for start in range(0, n, EVAL_BATCH):
             chunk = (x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH])
             program = self._program("evaluate", chunk[1])
-            chunk_loss, chunk_correct = program(weights, fixed, *chunk)
+            chunk_loss, chunk_sums, chunk_outputs = program(weights, fixed, *chunk)
             loss_sum += np.asarray(chunk_loss, dtype=np.float64)
-            correct += np.asarray(chunk_correct, dtype=np.float64)
-        return loss_sum / n, correct / n
+            sums += np.asarray(chunk_sums, dtype=np.float64)
+            if measures.whole:
+                outputs.append(np.asarray(chunk_outputs))
+        values = {m.key: sums[:, i] / n for i, m in enumerate(measures.summed)}
+        if measures.whole:
+            every = np.concatenate(outputs, axis=1)  # (members, n, outputs)
+            labels = np.asarray(y)
+            found = [measures.whole_values(labels, every[m]) for m in range(members)]
+            values.update({metric.key: np.array([f[metric.key] for f in found])
+                           for metric in measures.whole})
+        return loss_sum / n, values
 
     def dead_units(self) -> np.ndarray:
         weights = self._state["weights"]
@@ -265,44 +279,44 @@ class JaxEngine:
         state, the batch's mean loss, its size and hits."""
         current, jax, jnp = self._current, self._jax, self._jnp
         assert current is not None
-        losses_and_hits = self._losses_and_hits
+        measured = self._measured
 
         def step(weights: Any, fixed: Any, state: Any, rate: Any, x: Any, y: Any
                  ) -> tuple[Any, ...]:
             def loss_of(weights: Any) -> tuple[Any, Any]:
-                losses, hits, new_fixed = losses_and_hits(weights, fixed, x, y, training=True)
-                return jnp.mean(losses), (jnp.sum(hits), new_fixed)
+                losses, sums, new_fixed, _ = measured(weights, fixed, x, y, training=True)
+                return jnp.mean(losses), (sums, new_fixed)
 
-            (loss, (hits, fixed_after)), grads = jax.value_and_grad(loss_of, has_aux=True)(
+            (loss, (sums, fixed_after)), grads = jax.value_and_grad(loss_of, has_aux=True)(
                 weights)
             state = list(state)
             state[current.rate_slot] = rate
             weights, state = current.optimizer.stateless_apply(state, grads, weights)
-            return weights, fixed_after, state, loss, hits
+            return weights, fixed_after, state, loss, sums
 
         return step
 
-    def _losses_and_hits(self, weights: Any, fixed: Any, x: Any, y: Any, *, training: bool
-                         ) -> tuple[Any, Any, Any]:
-        """Each row's cross-entropy, from the logits, whether it was classified right (1.0
-        or 0.0), and the non-trainable variables after the call (batch statistics, the
-        state of dropout's random generator)."""
-        keras, jnp = self._keras, self._jnp
+    def _measured(self, weights: Any, fixed: Any, x: Any, y: Any, *, training: bool
+                  ) -> tuple[Any, Any, Any, Any]:
+        """Each row's loss (from the logits where the loss takes them), the sums of the
+        summed metrics, the non-trainable variables after the call (batch statistics,
+        the state of dropout's random generator), and the logits."""
         logits, fixed = self._logits.stateless_call(weights, fixed, x, training=training)
-        losses = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
-        hits = (jnp.argmax(logits, axis=-1).astype("int32") == y).astype("float32")
-        return losses, hits, fixed
+        measures = self.measures
+        return (measures.example_losses(y, logits), measures.summed_of(y, logits), fixed,
+                logits)
 
     def _epoch_program(self, batches: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         current, jax, jnp, keras = self._current, self._jax, self._jnp, self._keras
         assert current is not None
         step = self._member_step()
         size = float(batches.shape[1])
+        summed = len(self.measures.summed)
 
         def member_epoch(x: Any, y: Any, weights: Any, fixed: Any, state: Any, peak: Any,
                          alive: Any, batches: Any) -> tuple[Any, ...]:
             def body(carry: Any, rows: Any) -> tuple[Any, None]:
-                weights, fixed, state, loss_sum, hits = carry
+                weights, fixed, state, loss_sum, sums = carry
                 go = alive & jnp.isfinite(loss_sum)
                 rate = current.rate(keras, peak, state[current.step_slot])
                 new = step(weights, fixed, state, rate, x[rows], y[rows])
@@ -313,12 +327,12 @@ class JaxEngine:
                 return (jax.tree.map(keep, new[0], weights), jax.tree.map(keep, new[1], fixed),
                         jax.tree.map(keep, new[2], state),
                         keep(loss_sum + new[3] * size, loss_sum),
-                        keep(hits + new[4], hits)), None
+                        keep(sums + new[4], sums)), None
 
             zero = jnp.zeros((), "float32")
-            (weights, fixed, state, loss_sum, hits), _ = jax.lax.scan(
-                body, (weights, fixed, state, zero, zero), batches)
-            return weights, fixed, state, loss_sum, hits
+            (weights, fixed, state, loss_sum, sums), _ = jax.lax.scan(
+                body, (weights, fixed, state, zero, jnp.zeros((summed,), "float32")), batches)
+            return weights, fixed, state, loss_sum, sums
 
         state = self._state
         stacked = jax.vmap(member_epoch, in_axes=(None, None, 0, 0, 0, 0, 0, None))
@@ -343,23 +357,24 @@ class JaxEngine:
                 current.step_slot]), x, y)
 
         mapped = jax.vmap(member_step, in_axes=(0, 0, 0, 0, None, None))
+        summed = len(self.measures.summed)
 
         def epoch(x: Any, y: Any, weights: Any, fixed: Any, state: Any, peak: Any,
                   alive: Any, batches: Any) -> tuple[Any, ...]:
             def body(carry: Any, rows: Any) -> tuple[Any, None]:
                 def train(carry: Any) -> Any:
-                    weights, fixed, state, loss_sum, hits = carry
-                    weights, fixed, state, loss, batch_hits = mapped(
+                    weights, fixed, state, loss_sum, sums = carry
+                    weights, fixed, state, loss, batch_sums = mapped(
                         weights, fixed, state, peak, x[rows], y[rows])
-                    return weights, fixed, state, loss_sum + loss * size, hits + batch_hits
+                    return weights, fixed, state, loss_sum + loss * size, sums + batch_sums
 
                 go = alive[0] & jnp.isfinite(carry[3][0])
                 return jax.lax.cond(go, train, lambda carry: carry, carry), None
 
             zero = jnp.zeros((1,), "float32")
-            (weights, fixed, state, loss_sum, hits), _ = jax.lax.scan(
-                body, (weights, fixed, state, zero, zero), batches)
-            return weights, fixed, state, loss_sum, hits
+            (weights, fixed, state, loss_sum, sums), _ = jax.lax.scan(
+                body, (weights, fixed, state, zero, jnp.zeros((1, summed), "float32")), batches)
+            return weights, fixed, state, loss_sum, sums
 
         return epoch
 
@@ -388,9 +403,12 @@ class JaxEngine:
     def _evaluate_program(self, labels: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         jax, jnp = self._jax, self._jnp
 
-        def member_evaluate(weights: Any, fixed: Any, x: Any, y: Any) -> tuple[Any, Any]:
-            losses, hits, _ = self._losses_and_hits(weights, fixed, x, y, training=False)
-            return jnp.sum(losses), jnp.sum(hits)
+        measures = self.measures
+
+        def member_evaluate(weights: Any, fixed: Any, x: Any, y: Any) -> tuple[Any, Any, Any]:
+            losses, sums, _, logits = self._measured(weights, fixed, x, y, training=False)
+            return (jnp.sum(losses), sums,
+                    measures.head(logits) if measures.whole else jnp.zeros(()))
 
         n = int(labels.shape[0])
         x = jax.ShapeDtypeStruct((n, *self._x_train.shape[1:]), "float32")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrlab.experiment.config import EarlyStoppingConfig, TrainingConfig
+from lrlab.experiment.objective import Objective, ObjectiveError
 from lrlab.experiment.trials import Trial
 from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.training.engine import Engine, Split
@@ -37,8 +38,9 @@ class _Patience:
     best by more than ``min_delta``. Without early stopping it is never exhausted; an epoch
     without the metric (NaN: no validation set) neither improves nor counts."""
 
-    def __init__(self, config: EarlyStoppingConfig | None) -> None:
+    def __init__(self, config: EarlyStoppingConfig | None, objective: Objective) -> None:
         self._config = config
+        self._objective = objective
         self._best = math.nan
         self._waited = 0
 
@@ -46,15 +48,31 @@ class _Patience:
         config = self._config
         if config is None:
             return False
-        value = getattr(record, config.metric)
+        value = record.values.get(stopping_metric(config, self._objective), math.nan)
         if not math.isfinite(value):
             return False
-        sign = 1.0 if config.higher_is_better else -1.0
+        sign = 1.0 if self._objective.higher_is_better(config.metric) else -1.0
         if math.isnan(self._best) or sign * (value - self._best) > config.min_delta:
             self._best, self._waited = value, 0
         else:
             self._waited += 1
         return self._waited >= config.patience
+
+
+def stopping_metric(config: EarlyStoppingConfig, objective: Objective) -> str:
+    """The column early stopping watches: the one it names, else the verdict's."""
+    return config.metric if "metric" in config.model_fields_set else objective.verdict
+
+
+def check_stopping(config: EarlyStoppingConfig | None, objective: Objective) -> None:
+    """Early stopping watches a column the objective records every epoch."""
+    if config is None:
+        return
+    metric = stopping_metric(config, objective)
+    if metric not in objective.epoch_columns():
+        raise ObjectiveError(f"training.early_stopping.metric: {metric} is not recorded "
+                             f"every epoch; expected one of "
+                             f"{', '.join(objective.epoch_columns())}")
 
 
 def epoch_order(n: int, *, seed: int, epoch: int) -> np.ndarray:
@@ -76,6 +94,7 @@ class Trainer:
         self.engine = engine
         self._training = training
         self._initial_loss: dict[int, float] = {}
+        self.objective = engine.measures.objective
 
     def train(self, trial: Trial, *, on_epoch: EpochCallback | None = None) -> TrialOutcome:
         """Train one trial from its seed's initial weights; return its history and result.
@@ -153,7 +172,7 @@ class Trainer:
                                  stack_size=len(trials)) for _ in trials]
         # Divergence: the epoch's training loss is not finite, or far above where it began.
         limit = self._training.diverge_factor * initial_loss
-        patience = [_Patience(self._training.early_stopping) for _ in trials]
+        patience = [_Patience(self._training.early_stopping, self.objective) for _ in trials]
         training = list(range(len(trials)))
         for epoch in range(1, engine.plan.epochs + 1):
             if not training:
@@ -176,14 +195,15 @@ class Trainer:
             if diverged or stopped:
                 engine.stop(diverged + stopped)
                 training = [m for m in training if m not in diverged + stopped]
-        test_loss, test_accuracy = engine.evaluate(Split.TEST)
+        test_loss, test_values = engine.evaluate(Split.TEST)
         dead = engine.dead_units()
         seconds = (time.perf_counter() - started) / len(trials)
         compiling = (None if compiled_before is None or engine.compile_seconds is None
                      else (engine.compile_seconds - compiled_before) / len(trials))
         for member, outcome in enumerate(outcomes):
-            outcome.test_loss, outcome.test_accuracy = (float(test_loss[member]),
-                                                        float(test_accuracy[member]))
+            outcome.test = {"loss": float(test_loss[member]),
+                            **{k: float(v[member]) for k, v in test_values.items()}}
+            outcome.baseline = dict(engine.baseline)
             outcome.seconds, outcome.compile_seconds = seconds, compiling
             outcome.dead_units = float(dead[member]) if np.isfinite(dead[member]) else None
         return outcomes
@@ -211,21 +231,31 @@ class Trainer:
         parts = [order[:full].reshape(-1, batch)]
         if full < n:
             parts.append(order[full:].reshape(1, -1))
-        loss_sum, correct = np.zeros(members), np.zeros(members)
+        measures = engine.measures
+        loss_sum = np.zeros(members)
+        sums = np.zeros((members, len(measures.summed)))
         for part in parts:
-            part_loss, part_correct = engine.train(part)
+            part_loss, part_sums = engine.train(part)
             loss_sum += part_loss
-            correct += part_correct
+            sums += part_sums
             if not np.isfinite(loss_sum).any():
                 break
+        # A summed metric is the epoch's running mean, as model.fit reports it; a whole one
+        # (an AUC) is measured on the reference rows now.
+        train = {m.key: sums[:, i] / n for i, m in enumerate(measures.summed)}
+        if measures.whole:
+            _, reference = engine.evaluate(Split.REFERENCE)
+            train.update({m.key: reference[m.key] for m in measures.whole})
         if engine.has_validation:
-            val_loss, val_accuracy = engine.evaluate(Split.VALIDATION)
+            val_loss, val = engine.evaluate(Split.VALIDATION)
         else:
-            val_loss = val_accuracy = np.full(members, math.nan)
+            val_loss = np.full(members, math.nan)
+            val = {m.key: np.full(members, math.nan) for m in measures.objective.metrics}
+        keys = [m.key for m in measures.objective.metrics]
         rates = engine.current_rates()
         seconds = (time.perf_counter() - started) / members
         # Rates are float32 on every engine: record 0.001, not 0.0010000000474974513.
-        return [EpochRecord(
-            epoch=epoch, lr=float(f"{rates[k]:.7g}"), loss=float(loss_sum[k] / n),
-            accuracy=float(correct[k] / n), val_loss=float(val_loss[k]),
-            val_accuracy=float(val_accuracy[k]), seconds=seconds) for k in range(members)]
+        return [EpochRecord(epoch, float(f"{rates[k]:.7g}"), {
+            "loss": float(loss_sum[k] / n), **{key: float(train[key][k]) for key in keys},
+            "val_loss": float(val_loss[k]), **{f"val_{key}": float(val[key][k]) for key in keys}},
+            seconds) for k in range(members)]

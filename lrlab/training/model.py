@@ -12,6 +12,7 @@ import numpy as np
 
 from lrlab.errors import UserCodeError
 from lrlab.experiment.config import ModelConfig
+from lrlab.experiment.objective import HEAD_OF
 from lrlab.experiment.optimizers import OPTIMIZERS
 from lrlab.formatting import first_line
 from lrlab.training._keras import import_keras
@@ -28,6 +29,9 @@ class Network:
     model: Any
     logits: Any
     initial: InitialState
+    # The activation the logits are read through (softmax, sigmoid, linear): the model's
+    # own last one, taken off so that losses are computed from the logits.
+    head: str = "softmax"
     factory: UserFunction | None = None
     notes: list[str] = field(default_factory=list)
     # What the user should be told once, before the trials start (a compile() ignored).
@@ -65,25 +69,35 @@ def _output_shape(layer: Any) -> list[int | None] | None:
         return None
 
 
-def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes: int) -> Network:
-    """The configured network for inputs of ``input_shape`` and ``classes`` classes."""
+def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes: int,
+                  labels: str = "integer") -> Network:
+    """The configured network for inputs of ``input_shape``, with ``classes`` outputs (K
+    classes, 1 binary label, D targets) and the head ``labels`` take."""
     keras = import_keras()
+    head = HEAD_OF[labels]
     factory = None
     if config.kind == "factory":
         assert config.factory is not None  # the schema requires it
         factory = load_function(config.factory, key="model.factory")
-        model = _from_factory(keras, factory, config, input_shape, classes)
+        model = _from_factory(keras, factory, config, input_shape, classes, labels)
     elif config.kind == "conv":
-        model = _convolutional(keras, config, input_shape, classes)
+        model = _convolutional(keras, config, input_shape, classes, head)
     else:
-        model = _dense(keras, config, input_shape, classes)
-    logits, notes = logits_of(keras, model, input_shape, factory)
+        model = _dense(keras, config, input_shape, classes, head)
+    if head == "linear":  # regression: the model's output is the prediction, as it is
+        logits, notes, found = model, [], "linear"
+    else:
+        logits, notes, found = logits_of(keras, model, input_shape, factory)
+    if found not in (head, "linear"):
+        raise UserCodeError(f"model.factory: {config.factory}: its model ends in a {found}, "
+                            f"but {labels.replace('_', '-')} labels take a {head} head; end "
+                            f"it in a {head} or in logits (no activation)")
     warnings = [] if factory is None or not getattr(model, "compiled", False) else [
         f"model.factory: {config.factory} returned a compiled model; its compile() is "
         f"ignored: each trial trains with its own optimizer and rate, on lrlab's loss (the "
         f"cross-entropy of the logits)"]
-    return Network(model, logits, InitialState(keras, model), factory, notes, warnings,
-                   relu_outputs_of(keras, model))
+    return Network(model, logits, InitialState(keras, model), head, factory, notes,
+                   warnings, relu_outputs_of(keras, model))
 
 
 def relu_outputs_of(keras: Any, model: Any) -> Any:
@@ -117,19 +131,20 @@ def dead_share(alive: list[np.ndarray]) -> float:
     return float(1 - sum(int(a.sum()) for a in alive) / total) if total else math.nan
 
 
-def _dense(keras: Any, config: ModelConfig, input_shape: tuple[int, ...], classes: int) -> Any:
+def _dense(keras: Any, config: ModelConfig, input_shape: tuple[int, ...], classes: int,
+           head: str = "softmax") -> Any:
     """The classic network: ``Flatten``, ``Dense(h, activation)`` (and ``Dropout``) for
-    each ``h`` in ``hidden``, then ``Dense(classes)`` and softmax."""
+    each ``h`` in ``hidden``, then ``Dense(classes)`` and the head (softmax for classes)."""
     layers = [keras.Input(input_shape), keras.layers.Flatten()]
     layers += _hidden(keras, config, config.dropout_rates())
     # The softmax is a layer of its own (the same arithmetic as Dense's activation) so that
     # the logits have a name: see logits_of.
-    layers += [keras.layers.Dense(classes), keras.layers.Activation("softmax")]
+    layers += [keras.layers.Dense(classes), keras.layers.Activation(head)]
     return keras.Sequential(layers, name="lrlab_dense")
 
 
 def _convolutional(keras: Any, config: ModelConfig, input_shape: tuple[int, ...],
-                   classes: int) -> Any:
+                   classes: int, head: str = "softmax") -> Any:
     """Keras's simple MNIST convnet, its sizes configurable: per entry of ``filters`` a
     ``Conv2D(f, kernel_size, activation)`` and ``MaxPooling2D(pool_size)``; then
     ``Flatten``, ``Dropout``, the ``hidden`` dense layers, and ``Dense(classes)``."""
@@ -144,7 +159,7 @@ def _convolutional(keras: Any, config: ModelConfig, input_shape: tuple[int, ...]
     if rates[0]:
         layers.append(keras.layers.Dropout(rates[0]))
     layers += _hidden(keras, config, rates[1:])
-    layers += [keras.layers.Dense(classes), keras.layers.Activation("softmax")]
+    layers += [keras.layers.Dense(classes), keras.layers.Activation(head)]
     return keras.Sequential(layers, name="lrlab_conv")
 
 
@@ -174,7 +189,7 @@ def _hidden(keras: Any, config: ModelConfig, dropout: list[float]) -> list[Any]:
 
 
 def _from_factory(keras: Any, factory: UserFunction, config: ModelConfig,
-                  input_shape: tuple[int, ...], classes: int) -> Any:
+                  input_shape: tuple[int, ...], classes: int, labels: str = "integer") -> Any:
     """The user's model, checked: a Keras model, built, with ``classes`` outputs."""
     model = factory.call(input_shape=input_shape, classes=classes, **config.args)
     where = f"model.factory: {config.factory}"
@@ -190,16 +205,28 @@ def _from_factory(keras: Any, factory: UserFunction, config: ModelConfig,
     out = (None, *out[1:])
     if len(out) != 2 or out[-1] != classes:
         raise UserCodeError(f"{where}: its model's output has shape {out}; expected "
-                            f"(None, {classes}), one unit per class")
+                            f"(None, {classes}), {_width_reason(labels, classes, out)}")
     if not model.trainable_weights:
         raise UserCodeError(f"{where}: its model has no trainable weights")
     return model
 
 
+def _width_reason(labels: str, classes: int, out: tuple[Any, ...]) -> str:
+    """Why the labels need ``classes`` outputs, and the fix where the labels are the
+    likely mistake."""
+    if labels == "integer" and len(out) == 2 and out[-1] == 1 and classes == 2:
+        return ("one unit per class; for one sigmoid unit on 0/1 labels, set "
+                "objective.loss: binary_crossentropy")
+    return {"integer": "one unit per class", "one_hot": "one unit per one-hot column",
+            "binary": "one sigmoid unit for a binary label",
+            "multi_label": "one sigmoid unit per label",
+            "regression": "one unit per target column"}[labels]
+
+
 def logits_of(keras: Any, model: Any, input_shape: tuple[int, ...],
-              factory: UserFunction | None) -> tuple[Any, list[str]]:
-    """``model`` without its softmax: the same variables, in the same order; and a note
-    of what was done.
+              factory: UserFunction | None) -> tuple[Any, list[str], str]:
+    """``model`` without its final softmax or sigmoid: the same variables, in the same
+    order; a note of what was done; and the activation taken off (linear: none).
 
     Keras on TensorFlow computes the cross-entropy of a softmax output from the logits it
     remembers on the tensor (exact, with a gradient however wrong the prediction); on JAX
@@ -211,29 +238,38 @@ def logits_of(keras: Any, model: Any, input_shape: tuple[int, ...],
     """
     last = model.layers[-1] if model.layers else None
     graph = getattr(model, "inputs", None) is not None
-    if graph and _is_softmax_layer(keras, last):
+    layer_head = _head_layer(keras, last)
+    if graph and layer_head:
         logits = keras.Model(model.inputs, last.input, name="lrlab_logits")
         if [id(v) for v in logits.trainable_variables] != [
                 id(v) for v in model.trainable_variables]:
-            raise UserCodeError("model.factory: its softmax layer is not the last step of "
-                                "the model; end it in logits or in a softmax")
-        return logits, []
-    if graph and getattr(last, "activation", None) is keras.activations.softmax:
+            raise UserCodeError(f"model.factory: its {layer_head} layer is not the last step "
+                                f"of the model; end it in logits or in a {layer_head}")
+        return logits, [], layer_head
+    heads = {"softmax": keras.activations.softmax, "sigmoid": keras.activations.sigmoid}
+    activation = getattr(last, "activation", None)
+    own = next((name for name, f in heads.items() if activation is f), None)
+    if graph and own:
         last.activation = keras.activations.linear
-        return model, [f"the softmax activation of {last.name} is left out: the loss is "
-                       f"taken from its logits"]
+        return model, [f"the {own} activation of {last.name} is left out: the loss is "
+                       f"taken from its logits"], own
     if factory is not None and _looks_like_probabilities(model, input_shape):
         raise UserCodeError(f"model.factory: {factory.reference}: its model seems to end in "
                             f"a softmax that lrlab cannot take the logits from; end it in "
                             f"logits (no activation), a Softmax layer, or a Dense layer "
                             f"with activation='softmax'")
-    return model, []
+    return model, [], "linear"
 
 
-def _is_softmax_layer(keras: Any, layer: Any) -> bool:
-    return isinstance(layer, keras.layers.Softmax) or (
-        isinstance(layer, keras.layers.Activation)
-        and layer.activation is keras.activations.softmax)
+def _head_layer(keras: Any, layer: Any) -> str | None:
+    """``softmax`` or ``sigmoid`` where ``layer`` is a layer of only that activation."""
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    if isinstance(layer, keras.layers.Activation):
+        for name in ("softmax", "sigmoid"):
+            if layer.activation is getattr(keras.activations, name):
+                return name
+    return None
 
 
 def _looks_like_probabilities(model: Any, input_shape: tuple[int, ...]) -> bool:

@@ -22,6 +22,7 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras, import_tensorflow
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
+from lrlab.training.measures import Measures, baseline_of
 from lrlab.training.model import build_network, build_optimizer, dead_share, ever_active
 from lrlab.training.schedules import peak_schedule, rate_table
 
@@ -47,40 +48,42 @@ class _Compiled:
     training step: a whole epoch returning loss and hit sums, and the range test's ramp
     returning every loss."""
 
-    def __init__(self, tf: Any, model: Any, logits_model: Any, loss_fn: Any, optimizer: Any,
-                 rates: Any, *, xla: bool = True) -> None:
+    def __init__(self, tf: Any, model: Any, logits_model: Any, measures: Measures,
+                 optimizer: Any, rates: Any, *, xla: bool = True) -> None:
         self.optimizer, self.rates = optimizer, rates
         optimizer.build(model.trainable_variables)
         self._initial_state = [v.numpy() for v in optimizer.variables]
 
+        summed = len(measures.summed)
+
         def step(x: Any, y: Any, rows: Any) -> tuple[Any, Any, Any]:
-            """One optimizer step on the batch ``rows``: its mean loss, sizes and hits."""
+            """One optimizer step on the batch ``rows``: its mean loss, size and the sums
+            of its summed metrics."""
             x_batch, y_batch = tf.gather(x, rows), tf.gather(y, rows)
             with tf.GradientTape() as tape:
                 logits = logits_model(x_batch, training=True)
-                loss = loss_fn(y_batch, logits)
+                loss = measures.mean_loss(y_batch, logits)
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply(grads, model.trainable_variables)
             size = tf.cast(tf.shape(y_batch)[0], tf.float32)
-            hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y_batch)
-            return loss, size, tf.reduce_sum(tf.cast(hits, tf.float32))
+            return loss, size, measures.summed_of(y_batch, logits)
 
         @tf.function(jit_compile=xla)
         def epoch(x: Any, y: Any, batches: Any) -> tuple[Any, Any]:
             """Every row of ``batches``; stop early once the loss is no longer finite,
             since every later step would be wasted on NaNs."""
 
-            def keep_going(i: Any, loss_sum: Any, correct: Any) -> Any:
+            def keep_going(i: Any, loss_sum: Any, sums: Any) -> Any:
                 return tf.logical_and(i < tf.shape(batches)[0], tf.math.is_finite(loss_sum))
 
-            def body(i: Any, loss_sum: Any, correct: Any) -> Any:
-                loss, size, hits = step(x, y, batches[i])
+            def body(i: Any, loss_sum: Any, sums: Any) -> Any:
+                loss, size, batch_sums = step(x, y, batches[i])
                 # Keras weights each batch's mean loss by its size; so do we.
-                return i + 1, loss_sum + loss * size, correct + hits
+                return i + 1, loss_sum + loss * size, sums + batch_sums
 
-            zero = tf.constant(0.0)
-            _, loss_sum, correct = tf.while_loop(keep_going, body, (tf.constant(0), zero, zero))
-            return loss_sum, correct
+            _, loss_sum, sums = tf.while_loop(
+                keep_going, body, (tf.constant(0), tf.constant(0.0), tf.zeros((summed,))))
+            return loss_sum, sums
 
         @tf.function(jit_compile=xla)
         def ramp(x: Any, y: Any, batches: Any) -> Any:
@@ -120,11 +123,12 @@ class TensorFlowEngine:
         data = DeviceData.put(dataset, self.plan, tf.constant)
         self._x_train, self._y_train, self._splits = data.x_train, data.y_train, data.splits
         self.network = network = build_network(model, input_shape=dataset.input_shape,
-                                               classes=dataset.classes)
+                                     classes=dataset.classes, labels=dataset.labels)
         self._model, logits_model = network.model, network.logits
-        # From the logits, as the jax engine: the same arithmetic as Keras's own on a
-        # softmax output here, and any model's final softmax is left out (see logits_of).
-        self._loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        # From the logits where the loss takes them, as the jax engine: the same
+        # arithmetic as Keras's own on a softmax output here (see logits_of).
+        self.measures = measures = Measures(keras, dataset.objective, head=network.head)
+        self.baseline = baseline_of(measures, dataset)
         self._compiled: dict[tuple[OptimizerSetting, int | None], _Compiled] = {}
         # Every variable, not only the weights: batch statistics and dropout's random
         # generator start each trial where the seed says too.
@@ -135,11 +139,11 @@ class TensorFlowEngine:
         self._xla = bool(tf.config.list_logical_devices("GPU")) or not _convolves(network.model)
 
         @tf.function(jit_compile=self._xla)
-        def evaluate_chunk(x: Any, y: Any) -> tuple[Any, Any]:
+        def evaluate_chunk(x: Any, y: Any) -> tuple[Any, Any, Any]:
             logits = logits_model(x, training=False)
-            losses = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
-            hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y)
-            return tf.reduce_sum(losses), tf.reduce_sum(tf.cast(hits, tf.float32))
+            return (tf.reduce_sum(measures.example_losses(y, logits)),
+                    measures.summed_of(y, logits),
+                    measures.head(logits) if measures.whole else tf.zeros(()))
 
         self._evaluate_chunk = evaluate_chunk
 
@@ -173,10 +177,10 @@ class TensorFlowEngine:
 
     def train(self, batches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._stopped:
-            return np.array([np.nan]), np.array([0.0])
-        loss_sum, correct = self._started().epoch(self._x_train, self._y_train,
-                                                  self._tf.constant(batches))
-        return np.array([float(loss_sum)]), np.array([float(correct)])
+            return np.array([np.nan]), np.zeros((1, len(self.measures.summed)))
+        loss_sum, sums = self._started().epoch(self._x_train, self._y_train,
+                                               self._tf.constant(batches))
+        return np.array([float(loss_sum)]), np.asarray(sums, dtype=np.float64)[None, :]
 
     def stop(self, members: Sequence[int]) -> None:
         self._stopped = self._stopped or 0 in members
@@ -185,16 +189,23 @@ class TensorFlowEngine:
         losses = self._started().ramp(self._x_train, self._y_train, self._tf.constant(batches))
         return np.asarray(losses)
 
-    def evaluate(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, split: Split) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         x, y = self._splits[split]
         n = int(y.shape[0])
-        loss_sum = correct = 0.0
+        measures = self.measures
+        loss_sum, sums, outputs = 0.0, np.zeros(len(measures.summed)), []
         for start in range(0, n, EVAL_BATCH):
-            chunk_loss, chunk_correct = self._evaluate_chunk(
+            chunk_loss, chunk_sums, chunk_outputs = self._evaluate_chunk(
                 x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH])
             loss_sum += float(chunk_loss)
-            correct += float(chunk_correct)
-        return np.array([loss_sum / n]), np.array([correct / n])
+            sums += np.asarray(chunk_sums, dtype=np.float64)
+            if measures.whole:
+                outputs.append(np.asarray(chunk_outputs))
+        values = {m.key: np.array([sums[i] / n]) for i, m in enumerate(measures.summed)}
+        if measures.whole:
+            whole = measures.whole_values(np.asarray(y), np.concatenate(outputs))
+            values.update({key: np.array([value]) for key, value in whole.items()})
+        return np.array([loss_sum / n]), values
 
     def dead_units(self) -> np.ndarray:
         probe = self.network.relu_outputs
@@ -228,7 +239,7 @@ class TensorFlowEngine:
             optimizer = build_optimizer(setting.optimizer, learning_rate=rates,
                                         hyperparameters=dict(setting.hyperparameters))
             self._compiled[key] = _Compiled(self._tf, self._model, self.network.logits,
-                                            self._loss_fn, optimizer, rates, xla=self._xla)
+                                            self.measures, optimizer, rates, xla=self._xla)
         compiled = self._current = self._compiled[key]
         for variable, value in zip(self._variables, self._initial(seed), strict=True):
             variable.assign(value)

@@ -162,7 +162,7 @@ def test_an_unfinished_sweep_is_said_and_its_verdict_provisional(
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"metric": "val_acc"}, "^metric='val_acc': unknown; expected one of: loss, accuracy"),
+    [({"metric": "val_acc"}, "^metric='val_acc': not recorded; expected one of: loss, accuracy"),
      ({"at": 4}, "^at=4: beyond the recorded epochs \\(the longest trial has 3\\)"),
      ({"at": "first"}, "expected best, last, or an epoch number"),
      ({"at": 0}, "numbered from 1"),

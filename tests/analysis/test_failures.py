@@ -36,7 +36,7 @@ def reason(h: pd.DataFrame, *, status: str = "completed", stalled: bool = False)
 def test_each_reason_of_a_trial_with_its_numbers() -> None:
     assert reason(history([1.0, 30.0]), status="diverged") == (
         "diverged", "the loss blew up at epoch 2: loss 30, 15x the initial 2")
-    assert reason(history([2.3, 2.3]), stalled=True) == ("stalled", "it never left chance")
+    assert reason(history([2.3, 2.3]), stalled=True) == ("stalled", "it never left its baseline")
     assert reason(history([1.0, 0.6, 0.9, 0.5])) == (
         "unstable", "training loss rose 50% from epoch 2 to 3")
     assert reason(history([1.0, 0.5, 0.3], val_loss=[0.8, 0.6, 0.7])) == (
@@ -103,11 +103,11 @@ def test_a_stalled_or_diverged_relu_network_says_whether_its_units_died() -> Non
     flat = history([2.3, 2.3])
     assert trial_reason(flat, status="completed", diverged_epoch=None, initial_loss=2.3,
                         stalled=True, dead_units=0.97) == (
-        "stalled", "it never left chance; 97% of its hidden ReLU units died (zero on every "
+        "stalled", "it never left its baseline; 97% of its hidden ReLU units died (zero on every "
         "validation image)")
     assert trial_reason(flat, status="completed", diverged_epoch=None, initial_loss=2.3,
                         stalled=True, dead_units=0.0)[1] == (
-        "it never left chance; no hidden unit died")
+        "it never left its baseline; no hidden unit died")
     # A diverged network's dead units are named only when most died.
     blown = history([1.0, 30.0])
     assert trial_reason(blown, status="diverged", diverged_epoch=2, initial_loss=2.0,

@@ -75,7 +75,7 @@ def test_bad_input_is_one_line(fixture_sweep: Path, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     one_line_error(runner.invoke(app, ["compare", str(tmp_path / "empty")]), "no trials found")
     one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--metric", "acc"]),
-                   "--metric 'acc': unknown; expected one of:")
+                   "--metric 'acc': not recorded; expected one of:")
     one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--at", "9"]),
                    "--at 9: beyond the recorded epochs")
     one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--where", "x"]),

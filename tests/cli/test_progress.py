@@ -13,7 +13,7 @@ SGD, RMSPROP = Trial("sgd", 0.1, 0), Trial("rmsprop", 1e-3, 0)
 
 
 def record(epoch: int) -> EpochRecord:
-    return EpochRecord(epoch=epoch, lr=0.1, loss=0.5, accuracy=0.9, val_loss=0.6,
+    return EpochRecord.of(epoch=epoch, lr=0.1, loss=0.5, accuracy=0.9, val_loss=0.6,
                        val_accuracy=0.88, seconds=1.0)
 
 

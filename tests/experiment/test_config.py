@@ -112,7 +112,7 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
         ("name: demo", "name: demo\nmodel: {hidden: [512, 0]}",
          "cfg.yaml:2: model.hidden[1]: Input should be greater than or equal to 1"),
         ("name: demo", "name: demo\nextra: 1", "cfg.yaml:2: extra: unknown key; expected one of: "
-         "name, data, model, training, sweep"),
+         "name, data, model, training, objective, sweep"),
         ("  optimizers:", "  optimizerz:", "cfg.yaml:7: sweep.optimizerz: unknown key"),
         ("rho: 0.9", "rho: .nan", "cfg.yaml:13: sweep.optimizers[1].rho: expected a number"),
         # Rates that would train at something else than what is recorded.
@@ -139,8 +139,8 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
          "cfg.yaml:2: training.early_stopping.patience: Input should be greater than or equal "
          "to 1 (got 0)"),
         ("name: demo", "name: demo\ntraining: {early_stopping: {metric: f1}}",
-         "cfg.yaml:2: training.early_stopping.metric: Input should be 'val_accuracy', "
-         "'val_loss', 'accuracy' or 'loss' (got 'f1')"),
+         "cfg.yaml:2: training.early_stopping.metric: f1 is not recorded every epoch; "
+         "expected one of loss, accuracy, val_loss, val_accuracy"),
         ("name: demo", "name: demo\ntraining: {early_stopping: {min_delta: -1}}",
          "cfg.yaml:2: training.early_stopping.min_delta: Input should be greater than or "
          "equal to 0 (got -1)"),

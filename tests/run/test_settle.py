@@ -168,7 +168,7 @@ def test_a_stalled_trial_says_so_in_its_result(tmp_path: Path) -> None:
                         options=SettleOptions(max_seeds=2))
     stalled = next(report.run_dir.glob("trials/sgd-lr1.00e+02-s0-*/result.json"))
     result = json.loads(stalled.read_text())
-    assert result["failure"] == {"reason": "stalled", "detail": "it never left chance"}
+    assert result["failure"] == {"reason": "stalled", "detail": "it never left its baseline"}
     fine = json.loads(next(report.run_dir.glob("trials/sgd-lr1.00e-01-s0-*/result.json"))
                       .read_text())
     assert fine["failure"] == {"reason": None, "detail": None}

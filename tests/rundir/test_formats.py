@@ -101,9 +101,9 @@ def test_a_trial_resumed_in_a_format_1_directory_keeps_its_format(
 @pytest.mark.parametrize(("value", "words"), [
     (FORMAT + 1, f"written in run format {FORMAT + 1} by a newer lrlab; this one reads "
                  f"formats 1 to {FORMAT}: upgrade lrlab to read it"),
-    ("3", "format: expected a whole number from 1 to 3, got '3'"),
-    (True, "format: expected a whole number from 1 to 3, got True"),
-    (0, "format: expected a whole number from 1 to 3, got 0"),
+    ("3", f"format: expected a whole number from 1 to {FORMAT}, got '3'"),
+    (True, f"format: expected a whole number from 1 to {FORMAT}, got True"),
+    (0, f"format: expected a whole number from 1 to {FORMAT}, got 0"),
 ])
 def test_a_format_it_cannot_read_is_one_line_naming_the_file(
         tmp_path: Path, tiny_config: ExperimentConfig, value: object, words: str) -> None:

@@ -21,9 +21,10 @@ from lrlab.rundir.records import (
 )
 
 
-def record(epoch: int, val_accuracy: float, loss: float = 1.0) -> EpochRecord:
-    return EpochRecord(epoch=epoch, lr=0.1, loss=loss, accuracy=0.5, val_loss=1.0,
-                       val_accuracy=val_accuracy, seconds=0.1)
+def record(epoch: int, val_accuracy: float, loss: float = 1.0,
+           accuracy: float = 0.5) -> EpochRecord:
+    return EpochRecord.of(epoch=epoch, lr=0.1, loss=loss, accuracy=accuracy, val_loss=1.0,
+                          val_accuracy=val_accuracy, seconds=0.1)
 
 
 def test_columns_come_from_the_records() -> None:
@@ -43,15 +44,17 @@ def test_finished_statuses_are_results() -> None:
 def test_best_epoch_prefers_validation_then_the_earliest() -> None:
     history = [record(1, 0.8), record(2, 0.9), record(3, 0.9), record(4, math.nan)]
     assert best_epoch(history).epoch == 2
-    no_validation = [record(1, math.nan, loss=0.5), record(2, math.nan, loss=0.3)]
+    # Without validation, the same metric on the training batches (not the loss).
+    no_validation = [record(1, math.nan, loss=0.3, accuracy=0.6),
+                     record(2, math.nan, loss=0.5, accuracy=0.7)]
     assert best_epoch(no_validation).epoch == 2
     assert best_epoch([]) is None
 
 
 def test_result_from_outcome_round_trips_through_json() -> None:
     outcome = TrialOutcome(status=TrialStatus.DIVERGED, history=[record(1, 0.7), record(2, 0.1)],
-                           initial_loss=2.3, diverged_epoch=2, test_loss=math.inf,
-                           test_accuracy=0.1, seconds=3.14159)
+                           initial_loss=2.3, diverged_epoch=2,
+                           test={"loss": math.inf, "accuracy": 0.1}, seconds=3.14159)
     result = TrialResult.from_outcome("t1", outcome, started_at="s", finished_at="f")
     data = json.loads(json_text(result.to_json()))
     assert data["status"] == "diverged" and data["epochs"] == 2 and data["seconds"] == 3.142
@@ -61,19 +64,20 @@ def test_result_from_outcome_round_trips_through_json() -> None:
     assert data["test"] == {"loss": None, "accuracy": 0.1}  # infinity is written as null
     back = TrialResult.from_json(data)
     assert math.isnan(back.test_loss)
-    assert dataclasses.replace(back, test_loss=math.inf) == result
+    assert dataclasses.replace(back, test={**back.test, "loss": math.inf}) == result
 
 
 def test_rows_flatten_one_result_the_same_way_everywhere() -> None:
     outcome = TrialOutcome(status=TrialStatus.COMPLETED, history=[record(1, 0.9)],
-                           initial_loss=2.3, test_loss=0.3, test_accuracy=0.91, seconds=2.0)
+                           initial_loss=2.3, test={"loss": 0.3, "accuracy": 0.91}, seconds=2.0)
     result = TrialResult.from_outcome("t1", outcome, started_at="s", finished_at="f")
     row = result.row({"optimizer": "sgd", "learning_rate": 0.1, "seed": 0})
     assert list(row) == ["trial_id", "optimizer", "learning_rate", "seed", *RESULT_COLUMNS]
     assert row["best_val_accuracy"] == 0.9 and row["seconds"] == 2.0
     fields = result.frame_fields()
     assert list(fields) == list(FRAME_TRIAL_COLUMNS) and fields["trial_seconds"] == 2.0
-    assert results_columns([row, {**row, "momentum": 0.9}]) == [
+    other = result.row({"optimizer": "sgd", "learning_rate": 0.1, "seed": 0, "momentum": 0.9})
+    assert results_columns([row, other]) == [
         "trial_id", "optimizer", "learning_rate", "seed", "momentum", *RESULT_COLUMNS]
 
 

@@ -49,9 +49,9 @@ def test_unwritable_runs_folder(tmp_path: Path) -> None:
 def test_trial_files_and_non_finite_values(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path, "x", now=NOW)
     store.write_params("t1", {"optimizer": "sgd", "learning_rate": 0.1, "seed": 0})
-    store.write_history("t1", [EpochRecord(epoch=1, lr=0.1, loss=math.nan, accuracy=0.1,
+    store.write_history("t1", [EpochRecord.of(epoch=1, lr=0.1, loss=math.nan, accuracy=0.1,
                                            val_loss=math.inf, val_accuracy=0.1, seconds=1.0)])
-    store.write_result(TrialResult("t1", TrialStatus.DIVERGED, epochs=1, test_loss=math.nan))
+    store.write_result(TrialResult("t1", TrialStatus.DIVERGED, epochs=1, test={"loss": math.nan}))
     trial = store.root / "trials" / "t1"
     assert json.loads((trial / "result.json").read_text())["test"]["loss"] is None
     history = (trial / "history.csv").read_text().splitlines()

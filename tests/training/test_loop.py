@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from lrlab.experiment.config import TrainingConfig
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE
 from lrlab.experiment.trials import OptimizerSetting, Trial
 from lrlab.rundir.records import TrialStatus
 from lrlab.training.engine import EpochPlan, Split
@@ -28,6 +30,10 @@ class ScriptedEngine:
                  losses: list[float], val_accuracy: list[list[float]] | None = None) -> None:
         self.plan = EpochPlan.of(n_train, TrainingConfig(batch_size=batch_size, epochs=epochs))
         self.has_validation = True
+        # The default objective's metrics without Keras: accuracy, a summed metric.
+        self.measures = SimpleNamespace(objective=DEFAULT_OBJECTIVE,
+                                        summed=DEFAULT_OBJECTIVE.metrics, whole=())
+        self.baseline = {"val_accuracy": 0.1}
         self.losses, self.calls = losses, []
         # Per epoch, each member's validation accuracy (default 0.9 throughout).
         self.val_accuracy = val_accuracy
@@ -54,7 +60,8 @@ class ScriptedEngine:
             self._epoch += 1  # the full batches of an epoch come first
         self.calls.append(("train", batches.shape))
         loss = self.losses[self._epoch - 1]
-        return loss * batches.size * self._scale, np.full(len(self._scale), batches.size)
+        return (loss * batches.size * self._scale,
+                np.full((len(self._scale), 1), batches.size))
 
     def stop(self, members) -> None:
         self.calls.append(("stop", list(members)))
@@ -67,10 +74,11 @@ class ScriptedEngine:
         self.calls.append(("evaluate", split))
         members = len(self._scale)
         if split is Split.REFERENCE:
-            return np.full(members, 2.0), np.full(members, 0.1)
+            return np.full(members, 2.0), {"accuracy": np.full(members, 0.1)}
         if split is Split.VALIDATION and self.val_accuracy is not None:
-            return np.full(members, 0.5), np.array(self.val_accuracy[self._epoch - 1])
-        return np.full(members, 0.5), np.full(members, 0.9)
+            return (np.full(members, 0.5),
+                    {"accuracy": np.array(self.val_accuracy[self._epoch - 1])})
+        return np.full(members, 0.5), {"accuracy": np.full(members, 0.9)}
 
     def current_rates(self) -> np.ndarray:
         return self._scale / 10
@@ -90,7 +98,7 @@ def test_epochs_batches_and_records() -> None:
     assert trains == [(3, 32), (1, 4)] * 2
     assert [r.loss for r in outcome.history] == [1.5, 1.0]
     assert [r.val_accuracy for r in outcome.history] == [0.9, 0.9]
-    assert outcome.test_accuracy == 0.9 and outcome.history[0].accuracy == 1.0
+    assert outcome.test["accuracy"] == 0.9 and outcome.history[0].accuracy == 1.0
 
 
 def test_divergence_stops_the_trial_and_is_a_result() -> None:
@@ -100,7 +108,7 @@ def test_divergence_stops_the_trial_and_is_a_result() -> None:
         Trial("sgd", 0.1, 0))
     # 9.0 > 4 x the initial loss of 2.0: diverged at epoch 2, nothing after it.
     assert outcome.status is TrialStatus.DIVERGED and outcome.diverged_epoch == 2
-    assert len(outcome.history) == 2 and not math.isnan(outcome.test_loss)
+    assert len(outcome.history) == 2 and not math.isnan(outcome.test["loss"])
 
 
 def test_a_stack_trains_its_members_together_and_stops_only_the_diverged() -> None:
