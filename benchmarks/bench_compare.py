@@ -45,11 +45,12 @@ def build_tree(root: Path, *, trials: int, epochs: int, seeds: int = 20) -> Path
         acc = 1 - 0.9 * np.exp(-np.arange(1, epochs + 1) * rng.uniform(0.1, 1))
         store.write_params(trial_id, {"optimizer": optimizer, "learning_rate": lr, "seed": seed})
         store.write_history(trial_id, [
-            EpochRecord(epoch=e + 1, lr=lr, loss=-math.log(a), accuracy=a,
-                        val_loss=-math.log(a) + 0.01, val_accuracy=a - 0.01, seconds=0.8)
+            EpochRecord.of(epoch=e + 1, lr=lr, loss=-math.log(a), accuracy=a,
+                           val_loss=-math.log(a) + 0.01, val_accuracy=a - 0.01, seconds=0.8)
             for e, a in enumerate(acc)])
         store.write_result(TrialResult(trial_id, TrialStatus.COMPLETED, epochs=epochs,
-                                       test_loss=0.1, test_accuracy=0.97, seconds=0.8 * epochs))
+                                       test={"loss": 0.1, "accuracy": 0.97},
+                                       seconds=0.8 * epochs))
     return store.root
 
 

@@ -85,6 +85,23 @@ def example(runs: Path) -> dict[str, str]:
     return {"example-sweep.txt": timed(summary(printed), seconds)}
 
 
+def verdicts(printed: str) -> str:
+    """A sweep's verdicts alone: from the line that says what they read to the method."""
+    lines = printed.splitlines()
+    start = next(i for i, line in enumerate(lines) if " at each trial's " in line)
+    return "\n".join(line for line in lines[start:] if not line.startswith("run directory"))
+
+
+def objectives(runs: Path) -> dict[str, str]:
+    """Any objective: the seed article's second example, a regression, a binary classifier."""
+    out = {}
+    for name in ("keras-docs-example", "diabetes", "breast-cancer"):
+        printed, seconds = lrlab("sweep", f"examples/{name}.yaml", "--runs-dir",
+                                 str(runs / name))
+        out[f"{name}.txt"] = timed(verdicts(printed), seconds)
+    return out
+
+
 FAILING_LOADER = """\
 import numpy as np
 
@@ -276,7 +293,7 @@ STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "waits": waits,
-    "floor": floor, "engines": engines, "first-hour": first_hour}
+    "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}
 
 
 def fill_readme() -> None:

@@ -27,8 +27,10 @@ WhereOption = Annotated[Optional[list[str]], typer.Option(
     help="Only trials matching COLUMN=VALUE (also !=, <, <=, >, >=; numbers match as the "
          "table shows them); repeatable.")]
 MetricOption = Annotated[Optional[str], typer.Option(
-    help="What to compare (default val_accuracy, or test_accuracy without validation): "
-         "loss, accuracy, val_loss, val_accuracy, test_loss or test_accuracy.")]
+    help="What to compare: any column the sweeps' objective records (loss, val_loss, "
+         "test_loss and each metric's: accuracy, val_auc, test_mae...); by default its "
+         "verdict's (val_accuracy unless the config names another), or the test value "
+         "without validation.")]
 AtOption = Annotated[str, typer.Option(
     help="Which epoch's value: best, last, or an epoch number.")]
 

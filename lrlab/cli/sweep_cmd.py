@@ -81,7 +81,8 @@ def sweep(
     tolerance: Annotated[Optional[float], typer.Option(
         rich_help_panel="Adaptive",
         help="Rivals within this of the best (in the metric's units) are equivalent "
-             "(default 0.005).")] = None,
+             "(default 0.005 of an accuracy or AUC; 0.5% of the baseline for an error).")
+    ] = None,
     alpha: Annotated[Optional[float], typer.Option(
         rich_help_panel="Adaptive",
         help="The chance of any false call over all looks, at most (default 0.05).")]

@@ -146,6 +146,9 @@ LOSS_RANGE = _POSITIVE
 # bounded both ways (0.1 of accuracy, as lrlab has always said), else by a tenth of the
 # way from the baseline to the metric's ideal (an error of 0, an R² of 1).
 MARGIN_SHARE = 0.1
+# The adaptive sweep's default tolerance: rivals within this share of the metric's range
+# (or of its baseline, where unbounded) of the best are equivalent.
+TOLERANCE_SHARE = 0.005
 
 
 class ObjectiveError(ValueError):
@@ -291,6 +294,18 @@ class Objective:
         if not math.isfinite(ideal) or not math.isfinite(baseline):
             return math.nan
         return MARGIN_SHARE * abs(ideal - baseline)
+
+    def tolerance(self, column: str, baseline: float) -> float:
+        """The adaptive sweep's default tolerance, in the column's units: half a percent
+        of its range where bounded (0.005 of an accuracy), else of its baseline's size (a
+        mean absolute error's tolerance is 0.5% of the targets' spread); 0.005 where
+        neither is known."""
+        low, high = self.value_range(column)
+        if math.isfinite(low) and math.isfinite(high):
+            return TOLERANCE_SHARE * (high - low)
+        if math.isfinite(baseline) and baseline != 0:
+            return float(f"{TOLERANCE_SHARE * abs(baseline):.2g}")
+        return TOLERANCE_SHARE
 
     def beats(self, column: str, value: float, baseline: float) -> bool:
         """Whether ``value`` is beyond ``baseline`` by the margin, the right way."""

@@ -272,6 +272,7 @@ def _failure_lines(v: Verdict) -> list[str]:
     rates: dict[str, list[float]] = {}
     dead: dict[str, list[tuple[float, float]]] = {}
     one_seed = True
+    accuracy = base_of(v.metric).endswith("accuracy")  # its baseline is chance
     for r, found in v.failures:
         for failure in found:
             rates.setdefault(failure.reason, []).append(r)
@@ -281,6 +282,7 @@ def _failure_lines(v: Verdict) -> list[str]:
 
     def part(reason: str) -> str:
         words = (_CRAWLING_ONE_SEED if reason == "crawling" and one_seed
+                 else "never left chance" if reason == "stalled" and accuracy
                  else _REASON_WORDS[reason])
         return (f"{reason.replace('_', ' ')} at {rate_list(rates[reason])} "
                 f"({words}{_dead_text(dead, reason)})")

@@ -141,12 +141,13 @@ def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | N
     frame = scan.frame
     data.comparison = compare_runs(frame, metric=metric, at=at, where=where, plans=scan.plans)
     data.frame = kept = select(frame, where).apply(frame)
-    data.trial_columns, data.trials = _trial_rows(kept)
+    data.trial_columns, data.trials = _trial_rows(kept, data.comparison)
     data.sweeps = [_run_record(p) for p in scan.sweep_dirs if (p / CONFIG_FILE).is_file()]
     return data
 
 
-def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+def _trial_rows(frame: pd.DataFrame, comparison: Comparison
+                ) -> tuple[list[str], list[dict[str, Any]]]:
     """One row per trial: the parameters that tell trials apart, status and key numbers
     (before anything long, so that they show without scrolling), its id last; the sweep
     is a row group of the page, not a column."""
@@ -155,17 +156,20 @@ def _trial_rows(frame: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
     keys = ["sweep", "trial_id"]
     recorded = frame.dropna(subset=["epoch"]).sort_values([*keys, "epoch"])
     by_trial = recorded.groupby(keys, sort=False)
-    # The best epoch is compare's (the one rule every reader uses), not a max of our own.
-    best = trial_values(frame, metric="val_accuracy", at="best").set_index(keys)["value"]
+    # The value compare reads (its metric, at its epoch: the one rule every reader uses).
+    metric, objective = comparison.metric, comparison.objective
+    shown = f"{'best ' if comparison.at == 'best' else ''}{metric}"
+    best = trial_values(frame, metric=metric, at=comparison.at).set_index(keys)["value"]
+    tested = next((c for c in objective.test_columns() if c != "test_loss"), "test_loss")
     # "epochs trained", not "epochs": that is a parameter (the epochs planned).
-    numbers = pd.DataFrame({"epochs trained": by_trial["epoch"].max(), "best val_accuracy": best,
+    numbers = pd.DataFrame({"epochs trained": by_trial["epoch"].max(), shown: best,
                             "final loss": by_trial["loss"].last()})
     # A trial's own columns (the epoch ones, "seconds" among them, belong to its epochs).
     trials = frame.drop_duplicates(keys).drop(columns="seconds").set_index(keys)
     trials = trials.join(numbers)
     trials["epochs trained"] = trials["epochs trained"].fillna(0).astype(int)
-    columns = ["sweep", *varying, "status", "epochs trained", "best val_accuracy", "final loss",
-               "test_accuracy", "why", "dead units", "seconds", "trial"]
+    columns = ["sweep", *varying, "status", "epochs trained", shown, "final loss",
+               tested, "why", "dead units", "seconds", "trial"]
     # In the verdicts' order, rates by value (as text, 1 would come before 0.1).
     table = in_order(trials.reset_index(), columns=[
         c for c in varying if c not in ("optimizer", "learning_rate", "seed")] + [

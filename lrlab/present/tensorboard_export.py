@@ -21,16 +21,24 @@ from typing import Any
 
 import pandas as pd
 
-from lrlab.analysis.compare import select
+from lrlab.analysis.compare import objective_of, select
 from lrlab.errors import StoreError
+from lrlab.experiment.objective import Objective
 from lrlab.rundir.files import atomic_write, json_safe
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.records import EPOCH_METRICS, TrialResult
 from lrlab.rundir.store import RunStore
 
 EVENTS_FILE = "events.out.tfevents.lrlab"  # TensorBoard reads any name with .tfevents.
+# The default objective's; another objective's columns take the metrics' places.
 EPOCH_SCALARS = ("lr", *EPOCH_METRICS)
 FINAL_SCALARS = ("test_loss", "test_accuracy", "best_val_accuracy")
+
+
+def _scalar_names(objective: Objective) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The epoch scalars and the final ones of an objective's columns."""
+    return (("lr", *objective.epoch_columns()),
+            (*objective.test_columns(), f"best_{objective.verdict}"))
 
 
 def export(paths: Sequence[Path], logdir: Path, *, where: Sequence[str] = ()) -> list[Path]:
@@ -43,6 +51,7 @@ def export(paths: Sequence[Path], logdir: Path, *, where: Sequence[str] = ()) ->
     frame = select(frame, where).apply(frame)
     sweep_dirs = {p.name: p for p in scan.sweep_dirs}
     params = list(frame.attrs.get("lrlab_params", []))
+    objective = objective_of(frame)
     written, starts = [], []
     trials = list(frame.groupby(["sweep", "trial_id"], sort=False))
     for (sweep, trial_id), epochs in trials:
@@ -52,16 +61,16 @@ def export(paths: Sequence[Path], logdir: Path, *, where: Sequence[str] = ()) ->
             _, result, _ = RunStore(sweep_dirs[sweep]).read_trial(trial_id)
         except StoreError:
             result = None
-        events = _trial_events(epochs, params, result)
+        events = _trial_events(epochs, params, result, objective)
         starts.append(events[0].wall_time)
         written.append(_write_events(logdir / sweep / trial_id / EVENTS_FILE, events))
     written.append(_write_events(logdir / EVENTS_FILE, [
-        _experiment(params, trials, created=min(starts, default=0.0))]))
+        _experiment(params, trials, created=min(starts, default=0.0), objective=objective)]))
     return written
 
 
-def _trial_events(epochs: pd.DataFrame, params: list[str],
-                  result: TrialResult | None) -> list[Any]:
+def _trial_events(epochs: pd.DataFrame, params: list[str], result: TrialResult | None,
+                  objective: Objective) -> list[Any]:
     from tensorboard.compat.proto import event_pb2
     from tensorboard.plugins.hparams import summary_v2 as hp
 
@@ -72,14 +81,17 @@ def _trial_events(epochs: pd.DataFrame, params: list[str],
     events = [event_pb2.Event(wall_time=start, step=0, summary=_stable(hp.hparams_pb(
         _hparams(first, params), trial_id=str(first["trial_id"]), start_time_secs=start)))]
     elapsed = start
+    epoch_scalars, final_scalars = _scalar_names(objective)
     for _, row in recorded.iterrows():
         elapsed += float(row["seconds"]) if math.isfinite(row["seconds"]) else 0.0
         events.append(_scalars(elapsed, int(row["epoch"]),
-                               {f"epoch/{k}": row[k] for k in EPOCH_SCALARS}))
+                               {f"epoch/{k}": row.get(k) for k in epoch_scalars}))
     last = int(recorded["epoch"].max()) if len(recorded) else 0
-    validation = recorded["val_accuracy"].dropna()
-    final = {"final/test_loss": first["test_loss"], "final/test_accuracy": first["test_accuracy"],
-             "final/best_val_accuracy": validation.max() if len(validation) else math.nan}
+    verdict = objective.verdict
+    values = recorded[verdict].astype(float).tolist() if verdict in recorded else []
+    best = objective.best_of(verdict, values)
+    final = {f"final/{k}": first.get(k) for k in final_scalars[:-1]}
+    final[f"final/best_{verdict}"] = values[best] if best is not None else math.nan
     events.append(_scalars(end, last, final))
     return events
 
@@ -110,7 +122,8 @@ def _hparams(row: pd.Series, params: list[str]) -> dict[str, Any]:
     return values
 
 
-def _experiment(params: list[str], trials: list[Any], *, created: float) -> Any:
+def _experiment(params: list[str], trials: list[Any], *, created: float,
+                objective: Objective) -> Any:
     """The HParams experiment: every hyperparameter seen (with its values where they are
     text) and the metrics the dashboard should show."""
     from tensorboard.compat.proto import event_pb2
@@ -126,9 +139,10 @@ def _experiment(params: list[str], trials: list[Any], *, created: float) -> Any:
             hparams.append(hp.HParam(name, hp.Discrete(sorted(values))))
         else:
             hparams.append(hp.HParam(name))
-    metrics = [hp.Metric(f"final/{k}", display_name=k) for k in FINAL_SCALARS]
+    epoch_scalars, final_scalars = _scalar_names(objective)
+    metrics = [hp.Metric(f"final/{k}", display_name=k) for k in final_scalars]
     metrics += [hp.Metric(f"epoch/{k}", display_name=f"{k} (last epoch)")
-                for k in EPOCH_METRICS]
+                for k in epoch_scalars[1:]]
     return event_pb2.Event(wall_time=created, summary=_stable(hp.hparams_config_pb(
         hparams, metrics, time_created_secs=created)))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lrlab.analysis.compare import CompareError, default_metric
+from lrlab.analysis.compare import CompareError, Comparison, compare_runs, default_metric
 from lrlab.analysis.sequential import SequentialRule
 from lrlab.analysis.settle import Round, plan_round, setting_states
 from lrlab.errors import ConfigError, StoreError
@@ -40,7 +40,9 @@ class SettleOptions:
 
     max_seeds: int = 10
     alpha: float = 0.05
-    tolerance: float = 0.005
+    # In the metric's units; None: the objective's default for the metric (0.005 of an
+    # accuracy, see Objective.tolerance).
+    tolerance: float | None = None
     metric: str | None = None
     max_trainings: int | None = None
     max_minutes: float | None = None
@@ -53,7 +55,8 @@ class SettleOptions:
         if not 0 < self.alpha < 1:
             raise ConfigError("expected a level between 0 and 1",
                               about={"alpha": f"{self.alpha:g}"})
-        if not (self.tolerance >= 0 and math.isfinite(self.tolerance)):
+        if self.tolerance is not None and not (
+                self.tolerance >= 0 and math.isfinite(self.tolerance)):
             raise ConfigError("expected a number >= 0, in the metric's units",
                               about={"tolerance": f"{self.tolerance:g}"})
         for name in ("max_trainings", "max_minutes"):
@@ -139,14 +142,26 @@ def _record(store: RunStore, config: ExperimentConfig,
         if not isinstance(found.get("rounds"), list):
             raise StoreError(f"{path}: malformed; 'rounds' should be a list")
         return found
+    tolerance = options.tolerance
+    if tolerance is None:
+        comparison = _comparison(store, options.metric)
+        tolerance = comparison.objective.tolerance(
+            comparison.metric, max(comparison.chances.values(), default=math.nan))
     rule = SequentialRule.starting(len(config.sweep.seeds), max_seeds=options.max_seeds,
-                                   alpha=options.alpha, tolerance=options.tolerance)
+                                   alpha=options.alpha, tolerance=tolerance)
     record = {"rule": rule.to_dict(), "metric": options.metric,
               "budget": {"max_trainings": options.max_trainings,
                          "max_minutes": options.max_minutes},
               "started_at": timestamp(), "rounds": [], "outcome": None}
     store.write_settle(record)
     return record
+
+
+def _comparison(store: RunStore, metric: str | None) -> Comparison:
+    try:
+        return compare_runs(scan_runs([store.root]).frame, metric=metric)
+    except CompareError as exc:
+        raise StoreError(f"{store.root}: nothing to settle: {exc}") from None
 
 
 def _decide(store: RunStore, config: ExperimentConfig, record: Mapping[str, Any]) -> Round:

@@ -95,3 +95,10 @@ def test_what_result_json_records_reads_back() -> None:
                                 metrics=["mae", {"name": "r2_score"}], labels="regression")
     assert Objective.from_dict(objective.to_dict()) == objective
     assert Objective.from_dict(DEFAULT_OBJECTIVE.to_dict()) == DEFAULT_OBJECTIVE
+
+
+def test_the_adaptive_tolerance_is_in_the_metric_s_units() -> None:
+    regression = build_objective(loss="mse", metrics=["mae"], labels="regression")
+    assert DEFAULT_OBJECTIVE.tolerance("val_accuracy", 0.11) == 0.005
+    assert regression.tolerance("val_mae", 65.88) == 0.33  # half a percent of the baseline
+    assert regression.tolerance("val_mae", math.nan) == 0.005

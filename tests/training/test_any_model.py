@@ -39,11 +39,11 @@ for key, stacks in (("stacked", [trials] if stacking else []),
     for stack in stacks:
         for o in drain(stack):
             out[key].append([[r.loss, r.accuracy, r.val_loss, r.val_accuracy]
-                             for r in o.history] + [[o.test_loss, o.test_accuracy]])
+                             for r in o.history] + [[o.test["loss"], o.test["accuracy"]]])
 # The first trial once more, in the same process: what a second run would give.
 (again,) = drain([trials[0]])
 out["again"] = [[r.loss, r.accuracy, r.val_loss, r.val_accuracy] for r in again.history] + [
-    [again.test_loss, again.test_accuracy]]
+    [again.test["loss"], again.test["accuracy"]]]
 print(json.dumps(out))
 """
 

@@ -53,7 +53,7 @@ def test_matches_model_fit(trial: Trial) -> None:
     fit_losses, fit_test_accuracy = classic_fit(dataset, trial)
     ours = [record.loss for record in outcome.history]
     np.testing.assert_allclose(ours, fit_losses, rtol=1e-3)
-    assert abs(outcome.test_accuracy - fit_test_accuracy) <= 0.002
+    assert abs(outcome.test["accuracy"] - fit_test_accuracy) <= 0.002
 
 
 def test_convolutions_on_a_cpu_are_compiled_by_tensorflow_not_xla() -> None:
