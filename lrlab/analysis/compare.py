@@ -172,8 +172,11 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
     value comes from, its final training loss, wall time, and whether it ``stalled``
     (completed without the metric clearly beating chance, or its initial loss)."""
     objective = objective_of(frame, metric)
-    if not objective.knows(metric):
-        raise CompareError(f"not recorded; expected one of: {', '.join(objective.columns())}",
+    # A column the objective names but no trial recorded (a damaged result.json) is as
+    # unknown as a misspelt one.
+    if not objective.knows(metric) or metric not in frame:
+        known = [c for c in objective.columns() if c in frame]
+        raise CompareError(f"not recorded; expected one of: {', '.join(known)}",
                            about={"metric": repr(metric)})
     at = parse_at(at)
     frame = frame.assign(_trial=frame["sweep"] + "/" + frame["trial_id"])
@@ -608,6 +611,10 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
     per_seed = group.pivot_table(index="learning_rate", columns="seed", values="value",
                                  aggfunc="mean")
     means = per_seed.mean(axis=1).dropna()
+    if means.empty:  # every value missing: a column its trials never measured
+        raise CompareError(f"no trial of {group['optimizer'].iloc[0]} in "
+                           f"{group['sweep'].iloc[0]} has a value of it",
+                           about={"metric": repr(metric)})
     bad = group[(group["status"] == TrialStatus.DIVERGED.value) | group["stalled"]]
     failing = set(bad["learning_rate"])
     # The best is chosen among the rates that learn: a rate that diverged or stalled on a

@@ -132,3 +132,16 @@ def test_a_full_disk_still_gets_the_table(fixture_sweep: Path, small_disk: Path)
     assert "sgd: best learning rate 0.1" in " ".join(result.stdout.split())
     one_line_error(result, "No space left on device", "--no-plots", "--plots")
     assert list((small_disk / "plots").iterdir()) == []  # no partial plot left
+
+
+def test_an_objective_naming_a_column_no_trial_recorded_is_one_line(fixture_sweep: Path) -> None:
+    # A damaged result.json whose objective claims a metric its history never had.
+    for path in fixture_sweep.glob("trials/*/result.json"):
+        data = json.loads(path.read_text())
+        data["objective"] = {"loss": "sparse_categorical_crossentropy", "verdict": "val_zzz",
+                             "metrics": [{"name": "zzz", "key": "zzz", "direction": "max"}]}
+        path.write_text(json.dumps(data))
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--no-plots"]),
+                   "--metric 'test_zzz': no trial of")
+    one_line_error(runner.invoke(app, ["compare", str(fixture_sweep), "--metric", "val_zzz"]),
+                   "--metric 'val_zzz': not recorded; expected one of: loss")
