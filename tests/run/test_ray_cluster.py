@@ -296,6 +296,33 @@ def test_more_resources_per_trial_than_the_cluster_has_fails_before_writing(
 
 
 @pytest.mark.ray
+def test_any_objective_trains_alike_in_local_workers_and_on_ray(
+        tmp_path: Path, ray_session) -> None:
+    """A regression with a whole metric (R²) and a summed one (MAE): the objective reaches
+    every worker with the data, and every number, baseline included, is local's."""
+    (tmp_path / "targets.py").write_text(
+        "import numpy as np\n"
+        "def load():\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    x = rng.normal(size=(500, 5)).astype('float32')\n"
+        "    y = (x @ rng.normal(size=5) + 0.1 * rng.normal(size=500)).astype('float32')\n"
+        "    return (x[:400], y[:400]), (x[400:], y[400:])\n")
+    config = parse_config(
+        "name: objective\ndata: {loader: targets:load, validation: 100}\n"
+        "model: {hidden: [16]}\nobjective: {loss: huber, metrics: [mae, r2_score], "
+        "verdict: val_mae}\ntraining: {epochs: 2}\nsweep: {optimizers: [{name: adam, "
+        "learning_rates: [0.001, 0.01]}]}", base_dir=tmp_path)
+    local = run_sweep(config, runs_dir=tmp_path / "local", backend=LocalBackend(workers=2))
+    on_ray = run_sweep(config, runs_dir=tmp_path / "ray", backend=RayBackend())
+    assert_same_metrics(local.run_dir, on_ray.run_dir)
+    result = json.loads(next((on_ray.run_dir / "trials").glob("*/result.json")).read_text())
+    assert result["objective"]["verdict"] == "val_mae"
+    assert abs(result["baseline"]["val_r2_score"]) < 1e-5
+    assert set(pd.read_csv(on_ray.run_dir / "results.csv").columns) >= {
+        "mae", "val_r2_score", "best_val_mae", "test_mae"}
+
+
+@pytest.mark.ray
 def test_ray_workers_import_the_users_factory_and_match_local(
         tmp_path: Path, ray_session) -> None:
     """The example's loader and factory (16x16x3 images, three classes): the loader runs
