@@ -806,8 +806,9 @@ def parse_config(
 def _resolve_beside(raw: dict[str, Any], base_dir: Path, lines: dict[Loc, int],
                     source: str) -> None:
     """Relative paths in a config are taken beside it: ``data.path``, and the files that
-    ``data.loader`` and ``model.factory`` name (``my_data:load`` is ``my_data.py`` beside
-    the config if there is one, else an importable module)."""
+    ``data.loader``, ``model.factory`` and an objective's own functions name
+    (``my_data:load`` is ``my_data.py`` beside the config if there is one, else an
+    importable module)."""
     data, model = raw.get("data"), raw.get("model")
     if isinstance(data, dict) and isinstance(data.get("path"), str):
         try:
@@ -816,9 +817,14 @@ def _resolve_beside(raw: dict[str, Any], base_dir: Path, lines: dict[Loc, int],
             line = _line_of(("data", "path"), lines)
             raise ConfigError(f"{source}:{line}: data.path: {data['path']}: a symbolic link "
                               f"loop; expected a .npz file or a folder holding one") from None
-    for section, key in ((data, "loader"), (model, "factory")):
+    for section, key in ((data, "loader"), (model, "factory"), (raw.get("objective"), "loss")):
         if isinstance(section, dict) and isinstance(section.get(key), str):
             section[key] = resolve_reference(section[key], base_dir)
+    objective = raw.get("objective")
+    if isinstance(objective, dict) and isinstance(objective.get("metrics"), list):
+        objective["metrics"] = [  # a metric of the user's, module:function, beside it too
+            resolve_reference(m, base_dir) if isinstance(m, str) and ":" in m else m
+            for m in objective["metrics"]]
 
 
 def resolve_reference(reference: str, base_dir: Path) -> str:

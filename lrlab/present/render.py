@@ -440,8 +440,8 @@ def _learns_text(comparison: Comparison) -> str:
     better = "above" if objective.higher_is_better(metric) else "below"
     values = sorted(set(chances.values()))
     shown = ", ".join(f"{v:.4g}" for v in values)
-    return (f"{better} its baseline ({shown}: the constant prediction's, the training "
-            f"labels' mean or frequencies) by more than {margin:.3g}")
+    return (f"{better} its baseline ({shown}: the best constant prediction's, from the "
+            f"split's own labels) by more than {margin:.3g}")
 
 
 def _chance_text(chances: Mapping[str, float]) -> str:

@@ -62,7 +62,7 @@ from lrlab.rundir.store import (
     TRIALS_DIR,
     RunStore,
 )
-from lrlab.training import Group, check_network, plan_groups
+from lrlab.training import Group, check_network, check_objective, plan_groups
 from lrlab.training.data import Dataset, load_dataset
 
 
@@ -241,6 +241,7 @@ def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None) -
         if network_key not in checked:
             checked[network_key] = check_network(config.model, datasets[key],
                                                  engine=config.training.engine)
+            check_objective(datasets[key].objective, engine=config.training.engine)
         ready.append(_Ready(config, experiment.trials, datasets[key], checked[network_key]))
     return ready
 

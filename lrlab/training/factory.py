@@ -7,10 +7,12 @@ from typing import Any
 
 from lrlab.engines import engine as engine_spec
 from lrlab.experiment.config import ModelConfig, TrainingConfig
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, HEAD_OF, Objective
 from lrlab.training._keras import import_keras, keras_backend_loaded
 from lrlab.training.data import Dataset
 from lrlab.training.engine import Engine
 from lrlab.training.loop import Trainer
+from lrlab.training.measures import Measures
 from lrlab.training.model import build_network, check_convolutional
 
 
@@ -34,6 +36,16 @@ def check_network(model: ModelConfig, dataset: Dataset, *, engine: str) -> dict[
     network = build_network(model, input_shape=dataset.input_shape,
                                      classes=dataset.classes, labels=dataset.labels)
     return network.describe()
+
+
+def check_objective(objective: Objective, *, engine: str) -> None:
+    """Fail now, with one line, if the objective's loss or metrics cannot be built (a
+    function of the user's that is not there, an argument a Keras loss does not take):
+    before a run directory is written. lrlab's default objective needs no check."""
+    if objective == DEFAULT_OBJECTIVE:
+        return
+    keras = import_keras(keras_backend_loaded() or engine_spec(engine).keras_backend)
+    Measures(keras, objective, head=HEAD_OF[objective.labels])
 
 
 def make_trainer(dataset: Dataset, *, model: ModelConfig, training: TrainingConfig,

@@ -11,6 +11,7 @@ measured by its Keras class on a whole split's outputs, on the host, at each epo
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from lrlab.errors import UserCodeError
-from lrlab.experiment.objective import LOSSES, METRICS_KNOWN, Metric, Objective, is_reference
+from lrlab.experiment.objective import (
+    LOSSES,
+    METRICS_KNOWN,
+    Metric,
+    Objective,
+    column_key,
+    is_reference,
+)
 from lrlab.formatting import first_line
 from lrlab.training.user_code import load_function
 
@@ -124,9 +132,18 @@ def _loss(keras: Any, objective: Objective) -> tuple[Any, bool]:
     if is_reference(objective.loss):
         function = load_function(objective.loss, key="objective.loss").function
         try:
-            return keras.losses.LossFunctionWrapper(function, **args), False
+            inspect.signature(function).bind(None, None, **args)
         except TypeError as exc:
-            raise UserCodeError(f"objective.loss_args: {first_line(exc)}") from None
+            raise UserCodeError(f"objective.loss_args: {objective.loss} does not take "
+                                f"{sorted(args)} ({first_line(exc)})") from None
+
+        class UserLoss(keras.losses.Loss):
+            """The user's per-example function, reduced as Keras reduces its own."""
+
+            def call(self, y_true: Any, y_pred: Any) -> Any:
+                return function(y_true, y_pred, **args)
+
+        return UserLoss(name=column_key(objective.loss)), False
     spec = LOSSES[objective.loss]
     if spec.from_logits:
         args["from_logits"] = True
@@ -147,13 +164,11 @@ def _summed_function(keras: Any, metric: Metric, labels: str) -> Any:
     args = dict(metric.args)
     if not args:
         return function
-    try:  # checked now, on a small example, so that a bad argument fails in one line
-        function(np.zeros((1,), np.float32), np.zeros((1, 2), np.float32), **args)
+    try:  # checked now, so that a bad argument is one line, not a failure mid-training
+        inspect.signature(function).bind(None, None, **args)
     except TypeError as exc:
         raise UserCodeError(f"objective.metrics: {metric.reference} does not take "
                             f"{sorted(args)} ({first_line(exc)})") from None
-    except Exception:  # noqa: BLE001 - a shape the probe got wrong: the arguments are fine
-        pass
     return lambda y, predictions: function(y, predictions, **args)
 
 

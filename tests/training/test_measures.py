@@ -171,3 +171,36 @@ def test_a_head_that_does_not_fit_the_labels_says_the_fix(tmp_path) -> None:
                                          "sigmoid unit on 0/1 labels, set objective.loss: "
                                          "binary_crossentropy"):
         check_network(config.model, dataset, engine="tensorflow")
+
+
+def test_a_loss_and_a_metric_of_the_user_s_train_and_a_missing_one_is_one_line(
+        tmp_path) -> None:
+    from lrlab.experiment.trials import Trial
+    from lrlab.training import check_objective, make_trainer
+
+    (tmp_path / "mine.py").write_text(
+        "import keras\n"
+        "def squared(y_true, y_pred):\n"
+        "    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)\n"
+        "def worst(y_true, y_pred):\n"
+        "    return keras.ops.max(keras.ops.abs(y_true - y_pred), axis=-1)\n")
+    text = ("objective: {loss: 'mine:squared', metrics: [mae, METRIC], verdict: val_mae}\n"
+            "model: {hidden: [8]}\ntraining: {epochs: 2}\n"
+            "sweep: {optimizers: [{name: adam, learning_rates: [0.01]}]}")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (x @ np.ones(4)).astype(np.float32)
+    arrays = {"x_train": x[:250], "y_train": y[:250], "x_test": x[250:], "y_test": y[250:]}
+    config = parse_config(text.replace("METRIC", "{name: 'mine:worst', direction: min}"),
+                          base_dir=tmp_path)
+    dataset = data._prepare(arrays, DataConfig(dataset="npz", path="x", validation=50), "src",
+                            config.objective)
+    trainer = make_trainer(dataset, model=config.model, training=config.training)
+    outcome = trainer.train(Trial("adam", 0.01, 0, {}))
+    assert list(outcome.history[-1].values) == ["loss", "mae", "worst", "val_loss", "val_mae",
+                                                "val_worst"]
+    # The user's squared error is the loss: the mean over the epoch's batches, as Keras's.
+    assert outcome.history[-1].values["val_worst"] >= outcome.history[-1].values["val_mae"]
+    missing = parse_config(text.replace("METRIC", "'mine:worst_error'"), base_dir=tmp_path)
+    with pytest.raises(LrlabError, match="mine.py has no 'worst_error'; expected a function"):
+        check_objective(missing.objective.resolve("regression"), engine="tensorflow")
