@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lrlab.analysis.compare import Comparison, describe_at
-from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of
 from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.present.figure import ColourBar, Figure, LegendEntry, Panel, Scale, Style, viridis
 from lrlab.rundir.records import FINISHED_STATUSES, TrialStatus
@@ -249,17 +249,24 @@ def sensitivity_chart(lines: Sequence[SensitivityLine], *, metric: str, at: str 
             if len(lines) <= MOST_LABELLED_LINES:
                 panel.text(line.best_rate, float(y[best][0]), f"best {line.best_rate:.3g}",
                            dy=-14)
+        stalled = STALLED.replace("chance", floor_word(metric))
         for rates, label, shape, colour_of in ((line.diverged_rates, DIVERGED, "x", "crimson"),
-                                               (line.stalled_rates, STALLED, "square", "grey")):
+                                               (line.stalled_rates, stalled, "square", "grey")):
             bad = np.isin(x, rates)
             if bad.any():
                 panel.marks(x[bad], y[bad], shape, size=6, colour=colour_of)
                 marks.setdefault(label, LegendEntry(label, shape=shape, colour=colour_of))
     if chance is not None:
         panel.hline(chance, Style("grey", 1, "--"))
-        figure.legend.append(LegendEntry(f"chance ({chance:g})", Style("grey", 1, "--")))
+        figure.legend.append(LegendEntry(f"{floor_word(metric)} ({chance:.4g})",
+                                         Style("grey", 1, "--")))
     figure.legend.extend(marks.values())
     return figure
+
+
+def floor_word(metric: str) -> str:
+    """What a metric's baseline is called: chance for an accuracy, else baseline."""
+    return "chance" if base_of(metric).endswith("accuracy") else "baseline"
 
 
 def learning_curves_chart(curves: Sequence[CurveSet],
