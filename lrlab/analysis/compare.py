@@ -654,7 +654,10 @@ def _verdict(group: pd.DataFrame, others: list[str], *, metric: str,
     return Verdict(
         sweep=str(first["sweep"]), optimizer=str(first["optimizer"]),
         setting=", ".join(f"{c}={_shown(v)}" for c, v in settings), settings=settings,
-        edges=find_edges(list(means.index), best=best_rate if learns else None,
+        # Every rate tried, those without a value too: a diverged regression reads inf,
+        # so its rate has no mean, yet it was tried and bounds the range.
+        edges=find_edges(sorted(float(r) for r in group["learning_rate"].unique()),
+                         best=best_rate if learns else None,
                          largest_learning=float(learning[-1]) if learning else None,
                          sampled=sampled),
         best_with=tuple((c, at_best[c].iloc[0]) for c in carried if c in at_best),

@@ -78,3 +78,16 @@ def test_the_judge_reads_the_objective_s_column_and_direction() -> None:
     old = judge_trial(history, status="completed", test={}, baseline={}, objective=objective,
                       has_validation=True, column="val_loss", initial_loss=math.inf)
     assert not old.stalled  # no baseline recorded: a loss need only fall below its start
+
+
+def test_rates_whose_values_are_all_missing_still_bound_the_range(tmp_path) -> None:
+    # A regression that diverges reads val_mae inf: its rate has no value, yet it was
+    # tried, so the best rate below it is not "the largest rate tried".
+    from helpers import write_fixture_sweep
+
+    trials = {("sgd", 0.01, s): ([0.80, 0.90], "completed") for s in (0, 1)}
+    trials |= {("sgd", 0.1, s): ([0.85, 0.95], "completed") for s in (0, 1)}
+    trials |= {("sgd", 1.0, s): ([math.nan], "diverged") for s in (0, 1)}
+    verdict = compare_runs(load_runs(write_fixture_sweep(tmp_path, trials=trials))).verdicts[0]
+    assert verdict.best_learning_rate == 0.1 and verdict.largest_learning == 0.1
+    assert verdict.edges == ()
