@@ -99,7 +99,7 @@ def chance_levels(frame: pd.DataFrame, metric: str,
 
 
 def chance_level(chances: Mapping[str, float]) -> float | None:
-    """The one chance level to draw for several sweeps: the highest (None: a loss)."""
+    """The one baseline to draw for several sweeps: the highest (None: none recorded)."""
     return max(chances.values()) if chances else None
 
 
@@ -401,7 +401,8 @@ class Comparison:
     verdicts: list[Verdict] = field(default_factory=list)
     optimizers: list[OptimizerVersus] = field(default_factory=list)
     progress: list[SweepProgress] = field(default_factory=list)
-    # Each sweep's chance level for the metric (see chance_levels; {} for a loss).
+    # Each sweep's baseline of the metric: chance for an accuracy, the constant
+    # prediction's value for any metric (see chance_levels; {} for an older run's loss).
     chances: dict[str, float] = field(default_factory=dict)
     # How the best rate moves along each axis, and with the batch size (see axes).
     along: list[AlongAxis] = field(default_factory=list)
