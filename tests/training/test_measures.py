@@ -2,6 +2,8 @@
 its metrics, baselines are the constant prediction's values, and a head that does not fit
 the labels is one line. Each engine runs in a fresh process (Keras picks its backend once)."""
 
+import functools
+
 import numpy as np
 import pytest
 from helpers import run_fresh
@@ -64,9 +66,11 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module")
-def engines() -> dict:
-    """Each engine's answers (the jax engine's where JAX is installed)."""
+@functools.cache
+def _answers() -> dict:
+    """Each engine's answers (the jax engine's where JAX is installed), computed once per
+    process. The tests that read them share one pytest-xdist worker (xdist_group
+    "measures"), so that the two engines' processes start once, not once per worker."""
     found = {"tensorflow": run_fresh(KINDS.replace("ENGINE", "tensorflow"))}
     try:
         import jax  # noqa: F401
@@ -76,45 +80,50 @@ def engines() -> dict:
     return found
 
 
-@pytest.fixture(params=["tensorflow", "jax"])
-def kinds(request, engines) -> dict:
-    if request.param not in engines:
-        pytest.skip('the jax engine needs JAX: pip install -e ".[jax]"')
-    return engines[request.param]
+@pytest.fixture
+def engines() -> dict:
+    return _answers()
 
 
 @pytest.mark.slow
-def test_each_kind_of_labels_records_its_own_columns(kinds) -> None:
-    assert kinds["one_hot"]["columns"] == ["loss", "accuracy", "auc", "val_loss",
-                                           "val_accuracy", "val_auc"]
-    assert kinds["binary"]["labels"] == "binary"
-    assert kinds["regression"]["columns"] == ["loss", "mae", "r2", "val_loss", "val_mae",
-                                              "val_r2"]
-    assert set(kinds["multi_label"]["test"]) == {"loss", "binary_accuracy", "auc"}
+@pytest.mark.xdist_group("measures")
+def test_each_kind_of_labels_records_its_own_columns(engines) -> None:
+    for kinds in engines.values():
+        assert kinds["one_hot"]["columns"] == ["loss", "accuracy", "auc", "val_loss",
+                                               "val_accuracy", "val_auc"]
+        assert kinds["binary"]["labels"] == "binary"
+        assert kinds["regression"]["columns"] == ["loss", "mae", "r2", "val_loss", "val_mae",
+                                                  "val_r2"]
+        assert set(kinds["multi_label"]["test"]) == {"loss", "binary_accuracy", "auc"}
 
 
 @pytest.mark.slow
-def test_each_kind_learns_beyond_its_baseline(kinds) -> None:
-    for kind in ("one_hot", "binary", "multi_label"):
-        last, baseline = kinds[kind]["last"], kinds[kind]["baseline"]
-        assert last["val_auc"] > max(0.8, baseline["val_auc"] + 0.1), kind
-        assert last["val_loss"] < baseline["val_loss"], kind
-    regression = kinds["regression"]
-    assert regression["last"]["val_r2"] > 0.5 and regression["last"]["val_mae"] < \
-        0.7 * regression["baseline"]["val_mae"]
+@pytest.mark.xdist_group("measures")
+def test_each_kind_learns_beyond_its_baseline(engines) -> None:
+    for engine, kinds in engines.items():
+        for kind in ("one_hot", "binary", "multi_label"):
+            last, baseline = kinds[kind]["last"], kinds[kind]["baseline"]
+            assert last["val_auc"] > max(0.8, baseline["val_auc"] + 0.1), (engine, kind)
+            assert last["val_loss"] < baseline["val_loss"], (engine, kind)
+        regression = kinds["regression"]
+        assert regression["last"]["val_r2"] > 0.5, engine
+        assert regression["last"]["val_mae"] < 0.7 * regression["baseline"]["val_mae"], engine
 
 
 @pytest.mark.slow
-def test_baselines_are_the_constant_prediction_s_values(kinds) -> None:
-    # The mean target: an R² of exactly 0 on each split; a constant score: an AUC of 0.5.
-    regression = kinds["regression"]["baseline"]
-    assert abs(regression["val_r2"]) < 1e-5 and abs(regression["test_r2"]) < 1e-5
-    assert kinds["binary"]["baseline"]["val_auc"] == pytest.approx(0.5, abs=1e-6)
-    share = kinds["one_hot"]["baseline"]["val_accuracy"]
-    assert 1 / 3 <= share < 0.6  # the majority class's share of the split
+@pytest.mark.xdist_group("measures")
+def test_baselines_are_the_constant_prediction_s_values(engines) -> None:
+    for kinds in engines.values():
+        # The mean target: an R² of 0 on each split; a constant score: an AUC of 0.5.
+        regression = kinds["regression"]["baseline"]
+        assert abs(regression["val_r2"]) < 1e-5 and abs(regression["test_r2"]) < 1e-5
+        assert kinds["binary"]["baseline"]["val_auc"] == pytest.approx(0.5, abs=1e-6)
+        share = kinds["one_hot"]["baseline"]["val_accuracy"]
+        assert 1 / 3 <= share < 0.6  # the majority class's share of the split
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("measures")
 def test_a_stacked_trial_measures_as_it_would_alone(engines) -> None:
     if "jax" not in engines:
         pytest.skip('the jax engine needs JAX: pip install -e ".[jax]"')
@@ -123,6 +132,7 @@ def test_a_stacked_trial_measures_as_it_would_alone(engines) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("measures")
 def test_the_engines_agree_on_every_kind(engines) -> None:
     if "jax" not in engines:
         pytest.skip('the jax engine needs JAX: pip install -e ".[jax]"')
