@@ -84,7 +84,12 @@ class Measures:
         for metric in self.whole:
             measure = _whole_metric(self._keras, metric, self.objective.labels)
             measure.update_state(y, outputs)
-            found[metric.key] = float(np.asarray(measure.result()))
+            value = np.asarray(measure.result())
+            if value.size != 1:
+                raise UserCodeError(f"objective.metrics: {metric.reference} gives "
+                                    f"{value.size} values, one per class; expected one "
+                                    f"(give it average: macro, micro or weighted)")
+            found[metric.key] = float(value.reshape(()))
         return found
 
     def values_at(self, y: np.ndarray, logits: np.ndarray) -> dict[str, float]:
@@ -178,8 +183,10 @@ def _whole_metric(keras: Any, metric: Metric, labels: str) -> Any:
     args = dict(metric.args)
     if spec.keras == "AUC" and labels == "multi_label":
         args.setdefault("multi_label", True)
-    if spec.keras == "F1Score" and labels in ("binary", "multi_label"):
-        args.setdefault("threshold", 0.5)
+    if spec.keras == "F1Score":
+        args.setdefault("average", "macro")  # one number, not one per class
+        if labels in ("binary", "multi_label"):
+            args.setdefault("threshold", 0.5)
     try:
         return getattr(keras.metrics, spec.keras)(**args)
     except (TypeError, ValueError) as exc:

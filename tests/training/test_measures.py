@@ -28,7 +28,7 @@ w = rng.normal(size=(6, 3))
 score = x @ w
 kinds = {
     "one_hot": (np.eye(3)[score.argmax(1)], {"loss": "categorical_crossentropy",
-                                             "metrics": ["accuracy", "auc"]}),
+                                             "metrics": ["accuracy", "auc", "f1_score"]}),
     "binary": ((score[:, 0] > 0).astype(int), {"loss": "binary_crossentropy",
                                               "metrics": ["auc", "accuracy", "precision"]}),
     "multi_label": ((score > 0).astype(int), {"loss": "binary_crossentropy",
@@ -89,8 +89,11 @@ def engines() -> dict:
 @pytest.mark.xdist_group("measures")
 def test_each_kind_of_labels_records_its_own_columns(engines) -> None:
     for kinds in engines.values():
-        assert kinds["one_hot"]["columns"] == ["loss", "accuracy", "auc", "val_loss",
-                                               "val_accuracy", "val_auc"]
+        assert kinds["one_hot"]["columns"] == ["loss", "accuracy", "auc", "f1_score",
+                                               "val_loss", "val_accuracy", "val_auc",
+                                               "val_f1_score"]
+        # F1 is one number (macro-averaged unless the config says), not one per class.
+        assert 0.5 < kinds["one_hot"]["last"]["val_f1_score"] <= 1
         assert kinds["binary"]["labels"] == "binary"
         assert kinds["regression"]["columns"] == ["loss", "mae", "r2", "val_loss", "val_mae",
                                                   "val_r2"]
