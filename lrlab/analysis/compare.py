@@ -76,7 +76,7 @@ def objective_of(frame: pd.DataFrame, metric: str | None = None) -> Objective:
     return first
 
 
-def chance_levels(frame: pd.DataFrame, metric: str,
+def baselines_of(frame: pd.DataFrame, metric: str,
                   objective: Objective = DEFAULT_OBJECTIVE) -> dict[str, float]:
     """Each sweep's baseline of ``metric``: the value of the constant prediction (the
     majority class for an accuracy), as its first trial recorded it; for older runs the
@@ -98,9 +98,9 @@ def chance_levels(frame: pd.DataFrame, metric: str,
     return found
 
 
-def chance_level(chances: Mapping[str, float]) -> float | None:
+def drawn_baseline(baselines: Mapping[str, float]) -> float | None:
     """The one baseline to draw for several sweeps: the highest (None: none recorded)."""
-    return max(chances.values()) if chances else None
+    return max(baselines.values()) if baselines else None
 
 
 def default_metric(frame: pd.DataFrame) -> str:
@@ -167,7 +167,7 @@ def select(frame: pd.DataFrame, where: Iterable[str] | Selection = ()) -> Select
 
 
 def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
-                 chances: Mapping[str, float] | None = None) -> pd.DataFrame:
+                 baselines: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per trial: its parameters, status, the metric ``at`` an epoch, the epoch the
     value comes from, its final training loss, wall time, and whether it ``stalled``
     (completed without the metric clearly beating chance, or its initial loss)."""
@@ -199,15 +199,15 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
     else:
         chosen = _pick_epochs(recorded, metric=metric, at=at, last=last, objective=objective)
         out["value"], out["value_epoch"] = chosen[metric], chosen["epoch"]
-    chances = chance_levels(frame, metric, objective) if chances is None else chances
+    floors = baselines_of(frame, metric, objective) if baselines is None else baselines
     out["stalled"] = (out["status"].isin((TrialStatus.COMPLETED.value,
                                           TrialStatus.STOPPED.value))
-                      & ~_learns(out, metric, chances, objective,
+                      & ~_learns(out, metric, floors, objective,
                                  frame.attrs.get(BASELINE_ATTR, {})))
     return out.reset_index(drop=True)
 
 
-def _learns(values: pd.DataFrame, metric: str, chances: Mapping[str, float],
+def _learns(values: pd.DataFrame, metric: str, floors: Mapping[str, float],
             objective: Objective, baselines: Mapping[str, Mapping[str, float]]) -> pd.Series:
     """Whether each trial beat its baseline, as the one judge says (judge.learns)."""
     learned = []
@@ -215,7 +215,7 @@ def _learns(values: pd.DataFrame, metric: str, chances: Mapping[str, float],
             values["sweep"], values["trial_id"], values["value"].astype(float),
             values["initial_loss"].astype(float), strict=True):
         recorded = baselines.get(f"{sweep}/{trial_id}", {})
-        floor = judge.baseline_of(metric, recorded, chance=chances.get(sweep),
+        floor = judge.baseline_of(metric, recorded, chance=floors.get(sweep),
                                   initial_loss=initial)
         learned.append(judge.learns(objective, metric, value, floor,
                                     recorded=metric in recorded))
@@ -402,8 +402,8 @@ class Comparison:
     optimizers: list[OptimizerVersus] = field(default_factory=list)
     progress: list[SweepProgress] = field(default_factory=list)
     # Each sweep's baseline of the metric: chance for an accuracy, the constant
-    # prediction's value for any metric (see chance_levels; {} for an older run's loss).
-    chances: dict[str, float] = field(default_factory=dict)
+    # prediction's value for any metric (see baselines_of; {} for an older run's loss).
+    baselines: dict[str, float] = field(default_factory=dict)
     # How the best rate moves along each axis, and with the batch size (see axes).
     along: list[AlongAxis] = field(default_factory=list)
     scaling: list[Scaling] = field(default_factory=list)
@@ -415,8 +415,8 @@ class Comparison:
     objective: Objective = DEFAULT_OBJECTIVE
 
     @property
-    def chance(self) -> float | None:
-        return chance_level(self.chances)
+    def baseline(self) -> float | None:
+        return drawn_baseline(self.baselines)
 
     @property
     def provisional(self) -> bool:
@@ -452,7 +452,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     metric = metric or default_metric(frame)
     at = parse_at(at)
     objective = objective_of(frame, metric)
-    chances = chance_levels(frame, metric, objective)
+    floors = baselines_of(frame, metric, objective)
     baselines = frame.attrs.get(BASELINE_ATTR, {})
     sampled = frame.attrs.get(SAMPLED_ATTR, {})
     train_images = frame.attrs.get(TRAIN_IMAGES_ATTR, {})
@@ -465,7 +465,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
                    BASELINE_ATTR: baselines}
     progress = [_progress(sweep, group, (plans or {}).get(str(sweep)), selection)
                 for sweep, group in frame.groupby("sweep", sort=False)]
-    values = trial_values(frame, metric=metric, at=at, chances=chances)
+    values = trial_values(frame, metric=metric, at=at, baselines=floors)
     values = values[values["status"].isin(FINISHED_STATUSES)]
     if values.empty:
         raise CompareError("no finished trial (completed, stopped or diverged) to compare")
@@ -511,7 +511,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     along, scaling = along_axes(found, values, train_images=train_images)
     return Comparison(metric=metric, at=at, summary=summary, verdicts=found,
                       optimizers=_between_optimizers(found), progress=progress,
-                      chances={s: c for s, c in chances.items() if s in set(summary["sweep"])},
+                      baselines={s: c for s, c in floors.items() if s in set(summary["sweep"])},
                       along=along, scaling=scaling, setting_columns=others,
                       carried=[c for c in carried if c in summary], objective=objective)
 

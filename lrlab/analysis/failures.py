@@ -34,10 +34,8 @@ FAILING = ("diverged", "too_small", "stalled")  # these fail a rate; the others 
 UNSTABLE_RISE = 0.10  # a training loss up by more than this share from one epoch to the next
 OVERFIT_RISE = 0.05  # a final validation loss this share above its lowest
 CRAWL_FLOOR = 0.002  # gains below this (in the metric's units) are not "still improving"
-# An accuracy counts as learning only this far above chance (the most frequent class's
-# share): a tenth of the way from nothing to everything, so 0.2 on ten balanced classes.
-# Trials below it are "stalled".
-CHANCE_MARGIN = 0.1
+# Whether a trial stalled (never beat its baseline by the objective's margin: 0.1 of an
+# accuracy) is the judge's call (lrlab.analysis.judge); a reason is told it.
 DEAD_MANY = 0.5  # a diverged network with this share of dead units says so too
 
 History = Mapping[str, "Sequence[float] | np.ndarray | pd.Series"]
@@ -60,12 +58,6 @@ class Failure:
     # The mean share of hidden ReLU units dead at the end, over the seeds with this
     # reason (NaN: not measured, or no ReLU units).
     dead_units: float = math.nan
-
-
-def stalled(best_accuracy: float, chance: float) -> bool:
-    """Whether a trial that finished without diverging never left chance: its best
-    accuracy not above the most frequent class's share by more than CHANCE_MARGIN."""
-    return not best_accuracy > chance + CHANCE_MARGIN
 
 
 def trial_reason(history: History, *, status: str, diverged_epoch: float,

@@ -221,16 +221,17 @@ def spans_decades(values: pd.Series) -> bool:
 
 
 def sensitivity_chart(lines: Sequence[SensitivityLine], *, metric: str, at: str | int,
-                    chance: float | None = None,
+                    baseline: float | None = None,
                     objective: Objective = DEFAULT_OBJECTIVE) -> Figure:
     """The metric against the learning rate (log axis) with its 95% interval over seeds;
     the best rate starred, the rates tied with it ringed, rates where a seed diverged
-    crossed and where one stalled squared; chance as a dashed line."""
+    crossed and where one stalled squared; the baseline (chance, for an accuracy) as a
+    dashed line."""
     xs = [r for line in lines for r in line.learning_rates]
     ys = [v for line in lines for v in (*line.mean, *line.ci_low, *line.ci_high)]
     figure = Figure(panel_width=620, panel_height=360, title=sensitivity_title(metric, objective))
     panel = figure.add(Panel(Scale.fit(xs, log=True),
-                             Scale.fit([*ys, *([chance] if chance is not None else [])]),
+                             Scale.fit([*ys, *([baseline] if baseline is not None else [])]),
                              xlabel="learning rate (log scale)",
                              ylabel=f"{metric} ({describe_at(at)})"))
     marks: dict[str, LegendEntry] = {}
@@ -256,9 +257,9 @@ def sensitivity_chart(lines: Sequence[SensitivityLine], *, metric: str, at: str 
             if bad.any():
                 panel.marks(x[bad], y[bad], shape, size=6, colour=colour_of)
                 marks.setdefault(label, LegendEntry(label, shape=shape, colour=colour_of))
-    if chance is not None:
-        panel.hline(chance, Style("grey", 1, "--"))
-        figure.legend.append(LegendEntry(f"{floor_word(metric)} ({chance:.4g})",
+    if baseline is not None:
+        panel.hline(baseline, Style("grey", 1, "--"))
+        figure.legend.append(LegendEntry(f"{floor_word(metric)} ({baseline:.4g})",
                                          Style("grey", 1, "--")))
     figure.legend.extend(marks.values())
     return figure
@@ -326,9 +327,9 @@ def axes_chart(comparison: Comparison) -> Figure:
     setting and rate as a faint point, the best of each value of the axis as a line of
     stars, one colour per sweep and optimizer; the learning rate is the first axis."""
     panels = axis_panels(comparison)
-    chance = comparison.chance
+    baseline = comparison.baseline
     y = Scale.fit([v for p in panels[:1] for s in p.series for v in s.y]
-                  + ([chance] if chance is not None else []))
+                  + ([baseline] if baseline is not None else []))
     figure = Figure(columns=len(panels), panel_width=320, panel_height=300,
                     title=f"{comparison.metric} along each axis: mean over seeds of every "
                           f"setting and rate, the best at each value of a grid axis starred")
@@ -355,8 +356,8 @@ def axes_chart(comparison: Comparison) -> Figure:
             if index == 0:
                 figure.legend.append(LegendEntry(f"{series.label}: best at each value",
                                                  Style(colour, 1.8), "star", colour))
-        if chance is not None:
-            panel.hline(chance, Style("grey", 1, "--"))
+        if baseline is not None:
+            panel.hline(baseline, Style("grey", 1, "--"))
     return figure
 
 

@@ -63,7 +63,7 @@ def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
     lines, curves = sensitivity_lines(comparison), learning_curves(frame, comparison)
     figures: list[tuple[str, Callable[[], Figure]]] = [(
         f"sensitivity-{metric}",
-        lambda: sensitivity_chart(lines, metric=metric, at=at, chance=comparison.chance,
+        lambda: sensitivity_chart(lines, metric=metric, at=at, baseline=comparison.baseline,
                                   objective=comparison.objective))]
     if curves:
         figures.append(("learning-curves", lambda: learning_curves_chart(

@@ -431,7 +431,7 @@ def wrapped(line: str) -> Padding:
 
 def _learns_text(comparison: Comparison) -> str:
     """What beating the baseline means for the compared metric, with its numbers."""
-    metric, objective, chances = comparison.metric, comparison.objective, comparison.chances
+    metric, objective, chances = comparison.metric, comparison.objective, comparison.baselines
     if not chances:
         return "below its initial loss"
     margin = objective.margin(metric, max(chances.values()))

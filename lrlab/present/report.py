@@ -243,7 +243,7 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
     if comparison is not None:
         plots["sensitivity"] = to_svg(sensitivity_chart(
             sensitivity_lines(comparison), metric=comparison.metric, at=comparison.at,
-            chance=comparison.chance, objective=comparison.objective))
+            baseline=comparison.baseline, objective=comparison.objective))
         curves = learning_curves(data.frame, comparison)
         if curves:
             plots["curves"] = to_svg(learning_curves_chart(curves, comparison.objective))

@@ -146,7 +146,7 @@ def _record(store: RunStore, config: ExperimentConfig,
     if tolerance is None:
         comparison = _comparison(store, options.metric)
         tolerance = comparison.objective.tolerance(
-            comparison.metric, max(comparison.chances.values(), default=math.nan))
+            comparison.metric, max(comparison.baselines.values(), default=math.nan))
     rule = SequentialRule.starting(len(config.sweep.seeds), max_seeds=options.max_seeds,
                                    alpha=options.alpha, tolerance=tolerance)
     record = {"rule": rule.to_dict(), "metric": options.metric,

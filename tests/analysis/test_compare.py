@@ -267,12 +267,12 @@ def test_chance_is_the_most_frequent_class_share_the_data_recorded(tmp_path: Pat
     plain = write_fixture_sweep(tmp_path / "runs", "plain", trials=trials)
 
     comparison = compare_runs(load_runs(tmp_path / "runs"))
-    assert comparison.chances == {skewed.name: 0.7, plain.name: 0.1}
+    assert comparison.baselines == {skewed.name: 0.7, plain.name: 0.1}
     stalled = {v.sweep: v.largest_learning for v in comparison.verdicts}
     assert stalled == {skewed.name: 0.1, plain.name: 0.1}
     rows = comparison.summary.set_index(["sweep", "learning_rate"])
     assert rows.loc[(skewed.name, 0.01), "stalled"] == 2  # 0.75 is not above 0.7 + 0.1
     assert rows.loc[(plain.name, 0.01), "stalled"] == 0
     test = compare_runs(load_runs(skewed), metric="test_accuracy")
-    assert test.chances == {skewed.name: 0.65}
-    assert compare_runs(load_runs(skewed), metric="val_loss").chance is None
+    assert test.baselines == {skewed.name: 0.65}
+    assert compare_runs(load_runs(skewed), metric="val_loss").baseline is None

@@ -9,8 +9,10 @@ import math
 import pandas as pd
 import pytest
 
-from lrlab.analysis.failures import rate_failures, stalled
+from lrlab.analysis.failures import rate_failures
 from lrlab.analysis.failures import trial_reason as trial_facts
+from lrlab.analysis.judge import learns
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE
 from lrlab.present.render import failure_detail, failure_text
 
 
@@ -119,8 +121,10 @@ def test_a_stalled_or_diverged_relu_network_says_whether_its_units_died() -> Non
 
 
 def test_stalled_means_not_clearly_above_chance() -> None:
-    assert stalled(0.19, chance=0.1) and stalled(math.nan, chance=0.1)
-    assert not stalled(0.21, chance=0.1)
+    # The judge's rule for an accuracy: beyond chance by 0.1 (lrlab.analysis.judge).
+    assert not learns(DEFAULT_OBJECTIVE, "val_accuracy", 0.19, 0.1)
+    assert not learns(DEFAULT_OBJECTIVE, "val_accuracy", math.nan, 0.1)
+    assert learns(DEFAULT_OBJECTIVE, "val_accuracy", 0.21, 0.1)
 
 
 def test_a_stopped_trial_is_not_crawling() -> None:

@@ -124,7 +124,7 @@ def test_lrlab_svg_is_well_formed_and_draws_every_line_apart(tmp_path: Path) -> 
     comparison = compare_runs(frame)
     lines = sensitivity_lines(comparison)
     root = ElementTree.fromstring(to_svg(sensitivity_chart(lines, metric="val_accuracy",
-                                                           at="best", chance=0.1)))
+                                                           at="best", baseline=0.1)))
     ns = "{http://www.w3.org/2000/svg}"
     legend = [(e.get("stroke"), e.get("stroke-dasharray")) for e in root.iter(f"{ns}line")
               if e.get("x2") and float(e.get("x2")) - float(e.get("x1")) == 28]
