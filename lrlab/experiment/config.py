@@ -300,14 +300,19 @@ class ObjectiveConfig(_Strict):
                     raise ObjectiveError(f"a metric given as a mapping needs a name, got "
                                          f"{brief(entry)}")
                 metric_name(name)
-            kinds = ([self.labels] if self.labels != "auto" else
-                     list(takes) if self.loss and (takes := labels_for_loss(
-                         loss_name(self.loss))) else [])
+            kinds = self._kinds()
             if kinds or self.metrics is not None or self.verdict is not None:
                 self.resolve(kinds[0] if kinds else _any_fitting(self.metrics))
         except ObjectiveError as exc:
             raise ValueError(str(exc)) from None
         return self
+
+    def _kinds(self) -> list[str]:
+        """The kinds of labels the config allows, as far as it says ([]: any)."""
+        if self.labels != "auto":
+            return [self.labels]
+        takes = labels_for_loss(loss_name(self.loss)) if self.loss is not None else None
+        return list(takes or ())
 
     def resolve(self, labels: str) -> Objective:
         """The objective for labels of this kind (raises ObjectiveError)."""
@@ -321,11 +326,8 @@ class ObjectiveConfig(_Strict):
     def possible_epoch_columns(self) -> tuple[str, ...]:
         """The per-epoch columns the objective may record, whatever the labels turn out
         to be (each kind's own defaults, where the config leaves metrics out)."""
-        kinds = ([self.labels] if self.labels != "auto" else
-                 list(takes) if self.loss and (takes := labels_for_loss(loss_name(self.loss)))
-                 else list(LABEL_KINDS))
         columns: dict[str, None] = {}
-        for kind in kinds:
+        for kind in self._kinds() or LABEL_KINDS:
             try:
                 columns.update(dict.fromkeys(self.resolve(kind).epoch_columns()))
             except ObjectiveError:
@@ -632,16 +634,16 @@ class ExperimentConfig(_Strict):
     @model_validator(mode="after")
     def _stopping_is_per_epoch(self) -> ExperimentConfig:
         stopping = self.training.early_stopping
-        if stopping is not None and not stopping.metric.startswith("test_"):
-            columns = self.objective.possible_epoch_columns()
-            if stopping.metric not in columns:
-                raise ValueError(f"training.early_stopping.metric: {stopping.metric} is not "
-                                 f"recorded every epoch; expected one of "
-                                 f"{', '.join(columns)}")
-        if stopping is not None and stopping.metric.startswith("test_"):
+        if stopping is None:
+            return self
+        if stopping.metric.startswith("test_"):
             raise ValueError(f"training.early_stopping.metric: {stopping.metric} is measured "
                              f"once, at the end; expected a per-epoch column (loss, val_loss, "
                              f"a metric or val_ and a metric)")
+        columns = self.objective.possible_epoch_columns()
+        if stopping.metric not in columns:
+            raise ValueError(f"training.early_stopping.metric: {stopping.metric} is not "
+                             f"recorded every epoch; expected one of {', '.join(columns)}")
         return self
 
     @model_validator(mode="after")

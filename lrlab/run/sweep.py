@@ -25,7 +25,7 @@ from lrlab.analysis.judge import judge_trial
 from lrlab.engines import engine as engine_spec
 from lrlab.errors import ConfigError, StoreError
 from lrlab.experiment.config import ExperimentConfig, parse_config, surprising_settings
-from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective
+from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, ObjectiveError
 from lrlab.experiment.trials import (
     MAX_TRIALS,
     Design,
@@ -64,6 +64,7 @@ from lrlab.rundir.store import (
 )
 from lrlab.training import Group, check_network, check_objective, plan_groups
 from lrlab.training.data import Dataset, load_dataset
+from lrlab.training.loop import check_stopping
 
 
 class SweepObserver:
@@ -242,6 +243,10 @@ def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None) -
             checked[network_key] = check_network(config.model, datasets[key],
                                                  engine=config.training.engine)
             check_objective(datasets[key].objective, engine=config.training.engine)
+            try:  # the column early stopping watches is one these labels' objective records
+                check_stopping(config.training.early_stopping, datasets[key].objective)
+            except ObjectiveError as exc:
+                raise ConfigError(str(exc)) from None
         ready.append(_Ready(config, experiment.trials, datasets[key], checked[network_key]))
     return ready
 

@@ -48,10 +48,11 @@ class _Patience:
         config = self._config
         if config is None:
             return False
-        value = record.values.get(stopping_metric(config, self._objective), math.nan)
+        metric = stopping_metric(config, self._objective)
+        value = record.values.get(metric, math.nan)
         if not math.isfinite(value):
             return False
-        sign = 1.0 if self._objective.higher_is_better(config.metric) else -1.0
+        sign = 1.0 if self._objective.higher_is_better(metric) else -1.0
         if math.isnan(self._best) or sign * (value - self._best) > config.min_delta:
             self._best, self._waited = value, 0
         else:

@@ -217,3 +217,19 @@ def test_pure_modules_do_not_import_tensorflow(module: str) -> None:
     code = f"import sys, {module}; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_early_stopping_watches_the_verdict_unless_told_and_a_column_never_recorded_is_refused(
+        ) -> None:
+    from lrlab.experiment.config import EarlyStoppingConfig
+    from lrlab.experiment.objective import ObjectiveError, build_objective
+    from lrlab.training.loop import check_stopping, stopping_metric
+
+    regression = build_objective(loss="mse", labels="regression")
+    unset = EarlyStoppingConfig(patience=2)
+    assert stopping_metric(unset, regression) == "val_mean_absolute_error"
+    check_stopping(unset, regression)
+    told = EarlyStoppingConfig(patience=2, metric="val_accuracy")
+    assert stopping_metric(told, DEFAULT_OBJECTIVE) == "val_accuracy"
+    with pytest.raises(ObjectiveError, match="val_accuracy is not recorded every epoch"):
+        check_stopping(told, regression)
