@@ -127,6 +127,7 @@ class ArithmeticBackend:
 
     def __init__(self, *, stop_after: int | None = None, accuracy=None) -> None:
         self.trained: list[str] = []
+        self.epochs = 0  # epochs trained, over every trial
         self.stop_after = stop_after  # return after this many trials, as a Ctrl-C between
                                       # two trials does
         self.accuracy = accuracy or (
@@ -143,23 +144,26 @@ class ArithmeticBackend:
             description = {"name": "arithmetic"}
             trains_here = False  # so that no TensorFlow is imported to describe the devices
 
-            def run(self, events) -> None:
+            def run(self, events, rounds=None) -> None:
                 from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
 
-                for group in groups:
+                for group in groups if rounds is None else rounds:
+                    last = min(group.until or training.epochs, training.epochs)
                     for trial in group.recorded:
                         if len(backend.trained) == backend.stop_after:
                             return
                         backend.trained.append(trial.trial_id)
+                        backend.epochs += last
                         events.trial_started(trial)
                         accuracy = backend.accuracy(trial)
-                        for epoch in range(1, training.epochs + 1):
+                        for epoch in range(1, last + 1):
                             events.epoch_finished(trial, EpochRecord.of(
                                 epoch=epoch, lr=trial.learning_rate, loss=1 - accuracy,
                                 accuracy=accuracy, val_loss=1 - accuracy,
                                 val_accuracy=accuracy * epoch / training.epochs, seconds=0.001))
                         events.trial_finished(trial, TrialOutcome(
-                            status=TrialStatus.COMPLETED, initial_loss=2.3,
+                            status=TrialStatus.COMPLETED if last == training.epochs
+                            else TrialStatus.PAUSED, initial_loss=2.3,
                             test={"loss": 0.5, "accuracy": accuracy}, seconds=0.002))
 
         return contextlib.nullcontext(Session())

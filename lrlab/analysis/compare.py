@@ -194,6 +194,7 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
     out = trials[keep].copy()
     last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")
     out["final_loss"] = last["loss"]
+    out["last_epoch"] = last["epoch"]
     if metric in objective.test_columns():
         out["value"], out["value_epoch"] = trials[metric], last["epoch"]
     else:
@@ -326,6 +327,9 @@ class Verdict:
     saturated: tuple[float, ...] = ()
     # What the metric means (its direction and range): the sweeps' objective.
     objective: Objective = DEFAULT_OBJECTIVE
+    # The rates a halving sweep dropped, with the epoch of the rung each was dropped at:
+    # never best, never tied (halving.json says on what evidence).
+    pruned: tuple[tuple[float, int], ...] = ()
 
     @property
     def label(self) -> str:
@@ -377,17 +381,19 @@ class SweepProgress:
     failed: int
     interrupted: int
     running: int
+    pruned: int = 0  # dropped at a halving rung: settled, never ranked
+    paused: int = 0  # at a halving rung, awaiting its decision
 
     @property
     def not_started(self) -> int:
         if self.planned is None:
             return 0
         return max(0, self.planned - self.finished - self.failed - self.interrupted
-                   - self.running)
+                   - self.running - self.pruned - self.paused)
 
     @property
     def unfinished(self) -> bool:
-        return bool(self.running or self.interrupted or self.not_started)
+        return bool(self.running or self.interrupted or self.paused or self.not_started)
 
 
 @dataclass
@@ -466,6 +472,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     progress = [_progress(sweep, group, (plans or {}).get(str(sweep)), selection)
                 for sweep, group in frame.groupby("sweep", sort=False)]
     values = trial_values(frame, metric=metric, at=at, baselines=floors)
+    dropped = values[values["status"] == TrialStatus.PRUNED.value]
     values = values[values["status"].isin(FINISHED_STATUSES)]
     if values.empty:
         raise CompareError("no finished trial (completed, stopped or diverged) to compare")
@@ -479,6 +486,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     summary = in_order(summary, columns=[*others, "learning_rate"])
     summary.attrs[PARAMS_ATTR] = params
     found, marks = [], {}
+    pruned = _pruned(dropped, others)
     groups = values.groupby(["sweep", "optimizer", *others], dropna=False, sort=False)
     histories = _histories(frame, objective)  # once: every rate reads it
     records = dict(zip(values.index, records_of(values), strict=True))
@@ -497,8 +505,10 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
             if (reasons := rate_failures([records[group.index[i]] for i in rows], histories,
                                          metric=metric,
                                          higher_is_better=objective.higher_is_better(metric))))
-        verdict = dataclasses.replace(verdict, failures=too_small(
-            failures, sorted(float(r) for r in group["learning_rate"].unique())))
+        verdict = dataclasses.replace(
+            verdict, failures=too_small(failures, sorted(float(r) for r in
+                                                         group["learning_rate"].unique())),
+            pruned=pruned.get(_setting_key(group.iloc[0], others), ()))
         found.append(verdict)
         key = _setting_key(group.iloc[0], others)
         marks.update({(key, row["learning_rate"]): row for row in _marks(verdict)})
@@ -514,6 +524,18 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
                       baselines={s: c for s, c in floors.items() if s in set(summary["sweep"])},
                       along=along, scaling=scaling, setting_columns=others,
                       carried=[c for c in carried if c in summary], objective=objective)
+
+
+def _pruned(dropped: pd.DataFrame, others: Sequence[str]
+            ) -> dict[tuple[str, ...], tuple[tuple[float, int], ...]]:
+    """Each setting's rates that a halving rung dropped, with that rung's epoch (the
+    epochs its trials had trained), ascending."""
+    found: dict[tuple[str, ...], set[tuple[float, int]]] = {}
+    for _, row in dropped.iterrows():
+        epoch = row["last_epoch"]
+        found.setdefault(_setting_key(row, others), set()).add(
+            (float(row["learning_rate"]), int(epoch) if pd.notna(epoch) else 0))
+    return {key: tuple(sorted(rates)) for key, rates in found.items()}
 
 
 def _histories(frame: pd.DataFrame, objective: Objective) -> dict[str, dict[str, np.ndarray]]:
@@ -739,7 +761,9 @@ def _progress(sweep: object, trials: pd.DataFrame, planned: pd.DataFrame | None,
         finished=int(status.isin(FINISHED_STATUSES).sum()),
         failed=int((status == TrialStatus.FAILED.value).sum()),
         interrupted=int((status == TrialStatus.INTERRUPTED.value).sum()),
-        running=int((status == RUNNING).sum()))
+        running=int((status == RUNNING).sum()),
+        pruned=int((status == TrialStatus.PRUNED.value).sum()),
+        paused=int((status == TrialStatus.PAUSED.value).sum()))
 
 
 def _sorted(table: pd.DataFrame, column: str, *, metric: str,

@@ -570,6 +570,17 @@ OPTIMIZER_MODELS: dict[str, type[OptimizerConfig]] = {
 AnyOptimizer = Annotated[Union[tuple(OPTIMIZER_MODELS.values())], Field(discriminator="name")]
 
 
+class HalvingConfig(_Strict):
+    """Successive halving across trials (lrlab.analysis.halving): every rate trains to
+    ``min_epochs``, then each rung ``reduction`` times longer, and a rung drops the rates
+    another beats there, paired by seed, at level ``alpha`` (with one seed: all but the
+    best 1/reduction, by rank)."""
+
+    min_epochs: Count = 1
+    reduction: Annotated[int, BeforeValidator(_not_bool), Field(ge=2)] = 3
+    alpha: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, lt=1)] = 0.05
+
+
 class SweepConfig(_Strict):
     # Seeds seed NumPy and Keras, which take 32-bit ones.
     seeds: _axis(Annotated[int, BeforeValidator(_not_bool), Field(ge=0, lt=2**32)]  # type: ignore[valid-type]
@@ -581,6 +592,8 @@ class SweepConfig(_Strict):
     sampler: Literal[SAMPLERS] = "grid"  # type: ignore[valid-type]
     points: Count | None = None
     sampler_seed: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, lt=2**32)] = 0
+    # Stop hopeless rates early, across trials (None: every trial trains every epoch).
+    halving: HalvingConfig | None = None
 
     @property
     def sampled(self) -> bool:
@@ -644,6 +657,17 @@ class ExperimentConfig(_Strict):
         if stopping.metric not in columns:
             raise ValueError(f"training.early_stopping.metric: {stopping.metric} is not "
                              f"recorded every epoch; expected one of {', '.join(columns)}")
+        return self
+
+    @model_validator(mode="after")
+    def _halving_has_a_rung(self) -> ExperimentConfig:
+        halving = self.sweep.halving
+        epochs = [self.training.epochs, *next(
+            (a.values for a in self.axes if a.path == ("training", "epochs")), [])]
+        if halving is not None and halving.min_epochs >= min(int(e) for e in epochs):
+            raise ValueError(f"sweep.halving.min_epochs: {halving.min_epochs} leaves no rung "
+                             f"before the last epoch ({min(int(e) for e in epochs)}); "
+                             f"expected fewer epochs than training.epochs")
         return self
 
     @model_validator(mode="after")

@@ -131,10 +131,23 @@ def verdict_block(v: Verdict, *, name_sweep: bool = False) -> list[str]:
                                         f"{rate(v.largest_learning)}") +
                     " (the largest rate at which no seed diverged or stalled).")
     evidence += _failure_lines(v)
+    if v.pruned:
+        evidence.append(_pruned_text(v.pruned))
     if v.weak_split:
         evidence.append(_split_text(v))
     evidence += [edge_text(edge) for edge in v.edges]
     return [f"{head}{v.label}: {answer}.", *(f"  {line}" for line in evidence)]
+
+
+def _pruned_text(pruned: Sequence[tuple[float, int]]) -> str:
+    """``Dropped by halving: 1e-05, 0.0001 at epoch 1; 1 at epoch 3 (...)``."""
+    by_epoch: dict[int, list[float]] = {}
+    for learning_rate, epoch in pruned:
+        by_epoch.setdefault(epoch, []).append(learning_rate)
+    parts = "; ".join(f"{rate_list(sorted(rates))} at epoch {epoch}"
+                      for epoch, rates in sorted(by_epoch.items()))
+    return (f"Dropped by halving: {parts} (never best nor tied; halving.json says on what "
+            f"evidence).")
 
 
 def _tied_lines(v: Verdict) -> list[str]:
@@ -378,6 +391,8 @@ def progress_text(p: SweepProgress) -> str:
     parts = [f"{n} {what}" for n, what in ((p.running, "running"),
                                             (p.interrupted, "interrupted"),
                                             (p.failed, "failed"),
+                                            (p.paused, "paused at a halving rung"),
+                                            (p.pruned, "dropped by halving"),
                                             (p.not_started, "not started")) if n]
     of = f" of {p.planned}" if p.planned is not None else ""
     state = "unfinished" if p.unfinished else "finished"
@@ -583,6 +598,7 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
                                 **asdict(c.difference), "p_adjusted": c.p_adjusted,
                                 "seeds_needed": c.seeds_needed} for c in v.versus_best]
         data["edges"] = [{**asdict(e), "text": edge_text(e)} for e in v.edges]
+        data["pruned"] = [{"learning_rate": r, "epoch": e} for r, e in v.pruned]
         data["failures"] = [{"learning_rate": r, "reasons": [
             {"reason": f.reason, "seeds": f.seeds, "of": f.of,
              "detail": failure_detail(f.reason, f.facts), "dead_units": f.dead_units,

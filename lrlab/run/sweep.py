@@ -41,6 +41,8 @@ from lrlab.present.render import failure_detail
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.backends.base import reserved
 from lrlab.run.environment import collect_environment
+from lrlab.run.halving import HalvingScheduler
+from lrlab.run.scheduler import GridScheduler, Scheduler
 from lrlab.rundir.formats import as_planned
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.lock import writer_lock
@@ -155,13 +157,15 @@ def run_sweep(
             _check_same_data(store, ready[0].dataset)
         if store is not None:
             _notice_changed_code(store, ready[0].network, observer)
-        done = _finished_rows(store, trials, observer) if store else {}
-        pending = [t for t in trials if t.trial_id not in done]
+        done = _kept_rows(store, trials, observer) if store else {}
+        settled = {trial_id for trial_id, row in done.items()
+                   if TrialStatus(row["status"]).settled}
+        pending = [t for t in trials if t.trial_id not in settled]
         for warning in dict.fromkeys(w for r in ready for w in [*surprising_settings(
                 r.config, n_train=len(r.dataset.y_train), n_validation=len(r.dataset.y_val)),
                 *r.network.get("warnings", [])]):
             observer.notice(f"warning: {warning}")
-        planned = [r.planned(done) for r in ready]
+        planned = [r.planned(settled) for r in ready]
         todo = [r for r in planned if r.groups] or planned[:1]
         if len(todo) > 1:
             held.enter_context(reserved(backend))  # one connection for every session
@@ -194,7 +198,7 @@ def run_sweep(
                            kind=SWEEP, ended=lambda: recorder.stopped):
             observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
             if pending:
-                _train(todo, session, first, backend, recorder, store)
+                _train(todo, session, first, backend, recorder, store, _scheduler(config))
             if recorder.compile_seconds is not None:
                 store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
     rows = recorder.rows()
@@ -215,8 +219,12 @@ class _Ready:
     groups: tuple[Group, ...] = ()
 
     @property
-    def pending(self) -> list[Trial]:
-        return [trial for group in self.groups for trial in group.recorded]
+    def objective(self) -> Objective:
+        return self.dataset.objective
+
+    @property
+    def has_validation(self) -> bool:
+        return self.dataset.has_validation
 
     def planned(self, done: Mapping[str, Any]) -> _Ready:
         groups = plan_groups(self.trials, done=done, stacking=self.config.training.stacks)
@@ -251,29 +259,43 @@ def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None) -
     return ready
 
 
+def _scheduler(config: ExperimentConfig) -> Scheduler:
+    halving = config.sweep.halving
+    return HalvingScheduler(halving) if halving is not None else GridScheduler()
+
+
 def _train(todo: Sequence[_Ready], session: Any, first: contextlib.ExitStack,
-           backend: Backend, recorder: _Recorder, store: RunStore) -> None:
+           backend: Backend, recorder: _Recorder, store: RunStore,
+           scheduler: Scheduler) -> None:
     """Train each experiment in its own backend session, one after the other (``session``
-    is the first's, already open in ``first``), until they are done or the sweep stops."""
+    is the first's, already open in ``first``), round after round as ``scheduler`` says,
+    until they are done or the sweep stops."""
     for index, experiment in enumerate(todo):
         if index == 0:
-            _run_session(session, recorder, store)
+            _run_rounds(session, experiment, scheduler, recorder, store)
             first.close()  # its workers end before the next experiment's start
         else:
             with experiment.session(backend) as later:
-                _run_session(later, recorder, store)
-        if recorder.stopped is None and recorder.missing(experiment.pending):
-            # A stop before the trials in progress had started (short trials, many of
-            # them): none is recorded as interrupted, yet the sweep ended early, and must
-            # say so.
-            recorder.stopped = "interrupted"
+                _run_rounds(later, experiment, scheduler, recorder, store)
         if recorder.stopped is not None:
             return
 
 
-def _run_session(session: Any, recorder: _Recorder, store: RunStore) -> None:
+def _run_rounds(session: Any, experiment: _Ready, scheduler: Scheduler,
+                recorder: _Recorder, store: RunStore) -> None:
+    """Every round the scheduler asks of ``experiment``, in one backend session."""
     try:
-        session.run(recorder)
+        for groups in scheduler.rounds(experiment, recorder):
+            recorder.round_started()
+            session.run(recorder, groups)
+            recorder.round_ended()
+            if recorder.stopped is None and recorder.missing(
+                    [trial for group in groups for trial in group.recorded]):
+                # A stop before the trials in progress had started (short trials, many
+                # of them): none is recorded as interrupted, yet the round ended early.
+                recorder.stopped = "interrupted"
+            if recorder.stopped is not None:
+                return
     except StoreError as exc:  # a full disk, most often
         raise StoreError(f"{exc}; the trials finished so far are kept: make room, then "
                          f"continue with `resume` {store.root}", mentions=["resume"]) from None
@@ -385,6 +407,10 @@ class _Recorder:
         self._rows = dict(done)  # trial_id -> results.csv row
         self._history: dict[str, list[EpochRecord]] = {}
         self._started_at: dict[str, tuple[str, float]] = {}
+        self._failed: set[str] = set()  # trials that failed in this session
+        self._this_round: set[str] = set()  # trials that ended in the current round
+        # The epochs of the trials this round resumes from their checkpoints.
+        self._resuming: dict[str, list[EpochRecord]] = {}
         self.stopped: str | None = None  # how a stop from outside was named, if any
         self.engines: list[dict[str, Any]] = []
         self.compile_seconds: float | None = None
@@ -393,15 +419,25 @@ class _Recorder:
     def rows(self) -> list[dict[str, Any]]:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
 
+    def round_started(self) -> None:
+        self._this_round.clear()
+
+    def round_ended(self) -> None:
+        self._resuming.clear()  # as the scheduler said for this round only
+
     def missing(self, trials: Sequence[Trial]) -> bool:
-        """Whether some of ``trials`` have no result yet."""
-        return any(trial.trial_id not in self._rows for trial in trials)
+        """Whether some of ``trials`` have no result from this round."""
+        return any(trial.trial_id not in self._this_round for trial in trials)
 
     def trial_started(self, trial: Trial) -> None:
         # The clock first: a stop signal can land in the middle of this method, and the
         # interrupted trial's time must still count from here.
         self._started_at[trial.trial_id] = (timestamp(), time.perf_counter())
-        self._history[trial.trial_id] = []
+        # A paused trial going on from its checkpoint keeps the epochs it trained.
+        self._history[trial.trial_id] = list(self._resuming.get(trial.trial_id, ()))
+        if trial.trial_id in self._rows:  # a paused trial trains on: its result goes
+            del self._rows[trial.trial_id]
+            self._store.clear_result(trial.trial_id)
         self._store.write_params(trial.trial_id, trial.params())
         self._observer.trial_started(trial)
 
@@ -433,13 +469,57 @@ class _Recorder:
         self.largest_stack = max(self.largest_stack, outcome.stack_size)
         if outcome.compile_seconds is not None:
             self.compile_seconds = (self.compile_seconds or 0.0) + outcome.compile_seconds
+        self._this_round.add(trial_id)
+        if outcome.status is TrialStatus.FAILED:
+            self._failed.add(trial_id)
         self._store.write_history(trial_id, outcome.history,
                                   history_columns(objective.epoch_columns()))
+        if outcome.status is TrialStatus.PAUSED and outcome.checkpoint is not None:
+            # Before its result: a paused result always has its state beside it.
+            self._store.write_checkpoint(trial_id, epoch=len(outcome.history),
+                                         state=outcome.checkpoint)
+        elif outcome.status.settled:
+            self._store.remove_checkpoint(trial_id)
+        self._write(trial, result)
+
+    def _write(self, trial: Trial, result: TrialResult) -> None:
         self._store.write_result(result)
-        row = self._rows[trial_id] = result.row(trial.params())
+        row = self._rows[trial.trial_id] = result.row(trial.params())
         rows = self.rows()
         self._store.write_results_table(results_columns(rows), rows)
         self._observer.trial_finished(trial, row)
+
+    # -- what a scheduler reads and changes (lrlab.run.scheduler.Book) --
+
+    def result(self, trial: Trial) -> tuple[TrialResult | None, list[dict[str, float]]]:
+        if trial.trial_id not in self._rows:
+            return None, []
+        try:
+            _, result, history = self._store.read_trial(trial.trial_id)
+        except StoreError:
+            return None, []  # damaged since: the trial trains again
+        return result, history
+
+    def failed_here(self, trial: Trial) -> bool:
+        return trial.trial_id in self._failed
+
+    def prune(self, trial: Trial) -> None:
+        result, _ = self.result(trial)
+        if result is not None:
+            self._write(trial, dataclasses.replace(result, status=TrialStatus.PRUNED))
+            self._store.remove_checkpoint(trial.trial_id)
+
+    def checkpoint(self, trial: Trial, *, epoch: int) -> tuple[Any, ...] | None:
+        return self._store.read_checkpoint(trial.trial_id, epoch=epoch)
+
+    def resumes(self, trial: Trial, history: Sequence[EpochRecord]) -> None:
+        self._resuming[trial.trial_id] = list(history)
+
+    def read_halving(self) -> dict[str, Any] | None:
+        return self._store.read_halving()
+
+    def write_halving(self, record: dict[str, Any]) -> None:
+        self._store.write_halving(record)
 
     @staticmethod
     def _with_failure(result: TrialResult, outcome: TrialOutcome, objective: Objective,
@@ -495,9 +575,10 @@ def _open_resumable(path: Path, config: ExperimentConfig) -> RunStore:
     return store
 
 
-def _finished_rows(store: RunStore, trials: Sequence[Trial],
-                   observer: SweepObserver) -> dict[str, dict[str, Any]]:
-    """The results.csv rows of the trials already finished. A trial whose files cannot be
+def _kept_rows(store: RunStore, trials: Sequence[Trial],
+               observer: SweepObserver) -> dict[str, dict[str, Any]]:
+    """The results.csv rows of the trials already finished, pruned or paused at a rung
+    (TrialStatus.kept). A trial whose files cannot be
     read, or say other parameters than the config's, is not finished: its folder is moved
     aside (never deleted) and it trains again."""
     rows = {}
@@ -515,6 +596,6 @@ def _finished_rows(store: RunStore, trials: Sequence[Trial],
             observer.notice(f"damaged trial {trial.trial_id} ({exc}): moved to {moved}; "
                             f"it trains again")
             continue
-        if result is not None and result.status.finished:
+        if result is not None and result.status.kept:
             rows[trial.trial_id] = result.row(trial.params())
     return rows

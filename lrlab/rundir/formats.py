@@ -16,6 +16,9 @@ Versions (docs/run-directory.md has the same table):
    column's baseline (``baseline``); history.csv's metric columns are the objective's
    (``epoch, lr, loss, <metrics>, val_loss, val_<metrics>, seconds``). A format-3 file
    reads as judged with lrlab's default objective (accuracy), without baselines.
+5. A trial's status may be ``paused`` (trained to a halving rung's epoch, awaiting its
+   decision) or ``pruned`` (dropped at that rung; its epochs are its history), and
+   halving.json records each rung's decisions. Older files read as they are.
 
 Writers add :data:`FORMAT_KEY` through :func:`stamped`; readers pass every JSON file
 through :func:`upgrade`, which is the only code that knows what older versions lack. A file
@@ -35,7 +38,7 @@ from lrlab.experiment.trials import CONTEXT_KEYS, experiment_context
 from lrlab.formatting import brief
 from lrlab.rundir.files import read_text
 
-FORMAT = 4
+FORMAT = 5
 FORMAT_KEY = "format"
 # The first format whose params.json and trial ids hold the experiment's context.
 CONTEXT_RECORDED = 2

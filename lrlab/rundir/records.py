@@ -31,11 +31,27 @@ class TrialStatus(str, enum.Enum):
     DIVERGED = "diverged"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    # Halving (lrlab.analysis.halving): trained to a rung's epoch, awaiting the rung's
+    # decision; then dropped there (pruned), or trained on to the next rung.
+    PAUSED = "paused"
+    PRUNED = "pruned"
 
     @property
     def finished(self) -> bool:
         """A finished trial is a result: ``--resume`` skips it and ``compare`` ranks it."""
         return self in (TrialStatus.COMPLETED, TrialStatus.STOPPED, TrialStatus.DIVERGED)
+
+    @property
+    def settled(self) -> bool:
+        """Nothing more will train: a finished trial, or one halving dropped (its epochs
+        are its history; ``compare`` never calls it best)."""
+        return self.finished or self is TrialStatus.PRUNED
+
+    @property
+    def kept(self) -> bool:
+        """A result ``--resume`` keeps: a settled trial, or one paused at a rung (the
+        epochs it trained are the rung's evidence)."""
+        return self.settled or self is TrialStatus.PAUSED
 
 
 FINISHED_STATUSES = tuple(s.value for s in TrialStatus if s.finished)
@@ -101,6 +117,13 @@ class EpochRecord:
 HISTORY_COLUMNS = history_columns(EPOCH_METRICS)
 
 
+def epoch_record(row: Mapping[str, float]) -> EpochRecord:
+    """A history.csv row (as read back) as the record it was written from."""
+    values = {k: float(v) for k, v in row.items() if k not in (*HISTORY_HEAD, *HISTORY_TAIL)}
+    return EpochRecord(int(row["epoch"]), float(row["lr"]), values,
+                       float(row.get("seconds", 0.0)))
+
+
 @dataclass
 class TrialOutcome:
     """What training one trial produced, as a backend reports it to the runner."""
@@ -124,6 +147,8 @@ class TrialOutcome:
     dead_units: float | None = None
     # Each column's baseline: the constant prediction's value (lrlab.training.labels).
     baseline: dict[str, float] = field(default_factory=dict)
+    # A paused trial's state (the engine's snapshot): what it goes on from when promoted.
+    checkpoint: list[Any] | None = None
 
 
 def best_epoch(history: Sequence[EpochRecord], objective: Objective = DEFAULT_OBJECTIVE
@@ -318,6 +343,33 @@ def parse_range_test(data: Mapping[str, Any]) -> dict[str, Any]:
 # The numbers an adaptive sweep's decisions carry (settle.json), each a number or null.
 _SETTLE_NUMBERS = ("learning_rate", "best", "best_mean", "best_seeds", "look", "of", "level",
                    "tolerance", "difference", "low", "high", "p_holm", "n")
+
+
+def parse_halving(data: Mapping[str, Any]) -> dict[str, Any]:
+    """halving.json's content, checked where readers use it: a rule whose rungs are
+    epochs, and decisions each naming its experiment, rung, setting and the rates dropped
+    (numbers, or null). Raises ``ValueError`` saying where it is wrong."""
+    rule = _object("rule", data.get("rule"))
+    for key in ("min_epochs", "reduction"):
+        _field(f"rule.{key}", _count, rule.get(key))
+    _field("rule.alpha", _number, rule.get("alpha"))
+    for epoch in _list("rule.rungs", rule.get("rungs")):
+        _field("rule.rungs", _count, epoch)
+    for number, found in enumerate(_list("decisions", data.get("decisions")), start=1):
+        where = f"decisions[{number}]"
+        found = _object(where, found)
+        _field(f"{where}.experiment", _text, found.get("experiment"))
+        _field(f"{where}.setting", _text, found.get("setting"))
+        _field(f"{where}.rung", _count, found.get("rung"))
+        _field(f"{where}.epoch", _count, found.get("epoch"))
+        for drop in _list(f"{where}.dropped", found.get("dropped", [])):
+            drop = _object(f"{where}.dropped", drop)
+            _field(f"{where}.dropped.learning_rate", _number, drop.get("learning_rate"))
+            _field(f"{where}.dropped.by", _text, drop.get("by"))
+            for key in ("than", "p", "difference"):
+                if drop.get(key) is not None:
+                    _field(f"{where}.dropped.{key}", _number, drop[key])
+    return dict(data)
 
 
 def parse_settle(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from lrlab.errors import StoreError, stop_reason
@@ -42,6 +43,7 @@ from lrlab.experiment.trials import Addition
 from lrlab.formatting import plural
 from lrlab.rundir.files import (
     FOLDER,
+    atomic_write,
     atomic_write_text,
     csv_text,
     json_text,
@@ -74,6 +76,7 @@ from lrlab.rundir.records import (
     EpochRecord,
     TrialResult,
     check_history_header,
+    parse_halving,
     parse_history_row,
     parse_params,
     parse_range_test,
@@ -87,6 +90,12 @@ RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
 DESIGN_FILE = "design.json"
 # An adaptive sweep's rounds: what each added, why, and the numbers that decided it.
 SETTLE_FILE = "settle.json"
+# A halving sweep's rule and each rung's decisions: which rates it dropped, and why.
+HALVING_FILE = "halving.json"
+# A trial paused at a halving rung: its state (the engine's arrays) and epoch, removed once
+# the trial is pruned or finished.
+CHECKPOINT_FILE = "checkpoint.npz"
+MAX_CHECKPOINT_BYTES = 1 << 34  # 16 GB: a network of a few billion weights
 # Space held while a session runs, given back to record its end on a full disk.
 RESERVE_FILE, RESERVE_BYTES = ".reserve", 1024 * 1024
 # Where --resume keeps the files of a trial it found damaged, before training it again.
@@ -207,6 +216,19 @@ class RunStore:
             return None
         try:
             return parse_settle(self._read_json(path))
+        except ValueError as exc:
+            raise StoreError(f"{path}: {exc}") from None
+
+    def write_halving(self, record: dict[str, Any]) -> None:
+        self.write_json(HALVING_FILE, record)
+
+    def read_halving(self) -> dict[str, Any] | None:
+        """halving.json (None: not a halving sweep, or no rung decided yet)."""
+        path = self.root / HALVING_FILE
+        if not os.path.lexists(path):
+            return None
+        try:
+            return parse_halving(self._read_json(path))
         except ValueError as exc:
             raise StoreError(f"{path}: {exc}") from None
 
@@ -354,6 +376,36 @@ class RunStore:
     def write_result(self, result: TrialResult) -> None:
         atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,
                           json_text(stamped(result.to_json())))
+
+    def write_checkpoint(self, trial_id: str, *, epoch: int,
+                         state: Sequence[np.ndarray]) -> None:
+        def write(handle: Any) -> None:
+            np.savez(handle, np.asarray(epoch), *state)
+
+        atomic_write(self.trial_dir(trial_id) / CHECKPOINT_FILE, write, binary=True)
+
+    def read_checkpoint(self, trial_id: str, *, epoch: int) -> tuple[np.ndarray, ...] | None:
+        """A paused trial's state after ``epoch`` (None: missing, damaged, or of another
+        epoch; the trial then trains again from its first epoch, to the same numbers)."""
+        path = self.root / TRIALS_DIR / trial_id / CHECKPOINT_FILE
+        try:
+            data = read_bytes(path, limit=MAX_CHECKPOINT_BYTES)
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                found = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+        except (OSError, StoreError, ValueError, KeyError, EOFError):
+            return None
+        if not found or found[0].shape != () or int(found[0]) != epoch:
+            return None
+        return tuple(found[1:])
+
+    def remove_checkpoint(self, trial_id: str) -> None:
+        _unlink(self.root / TRIALS_DIR / trial_id / CHECKPOINT_FILE)
+
+    def clear_result(self, trial_id: str) -> None:
+        """Remove a trial's result.json as it trains again (a paused trial promoted to
+        the next rung, an interrupted one retried): a kill meanwhile leaves a trial with
+        no result, which --resume trains, rather than a result its history outgrew."""
+        _unlink(self.root / TRIALS_DIR / trial_id / RESULT_FILE)
 
     def trial_ids(self) -> list[str]:
         """Every trial folder (started trials have params.json), sorted; a symbolic link

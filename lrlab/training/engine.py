@@ -82,6 +82,15 @@ class SeedWeights:
         return self._drawn[seed]
 
 
+def check_state(arrays: Sequence[np.ndarray], shapes: Sequence[tuple[int, ...]]) -> None:
+    """A ValueError unless ``arrays`` have exactly ``shapes``: a checkpoint of another
+    network or optimizer cannot go on here."""
+    found = [tuple(np.shape(a)) for a in arrays]
+    if found != [tuple(s) for s in shapes]:
+        raise ValueError(f"a checkpoint of {len(found)} arrays does not fit this network and "
+                         f"optimizer ({len(shapes)} arrays, or other shapes)")
+
+
 class Engine(Protocol):
     """One data set and network; a compiled training step per optimizer setting, which
     trains a *stack* of trials at once: trials of one setting and seed that differ only in
@@ -122,6 +131,14 @@ class Engine(Protocol):
     def stop(self, members: Sequence[int]) -> None:
         """Train these members no more (they diverged): their weights stay as they are,
         for evaluation, while the others go on exactly as they would without them."""
+
+    def snapshot(self) -> list[list[np.ndarray]]:
+        """Each member's state now, as arrays: every variable of its network and of its
+        optimizer (the step counter too), so that :meth:`restore` goes on bit for bit."""
+
+    def restore(self, states: Sequence[Sequence[np.ndarray]]) -> None:
+        """After :meth:`start_stack`, each member's state as :meth:`snapshot` gave it (a
+        paused trial going on); ValueError if the arrays are not this network's."""
 
     def train_ramp(self, batches: np.ndarray) -> np.ndarray:
         """Train one row of ``batches`` per rate of :meth:`start_ramp`; return each step's

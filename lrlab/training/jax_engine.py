@@ -34,7 +34,7 @@ from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras
 from lrlab.training.data import Dataset
-from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
+from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split, check_state
 from lrlab.training.measures import Measures, baseline_of
 from lrlab.training.model import (
     activation_values,
@@ -108,6 +108,10 @@ def _index_of(variables: Sequence[Any], wanted: Any, what: str) -> int:
                        f"among its variables; lrlab's jax engine cannot set it per trial")
 
 
+# A member's state, as snapshot() and restore() order it.
+_STATE = ("weights", "fixed", "optimizer")
+
+
 class JaxEngine:
     """The :class:`~lrlab.training.engine.Engine` of Keras on JAX (see the module)."""
 
@@ -174,6 +178,22 @@ class JaxEngine:
 
     def stop(self, members: Sequence[int]) -> None:
         self._state["alive"] = self._state["alive"].at[np.asarray(members)].set(False)
+
+    def snapshot(self) -> list[list[np.ndarray]]:
+        arrays = [np.asarray(a) for part in _STATE for a in self._state[part]]
+        return [[a[member] for a in arrays] for member in range(int(arrays[0].shape[0]))]
+
+    def restore(self, states: Sequence[Sequence[np.ndarray]]) -> None:
+        state, jnp = self._state, self._jnp
+        shapes = [tuple(a.shape[1:]) for part in _STATE for a in state[part]]
+        for member in states:
+            check_state(member, shapes)
+        position = 0
+        for part in _STATE:
+            count = len(state[part])
+            state[part] = [jnp.asarray(np.stack([m[position + i] for m in states]))
+                           for i in range(count)]
+            position += count
 
     def train_ramp(self, batches: np.ndarray) -> np.ndarray:
         state, batches = self._state, self._jnp.asarray(batches)

@@ -15,7 +15,7 @@ from lrlab.experiment.objective import Objective, ObjectiveError
 from lrlab.experiment.trials import Trial
 from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
 from lrlab.training.engine import Engine, Split
-from lrlab.training.stacks import Group, cut
+from lrlab.training.stacks import Group, Resume, cut
 
 EpochCallback = Callable[[EpochRecord], None]
 
@@ -130,13 +130,17 @@ class Trainer:
         stack (they only ride along to keep a stack what it was)."""
         trials = group.trials
         limit = self.engine.stack_limit(trials[0].setting) if len(trials) > 1 else 1
+        resume = dict(zip((t.trial_id for t in trials), group.resume or [None] * len(trials),
+                          strict=True))
         for stack in cut(trials, limit):
             recorded = [t for t in stack if t.trial_id in group.pending]
             if not recorded:
                 continue
             for trial in recorded:
                 yield TrialEvent("started", trial)
-            events = self.iter_stack(stack)
+            events = self.iter_stack(stack, until=group.until,
+                                     resume=[resume[t.trial_id] for t in stack]
+                                     if group.resume else None)
             while True:
                 try:
                     member, record = next(events)
@@ -150,7 +154,8 @@ class Trainer:
                 if trial.trial_id in group.pending:
                     yield TrialEvent("finished", trial, outcome=outcome)
 
-    def iter_stack(self, trials: Sequence[Trial]
+    def iter_stack(self, trials: Sequence[Trial], *, until: int | None = None,
+                   resume: Sequence[Resume | None] | None = None
                    ) -> Generator[tuple[int, EpochRecord], None, list[TrialOutcome]]:
         """Train ``trials`` (one setting and seed; at most the engine's stack limit) as one
         stack: yields ``(member, record)`` as each epoch finishes and returns the members'
@@ -160,6 +165,11 @@ class Trainer:
         A member that diverges is recorded so at its epoch, exactly as if it trained alone,
         and the engine stops it; the others go on. Each member's ``seconds`` (an epoch's,
         the trial's, compiling's) is its share of the stack's: they trained together.
+        With ``until`` (a halving rung), the members still training at that epoch pause
+        there, their outcome holding their state (``checkpoint``); with ``resume`` (every
+        member's, from one epoch), they go on from where they paused, exactly as if they
+        had never stopped. Without a checkpoint, a paused trial trains again from its
+        first epoch and retraces the same epochs bit for bit.
         """
         started = time.perf_counter()
         engine, first = self.engine, trials[0]
@@ -174,8 +184,10 @@ class Trainer:
         # Divergence: the epoch's training loss is not finite, or far above where it began.
         limit = self._training.diverge_factor * initial_loss
         patience = [_Patience(self._training.early_stopping, self.objective) for _ in trials]
+        start = 0 if resume is None else self._go_on(resume, outcomes, patience)
         training = list(range(len(trials)))
-        for epoch in range(1, engine.plan.epochs + 1):
+        last = engine.plan.epochs if until is None else min(until, engine.plan.epochs)
+        for epoch in range(start + 1, last + 1):
             if not training:
                 break
             records = self._train_epoch(seed=first.seed, epoch=epoch, members=len(trials))
@@ -196,6 +208,11 @@ class Trainer:
             if diverged or stopped:
                 engine.stop(diverged + stopped)
                 training = [m for m in training if m not in diverged + stopped]
+        if last < engine.plan.epochs and training:
+            states = engine.snapshot()
+            for member in training:
+                outcomes[member].status = TrialStatus.PAUSED
+                outcomes[member].checkpoint = states[member]
         test_loss, test_values = engine.evaluate(Split.TEST)
         dead = engine.dead_units()
         seconds = (time.perf_counter() - started) / len(trials)
@@ -208,6 +225,20 @@ class Trainer:
             outcome.seconds, outcome.compile_seconds = seconds, compiling
             outcome.dead_units = float(dead[member]) if np.isfinite(dead[member]) else None
         return outcomes
+
+    def _go_on(self, resume: Sequence[Resume | None], outcomes: list[TrialOutcome],
+               patience: list[_Patience]) -> int:
+        """Paused members as they stood: their state, their epochs so far and early
+        stopping's count; the epoch they go on from."""
+        found = [r for r in resume if r is not None]
+        if len(found) != len(resume) or len({r.epoch for r in found}) != 1:
+            raise ValueError("a stack's members must all go on from the same epoch")
+        self.engine.restore([r.state for r in found])
+        for member, paused in enumerate(found):
+            outcomes[member].history.extend(paused.history)
+            for record in paused.history:
+                patience[member].exhausted(record)
+        return found[0].epoch
 
     def known_initial_loss(self, seed: int) -> float:
         """The seed's initial loss if already measured (NaN if not): what an interrupted

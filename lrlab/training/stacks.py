@@ -14,18 +14,45 @@ fresh sweep would give them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from lrlab.experiment.trials import Trial
+from lrlab.rundir.records import EpochRecord
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a paused trial goes on from: the epochs it trained (their records), and its
+    state after the last of them (:meth:`lrlab.training.Engine.snapshot`'s arrays)."""
+
+    history: tuple[EpochRecord, ...]
+    state: tuple[np.ndarray, ...]
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history)
 
 
 @dataclass(frozen=True)
 class Group:
-    """Trials of one setting and seed, in sweep order; ``pending`` are the ids to record."""
+    """Trials of one setting and seed, in sweep order; ``pending`` are the ids to record.
+    ``until``: the epoch at which they pause (a halving rung), None: their last.
+    ``resume``: for each trial, where it goes on from (None: its first epoch); a group's
+    trials all start from the same epoch."""
 
     trials: tuple[Trial, ...]
     pending: frozenset[str]
+    until: int | None = None
+    resume: tuple[Resume | None, ...] | None = None
+
+    @property
+    def start(self) -> int:
+        """The epochs its trials trained before (0: they start afresh)."""
+        first = self.resume[0] if self.resume else None
+        return first.epoch if first is not None else 0
 
     @property
     def key(self) -> str:
@@ -38,22 +65,34 @@ class Group:
 
     def only(self, trial_ids: Collection[str]) -> Group:
         """The same group, recording only ``trial_ids`` (a retry of what did not finish)."""
-        return Group(self.trials, self.pending & frozenset(trial_ids))
+        return Group(self.trials, self.pending & frozenset(trial_ids), self.until,
+                     self.resume)
 
 
-def plan_groups(trials: Sequence[Trial], *, done: Collection[str], stacking: bool) -> list[Group]:
+def plan_groups(trials: Sequence[Trial], *, done: Collection[str], stacking: bool,
+                until: int | None = None,
+                resume: Mapping[str, Resume] | None = None) -> list[Group]:
     """The groups that hold a trial not in ``done``, in sweep order (a group is where its
-    first trial is)."""
+    first trial is), each trained to epoch ``until`` (None: the last); a trial in
+    ``resume`` goes on from there, in a group of trials that go on from the same epoch."""
+    resume = resume or {}
+
+    def resumed(members: Sequence[Trial]) -> tuple[Resume | None, ...] | None:
+        found = tuple(resume.get(t.trial_id) for t in members)
+        return found if any(r is not None for r in found) else None
+
     if not stacking:
-        return [Group((t,), frozenset({t.trial_id})) for t in trials if t.trial_id not in done]
-    groups: dict[tuple[object, int], list[Trial]] = {}
+        return [Group((t,), frozenset({t.trial_id}), until, resumed([t])) for t in trials
+                if t.trial_id not in done]
+    groups: dict[tuple[object, int, int], list[Trial]] = {}
     for trial in trials:
-        groups.setdefault((trial.setting, trial.seed), []).append(trial)
+        start = resume[trial.trial_id].epoch if trial.trial_id in resume else 0
+        groups.setdefault((trial.setting, trial.seed, start), []).append(trial)
     planned = []
     for members in groups.values():
         pending = frozenset(t.trial_id for t in members if t.trial_id not in done)
         if pending:
-            planned.append(Group(tuple(members), pending))
+            planned.append(Group(tuple(members), pending, until, resumed(members)))
     return planned
 
 

@@ -21,7 +21,7 @@ from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras, import_tensorflow
 from lrlab.training.data import Dataset
-from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split
+from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split, check_state
 from lrlab.training.measures import Measures, baseline_of
 from lrlab.training.model import build_network, build_optimizer, dead_share, ever_active
 from lrlab.training.schedules import peak_schedule, rate_table
@@ -184,6 +184,19 @@ class TensorFlowEngine:
 
     def stop(self, members: Sequence[int]) -> None:
         self._stopped = self._stopped or 0 in members
+
+    def snapshot(self) -> list[list[np.ndarray]]:
+        return [[np.array(v.numpy()) for v in self._state_variables()]]
+
+    def restore(self, states: Sequence[Sequence[np.ndarray]]) -> None:
+        (state,) = states
+        check_state(state, [tuple(v.shape) for v in self._state_variables()])
+        for variable, value in zip(self._state_variables(), state, strict=True):
+            variable.assign(value)
+
+    def _state_variables(self) -> list[Any]:
+        """The network's variables, then the current optimizer's (its counter first)."""
+        return [*self._variables, *self._started().optimizer.variables]
 
     def train_ramp(self, batches: np.ndarray) -> np.ndarray:
         losses = self._started().ramp(self._x_train, self._y_train, self._tf.constant(batches))

@@ -128,7 +128,10 @@ def test_ctrl_c_marks_the_trial_interrupted_and_resume_finishes(
             if trial.optimizer == "rmsprop":
                 raise KeyboardInterrupt
 
-    report = run_sweep(tiny_config, runs_dir=tmp_path, observer=CtrlC())
+    # One worker: trials in order, so which had ended when Ctrl-C came is no race (two
+    # workers under a loaded machine may have the diverging trial still running).
+    report = run_sweep(tiny_config, runs_dir=tmp_path, observer=CtrlC(),
+                       backend=LocalBackend(workers=1))
     ids = [t.trial_id for t in expand_trials(tiny_config)]
     assert report.interrupted
     assert [r["status"] for r in report.rows] == ["completed", "diverged", "interrupted"]

@@ -59,18 +59,20 @@ class Session(Protocol):
     description: dict[str, Any]  # what environment.json records about the backend
     trains_here: bool  # whether trials train in this process (so its GPUs matter)
 
-    def run(self, events: TrialEvents) -> None:
-        """Train every group's pending trials, reporting to ``events``. On Ctrl-C, report
-        the trials in progress as interrupted, then return: the runner tells the sweep was
-        interrupted."""
+    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
+        """Train every group's pending trials (``groups``, else the session's own),
+        reporting to ``events``. A session runs as many rounds as its runner asks (a
+        halving sweep's rungs), its workers and their compiled steps kept between them.
+        On Ctrl-C, report the trials in progress as interrupted, then return: the runner
+        tells the sweep was interrupted."""
 
 
 class Backend(Protocol):
     def session(self, groups: Sequence[Group], *, dataset: Dataset, model: ModelConfig,
                 training: TrainingConfig) -> AbstractContextManager[Session]:
         """Get ready to train ``groups`` (each goes whole to one worker, which trains it in
-        stacks): fail here (before the runner writes anything) if the backend cannot run
-        them; release everything on exit."""
+        stacks; later rounds' groups are as many or fewer): fail here (before the runner
+        writes anything) if the backend cannot run them; release everything on exit."""
 
 
 def reserved(backend: Backend) -> AbstractContextManager[Any]:

@@ -95,13 +95,17 @@ class _InProcessSession:
     def __init__(self, groups: Sequence[Group], make_trainer: Any, *,
                  description: dict[str, Any]) -> None:
         self._groups, self._make_trainer = groups, make_trainer
+        self._trainer: Any = None
         self.description = description
 
-    def run(self, events: TrialEvents) -> None:
-        # Built here, not in the session: the framework starts only once there is work.
-        trainer = self._make_trainer()
-        events.engine_ready(trainer.engine.describe())
-        for group in self._groups:
+    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
+        # Built here, not in the session: the framework starts only once there is work;
+        # kept for the session's later rounds.
+        if self._trainer is None:
+            self._trainer = self._make_trainer()
+            events.engine_ready(self._trainer.engine.describe())
+        trainer = self._trainer
+        for group in self._groups if groups is None else groups:
             progress = GroupProgress(group)
             try:
                 for event in trainer.iter_group(group):
@@ -129,6 +133,10 @@ class _ProcessSession:
                  args: tuple[Any, ...], description: dict[str, Any]) -> None:
         self._groups = groups
         self.description = description
+        # Workers that could not build their trainer, and the engines reported: kept
+        # across the session's rounds (a worker reports once, when it starts).
+        self._unusable: dict[int, str] = {}
+        self._engines: list[dict[str, Any]] = []
         context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
         # A pipe per worker, not one shared queue: a worker killed while sending (the OOM
         # killer, os._exit) would leave a shared queue's lock held, and every other
@@ -137,14 +145,16 @@ class _ProcessSession:
         self._results = [reader for reader, _ in pipes]
         self._tasks = [context.Queue() for _ in range(workers)]
         self._processes = [context.Process(target=_worker_main, daemon=True, args=(
-            number, self._tasks[number], pipes[number][1], list(groups), threads, os.getpid(),
+            number, self._tasks[number], pipes[number][1], threads, os.getpid(),
             *args)) for number in range(workers)]
         with _callers_main_hidden():
             for process, (_, writer) in zip(self._processes, pipes, strict=True):
                 process.start()
                 writer.close()  # the worker's copy is the only one: its death reads as EOF
 
-    def run(self, events: TrialEvents) -> None:
+    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
+        if groups is not None:
+            self._groups = groups
         self._holding: dict[int, GroupProgress | None] = dict.fromkeys(
             range(len(self._processes)))
         self._queued = list(range(len(self._groups)))
@@ -175,11 +185,10 @@ class _ProcessSession:
         if self._queued and self._processes[number].is_alive():
             index = self._queued.pop(0)
             self._holding[number] = GroupProgress(self._groups[index])
-            self._tasks[number].put(index)
+            self._tasks[number].put(self._groups[index])
 
     def _collect(self, events: TrialEvents) -> None:
-        unusable: dict[int, str] = {}
-        engines: list[dict[str, Any]] = []
+        unusable, engines = self._unusable, self._engines
         while self._queued or any(p is not None for p in self._holding.values()):
             try:
                 number, kind, payload = self._receive()
@@ -261,8 +270,8 @@ def _callers_main_hidden() -> Iterator[None]:
         sys.modules["__main__"] = real
 
 
-def _worker_main(number: int, tasks: Any, results: Any, groups: list[Group], threads: int,
-                 parent: int, dataset: Dataset, model: ModelConfig, training: TrainingConfig,
+def _worker_main(number: int, tasks: Any, results: Any, threads: int, parent: int,
+                 dataset: Dataset, model: ModelConfig, training: TrainingConfig,
                  factory: TrainerFactory) -> None:
     """One worker process: pin its threads, build a Trainer, train the groups it is handed
     until told to stop, reporting every event on ``results`` (its own pipe)."""
@@ -276,9 +285,9 @@ def _worker_main(number: int, tasks: Any, results: Any, groups: list[Group], thr
     except Exception as exc:  # noqa: BLE001 - reported, and the driver decides
         results.send((number, "unusable", error_text(exc)))
         return
-    while (index := _next_task(tasks, parent)) is not None:
+    while (group := _next_task(tasks, parent)) is not None:
         try:
-            for event in trainer.iter_group(groups[index]):
+            for event in trainer.iter_group(group):
                 results.send((number, "event", event))
                 if os.getppid() != parent:
                     return  # the driver is gone (kill -9): stop instead of training for nobody
@@ -288,7 +297,7 @@ def _worker_main(number: int, tasks: Any, results: Any, groups: list[Group], thr
         results.send((number, "done", None))
 
 
-def _next_task(tasks: Any, parent: int) -> int | None:
+def _next_task(tasks: Any, parent: int) -> Group | None:
     """The next group to train, or None to stop: when told so, or when the driver is gone
     (``kill -9``: an orphan must not wait for work forever, holding the terminal's pipes)."""
     while True:

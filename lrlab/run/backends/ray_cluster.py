@@ -310,7 +310,7 @@ class _NothingToRun:
     description: dict[str, Any] = {"name": "ray"}
     trains_here = False
 
-    def run(self, events: TrialEvents) -> None:
+    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
         pass
 
 
@@ -327,7 +327,9 @@ class _RaySession:
         self._start_error: str | None = None
         self.description = description
 
-    def run(self, events: TrialEvents) -> None:
+    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
+        if groups is not None:  # a later round, on the same workers
+            self._queue = [(g.key, g) for g in groups]
         try:
             while self._queue or self._running:
                 self._dispatch(events)

@@ -1,0 +1,246 @@
+"""The halving sweep over an ordinary run directory, on arithmetic trials with seed noise:
+its rungs, what halving.json records, what compare makes of the pruned, and kills and
+resumes at every moment giving the uninterrupted run's files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import ArithmeticBackend
+
+from lrlab.experiment.config import parse_config
+from lrlab.present.render import verdict_text
+from lrlab.run.backends import LocalBackend
+from lrlab.run.sweep import SweepObserver, run_sweep
+from lrlab.rundir.store import HALVING_FILE
+
+
+def noisy(trial) -> float:
+    """Accuracy peaking at rate 0.1, falling by 0.05 a decade; every seed shifts every
+    rate alike (by 0.004) and each trial by its own 0.001."""
+    distance = abs(math.log10(trial.learning_rate / 0.1))
+    shared = np.random.default_rng([trial.seed, 7]).normal(0, 0.004)
+    own = np.random.default_rng([trial.seed, round(1e6 * trial.learning_rate)]
+                                ).normal(0, 0.001)
+    return float(0.95 - 0.05 * distance + shared + own)
+
+
+RATES = [0.0001, 0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0]
+
+
+def config(seeds=(0, 1, 2), halving: str = "{min_epochs: 1, reduction: 3}"):
+    return parse_config(f"""
+name: halving
+data: {{dataset: synthetic, train_limit: 200, validation: 100, test_limit: 100}}
+training: {{epochs: 9}}
+sweep:
+  seeds: {list(seeds)}
+  optimizers: [{{name: sgd, learning_rates: {RATES}}}]
+  halving: {halving}
+""")
+
+
+def files(run_dir: Path) -> dict[str, object]:
+    """What a run leaves, but for times: each trial's status and history, and the
+    rungs' decisions."""
+    found: dict[str, object] = {}
+    for trial in sorted((run_dir / "trials").iterdir()):
+        result = json.loads((trial / "result.json").read_text())
+        history = (trial / "history.csv").read_text().splitlines()
+        found[trial.name] = (result["status"], result["epochs"],
+                             [",".join(line.split(",")[:-1]) for line in history])
+    record = json.loads((run_dir / HALVING_FILE).read_text())
+    found["decisions"] = [{k: v for k, v in d.items() if k != "at"}
+                          for d in record["decisions"]]
+    return found
+
+
+def test_halving_trains_a_fraction_of_the_grid_and_compare_never_ranks_a_dropped_rate(
+        tmp_path: Path) -> None:
+    backend = ArithmeticBackend(accuracy=noisy)
+    report = run_sweep(config(), runs_dir=tmp_path, backend=backend)
+    grid = len(RATES) * 3 * 9
+    assert backend.epochs < 0.5 * grid
+    statuses = {row["trial_id"]: row["status"] for row in report.rows}
+    assert set(statuses.values()) == {"completed", "pruned"}
+    record = json.loads((report.run_dir / HALVING_FILE).read_text())
+    assert record["rule"] == {"min_epochs": 1, "reduction": 3, "alpha": 0.05,
+                              "rungs": [1, 3]}
+    first = record["decisions"][0]
+    assert (first["rung"], first["epoch"], first["by"], first["seeds"]) == (1, 1, "paired", 3)
+    dropped = {d["learning_rate"] for d in first["dropped"]}
+    assert 0.0001 in dropped and 10.0 in dropped and 0.1 not in dropped
+    # A pruned trial keeps the epochs it trained: its rung's.
+    for row in report.rows:
+        if row["status"] == "pruned":
+            assert row["epochs"] in (1, 3)
+    verdict = report.comparison.verdicts[0]
+    assert verdict.best_learning_rate == 0.1
+    pruned = {rate for rate, _ in verdict.pruned}
+    assert not pruned & set(verdict.tied) and 0.1 not in pruned
+    assert {rate for rate, epoch in verdict.pruned if epoch == 1} == dropped
+    assert "Dropped by halving: " in verdict_text(verdict)
+    assert not report.comparison.provisional  # pruned trials are settled
+
+
+def test_with_one_seed_rungs_drop_by_rank(tmp_path: Path) -> None:
+    report = run_sweep(config(seeds=(0,)), runs_dir=tmp_path,
+                       backend=ArithmeticBackend(accuracy=noisy))
+    record = json.loads((report.run_dir / HALVING_FILE).read_text())
+    assert [d["by"] for d in record["decisions"]] == ["rank", "rank"]
+    # 8 rates, a third kept (3), then a third of those (1).
+    assert [len(d["dropped"]) for d in record["decisions"]] == [5, 2]
+    assert sum(row["status"] == "completed" for row in report.rows) == 1
+
+
+@pytest.mark.parametrize("stop_after", [3, 24, 25, 27, 29])
+def test_a_stop_at_any_trial_resumes_to_the_uninterrupted_run(tmp_path: Path,
+                                                             stop_after: int) -> None:
+    whole = run_sweep(config(), runs_dir=tmp_path / "whole",
+                      backend=ArithmeticBackend(accuracy=noisy))
+    stopped = run_sweep(config(), runs_dir=tmp_path / "stopped",
+                        backend=ArithmeticBackend(accuracy=noisy, stop_after=stop_after))
+    assert stopped.interrupted
+    again = ArithmeticBackend(accuracy=noisy)
+    resumed = run_sweep(config(), resume=stopped.run_dir, backend=again)
+    assert not resumed.interrupted
+    assert files(resumed.run_dir) == files(whole.run_dir)
+    assert (resumed.comparison.verdicts[0].pruned == whole.comparison.verdicts[0].pruned)
+
+
+def test_a_decision_recorded_before_a_kill_is_applied_not_made_again(tmp_path: Path) -> None:
+    # A kill between halving.json and the pruned results: the trials still read paused.
+    whole = run_sweep(config(), runs_dir=tmp_path, backend=ArithmeticBackend(accuracy=noisy))
+    record = json.loads((whole.run_dir / HALVING_FILE).read_text())
+    pruned = [t for t in (whole.run_dir / "trials").iterdir()
+              if json.loads((t / "result.json").read_text())["status"] == "pruned"]
+    for trial in pruned:
+        result = json.loads((trial / "result.json").read_text())
+        (trial / "result.json").write_text(json.dumps({**result, "status": "paused"}))
+    again = ArithmeticBackend(accuracy=noisy)
+    resumed = run_sweep(config(), resume=whole.run_dir, backend=again)
+    assert again.trained == []  # nothing trains: every decision was on record
+    assert json.loads((whole.run_dir / HALVING_FILE).read_text()) == record
+    assert {row["status"] for row in resumed.rows} == {"completed", "pruned"}
+
+
+def test_a_sweep_stopped_between_rungs_reads_as_unfinished(tmp_path: Path) -> None:
+    # 24 trials to epoch 1, 3 kept to epoch 3, and stopped after the first of the last
+    # rung: one trial completed, two paused at epoch 3, the rest dropped at epoch 1.
+    stopped = run_sweep(config(), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy, stop_after=28))
+    statuses = [row["status"] for row in stopped.rows]
+    assert (statuses.count("completed"), statuses.count("paused"),
+            statuses.count("pruned")) == (1, 2, 21)
+    (progress,) = stopped.comparison.progress
+    assert (progress.finished, progress.paused, progress.pruned, progress.not_started) == (
+        1, 2, 21, 0)
+    assert progress.unfinished and stopped.comparison.provisional
+
+
+REAL = """
+name: real-halving
+data: {dataset: synthetic, train_limit: 300, validation: 100, test_limit: 100}
+model: {hidden: [16]}
+training: {epochs: 4, batch_size: 32}
+sweep:
+  seeds: [0, 1, 2]
+  optimizers: [{name: sgd, learning_rates: [0.001, 0.1, 1.0]}]
+"""
+
+
+class CountingBackend(LocalBackend):
+    """The local backend, counting the sessions (worker pools) it opens."""
+
+    sessions = 0
+
+    def session(self, groups, **kwargs):
+        CountingBackend.sessions += 1
+        return super().session(groups, **kwargs)
+
+
+def histories(run_dir: Path) -> dict[str, list[list[str]]]:
+    """Each trial's history.csv rows, but for their seconds."""
+    return {t.name: [line.split(",")[:-1] for line in
+                     (t / "history.csv").read_text().splitlines()]
+            for t in (run_dir / "trials").iterdir()}
+
+
+def check_retraced(grid: Path, halving: Path) -> None:
+    """Every trial halving trained is the grid's, epoch for epoch, as far as it went."""
+    full = histories(grid)
+    for trial_id, rows in histories(halving).items():
+        assert rows == full[trial_id][:len(rows)], trial_id
+
+
+class FirstRoundOnly(LocalBackend):
+    """The local backend, stopping as a second round begins (as a Ctrl-C there would)."""
+
+    @contextlib.contextmanager
+    def session(self, groups, **kwargs):
+        with super().session(groups, **kwargs) as session:
+            rounds = []
+
+            class Once:
+                description, trains_here = session.description, session.trains_here
+
+                def run(self, events, groups=None) -> None:
+                    rounds.append(groups)
+                    if len(rounds) == 1:
+                        session.run(events, groups)
+
+            yield Once()
+
+
+class Epochs(SweepObserver):
+    """Counts the epochs trained."""
+
+    def __init__(self) -> None:
+        self.trained = 0
+
+    def epoch_finished(self, trial, record) -> None:
+        self.trained += 1
+
+
+def test_a_promoted_trial_goes_on_from_its_checkpoint_as_if_never_paused(
+        tmp_path: Path) -> None:
+    grid = run_sweep(parse_config(REAL), runs_dir=tmp_path, backend=LocalBackend(workers=1))
+    epochs = Epochs()
+    halving = run_sweep(parse_config(REAL + "  halving: {min_epochs: 1, reduction: 2}\n"),
+                        runs_dir=tmp_path, backend=LocalBackend(workers=1), observer=epochs)
+    check_retraced(grid.run_dir, halving.run_dir)
+    assert any(row["status"] == "pruned" for row in halving.rows)
+    # Every epoch trained once: none retraced. No checkpoint is left behind.
+    assert epochs.trained == sum(len(rows) - 1 for rows in histories(halving.run_dir).values())
+    assert not list(halving.run_dir.glob("trials/*/checkpoint.npz"))
+
+
+def test_without_its_checkpoint_a_paused_trial_retraces_its_epochs(tmp_path: Path) -> None:
+    grid = run_sweep(parse_config(REAL), runs_dir=tmp_path, backend=LocalBackend(workers=1))
+    halving = parse_config(REAL + "  halving: {min_epochs: 1, reduction: 2}\n")
+    # The first rung, then a stop: paused trials with their checkpoints; two are lost.
+    first = run_sweep(halving, runs_dir=tmp_path, backend=FirstRoundOnly(workers=1))
+    assert first.interrupted
+    checkpoints = sorted(first.run_dir.glob("trials/*/checkpoint.npz"))
+    assert checkpoints
+    checkpoints[0].unlink()
+    checkpoints[1].write_bytes(b"damaged")
+    resumed = run_sweep(halving, resume=first.run_dir, backend=LocalBackend(workers=1))
+    assert not resumed.interrupted
+    check_retraced(grid.run_dir, resumed.run_dir)
+
+
+@pytest.mark.slow
+def test_worker_processes_start_once_for_every_rung(tmp_path: Path) -> None:
+    grid = run_sweep(parse_config(REAL), runs_dir=tmp_path, backend=LocalBackend(workers=1))
+    CountingBackend.sessions = 0
+    halving = run_sweep(parse_config(REAL + "  halving: {min_epochs: 1, reduction: 2}\n"),
+                        runs_dir=tmp_path, backend=CountingBackend(workers=2))
+    record = json.loads((halving.run_dir / HALVING_FILE).read_text())
+    assert len(record["decisions"]) == 2 and CountingBackend.sessions == 1
+    check_retraced(grid.run_dir, halving.run_dir)
