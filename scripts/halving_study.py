@@ -36,8 +36,9 @@ RULES = [(1, 3), (1, 2), (2, 3), (3, 3)]  # (min_epochs, reduction) replayed
 
 
 def epochs_trained(run_dir: Path) -> int:
-    return sum(json.loads(p.read_text())["epochs"]
-               for p in (run_dir / "trials").glob("*/result.json"))
+    """The epochs every session of the sweep trained, as environment.json records them."""
+    sessions = json.loads((run_dir / "environment.json").read_text())["sessions"]
+    return sum(int(s.get("epochs_trained", 0)) for s in sessions)
 
 
 def replay(frame: pd.DataFrame, *, seeds: tuple[int, ...], min_epochs: int,

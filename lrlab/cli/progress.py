@@ -24,7 +24,7 @@ from lrlab.formatting import number as fmt
 from lrlab.formatting import plural
 from lrlab.present.sweep_summary import short
 from lrlab.run.sweep import SweepObserver
-from lrlab.rundir.records import EpochRecord
+from lrlab.rundir.records import EpochRecord, TrialStatus
 
 
 def _epoch_text(trial: Trial, record: EpochRecord, epochs: int) -> str:
@@ -43,6 +43,8 @@ def _epoch_text(trial: Trial, record: EpochRecord, epochs: int) -> str:
 def _finished_text(trial: Trial, row: dict[str, Any], *, compact: bool = False) -> str:
     """A finished trial in a line; ``compact`` fits 80 columns (for the live display)."""
     text = f"{trial.trial_id} {row['status']}"
+    if row["status"] in (TrialStatus.PAUSED.value, TrialStatus.PRUNED.value):
+        text += f" at epoch {row.get('epochs')}"  # a halving rung's
     best = next((k for k in row if k.startswith("best_") and k != "best_epoch"), None)
     tested = next((k for k in row if k.startswith("test_") and k != "test_loss"),
                   "test_loss")
@@ -85,6 +87,9 @@ class PlainProgress(SweepObserver):
         self._out.print(_retry_text(trial, error, attempt), highlight=False)
 
     def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
+        if row["status"] == TrialStatus.PAUSED.value:  # at a halving rung: not done yet
+            self._out.print(f"  {_finished_text(trial, row)}", highlight=False)
+            return
         self._done += 1
         self._out.print(f"[{self._done}/{self._total}] {_finished_text(trial, row)}",
                         highlight=False)
@@ -116,7 +121,10 @@ class LiveProgress(SweepObserver):
         self._task: Any = None
         self._stage: Any = None  # a spinner saying what happens before the first trial
         self._done = self._total = 0
-        self._epochs_run: dict[str, int] = {}  # running trial -> epochs counted on the bar
+        self._running: set[str] = set()
+        # Each unfinished trial's epochs counted on the bar: kept while it is paused at a
+        # halving rung, so that going on (or retracing its epochs) counts each epoch once.
+        self._counted: dict[str, int] = {}
 
     def __enter__(self) -> LiveProgress:
         self._progress.start()
@@ -137,27 +145,37 @@ class LiveProgress(SweepObserver):
         self._task = self._progress.add_task(self._describe(), total=pending * self._epochs)
 
     def trial_started(self, trial: Trial) -> None:
-        self._epochs_run[trial.trial_id] = 0
+        self._running.add(trial.trial_id)
+        self._counted.setdefault(trial.trial_id, 0)
         self._progress.update(self._task, description=self._describe(trial.trial_id))
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
-        self._epochs_run[trial.trial_id] += 1
-        self._progress.update(self._task, advance=1, description=self._describe(
-            _epoch_text(trial, record, self._epochs)))
+        # An epoch counts once: one trained again (a retry, a retraced rung) adds nothing.
+        counted = self._counted.get(trial.trial_id, 0)
+        self._counted[trial.trial_id] = max(counted, record.epoch)
+        self._progress.update(self._task, advance=max(0, record.epoch - counted),
+                              description=self._describe(
+                                  _epoch_text(trial, record, self._epochs)))
 
     def trial_retrying(self, trial: Trial, *, error: str, attempt: int) -> None:
-        # The next attempt starts from its first epoch: take this one's off the bar.
-        self._progress.update(self._task, advance=-self._epochs_run.pop(trial.trial_id, 0))
+        # The next attempt starts afresh: take this one's epochs off the bar.
+        self._progress.update(self._task, advance=-self._counted.get(trial.trial_id, 0))
+        self._counted[trial.trial_id] = 0
         self._print(_retry_text(trial, error, attempt))
 
     def trial_finished(self, trial: Trial, row: dict[str, Any]) -> None:
+        self._running.discard(trial.trial_id)
+        text = _finished_text(trial, row, compact=self._compact)
+        if row["status"] == TrialStatus.PAUSED.value:  # at a halving rung: not done yet
+            self._print(f"  {text}")
+            return
         self._done += 1
-        # A diverged trial stops early: count its skipped epochs as done for the ETA.
-        run = self._epochs_run.pop(trial.trial_id, 0)
-        self._progress.update(self._task, advance=self._epochs - run,
+        # A diverged, stopped or pruned trial ends early: its skipped epochs count as done
+        # for the ETA.
+        counted = self._counted.pop(trial.trial_id, 0)
+        self._progress.update(self._task, advance=self._epochs - counted,
                               description=self._describe())
-        self._print(f"[{self._done}/{self._total}] "
-                    f"{_finished_text(trial, row, compact=self._compact)}")
+        self._print(f"[{self._done}/{self._total}] {text}")
 
     def notice(self, text: str) -> None:
         self._print(text)
@@ -172,7 +190,7 @@ class LiveProgress(SweepObserver):
         self._progress.console.print(text, highlight=False)
 
     def _describe(self, current: str = "") -> str:
-        running = len(self._epochs_run)
+        running = len(self._running)
         if running > 1:
             head = f"{running} running, {self._done}/{self._total} done"
         else:

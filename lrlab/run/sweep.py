@@ -201,6 +201,9 @@ def run_sweep(
                 _train(todo, session, first, backend, recorder, store, _scheduler(config))
             if recorder.compile_seconds is not None:
                 store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
+            # What this session trained (a halving trial's epochs once each, a retraced
+            # one's again): what a sweep costs, whatever its histories show.
+            store.update_session(epochs_trained=recorder.epochs_trained)
     rows = recorder.rows()
     return SweepReport(run_dir=store.root, rows=rows, interrupted=recorder.stopped is not None
                        or any(row["status"] == TrialStatus.INTERRUPTED.value for row in rows),
@@ -414,6 +417,7 @@ class _Recorder:
         self.stopped: str | None = None  # how a stop from outside was named, if any
         self.engines: list[dict[str, Any]] = []
         self.compile_seconds: float | None = None
+        self.epochs_trained = 0
         self.largest_stack = 1
 
     def rows(self) -> list[dict[str, Any]]:
@@ -442,6 +446,7 @@ class _Recorder:
         self._observer.trial_started(trial)
 
     def epoch_finished(self, trial: Trial, record: EpochRecord) -> None:
+        self.epochs_trained += 1
         history = self._history[trial.trial_id]
         history.append(record)
         self._store.write_history(trial.trial_id, history)

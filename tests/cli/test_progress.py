@@ -51,6 +51,29 @@ def test_live_bar_counts_concurrent_trials_and_takes_back_a_failed_attempt() -> 
     assert "[1/2] sgd-lr1.00e-01-s0-" in out and "[2/2] rmsprop-" in out
 
 
+def test_a_halving_sweep_counts_each_epoch_and_trial_once() -> None:
+    # SGD pauses at epoch 1, goes on to 3; RMSprop pauses at 1 and is dropped there.
+    screen = console()
+    with LiveProgress(screen, epochs=3) as live:
+        live.sweep_started(run_dir=Path("runs/x"), trials=[SGD, RMSPROP], pending=2)
+        task = live._progress.tasks[0]
+        for trial in (SGD, RMSPROP):
+            live.trial_started(trial)
+            live.epoch_finished(trial, record(1))
+            live.trial_finished(trial, {**row("paused"), "epochs": 1})
+        assert task.completed == 2 and task.description.startswith("trial 1/2")
+        live.trial_finished(RMSPROP, {**row("pruned"), "epochs": 1})
+        live.trial_started(SGD)
+        for epoch in (2, 3):
+            live.epoch_finished(SGD, record(epoch))
+        live.trial_finished(SGD, row("completed"))
+        assert task.completed == task.total == 6
+    out = screen.file.getvalue()
+    assert "  sgd-lr1.00e-01-s0-" in out and " paused at epoch 1 " in out
+    assert "[1/2] rmsprop-lr1.00e-03-s0-" in out and " pruned at epoch 1 " in out
+    assert "[2/2] sgd-lr1.00e-01-s0-" in out
+
+
 def test_plain_lines_for_retries_and_notices() -> None:
     screen = console()
     plain = PlainProgress(screen, epochs=3)
