@@ -241,6 +241,21 @@ def early_stopping(runs: Path) -> dict[str, str]:
     return {"early-stopping.txt": study.rstrip("\n")}
 
 
+def halving(runs: Path) -> dict[str, str]:
+    """configs/mnist-halving.yaml against the same config without halving, the full grid
+    (about 25 minutes on 2 cores, both kept in runs/docs/halving)."""
+    halved = ROOT / "configs" / "mnist-halving.yaml"
+    grid = runs / "mnist-grid-12.yaml"
+    grid.write_text("\n".join(line for line in halved.read_text().splitlines()
+                              if "halving:" not in line)
+                    .replace("name: mnist-halving", "name: mnist-grid-12") + "\n")
+    halving_dir, grid_dir = _kept("halving", halved), _kept("halving", grid)
+    study = subprocess.run([sys.executable, "scripts/halving_study.py", "--full",
+                            str(grid_dir), "--halving", str(halving_dir)], cwd=ROOT,
+                           check=True, capture_output=True, text=True).stdout
+    return {"halving-study.txt": study.rstrip("\n")}
+
+
 def _tidy(printed: str, runs: Path) -> str:
     """Paths as a reader's own run would show them: ``runs/...``, not the scratch folder."""
     text = printed.rstrip("\n").replace(str(runs) + "/", "runs/")
@@ -292,7 +307,8 @@ def engines(runs: Path) -> dict[str, str]:
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
-    "adaptive": adaptive, "early-stopping": early_stopping, "waits": waits,
+    "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving,
+    "waits": waits,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}
 
 

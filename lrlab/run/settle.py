@@ -6,7 +6,8 @@ The run directory is an ordinary sweep's: every added trial has its own files, a
 ``settle.json`` records each round (what it added, why, the numbers that decided it) before
 the round trains. A kill at any moment loses nothing: ``--resume`` trains what the last
 recorded round added and goes on deciding from there. What to add is decided by
-:mod:`lrlab.analysis.settle`; each round trains through :func:`~lrlab.run.sweep.run_sweep`.
+:mod:`lrlab.analysis.settle`; each round trains through :func:`~lrlab.run.sweep.run_sweep`,
+all of them in one backend session, on data loaded once (:mod:`lrlab.run.sessions`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lrlab.analysis.settle import Round, plan_round, setting_states
 from lrlab.errors import ConfigError, StoreError
 from lrlab.experiment.config import ExperimentConfig
 from lrlab.present.rounds import worded
+from lrlab.run.sessions import SweepSessions
 from lrlab.run.sweep import SweepObserver, SweepReport, run_sweep
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.records import timestamp
@@ -86,6 +88,15 @@ def run_settle(config: ExperimentConfig, *, options: SettleOptions = SettleOptio
     observer = observer or SweepObserver()
     on_round = on_round or (lambda number, decided: None)
     options.check(len(config.sweep.seeds))
+    # One backend session and one load of the data for every round.
+    with SweepSessions() as sessions:
+        return _settle(config, options, runs_dir, resume, observer, on_round,
+                       {**sweep, "sessions": sessions})
+
+
+def _settle(config: ExperimentConfig, options: SettleOptions, runs_dir: str | Path,
+            resume: str | Path | None, observer: SweepObserver,
+            on_round: Callable[[int, Round], None], sweep: dict[str, Any]) -> SettleReport:
     started = time.perf_counter()
     if resume is None:
         report = run_sweep(config, runs_dir=runs_dir, observer=observer, **sweep)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import sys
 import time
@@ -43,6 +44,7 @@ from lrlab.run.backends.base import reserved
 from lrlab.run.environment import collect_environment
 from lrlab.run.halving import HalvingScheduler
 from lrlab.run.scheduler import GridScheduler, Scheduler
+from lrlab.run.sessions import SweepSessions
 from lrlab.rundir.formats import as_planned
 from lrlab.rundir.loading import scan_runs
 from lrlab.rundir.lock import writer_lock
@@ -122,6 +124,7 @@ def run_sweep(
     env: Mapping[str, str] | None = None,
     allow_data_change: bool = False,
     max_trials: int = MAX_TRIALS,
+    sessions: SweepSessions | None = None,
 ) -> SweepReport:
     """Train every trial of ``config`` that is not yet finished, writing a run directory.
 
@@ -133,12 +136,17 @@ def run_sweep(
     than ``max_trials`` trials is refused before anything starts. On Ctrl-C (or a signal raised as
     :class:`~lrlab.errors.Interrupted`) the trials in progress are recorded as interrupted
     and the report says so; environment.json records every session and how it ended.
+    ``sessions`` keeps the backend session and the loaded data for the caller's next
+    sweep of the same run directory (an adaptive sweep's rounds); by default they end
+    with this sweep.
     """
     observer = observer or SweepObserver()
     backend = backend or LocalBackend()
     argv = list(argv if argv is not None else sys.argv)
     check_size(config, max_trials=max_trials)
     with contextlib.ExitStack() as held:
+        if sessions is None:
+            sessions = held.enter_context(SweepSessions())
         store = None
         if resume:
             store = _open_resumable(Path(resume), config)
@@ -152,7 +160,7 @@ def run_sweep(
         # Every experiment's data and network, before creating anything: fail early.
         observer.stage(f"loading the data and checking the model ({len(trials)} trials, "
                        f"{config.training.engine} engine)")
-        ready = _prepare(experiments, env)
+        ready = _prepare(experiments, env, sessions)
         if store is not None and not allow_data_change:
             _check_same_data(store, ready[0].dataset)
         if store is not None:
@@ -171,10 +179,10 @@ def run_sweep(
             held.enter_context(reserved(backend))  # one connection for every session
 
         # The backend fails here, before anything is written, if it cannot run the trials.
-        observer.stage(f"starting the workers (each imports {config.training.engine})")
-        first = contextlib.ExitStack()
-        held.enter_context(first)
-        session = first.enter_context(todo[0].session(backend))
+        if not sessions.holds(todo[0].key(backend)):
+            observer.stage(f"starting the workers (each imports {config.training.engine})")
+        session = sessions.session(todo[0].key(backend),
+                                   functools.partial(todo[0].session, backend))
         now = datetime.now(timezone.utc)
         if store is None:
             store = RunStore.start(held, Path(runs_dir), config.name,
@@ -198,7 +206,7 @@ def run_sweep(
                            kind=SWEEP, ended=lambda: recorder.stopped):
             observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
             if pending:
-                _train(todo, session, first, backend, recorder, store, _scheduler(config))
+                _train(todo, sessions, backend, recorder, store, _scheduler(config))
             if recorder.compile_seconds is not None:
                 store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
             # What this session trained (a halving trial's epochs once each, a retraced
@@ -237,12 +245,17 @@ class _Ready:
         return backend.session(self.groups, dataset=self.dataset, model=self.config.model,
                                training=self.config.training)
 
+    def key(self, backend: Backend) -> tuple[int, str]:
+        """What a backend session is for: this backend, this experiment's settings."""
+        return id(backend), repr(self.config.model_dump())
 
-def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None) -> list[_Ready]:
-    """Each experiment's data (each distinct data setting loaded once) and network check:
-    a mistake in any of them is reported before anything is written."""
-    datasets: dict[str, Dataset] = {}
-    checked: dict[tuple[str, str], dict[str, Any]] = {}
+
+def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None,
+             sessions: SweepSessions) -> list[_Ready]:
+    """Each experiment's data (each distinct data setting loaded once, and once for all
+    the sweeps ``sessions`` serves) and network check: a mistake in any of them is
+    reported before anything is written."""
+    datasets, checked = sessions.datasets, sessions.networks
     ready = []
     for experiment in experiments:
         config = experiment.config
@@ -267,19 +280,15 @@ def _scheduler(config: ExperimentConfig) -> Scheduler:
     return HalvingScheduler(halving) if halving is not None else GridScheduler()
 
 
-def _train(todo: Sequence[_Ready], session: Any, first: contextlib.ExitStack,
-           backend: Backend, recorder: _Recorder, store: RunStore,
-           scheduler: Scheduler) -> None:
-    """Train each experiment in its own backend session, one after the other (``session``
-    is the first's, already open in ``first``), round after round as ``scheduler`` says,
-    until they are done or the sweep stops."""
-    for index, experiment in enumerate(todo):
-        if index == 0:
-            _run_rounds(session, experiment, scheduler, recorder, store)
-            first.close()  # its workers end before the next experiment's start
-        else:
-            with experiment.session(backend) as later:
-                _run_rounds(later, experiment, scheduler, recorder, store)
+def _train(todo: Sequence[_Ready], sessions: SweepSessions, backend: Backend,
+           recorder: _Recorder, store: RunStore, scheduler: Scheduler) -> None:
+    """Train each experiment in its own backend session, one after the other (the first's
+    already started), round after round as ``scheduler`` says, until they are done or the
+    sweep stops."""
+    for experiment in todo:
+        session = sessions.session(experiment.key(backend),
+                                   functools.partial(experiment.session, backend))
+        _run_rounds(session, experiment, scheduler, recorder, store)
         if recorder.stopped is not None:
             return
 

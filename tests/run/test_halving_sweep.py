@@ -7,6 +7,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,7 @@ from helpers import ArithmeticBackend
 from lrlab.experiment.config import parse_config
 from lrlab.present.render import verdict_text
 from lrlab.run.backends import LocalBackend
+from lrlab.run.settle import run_settle
 from lrlab.run.sweep import SweepObserver, run_sweep
 from lrlab.rundir.store import HALVING_FILE
 
@@ -127,6 +132,21 @@ def test_a_decision_recorded_before_a_kill_is_applied_not_made_again(tmp_path: P
     assert again.trained == []  # nothing trains: every decision was on record
     assert json.loads((whole.run_dir / HALVING_FILE).read_text()) == record
     assert {row["status"] for row in resumed.rows} == {"completed", "pruned"}
+
+
+def test_with_until_settled_rounds_add_seeds_only_to_the_rates_halving_kept(
+        tmp_path: Path) -> None:
+    backend = ArithmeticBackend(accuracy=noisy)
+    report = run_settle(config(seeds=(0, 1)), runs_dir=tmp_path, backend=backend)
+    assert report.state == "done"
+    rows = report.last.rows
+    pruned = {row["learning_rate"] for row in rows if row["status"] == "pruned"}
+    seeds = {row["learning_rate"]: set() for row in rows}
+    for row in rows:
+        seeds[row["learning_rate"]].add(row["seed"])
+    assert all(seeds[rate] == {0, 1} for rate in pruned)  # no seed added to a dropped rate
+    verdict = report.last.comparison.verdicts[0]
+    assert verdict.best_learning_rate == 0.1 and not pruned & set(verdict.tied)
 
 
 def test_a_sweep_stopped_between_rungs_reads_as_unfinished(tmp_path: Path) -> None:
@@ -244,3 +264,60 @@ def test_worker_processes_start_once_for_every_rung(tmp_path: Path) -> None:
     record = json.loads((halving.run_dir / HALVING_FILE).read_text())
     assert len(record["decisions"]) == 2 and CountingBackend.sessions == 1
     check_retraced(grid.run_dir, halving.run_dir)
+
+
+KILLED = """
+name: killed
+data: {dataset: synthetic, train_limit: 3000, validation: 200, test_limit: 200}
+model: {hidden: [64]}
+training: {epochs: 6, batch_size: 32}
+sweep:
+  seeds: [0, 1, 2]
+  optimizers: [{name: sgd, learning_rates: [0.001, 0.01, 0.1, 1.0]}]
+  halving: {min_epochs: 1, reduction: 2}
+"""
+
+
+def lrlab(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lrlab", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def kill_when(process: subprocess.Popen, runs: Path, moment) -> Path:
+    """SIGKILL ``process`` once ``moment(run_dir)`` holds (or it ends); its run directory."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(runs.glob("*/trials"))
+        if found and moment(found[0].parent):
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    (run_dir,) = runs.iterdir()
+    return run_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", [
+    lambda run: len(list(run.glob("trials/*/checkpoint.npz"))) >= 4,  # in the first rung
+    lambda run: (run / HALVING_FILE).exists(),  # between a decision and its pruned trials
+    lambda run: any("pruned" in p.read_text() for p in run.glob("trials/*/result.json"))
+    and len(list(run.glob("trials/*/result.json"))) < 12,  # a promoted trial going on
+], ids=["first-rung", "decided", "second-rung"])
+def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(tmp_path: Path,
+                                                               moment) -> None:
+    config = tmp_path / "killed.yaml"
+    config.write_text(KILLED)
+    whole = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "whole"),
+                  "--workers", "2")
+    assert whole.wait() == 0, whole.stderr.read()
+    (whole_dir,) = (tmp_path / "whole").iterdir()
+    run_dir = kill_when(lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "killed"),
+                              "--workers", "2"), tmp_path / "killed", moment)
+    completed = [p for p in run_dir.glob("trials/*/result.json")
+                 if json.loads(p.read_text())["status"] == "completed"]
+    assert len(completed) < 3, "killed too late to test anything"
+    resumed = lrlab("sweep", str(config), "--resume", str(run_dir), "--workers", "2")
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert files(run_dir) == files(whole_dir)
+    assert not list(run_dir.glob("trials/*/checkpoint.npz"))

@@ -18,10 +18,10 @@ from lrlab.training import Trainer, make_trainer
 class DiesAtRate(Trainer):
     """Its worker process dies at rate 1000, as one the OOM killer takes would."""
 
-    def iter_stack(self, trials):
+    def iter_stack(self, trials, **options):
         if trials[0].learning_rate == 1000:
             os._exit(1)
-        return super().iter_stack(trials)
+        return super().iter_stack(trials, **options)
 
 
 @pytest.mark.slow

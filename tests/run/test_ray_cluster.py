@@ -124,10 +124,10 @@ def ray_session(ray_instance):
 class FailsAtRate(Trainer):
     """Trials at rate 0.1 raise, as an out-of-memory error would."""
 
-    def iter_stack(self, trials):
+    def iter_stack(self, trials, **options):
         if trials[0].learning_rate == 0.1:
             raise RuntimeError("simulated out-of-memory")
-        return super().iter_stack(trials)
+        return super().iter_stack(trials, **options)
 
 
 class DiesOnce(Trainer):
@@ -138,11 +138,11 @@ class DiesOnce(Trainer):
         super().__init__(*args, **kwargs)
         self._marker = marker
 
-    def iter_stack(self, trials):
+    def iter_stack(self, trials, **options):
         if trials[0].learning_rate == 0.1 and not self._marker.exists():
             self._marker.write_text(str(os.getpid()))
             os._exit(1)
-        return super().iter_stack(trials)
+        return super().iter_stack(trials, **options)
 
 
 class CannotStart(Trainer):
@@ -339,3 +339,30 @@ def test_ray_workers_import_the_users_factory_and_match_local(
     assert session["data"]["classes"] == 3 and session["data"]["input_shape"] == [16, 16, 3]
     assert session["model"]["factory"]["reference"].endswith("small_convnet.py:build")
     assert session["engines"][0]["model"]["name"] == "small_convnet"
+
+
+HALVING = """
+name: ray-halving
+data: {dataset: synthetic, train_limit: 300, validation: 100, test_limit: 100}
+model: {hidden: [16]}
+training: {epochs: 4, batch_size: 32}
+sweep:
+  seeds: [0, 1, 2]
+  optimizers: [{name: sgd, learning_rates: [0.001, 0.1, 1.0]}]
+  halving: {min_epochs: 1, reduction: 2}
+"""
+
+
+@pytest.mark.ray
+def test_a_halving_sweep_on_ray_keeps_its_workers_and_matches_local(
+        tmp_path: Path, ray_session) -> None:
+    config = parse_config(HALVING)
+    local = run_sweep(config, runs_dir=tmp_path / "local", backend=LocalBackend(workers=1))
+    on_ray = run_sweep(config, runs_dir=tmp_path / "ray", backend=RayBackend())
+    assert_same_metrics(local.run_dir, on_ray.run_dir)
+    for name in ("halving.json",):
+        ours, theirs = (json.loads((d / name).read_text())["decisions"]
+                        for d in (local.run_dir, on_ray.run_dir))
+        assert [{k: v for k, v in d.items() if k != "at"} for d in ours] == [
+            {k: v for k, v in d.items() if k != "at"} for d in theirs]
+    assert {row["status"] for row in on_ray.rows} >= {"pruned", "completed"}

@@ -65,6 +65,8 @@ def test_it_settles_with_fewer_trainings_than_a_grid_of_as_many_seeds(tmp_path: 
     added = [a for r in record["rounds"] for a in r["added"]]
     assert len(trials_of(report.run_dir)) == 8 + len(added) == report.trainings
     assert report.trainings < 4 * 10
+    # Every round trained in the one backend session the grid started.
+    assert len(record["rounds"]) > 2 and len(backend.sessions) == 1
     last = record["rounds"][-1]["decisions"][0]
     assert last["best"] == 0.1 and last["state"] in ("settled", "out of looks")
     # Rates a decade from the best are separated; nothing is called equivalent to it.

@@ -146,10 +146,10 @@ def test_ctrl_c_marks_the_trial_interrupted_and_resume_finishes(
 class FailsAtRate(Trainer):
     """A trainer whose trials at one rate raise, as an out-of-memory error would."""
 
-    def iter_stack(self, trials):
+    def iter_stack(self, trials, **options):
         if trials[0].learning_rate == 0.1:
             raise RuntimeError("simulated out-of-memory")
-        return super().iter_stack(trials)
+        return super().iter_stack(trials, **options)
 
 
 @pytest.mark.slow

@@ -73,7 +73,8 @@ def test_jax_and_tensorflow_agree_over_the_first_10_steps(rates: list) -> None:
     np.testing.assert_allclose(jax[name]["alone"], tf[name]["alone"], rtol=1e-5)
 
 
-def sweep(tmp_path: Path, name: str, *args: str, rates: str = "[0.1, 0.5, 1000]") -> Path:
+def sweep(tmp_path: Path, name: str, *args: str, rates: str = "[0.1, 0.5, 1000]",
+          halving: str | None = None, seeds: str = "[0, 1]") -> Path:
     config = tmp_path / f"{name}.yaml"
     config.write_text(f"""\
 name: {name}
@@ -81,10 +82,10 @@ data: {{dataset: synthetic, train_limit: 600, validation: 100, test_limit: 200}}
 model: {{hidden: [32]}}
 training: {{epochs: 3, batch_size: 32, engine: jax}}
 sweep:
-  seeds: [0, 1]
+  seeds: {seeds}
   optimizers:
     - {{name: sgd, learning_rates: {rates}}}
-""")
+""" + (f"  halving: {halving}\n" if halving else ""))
     result = CliRunner().invoke(app, ["sweep", str(config), "--runs-dir", str(tmp_path),
                                       "--quiet", *args])
     assert result.exit_code == 0, result.output
@@ -193,3 +194,25 @@ def test_the_seed_facts_hold_on_jax_and_it_agrees_with_tensorflow_after_an_epoch
     assert jax.keys() == tf.keys() and len(tf) == 2
     for key in tf:
         assert abs(jax[key]["final"]["val_accuracy"] - tf[key]["final"]["val_accuracy"]) <= 0.003
+
+
+@pytest.mark.slow
+def test_halving_on_stacks_goes_on_from_each_members_checkpoint(tmp_path: Path) -> None:
+    # The stack of a setting and seed pauses at each rung as one; its survivors go on as a
+    # smaller stack, each member from its own state: the grid's numbers, to float32
+    # summation order (a stack's size changes how the vmapped program adds up).
+    rates, seeds = "[0.001, 0.1, 0.5]", "[0, 1, 2]"
+    grid = histories(sweep(tmp_path, "grid", "--stack", "3", rates=rates, seeds=seeds))
+    halved_dir = sweep(tmp_path, "halved", "--stack", "3", rates=rates, seeds=seeds,
+                       halving="{min_epochs: 1, reduction: 2}")
+    halved = histories(halved_dir)
+    statuses = {p.parent.name: json.loads(p.read_text())["status"]
+                for p in (halved_dir / "trials").glob("*/result.json")}
+    assert "pruned" in statuses.values() and "completed" in statuses.values()
+    for trial, rows in halved.items():
+        assert [r["epoch"] for r in rows] == [r["epoch"] for r in grid[trial][:len(rows)]]
+        for mine, theirs in zip(rows, grid[trial], strict=False):
+            # Measured within 1.4e-6: a stack of 2 sums in another order than one of 3.
+            np.testing.assert_allclose([float(v) for v in mine.values()],
+                                       [float(v) for v in theirs.values()], rtol=1e-5)
+    assert not list(halved_dir.glob("trials/*/checkpoint.npz"))
