@@ -42,7 +42,7 @@ from lrlab.experiment.objective import (
 )
 from lrlab.experiment.optimizers import OPTIMIZERS, Hyperparameter, OptimizerSpec
 from lrlab.experiment.scaling import NO_SCALING, SCALE_RATES_CHOICES, scale_rate
-from lrlab.experiment.space import SAMPLERS, SECTIONS, Axis, Range, split_axes
+from lrlab.experiment.space import MODEL_BASED, SAMPLERS, SECTIONS, Axis, Range, split_axes
 from lrlab.formatting import brief, first_line
 
 # A config is a few hundred lines; YAML's parser would take minutes over megabytes.
@@ -587,8 +587,9 @@ class SweepConfig(_Strict):
                  ) = [0]
     optimizers: Annotated[list[AnyOptimizer], Field(min_length=1)]  # type: ignore[valid-type]
     # How settings given as ranges ({low, high}) are drawn: grid (no ranges: every
-    # combination of the listed values), random, or scrambled sobol / halton sequences;
-    # `points` points (a power of two keeps Sobol's balance), the same for every seed.
+    # combination of the listed values), random, scrambled sobol / halton sequences, or
+    # tpe (Optuna's, each point chosen from the results before it); `points` points (a
+    # power of two keeps Sobol's balance), the same for every seed.
     sampler: Literal[SAMPLERS] = "grid"  # type: ignore[valid-type]
     points: Count | None = None
     sampler_seed: Annotated[int, BeforeValidator(_not_bool), Field(ge=0, lt=2**32)] = 0
@@ -598,6 +599,11 @@ class SweepConfig(_Strict):
     @property
     def sampled(self) -> bool:
         return self.sampler != "grid"
+
+    @property
+    def model_based(self) -> bool:
+        """Whether each point is chosen from the results before it (lrlab.run.sampled)."""
+        return self.sampler in MODEL_BASED
 
 
 # Sampled points when a config has ranges and does not say how many.
@@ -686,13 +692,24 @@ class ExperimentConfig(_Strict):
             for i, entry in enumerate(self.sweep.optimizers) for key in entry.sampled()]
         if ranges and not self.sweep.sampled:
             raise ValueError(f"sweep.sampler: grid cannot draw {ranges[0]}'s range; expected "
-                             f"random, sobol or halton, or a list of values instead")
+                             f"random, sobol, halton or tpe, or a list of values instead")
         if self.sweep.sampled and not ranges:
             raise ValueError(f"sweep.sampler: {self.sweep.sampler} draws from ranges "
                              f"({{low, high}}), and no setting is one; expected grid")
         if self.sweep.points is not None and not self.sweep.sampled:
             raise ValueError("sweep.points: the number of sampled points; the sampler is "
                              "grid (expected a range, {low, high}, to sample)")
+        if self.sweep.model_based:
+            # One study per optimizer entry, in one experiment: its points are the entry's.
+            if self.axes:
+                raise ValueError(f"sweep.sampler: {self.sweep.sampler} samples the "
+                                 f"optimizers' settings in one experiment; {self.axes[0].name} "
+                                 f"takes several values: expected sobol, random or halton "
+                                 f"for it, or one value")
+            if self.sweep.halving is not None:
+                raise ValueError(f"sweep.halving: not with sampler {self.sweep.sampler} (each "
+                                 f"point is a setting of its own: a rung has one rate to "
+                                 f"compare); expected a grid of rates")
         return self
 
     def _check_point(self, point: dict[tuple[str, ...], Any], name: str, value: Any) -> None:

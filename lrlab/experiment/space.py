@@ -28,7 +28,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from lrlab.formatting import brief
 
 SECTIONS = ("data", "model", "training")
-SAMPLERS = ("grid", "random", "sobol", "halton")
+SAMPLERS = ("grid", "random", "sobol", "halton", "tpe")
+# Samplers that choose each point from the results of the points before (through Optuna):
+# their points are drawn as the sweep goes, never up front.
+MODEL_BASED = ("tpe",)
 # Settings whose one value is itself a list: for them a list of lists is the axis.
 LIST_VALUED = {("model", "hidden"), ("model", "filters"), ("model", "dropout")}
 # Keyword arguments of a user's function: a list there may be one value.

@@ -153,6 +153,8 @@ def draw_design(config: ExperimentConfig, *, recorded: Design | None = None) -> 
         recorded.sampler, recorded.seed, recorded.dimensions) == (
         sweep.sampler, sweep.sampler_seed, dimensions) else ()
     wanted = config.points if sweep.sampled else 0
+    if sweep.model_based:  # drawn as the sweep goes (lrlab.run.sampled): only what is kept
+        return Design(sweep.sampler, sweep.sampler_seed, dimensions, tuple(kept[:wanted]))
     if len(kept) >= wanted:
         units = kept[:wanted]
     else:

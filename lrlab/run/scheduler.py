@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from lrlab.experiment.config import ExperimentConfig
-from lrlab.experiment.trials import Trial
+from lrlab.experiment.trials import Design, Trial
 from lrlab.rundir.records import EpochRecord, TrialResult
 from lrlab.training import Group
 
@@ -52,6 +52,15 @@ class Book(Protocol):
 
     def resumes(self, trial: Trial, history: Sequence[EpochRecord]) -> None:
         """The next round goes on with ``trial`` from these epochs."""
+
+    def read_design(self) -> Design | None:
+        """The sampled points as recorded (None: none yet)."""
+
+    def write_design(self, design: Design) -> None: ...
+
+    def plan(self, trials: Sequence[Trial]) -> None:
+        """Trials a scheduler added to the experiment (a model-based sampler's next
+        point): recorded in the run's order, judged by the experiment's objective."""
 
     def read_halving(self) -> dict[str, Any] | None: ...
 

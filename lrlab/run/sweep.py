@@ -35,6 +35,7 @@ from lrlab.experiment.trials import (
     check_size,
     draw_design,
     plan_experiments,
+    sampled_dimensions,
     with_additions,
 )
 from lrlab.formatting import first_line
@@ -43,6 +44,7 @@ from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.backends.base import reserved
 from lrlab.run.environment import collect_environment
 from lrlab.run.halving import HalvingScheduler
+from lrlab.run.sampled import ModelBasedScheduler
 from lrlab.run.scheduler import GridScheduler, Scheduler
 from lrlab.run.sessions import SweepSessions
 from lrlab.rundir.formats import as_planned
@@ -196,7 +198,8 @@ def run_sweep(
             engine=engine_spec(config.training.engine), probe_devices=session.trains_here)
         recorder = _Recorder(store, trials, done, observer, objectives={
             trial.trial_id: (r.dataset.objective, r.dataset.has_validation)
-            for r in ready for trial in r.trials})
+            for r in ready for trial in r.trials},
+            objective=(ready[0].dataset.objective, ready[0].dataset.has_validation))
         with store.session({**environment, "backend": session.description,
                             "engine": _engine_config(config), "engines": [],
                             "data": ready[0].dataset.provenance(),
@@ -205,7 +208,7 @@ def run_sweep(
                             "experiments": len(experiments)},
                            kind=SWEEP, ended=lambda: recorder.stopped):
             observer.sweep_started(run_dir=store.root, trials=trials, pending=len(pending))
-            if pending:
+            if pending or len(design.units) < config.points and config.sweep.model_based:
                 _train(todo, sessions, backend, recorder, store, _scheduler(config))
             if recorder.compile_seconds is not None:
                 store.update_session(compile_seconds=round(recorder.compile_seconds, 3))
@@ -242,8 +245,20 @@ class _Ready:
         return dataclasses.replace(self, groups=tuple(groups))
 
     def session(self, backend: Backend) -> contextlib.AbstractContextManager[Any]:
-        return backend.session(self.groups, dataset=self.dataset, model=self.config.model,
-                               training=self.config.training)
+        return backend.session(self.groups or self._a_point(), dataset=self.dataset,
+                               model=self.config.model, training=self.config.training)
+
+    def _a_point(self) -> list[Group]:
+        """What one point of a model-based sampler trains (its points are asked as the
+        sweep goes): the workers a session starts for it."""
+        config = self.config
+        if not config.sweep.model_based:
+            return []
+        dimensions = sampled_dimensions(config)
+        (point,) = plan_experiments(config, design=Design(
+            config.sweep.sampler, config.sweep.sampler_seed, dimensions,
+            ((0.5,) * len(dimensions),)))
+        return plan_groups(point.trials, done=(), stacking=config.training.stacks)
 
     def key(self, backend: Backend) -> tuple[int, str]:
         """What a backend session is for: this backend, this experiment's settings."""
@@ -276,6 +291,8 @@ def _prepare(experiments: Sequence[Experiment], env: Mapping[str, str] | None,
 
 
 def _scheduler(config: ExperimentConfig) -> Scheduler:
+    if config.sweep.model_based:
+        return ModelBasedScheduler(config)
     halving = config.sweep.halving
     return HalvingScheduler(halving) if halving is not None else GridScheduler()
 
@@ -411,10 +428,13 @@ class _Recorder:
 
     def __init__(self, store: RunStore, trials: Sequence[Trial],
                  done: dict[str, dict[str, Any]], observer: SweepObserver,
-                 objectives: Mapping[str, tuple[Objective, bool]] | None = None) -> None:
+                 objectives: Mapping[str, tuple[Objective, bool]] | None = None,
+                 objective: tuple[Objective, bool] = (DEFAULT_OBJECTIVE, True)) -> None:
         self._store, self._observer = store, observer
-        # Each trial's objective, and whether its data has a validation split.
+        # Each trial's objective, and whether its data has a validation split; a trial
+        # a scheduler adds has the sweep's (``objective``).
         self._objectives = objectives or {}
+        self._objective = objective
         self._order = [t.trial_id for t in trials]
         self._rows = dict(done)  # trial_id -> results.csv row
         self._history: dict[str, list[EpochRecord]] = {}
@@ -475,7 +495,7 @@ class _Recorder:
         if not outcome.status.finished and not outcome.seconds:
             # An interrupted or failed trial still took this long.
             outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
-        objective, has_validation = self._objectives.get(trial_id, (DEFAULT_OBJECTIVE, True))
+        objective, has_validation = self._objectives.get(trial_id, self._objective)
         result = TrialResult.from_outcome(trial_id, outcome, finished_at=timestamp(),
                                           started_at=started_at, objective=objective)
         if outcome.status.finished:
@@ -528,6 +548,15 @@ class _Recorder:
 
     def resumes(self, trial: Trial, history: Sequence[EpochRecord]) -> None:
         self._resuming[trial.trial_id] = list(history)
+
+    def read_design(self) -> Design | None:
+        return _recorded_design(self._store)
+
+    def write_design(self, design: Design) -> None:
+        self._store.write_design(design.to_dict())
+
+    def plan(self, trials: Sequence[Trial]) -> None:
+        self._order += [t.trial_id for t in trials if t.trial_id not in self._order]
 
     def read_halving(self) -> dict[str, Any] | None:
         return self._store.read_halving()

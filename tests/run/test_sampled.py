@@ -1,0 +1,83 @@
+"""The model-based sampler's sweep: points drawn as it goes, each from the results before
+it, recorded before they train, and a stop anywhere resuming to the same points."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import ArithmeticBackend
+
+from lrlab.errors import ConfigError
+from lrlab.experiment.config import parse_config
+from lrlab.run.sweep import run_sweep
+from lrlab.rundir.loading import scan_runs
+
+
+def peaked(trial) -> float:
+    """Accuracy peaking at rate 0.1, whatever the momentum; seeds shift it a little."""
+    distance = abs(math.log10(trial.learning_rate / 0.1))
+    return float(0.95 - 0.05 * distance
+                 + np.random.default_rng([trial.seed, 7]).normal(0, 0.002))
+
+
+TPE = """
+name: tpe
+data: {dataset: synthetic, train_limit: 200, validation: 100, test_limit: 100}
+training: {epochs: 2}
+sweep:
+  seeds: [0, 1]
+  sampler: tpe
+  points: 20
+  optimizers:
+    - {name: sgd, learning_rates: {low: 1.0e-4, high: 10}, momentum: {low: 0.0, high: 0.9}}
+"""
+
+
+def design(run_dir: Path) -> dict:
+    return json.loads((run_dir / "design.json").read_text())
+
+
+def test_tpe_draws_each_point_from_the_results_before_it(tmp_path: Path) -> None:
+    report = run_sweep(parse_config(TPE), runs_dir=tmp_path,
+                       backend=ArithmeticBackend(accuracy=peaked))
+    drawn = design(report.run_dir)
+    assert drawn["sampler"] == "tpe" and len(drawn["units"]) == 20
+    assert len(report.rows) == 40  # every point on both seeds
+    # Where TPE goes is tests/analysis/test_sampling.py's; here, that the sweep finds the
+    # peak's decade (0.1) among its 20 points.
+    verdict = report.comparison.verdicts[0]
+    assert abs(math.log10(verdict.best_learning_rate / 0.1)) < 0.5
+    # The drawn settings are columns of the tidy frame, as a Sobol sweep's.
+    frame = scan_runs([report.run_dir]).frame
+    assert frame["momentum"].nunique() == 20
+
+
+@pytest.mark.parametrize("stop_after", [1, 11, 27])
+def test_a_stop_anywhere_resumes_to_the_same_points(tmp_path: Path, stop_after: int) -> None:
+    whole = run_sweep(parse_config(TPE), runs_dir=tmp_path / "whole",
+                      backend=ArithmeticBackend(accuracy=peaked))
+    stopped = run_sweep(parse_config(TPE), runs_dir=tmp_path / "stopped",
+                        backend=ArithmeticBackend(accuracy=peaked, stop_after=stop_after))
+    assert stopped.interrupted
+    resumed = run_sweep(parse_config(TPE), resume=stopped.run_dir,
+                        backend=ArithmeticBackend(accuracy=peaked))
+    assert design(resumed.run_dir) == design(whole.run_dir)
+    assert sorted(r["trial_id"] for r in resumed.rows) == sorted(
+        r["trial_id"] for r in whole.rows)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("training: {batch_size: [32, 64]}", "tpe samples the optimizers' settings in one "
+                                        "experiment; training.batch_size takes several"),
+    ("  halving: {min_epochs: 1}", "sweep.halving: not with sampler tpe"),
+])
+def test_what_tpe_cannot_sample_is_one_line(extra: str, message: str) -> None:
+    text = TPE.replace("training: {epochs: 2}\n", "") + extra + "\n"
+    if extra.startswith("training"):
+        text = TPE.replace("training: {epochs: 2}", "training: {epochs: 2, batch_size: [32, 64]}")
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text)
