@@ -32,7 +32,9 @@ from lrlab.analysis.compare import compare_runs, default_metric, param_columns
 from lrlab.formatting import rate
 from lrlab.rundir.loading import scan_runs
 
-RULES = [(1, 3), (1, 2), (2, 3), (3, 3)]  # (min_epochs, reduction) replayed
+# (min_epochs, reduction, guard) replayed: the defaults, other rungs, and the defaults
+# without the short-horizon guard (what keeping a still-gaining rate costs).
+RULES = [(1, 3, True), (1, 2, True), (2, 3, True), (3, 3, True), (1, 3, False)]
 
 
 def epochs_trained(run_dir: Path) -> int:
@@ -42,10 +44,12 @@ def epochs_trained(run_dir: Path) -> int:
 
 
 def replay(frame: pd.DataFrame, *, seeds: tuple[int, ...], min_epochs: int,
-           reduction: int, alpha: float) -> tuple[set[str], int, list[tuple[str, float, int]]]:
+           reduction: int, alpha: float, guard: bool = True
+           ) -> tuple[set[str], int, list[tuple[str, float, int]]]:
     """Halving replayed on a grid's trials of ``seeds``, as lrlab.run.halving runs it:
-    the trial ids it keeps (all but those it drops), the epochs it would train (a promoted
-    trial retrains its rung's epochs), and what it drops as (setting, rate, rung epoch)."""
+    the trial ids it keeps (all but those it drops), the epochs it would train (each
+    once: a promoted trial goes on from its checkpoint), and what it drops as (setting,
+    rate, rung epoch)."""
     metric = default_metric(frame)
     column = metric.removeprefix("test_")
     higher = compare_runs(frame, metric=metric).objective.higher_is_better(column)
@@ -60,8 +64,10 @@ def replay(frame: pd.DataFrame, *, seeds: tuple[int, ...], min_epochs: int,
                   for tid, rows in setting.groupby("trial_id")}
         first = setting.drop_duplicates("trial_id").set_index("trial_id")
         alive = set(curves)  # still training: neither ended nor dropped
+        reached = dict.fromkeys(curves, 0)  # epochs each trial has trained
         for epoch in rungs:
-            spent += sum(min(epoch, len(curves[t])) for t in alive)
+            for t in alive:
+                reached[t] = min(epoch, len(curves[t]))
             alive -= {t for t in alive if len(curves[t]) <= epoch}  # diverged by now
             rates = []
             for lr, ids in _by_rate(set(curves) - pruned, first).items():
@@ -79,13 +85,16 @@ def replay(frame: pd.DataFrame, *, seeds: tuple[int, ...], min_epochs: int,
                                  and len(curves[t]) <= epoch for t in ids),
                     open=any(t in alive for t in ids)))
             decision = halving.decide(rates, higher_is_better=higher, alpha=alpha,
-                                      reduction=reduction, epochs_left=total - epoch)
+                                      reduction=reduction,
+                                      epochs_left=total - epoch if guard else 0)
             out = {d.learning_rate for d in decision.dropped}
             dropped += [(str(key), d.learning_rate, epoch) for d in decision.dropped]
             gone = {t for t in alive if float(first.loc[t, "learning_rate"]) in out}
             pruned |= gone
             alive -= gone
-        spent += sum(len(curves[t]) for t in alive)
+        for t in alive:
+            reached[t] = len(curves[t])
+        spent += sum(reached.values())
     return set(trials["trial_id"]) - pruned, spent, dropped
 
 
@@ -117,9 +126,9 @@ def main(argv: list[str]) -> None:
         best_after, tied_after = after.get(label, (math.nan, []))
         lost = sorted(r for r in dropped_rates.get(label.split(" ")[0], []) if r in tied)
         print(f"{label}: grid best {rate(best)}, tied {', '.join(map(rate, tied))}; "
-              f"halving best {rate(best_after)}, tied {', '.join(map(rate, tied_after))}; "
-              f"grid's best {'in' if best in tied_after else 'NOT in'} halving's tied set; "
-              f"dropped though tied in the grid: {', '.join(map(rate, lost)) or 'none'}")
+              f"halving best {rate(best_after)}, tied {', '.join(map(rate, tied_after))}\n"
+              f"  the grid's best {'is' if best in tied_after else 'is NOT'} in halving's tied "
+              f"set; dropped though tied in the grid: {', '.join(map(rate, lost)) or 'none'}")
 
     scan = scan_runs([full_dir])
     frame = scan.frame
@@ -132,23 +141,28 @@ def main(argv: list[str]) -> None:
     same = recorded == sorted((epoch, lr) for _, lr, epoch in dropped)
     print(f"replayed on the grid's epochs: {spent} epochs, the halving run's decisions "
           f"{'found exactly' if same else 'NOT found'}")
-    print("replays (seeds, min_epochs, reduction): epochs as a share of the grid's; "
-          "settings whose best differs from the grid's on the same seeds")
+    print("replays: seeds, rule (min_epochs, reduction), epochs as a share of the grid's on "
+          "the same seeds,\n  the settings whose best differs from the grid's, and those of "
+          "which a rate the grid\n  ties with its best was dropped")
     grid_epochs = {}
     for size in range(len(seeds), 0, -1):
         for subset in itertools.combinations(seeds, size):
             grid = frame[frame["seed"].isin(subset)]
             grid_epochs[subset] = int(grid["epoch"].notna().sum())
             reference = verdict_of(grid)
-            for min_epochs, reduction in RULES:
+            for min_epochs, reduction, guard in RULES:
                 kept, spent, _ = replay(frame, seeds=subset, min_epochs=min_epochs,
-                                        reduction=reduction, alpha=rule["alpha"])
+                                        reduction=reduction, alpha=rule["alpha"], guard=guard)
                 found = verdict_of(grid[grid["trial_id"].isin(kept)])
                 differs = [label for label, (best, _) in reference.items()
                            if found.get(label, (math.nan,))[0] != best]
-                print(f"  seeds {','.join(map(str, subset))}  rule ({min_epochs}, {reduction}): "
-                      f"{spent / grid_epochs[subset]:.0%} of the epochs; best differs: "
-                      f"{', '.join(differs) or 'none'}")
+                lost = [label for label, (_, tied) in reference.items()
+                        if not set(tied) <= set(found.get(label, (math.nan, []))[1])]
+                rule_text = f"({min_epochs}, {reduction}){'' if guard else ' unguarded'}"
+                print(f"  {','.join(map(str, subset)):6s} {rule_text:16s} "
+                      f"{spent / grid_epochs[subset]:4.0%}  best differs: "
+                      f"{', '.join(differs) or 'none':12s} tied rate dropped: "
+                      f"{', '.join(lost) or 'none'}")
 
 
 if __name__ == "__main__":
