@@ -27,6 +27,7 @@ import lrlab.analysis.judge as judge
 import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling, along_axes, find_edges
 from lrlab.analysis.failures import Failure, rate_failures, records_of, too_small
+from lrlab.analysis.importance import Importance, importances
 from lrlab.analysis.selection import Selection
 from lrlab.errors import LrlabError
 from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of, split_of
@@ -419,6 +420,9 @@ class Comparison:
     carried: list[str] = field(default_factory=list)
     # What the metric means: the objective the sweeps were judged with.
     objective: Objective = DEFAULT_OBJECTIVE
+    # A sampled sweep's settings by how much each matters (the rate and those drawn with
+    # it), per optimizer: see lrlab.analysis.importance.
+    importance: list[Importance] = field(default_factory=list)
 
     @property
     def baseline(self) -> float | None:
@@ -519,7 +523,11 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
         summary[column] = [row.get(column, "" if column in ("verdict", "why") else math.nan)
                            for row in rows]
     along, scaling = along_axes(found, values, train_images=train_images)
-    return Comparison(metric=metric, at=at, summary=summary, verdicts=found,
+    drawn = [c for c in carried if c in values]
+    weighed = (importances(values, settings=["learning_rate", *drawn],
+                           higher_is_better=objective.higher_is_better(metric))
+               if drawn else [])
+    return Comparison(metric=metric, at=at, summary=summary, verdicts=found, importance=weighed,
                       optimizers=_between_optimizers(found), progress=progress,
                       baselines={s: c for s, c in floors.items() if s in set(summary["sweep"])},
                       along=along, scaling=scaling, setting_columns=others,

@@ -41,6 +41,7 @@ from lrlab.analysis.failures import (
     Failure,
     rates_above,
 )
+from lrlab.analysis.importance import Importance
 from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of, split_of
 from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.formatting import number, plural, rate
@@ -412,6 +413,15 @@ def rate_list(rates: Sequence[float], *, most: int = 12) -> str:
             f"{', '.join(shown[-half:])}")
 
 
+def importance_text(importance: Importance, *, name_sweep: bool = False) -> str:
+    """``Importance (sgd, PED-ANOVA over 64 points): learning_rate 0.93, momentum 0.07``."""
+    where = f"{importance.sweep}: " if name_sweep else ""
+    shares = ", ".join(f"{name} {share:.2f}" for name, share in importance.shares)
+    return (f"{where}Importance ({importance.optimizer}, PED-ANOVA over "
+            f"{importance.points} points: each setting's share of what sets its best "
+            f"points apart): {shares}.")
+
+
 def verdict_lines(comparison: Comparison) -> list[str]:
     """Everything the comparison decides, as sentences: unfinished sweeps first, then a
     verdict per optimizer setting, then the optimizers against each other."""
@@ -425,6 +435,7 @@ def verdict_lines(comparison: Comparison) -> list[str]:
                      "refined between grid points, fitted on log scales):")
         lines += [f"  {along_text(s.along)}" for s in comparison.scaling]
         lines += [f"  {scaling_text(s)}" for s in comparison.scaling]
+    lines += [importance_text(i, name_sweep=several) for i in comparison.importance]
     if comparison.optimizers:
         lines.append("Between optimizers (the best rate of each):")
         lines += [f"  {optimizer_text(o, comparison.metric, name_sweep=several)}"
@@ -623,6 +634,9 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
                        for line in comparison.along],
         "batch_size_scaling": [{**asdict(s), "per_seed": dict(s.per_seed),
                                 "text": scaling_text(s)} for s in comparison.scaling],
+        "importance": [{"sweep": i.sweep, "optimizer": i.optimizer, "points": i.points,
+                        "shares": dict(i.shares), "text": importance_text(i)}
+                       for i in comparison.importance],
         "rows": rows.to_dict("records"),
         "unreadable": list(unreadable),
     }

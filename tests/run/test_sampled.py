@@ -81,3 +81,15 @@ def test_what_tpe_cannot_sample_is_one_line(extra: str, message: str) -> None:
         text = TPE.replace("training: {epochs: 2}", "training: {epochs: 2, batch_size: [32, 64]}")
     with pytest.raises(ConfigError, match=message):
         parse_config(text)
+
+
+def test_compare_says_which_sampled_setting_matters(tmp_path: Path) -> None:
+    from lrlab.present.render import verdict_lines
+
+    report = run_sweep(parse_config(TPE), runs_dir=tmp_path,
+                       backend=ArithmeticBackend(accuracy=peaked))
+    (found,) = report.comparison.importance
+    assert found.points == 20 and found.shares[0][0] == "learning_rate"
+    assert found.share("momentum") < 0.2  # the accuracy ignores it
+    assert any(line.startswith("Importance (sgd, PED-ANOVA over 20 points")
+               for line in verdict_lines(report.comparison))
