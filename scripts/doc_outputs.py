@@ -256,6 +256,27 @@ def halving(runs: Path) -> dict[str, str]:
     return {"halving-study.txt": study.rstrip("\n")}
 
 
+def tpe(runs: Path) -> dict[str, str]:
+    """configs/mnist-tpe.yaml (24 points) against 64 Sobol points of the same space (a
+    few minutes on 2 cores, both kept in runs/docs/tpe)."""
+    chosen = ROOT / "configs" / "mnist-tpe.yaml"
+    sobol = runs / "mnist-sobol-64.yaml"
+    sobol.write_text(chosen.read_text().replace("name: mnist-tpe", "name: mnist-sobol-64")
+                     .replace("sampler: tpe", "sampler: sobol")
+                     .replace("points: 24", "points: 64"))
+    tpe_dir, sobol_dir = _kept("tpe", chosen), _kept("tpe", sobol)
+    study = subprocess.run([sys.executable, "scripts/tpe_study.py", "--sobol", str(sobol_dir),
+                            "--tpe", str(tpe_dir)], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout
+    compared, _ = lrlab("compare", str(sobol_dir), "--no-plots")
+    lines = compared.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Importance ("))
+    end = next(i for i in range(start + 1, len(lines))
+               if lines[i].startswith(("Method:", "Between", "Importance (", "plot:")))
+    importance = lines[start:end]
+    return {"tpe-study.txt": study.rstrip("\n"), "importance.txt": "\n".join(importance)}
+
+
 def _tidy(printed: str, runs: Path) -> str:
     """Paths as a reader's own run would show them: ``runs/...``, not the scratch folder."""
     text = printed.rstrip("\n").replace(str(runs) + "/", "runs/")
@@ -307,7 +328,7 @@ def engines(runs: Path) -> dict[str, str]:
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
-    "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving,
+    "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "tpe": tpe,
     "waits": waits,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}
 
