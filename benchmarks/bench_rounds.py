@@ -15,6 +15,7 @@ costs beyond its training shows. Prints seconds per round and the ratio; asserts
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import tempfile
@@ -24,7 +25,6 @@ from unittest import mock
 import lrlab.run.settle as settle
 from lrlab.experiment.config import parse_config
 from lrlab.run.backends import LocalBackend
-from lrlab.run.sessions import SweepSessions
 
 CONFIG = """
 name: rounds
@@ -37,39 +37,38 @@ sweep:
 """
 
 
-class SessionPerRound(SweepSessions):
-    """Lrlab before: nothing kept from one round's sweep to the next."""
+class Counting(LocalBackend):
+    """The local backend, counting the sessions it starts (each starts its workers)."""
 
-    def session(self, key, start):  # type: ignore[no-untyped-def]
-        self.release()
-        self.datasets.clear()
-        self.networks.clear()
-        return super().session(key, start)
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = 0
 
-    def holds(self, key: object) -> bool:
-        return False
+    def session(self, groups, **kwargs):  # type: ignore[no-untyped-def]
+        self.started += 1
+        return super().session(groups, **kwargs)
 
 
 def settle_seconds(kept: bool) -> tuple[float, int, int]:
-    """Seconds, rounds and backend sessions of one adaptive sweep."""
+    """Seconds, rounds and backend sessions of one adaptive sweep. Before: every round's
+    sweep without the run's sessions, so that it starts its own, as lrlab did."""
+    real = settle.run_sweep
+
+    def alone(*args, sessions=None, **kwargs):  # type: ignore[no-untyped-def]
+        return real(*args, **kwargs)
+
+    backend = Counting()
     with tempfile.TemporaryDirectory() as runs:
-        opened = []
-
-        class Counting(SweepSessions if kept else SessionPerRound):  # type: ignore[misc]
-            def session(self, key, start):  # type: ignore[no-untyped-def]
-                before = self.opened
-                found = super().session(key, start)
-                opened.extend([1] * (self.opened - before))
-                return found
-
         started = time.perf_counter()
-        with mock.patch.object(settle, "SweepSessions", Counting):
-            report = settle.run_settle(parse_config(CONFIG), runs_dir=runs,
-                                       backend=LocalBackend(), argv=["bench"])
+        with contextlib.ExitStack() as patched:
+            if not kept:
+                patched.enter_context(mock.patch.object(settle, "run_sweep", alone))
+            report = settle.run_settle(parse_config(CONFIG), runs_dir=runs, backend=backend,
+                                       argv=["bench"])
         elapsed = time.perf_counter() - started
         record = json.loads((report.run_dir / "settle.json").read_text())
         rounds = sum(1 for r in record["rounds"] if r["added"])  # each one more sweep
-    return elapsed, rounds, len(opened)
+    return elapsed, rounds, backend.started
 
 
 def main() -> None:

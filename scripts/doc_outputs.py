@@ -313,6 +313,12 @@ def waits(runs: Path) -> dict[str, str]:
     return {"waits.txt": _benchmark("bench_waits.py")}
 
 
+def rounds(runs: Path) -> dict[str, str]:
+    """An adaptive sweep's rounds in one backend session against a session a round:
+    ``benchmarks/bench_rounds.py``."""
+    return {"rounds.txt": _benchmark("bench_rounds.py")}
+
+
 def floor(runs: Path) -> dict[str, str]:
     """Training against the arithmetic floor, per model and batch size:
     ``benchmarks/bench_floor.py``."""
@@ -329,7 +335,7 @@ STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "tpe": tpe,
-    "waits": waits,
+    "waits": waits, "rounds": rounds,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +97,58 @@ def test_compare_says_which_sampled_setting_matters(tmp_path: Path) -> None:
     assert found.share("momentum") < 0.2  # the accuracy ignores it
     assert any(line.startswith("Importance (sgd, PED-ANOVA over 20 points")
                for line in verdict_lines(report.comparison))
+
+
+KILLED = """
+name: killed-tpe
+data: {dataset: synthetic, train_limit: 3000, validation: 200, test_limit: 200}
+model: {hidden: [64]}
+training: {epochs: 3, batch_size: 32}
+sweep:
+  seeds: [0, 1]
+  sampler: tpe
+  points: 14
+  optimizers:
+    - {name: sgd, learning_rates: {low: 1.0e-3, high: 3}, momentum: {low: 0.0, high: 0.9}}
+"""
+
+
+def lrlab(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lrlab", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def run_files(run_dir: Path) -> dict[str, object]:
+    """Each trial's status and history but for times, and the points drawn."""
+    found: dict[str, object] = {"design": design(run_dir)}
+    for trial in sorted((run_dir / "trials").iterdir()):
+        result = json.loads((trial / "result.json").read_text())
+        history = (trial / "history.csv").read_text().splitlines()
+        found[trial.name] = (result["status"],
+                             [",".join(line.split(",")[:-1]) for line in history])
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("points_done", [2, 11], ids=["random-start", "modelled"])
+def test_kill_9_during_a_tpe_sweep_resumes_to_the_same_points_and_numbers(
+        tmp_path: Path, points_done: int) -> None:
+    config = tmp_path / "killed.yaml"
+    config.write_text(KILLED)
+    whole = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "whole"))
+    assert whole.wait() == 0, whole.stderr.read()
+    (whole_dir,) = (tmp_path / "whole").iterdir()
+    killed = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "killed"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and killed.poll() is None:
+        found = list((tmp_path / "killed").glob("*/design.json"))
+        if found and len(json.loads(found[0].read_text() or "{}").get("units", [])) > points_done:
+            break
+        time.sleep(0.005)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    (run_dir,) = (tmp_path / "killed").iterdir()
+    assert len(design(run_dir)["units"]) < 14, "killed too late to test anything"
+    resumed = lrlab("sweep", str(config), "--resume", str(run_dir))
+    assert resumed.wait() == 0, resumed.stderr.read()
+    assert run_files(run_dir) == run_files(whole_dir)
