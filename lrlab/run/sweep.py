@@ -540,8 +540,10 @@ class _Recorder:
     def prune(self, trial: Trial) -> None:
         result, _ = self.result(trial)
         if result is not None:
-            self._write(trial, dataclasses.replace(result, status=TrialStatus.PRUNED))
+            # Its state first: a kill between the two leaves it paused, and the decision
+            # on record prunes it again.
             self._store.remove_checkpoint(trial.trial_id)
+            self._write(trial, dataclasses.replace(result, status=TrialStatus.PRUNED))
 
     def checkpoint(self, trial: Trial, *, epoch: int) -> tuple[Any, ...] | None:
         return self._store.read_checkpoint(trial.trial_id, epoch=epoch)
@@ -641,4 +643,6 @@ def _kept_rows(store: RunStore, trials: Sequence[Trial],
             continue
         if result is not None and result.status.kept:
             rows[trial.trial_id] = result.row(trial.params())
+        if result is not None and result.status.settled:
+            store.remove_checkpoint(trial.trial_id)  # one a kill left behind
     return rows

@@ -283,8 +283,9 @@ def lrlab(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def kill_when(process: subprocess.Popen, runs: Path, moment) -> Path:
-    """SIGKILL ``process`` once ``moment(run_dir)`` holds (or it ends); its run directory."""
+def killed_at(command: list[str], runs: Path, moment) -> None:
+    """Run ``lrlab COMMAND`` and SIGKILL it once ``moment(run_dir)`` holds (or it ends)."""
+    process = lrlab(*command)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         found = list(runs.glob("*/trials"))
@@ -293,31 +294,29 @@ def kill_when(process: subprocess.Popen, runs: Path, moment) -> Path:
         time.sleep(0.005)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    (run_dir,) = runs.iterdir()
-    return run_dir
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment", [
-    lambda run: len(list(run.glob("trials/*/checkpoint.npz"))) >= 4,  # in the first rung
-    lambda run: (run / HALVING_FILE).exists(),  # between a decision and its pruned trials
-    lambda run: any("pruned" in p.read_text() for p in run.glob("trials/*/result.json"))
-    and len(list(run.glob("trials/*/result.json"))) < 12,  # a promoted trial going on
-], ids=["first-rung", "decided", "second-rung"])
-def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(tmp_path: Path,
-                                                               moment) -> None:
+def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(tmp_path: Path) -> None:
+    # Killed in the first rung, between a decision and its pruned trials, and while a
+    # promoted trial goes on; resumed after each.
+    whole = run_sweep(parse_config(KILLED), runs_dir=tmp_path / "whole",
+                      backend=LocalBackend(workers=2))
     config = tmp_path / "killed.yaml"
     config.write_text(KILLED)
-    whole = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "whole"),
-                  "--workers", "2")
-    assert whole.wait() == 0, whole.stderr.read()
-    (whole_dir,) = (tmp_path / "whole").iterdir()
-    run_dir = kill_when(lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "killed"),
-                              "--workers", "2"), tmp_path / "killed", moment)
+    runs = tmp_path / "killed"
+    killed_at(["sweep", str(config), "--runs-dir", str(runs), "--workers", "2"], runs,
+              lambda run: len(list(run.glob("trials/*/checkpoint.npz"))) >= 4)
+    (run_dir,) = runs.iterdir()
+    for moment in (lambda run: (run / HALVING_FILE).exists(),
+                   lambda run: any("pruned" in p.read_text()
+                                   for p in run.glob("trials/*/result.json"))):
+        killed_at(["sweep", str(config), "--resume", str(run_dir), "--workers", "2"], runs,
+                  moment)
     completed = [p for p in run_dir.glob("trials/*/result.json")
                  if json.loads(p.read_text())["status"] == "completed"]
     assert len(completed) < 3, "killed too late to test anything"
     resumed = lrlab("sweep", str(config), "--resume", str(run_dir), "--workers", "2")
     assert resumed.wait() == 0, resumed.stderr.read()
-    assert files(run_dir) == files(whole_dir)
+    assert files(run_dir) == files(whole.run_dir)
     assert not list(run_dir.glob("trials/*/checkpoint.npz"))

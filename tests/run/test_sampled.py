@@ -17,6 +17,7 @@ from helpers import ArithmeticBackend
 
 from lrlab.errors import ConfigError
 from lrlab.experiment.config import parse_config
+from lrlab.run.backends import LocalBackend
 from lrlab.run.sweep import run_sweep
 from lrlab.rundir.loading import scan_runs
 
@@ -130,25 +131,29 @@ def run_files(run_dir: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("points_done", [2, 11], ids=["random-start", "modelled"])
 def test_kill_9_during_a_tpe_sweep_resumes_to_the_same_points_and_numbers(
-        tmp_path: Path, points_done: int) -> None:
+        tmp_path: Path) -> None:
+    # Killed in the random start (after point 3) and among the modelled points (after
+    # point 12), resumed after each.
+    whole = run_sweep(parse_config(KILLED), runs_dir=tmp_path / "whole",
+                      backend=LocalBackend(workers=2))
     config = tmp_path / "killed.yaml"
     config.write_text(KILLED)
-    whole = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "whole"))
-    assert whole.wait() == 0, whole.stderr.read()
-    (whole_dir,) = (tmp_path / "whole").iterdir()
-    killed = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "killed"))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and killed.poll() is None:
-        found = list((tmp_path / "killed").glob("*/design.json"))
-        if found and len(json.loads(found[0].read_text() or "{}").get("units", [])) > points_done:
-            break
-        time.sleep(0.005)
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
-    (run_dir,) = (tmp_path / "killed").iterdir()
+    runs = tmp_path / "killed"
+    command = ["sweep", str(config), "--runs-dir", str(runs)]
+    for points_done in (3, 12):
+        killed = lrlab(*command)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and killed.poll() is None:
+            found = list(runs.glob("*/design.json"))
+            if found and len(design(found[0].parent)["units"]) > points_done:
+                break
+            time.sleep(0.005)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        (run_dir,) = runs.iterdir()
+        command = ["sweep", str(config), "--resume", str(run_dir)]
     assert len(design(run_dir)["units"]) < 14, "killed too late to test anything"
-    resumed = lrlab("sweep", str(config), "--resume", str(run_dir))
+    resumed = lrlab(*command)
     assert resumed.wait() == 0, resumed.stderr.read()
-    assert run_files(run_dir) == run_files(whole_dir)
+    assert run_files(run_dir) == run_files(whole.run_dir)
