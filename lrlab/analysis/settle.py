@@ -7,6 +7,7 @@ A round does one of two things, in this order:
    names (:func:`lrlab.analysis.axes.next_rate_beyond`: the grid's own spacing at that
    end, at most a decade), with the seeds of the rate at that end. Upward this goes on
    until a rate fails (diverges or stalls); downward until a rate below the best is worse.
+   Where no rate learns, downward, unless every rate is too small: then upward.
 2. **Seeds**: every setting takes a look (see :mod:`lrlab.analysis.sequential`): its best
    rate's rivals are called separated, equivalent or open, and the best and its open
    rivals get the seeds of the next look. A setting is settled when no rival is open, and
@@ -58,6 +59,9 @@ class SettingState:
     rates: dict[float, RateState]
     higher_is_better: bool = True
     sampled: bool = False  # its rates were drawn from a range: no grid spacing to extend
+    # Every rate too small (stayed at its baseline with its units alive: the one judge's
+    # "too small"): a range to widen upward, not down.
+    too_small: bool = False
 
     def learners(self) -> dict[float, dict[int, float]]:
         return {r: s.values for r, s in sorted(self.rates.items()) if not s.fails}
@@ -88,6 +92,10 @@ def setting_states(frame: pd.DataFrame, *, metric: str, at: str | int = "best"
     sampled = any("learning_rate" in c for c in frame.attrs.get(SAMPLED_ATTR, {}).values())
     comparison = compare_runs(frame, metric=metric, at=at)
     others = comparison.setting_columns
+    small = {v.label: {r for r, found in v.failures
+                       if any(f.reason == "too_small" for f in found)} == {
+        v.best_learning_rate, *(c.learning_rate for c in v.versus_best)}
+             for v in comparison.verdicts if not v.learns}
     states = []
     for key, group in values.groupby(["optimizer", *others], dropna=False, sort=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -103,7 +111,8 @@ def setting_states(frame: pd.DataFrame, *, metric: str, at: str | int = "best"
             rates[float(rate)] = RateState(float(rate), by_seed, fails,
                                            str(trials["trial_id"].iloc[0]))
         states.append(SettingState(str(label), rates,
-                                   comparison.objective.higher_is_better(metric), sampled))
+                                   comparison.objective.higher_is_better(metric), sampled,
+                                   too_small=small.get(str(label), False)))
     return states
 
 
@@ -141,8 +150,9 @@ def _extend(state: SettingState, extended: Mapping[tuple[str, str], int],
                        sampled=False)
     whys: dict[str, dict[str, Any]] = {
         e.side: {"edge": e.what, "rate": e.rate, "side": e.side} for e in edges}
-    if not learners:
-        whys["low"] = {"edge": None}  # no rate learns
+    if not learners:  # no rate learns: too small, or too large
+        whys["high" if state.too_small else "low"] = {"edge": None,
+                                                      "too_small": state.too_small}
     for direction, side in (("up", "high"), ("down", "low")):
         if side not in whys:
             continue

@@ -24,7 +24,9 @@ def why_text(decision: Mapping[str, Any]) -> str:
     """Why a decision was taken, from its facts."""
     why = decision["why"]
     if decision.get("action") in ("extend", "stop extending"):
-        if why.get("edge") is None:
+        if why.get("edge") is None and why.get("too_small"):
+            text = "no rate learns: every one is too small (stayed at its baseline)"
+        elif why.get("edge") is None:
             text = "no rate learns: every one diverged or stalled on a seed"
         else:
             what = "best rate" if why["edge"] == "best" else "largest rate that learns"

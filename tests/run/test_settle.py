@@ -94,6 +94,18 @@ def test_a_best_rate_at_the_edge_widens_the_range_until_a_rate_beyond_fails(
     assert record["rounds"][-1]["decisions"][0]["best"] == 0.1
 
 
+def test_where_every_rate_is_too_small_the_range_widens_upward(tmp_path: Path) -> None:
+    # 1e-5 and 1e-4 stay at chance with nothing dead: too small, so the rates added go up
+    # (a range where every rate diverged widens down).
+    report = run_settle(config([0.00001, 0.0001]), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=noisy(0.1)),
+                        options=SettleOptions(max_seeds=2))
+    record = json.loads((report.run_dir / SETTLE_FILE).read_text())
+    first = decisions(record, "extend")[0]
+    assert (first["direction"], first["learning_rate"]) == ("up", 0.001)
+    assert first["why"] == "no rate learns: every one is too small (stayed at its baseline)"
+
+
 def test_extending_stops_after_three_rates_beyond_the_grid(tmp_path: Path) -> None:
     report = run_settle(config([0.0001, 0.001]), runs_dir=tmp_path,
                         backend=ArithmeticBackend(accuracy=noisy(10.0, width=9)),
