@@ -62,7 +62,9 @@ class RunStatus:
 
     @property
     def finished(self) -> int:
-        return sum(self.counts.get(status, 0) for status in FINISHED_STATUSES)
+        """Trials with nothing left to train: finished, or dropped by halving."""
+        return sum(self.counts.get(status, 0)
+                   for status in (*FINISHED_STATUSES, TrialStatus.PRUNED.value))
 
     @property
     def pending(self) -> int | None:

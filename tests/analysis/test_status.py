@@ -143,3 +143,23 @@ def test_a_writer_on_another_host_is_shown_as_what_is_known(tmp_path: Path,
     assert lines[2] == ("trials: 1 of 3 finished (1 completed, 1 running or left unfinished, "
                         "1 pending)")
     assert datetime.now(timezone.utc) >= status.last_written
+
+
+def test_a_halving_sweeps_pruned_trials_count_as_finished(tmp_path: Path) -> None:
+    from helpers import ArithmeticBackend
+
+    from lrlab.run.sweep import run_sweep
+
+    config = parse_config("""
+name: halved
+data: {dataset: synthetic, train_limit: 200, validation: 100, test_limit: 100}
+training: {epochs: 4}
+sweep:
+  seeds: [0, 1, 2]
+  optimizers: [{name: sgd, learning_rates: [0.0001, 0.1, 10.0]}]
+  halving: {min_epochs: 1, reduction: 2}
+""")
+    report = run_sweep(config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    status = read_status(report.run_dir)
+    assert status.finished == 9 and status.counts["pruned"] > 0
+    assert "trials: 9 of 9 finished (" in "\n".join(status_lines(status))
