@@ -176,7 +176,15 @@ def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
         trials = [trial for experiment in experiments for trial in experiment.trials]
     except (LrlabError, ValueError):
         return None
-    frame = pd.DataFrame([{"trial_id": t.trial_id, **t.params()} for t in trials])
+    rows = [{"trial_id": t.trial_id, **t.params()} for t in trials]
+    if config.sweep.model_based:
+        # The points a model-based sampler has yet to ask for: their settings are
+        # unknown until then, but not that each optimizer trains one per seed.
+        rows += [{"trial_id": f"unasked-{entry.name}-{point}-s{seed}",
+                  "optimizer": entry.name, "seed": seed}
+                 for point in range(len(design.units), config.points)
+                 for entry in config.sweep.optimizers for seed in config.sweep.seeds]
+    frame = pd.DataFrame(rows)
     if "schedule" in frame:
         frame["schedule"] = frame["schedule"].fillna("constant")
     return frame

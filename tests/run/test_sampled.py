@@ -157,3 +157,11 @@ def test_kill_9_during_a_tpe_sweep_resumes_to_the_same_points_and_numbers(
     resumed = lrlab(*command)
     assert resumed.wait() == 0, resumed.stderr.read()
     assert run_files(run_dir) == run_files(whole.run_dir)
+
+
+def test_a_tpe_sweep_part_way_reads_as_unfinished(tmp_path: Path) -> None:
+    stopped = run_sweep(parse_config(TPE), runs_dir=tmp_path,
+                        backend=ArithmeticBackend(accuracy=peaked, stop_after=12))
+    (progress,) = stopped.comparison.progress
+    assert progress.planned == 40 and progress.finished == 12
+    assert progress.unfinished and stopped.comparison.provisional
