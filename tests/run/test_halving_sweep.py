@@ -300,23 +300,25 @@ def killed_at(command: list[str], runs: Path, moment) -> None:
 def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(tmp_path: Path) -> None:
     # Killed in the first rung, between a decision and its pruned trials, and while a
     # promoted trial goes on; resumed after each.
+    # One worker in each process: starting worker processes would be most of the time
+    # (a kill -9 of a driver with workers is tests/run/test_run_safety.py's).
     whole = run_sweep(parse_config(KILLED), runs_dir=tmp_path / "whole",
-                      backend=LocalBackend(workers=2))
+                      backend=LocalBackend(workers=1))
     config = tmp_path / "killed.yaml"
     config.write_text(KILLED)
     runs = tmp_path / "killed"
-    killed_at(["sweep", str(config), "--runs-dir", str(runs), "--workers", "2"], runs,
+    killed_at(["sweep", str(config), "--runs-dir", str(runs), "--workers", "1"], runs,
               lambda run: len(list(run.glob("trials/*/checkpoint.npz"))) >= 4)
     (run_dir,) = runs.iterdir()
     for moment in (lambda run: (run / HALVING_FILE).exists(),
                    lambda run: any("pruned" in p.read_text()
                                    for p in run.glob("trials/*/result.json"))):
-        killed_at(["sweep", str(config), "--resume", str(run_dir), "--workers", "2"], runs,
+        killed_at(["sweep", str(config), "--resume", str(run_dir), "--workers", "1"], runs,
                   moment)
     completed = [p for p in run_dir.glob("trials/*/result.json")
                  if json.loads(p.read_text())["status"] == "completed"]
     assert len(completed) < 3, "killed too late to test anything"
-    resumed = lrlab("sweep", str(config), "--resume", str(run_dir), "--workers", "2")
+    resumed = lrlab("sweep", str(config), "--resume", str(run_dir), "--workers", "1")
     assert resumed.wait() == 0, resumed.stderr.read()
     assert files(run_dir) == files(whole.run_dir)
     assert not list(run_dir.glob("trials/*/checkpoint.npz"))
