@@ -257,7 +257,9 @@ def test_without_its_checkpoint_a_paused_trial_retraces_its_epochs(tmp_path: Pat
 
 @pytest.mark.slow
 def test_worker_processes_start_once_for_every_rung(tmp_path: Path) -> None:
-    grid = run_sweep(parse_config(REAL), runs_dir=tmp_path, backend=LocalBackend(workers=1))
+    # Both in worker processes, each with one pinned thread (this process may have started
+    # TensorFlow on more threads, and would sum in another order).
+    grid = run_sweep(parse_config(REAL), runs_dir=tmp_path, backend=LocalBackend(workers=2))
     CountingBackend.sessions = 0
     halving = run_sweep(parse_config(REAL + "  halving: {min_epochs: 1, reduction: 2}\n"),
                         runs_dir=tmp_path, backend=CountingBackend(workers=2))
@@ -301,11 +303,14 @@ def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(tmp_path: Path) -
     # Killed in the first rung, between a decision and its pruned trials, and while a
     # promoted trial goes on; resumed after each.
     # One worker in each process: starting worker processes would be most of the time
-    # (a kill -9 of a driver with workers is tests/run/test_run_safety.py's).
-    whole = run_sweep(parse_config(KILLED), runs_dir=tmp_path / "whole",
-                      backend=LocalBackend(workers=1))
+    # (a kill -9 of a driver with workers is tests/run/test_run_safety.py's). Each run in
+    # a fresh lrlab process, whose one trial thread is pinned as the others' (this test
+    # process may have started TensorFlow on more threads, and sum in another order).
     config = tmp_path / "killed.yaml"
     config.write_text(KILLED)
+    whole = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "whole"), "--workers", "1")
+    assert whole.wait() == 0, whole.stderr.read()
+    (whole_dir,) = (tmp_path / "whole").iterdir()
     runs = tmp_path / "killed"
     killed_at(["sweep", str(config), "--runs-dir", str(runs), "--workers", "1"], runs,
               lambda run: len(list(run.glob("trials/*/checkpoint.npz"))) >= 4)
@@ -320,5 +325,5 @@ def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(tmp_path: Path) -
     assert len(completed) < 3, "killed too late to test anything"
     resumed = lrlab("sweep", str(config), "--resume", str(run_dir), "--workers", "1")
     assert resumed.wait() == 0, resumed.stderr.read()
-    assert files(run_dir) == files(whole.run_dir)
+    assert files(run_dir) == files(whole_dir)
     assert not list(run_dir.glob("trials/*/checkpoint.npz"))

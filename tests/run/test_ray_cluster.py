@@ -357,7 +357,9 @@ sweep:
 def test_a_halving_sweep_on_ray_keeps_its_workers_and_matches_local(
         tmp_path: Path, ray_session) -> None:
     config = parse_config(HALVING)
-    local = run_sweep(config, runs_dir=tmp_path / "local", backend=LocalBackend(workers=1))
+    # Local worker processes, each with one pinned thread, as Ray's (this process may
+    # have started TensorFlow on more threads).
+    local = run_sweep(config, runs_dir=tmp_path / "local", backend=LocalBackend(workers=2))
     on_ray = run_sweep(config, runs_dir=tmp_path / "ray", backend=RayBackend())
     assert_same_metrics(local.run_dir, on_ray.run_dir)
     for name in ("halving.json",):

@@ -17,7 +17,6 @@ from helpers import ArithmeticBackend
 
 from lrlab.errors import ConfigError
 from lrlab.experiment.config import parse_config
-from lrlab.run.backends import LocalBackend
 from lrlab.run.sweep import run_sweep
 from lrlab.rundir.loading import scan_runs
 
@@ -136,10 +135,13 @@ def test_kill_9_during_a_tpe_sweep_resumes_to_the_same_points_and_numbers(
     # Killed in the random start (after point 3) and among the modelled points (after
     # point 11), resumed after each.
     # One worker, in each process: starting worker processes would be most of the time.
-    whole = run_sweep(parse_config(KILLED), runs_dir=tmp_path / "whole",
-                      backend=LocalBackend(workers=1))
+    # Each run in a fresh lrlab process, whose one trial thread is pinned as the others'
+    # (this test process may have started TensorFlow on more threads).
     config = tmp_path / "killed.yaml"
     config.write_text(KILLED)
+    whole = lrlab("sweep", str(config), "--runs-dir", str(tmp_path / "whole"), "--workers", "1")
+    assert whole.wait() == 0, whole.stderr.read()
+    (whole_dir,) = (tmp_path / "whole").iterdir()
     runs = tmp_path / "killed"
     command = ["sweep", str(config), "--runs-dir", str(runs), "--workers", "1"]
     for points_done in (3, 11):
@@ -157,7 +159,7 @@ def test_kill_9_during_a_tpe_sweep_resumes_to_the_same_points_and_numbers(
     assert len(design(run_dir)["units"]) < 13, "killed too late to test anything"
     resumed = lrlab(*command)
     assert resumed.wait() == 0, resumed.stderr.read()
-    assert run_files(run_dir) == run_files(whole.run_dir)
+    assert run_files(run_dir) == run_files(whole_dir)
 
 
 def test_a_tpe_sweep_part_way_reads_as_unfinished(tmp_path: Path) -> None:
