@@ -145,9 +145,11 @@ class ArithmeticBackend:
             trains_here = False  # so that no TensorFlow is imported to describe the devices
 
             def run(self, events, rounds=None) -> None:
+                from lrlab.run.backends.base import as_work
                 from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
 
-                for group in groups if rounds is None else rounds:
+                work = as_work(rounds, groups)
+                while (group := work.take()) is not None:
                     last = min(group.until or training.epochs, training.epochs)
                     for trial in group.recorded:
                         if len(backend.trained) == backend.stop_after:

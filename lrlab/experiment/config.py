@@ -579,6 +579,9 @@ class HalvingConfig(_Strict):
     min_epochs: Count = 1
     reduction: Annotated[int, BeforeValidator(_not_bool), Field(ge=2)] = 3
     alpha: Annotated[float, BeforeValidator(_not_bool), Field(gt=0, lt=1)] = 0.05
+    # ASHA: judge a rate at a rung as soon as all its seeds are there, against the rates
+    # judged there before it, instead of waiting for the whole rung.
+    asynchronous: bool = False
 
 
 class SweepConfig(_Strict):

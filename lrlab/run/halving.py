@@ -11,6 +11,13 @@ saves epochs, never changes a number. It is removed once the trial is pruned or 
 halving.json records each rung's decision before any trial is marked pruned, so a kill at
 any moment resumes to the same decisions: one already recorded is applied again, never
 recomputed.
+
+The asynchronous form (ASHA, ``halving.asynchronous``) waits for no rung: a rate is
+judged at a rung as soon as all its seeds have paused there, against the rates judged at
+that rung before it (their values are in halving.json), and promoted or dropped at once,
+while the other trials train on. Which rates a rate meets therefore depends on the order
+results arrive: one worker (or one in-process session) gives the same order every time,
+several workers need not.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from lrlab.experiment.objective import Objective, base_of
 from lrlab.experiment.trials import Trial
 from lrlab.run.scheduler import Book, Planned
 from lrlab.rundir.records import TrialStatus, epoch_record, timestamp
-from lrlab.training import Group, plan_groups
+from lrlab.training import Group, Work, plan_groups
 from lrlab.training.stacks import Resume
 
 
@@ -90,14 +97,196 @@ class HalvingScheduler:
                         book.prune(trial)
 
     def _new_record(self, epochs: int) -> dict[str, Any]:
-        rule = self.rule
-        return {"rule": {"min_epochs": rule.min_epochs, "reduction": rule.reduction,
-                         "alpha": rule.alpha,
-                         "rungs": list(halving.rungs(epochs, min_epochs=rule.min_epochs,
-                                                     reduction=rule.reduction))},
-                "decisions": []}
+        return new_record(self.rule, epochs)
 
 
+def new_record(rule: HalvingConfig, epochs: int) -> dict[str, Any]:
+    """halving.json before any decision: the rule and its rungs."""
+    return {"rule": {"min_epochs": rule.min_epochs, "reduction": rule.reduction,
+                     "alpha": rule.alpha, "asynchronous": rule.asynchronous,
+                     "rungs": list(halving.rungs(epochs, min_epochs=rule.min_epochs,
+                                                 reduction=rule.reduction))},
+            "decisions": []}
+
+
+class AsyncHalvingScheduler:
+    """Asynchronous successive halving (see the module): one round, whose work grows as
+    rates are promoted."""
+
+    def __init__(self, rule: HalvingConfig) -> None:
+        self.rule = rule
+
+    def rounds(self, experiment: Planned, book: Book) -> Iterator[Work]:
+        race = _Race(self.rule, experiment, book)
+        work = Work(on_ended=race.ended)
+        race.start(work)
+        if work:
+            yield work
+
+
+class _Race:
+    """One experiment's asynchronous halving: which trials are out (queued or training,
+    and to which epoch), and, as each comes back, what the rungs can decide.
+
+    At a rung, as Li et al.'s ASHA does, a rate is promoted once it is among the best
+    ``1 / reduction`` of the rates that reached the rung so far (by seed mean); as lrlab's
+    synchronous rung does, it is dropped only on paired evidence (with one seed, only
+    once the rung is complete, by rank); otherwise it waits. Once every rate has reached
+    the rung (or ended before it), the rates still waiting are judged as a synchronous
+    rung would judge them.
+    """
+
+    def __init__(self, rule: HalvingConfig, experiment: Planned, book: Book) -> None:
+        self.rule, self.experiment, self.book = rule, experiment, book
+        self.epochs = experiment.config.training.epochs
+        self.rungs = halving.rungs(self.epochs, min_epochs=rule.min_epochs,
+                                   reduction=rule.reduction)
+        self.key = experiment_key(experiment.trials)
+        self.record = book.read_halving() or new_record(rule, self.epochs)
+        self.settings = _by_setting(experiment.trials)
+        self.out: dict[str, int] = {}  # trial id -> the epoch it trains to
+        self.work = Work()
+        objective = experiment.objective
+        self.column = (objective.verdict if experiment.has_validation
+                       else base_of(objective.verdict))
+
+    def start(self, work: Work) -> None:
+        """Queue every trial not yet trained to the first rung (one that a kill stopped
+        beyond it trains there again, and the recorded decisions take it on), then apply
+        or make the decisions the paused trials await."""
+        self.work = work
+        self._send([t for t in self.experiment.trials if not self._paused_at(t)
+                    and _pending(t, self.rungs[0], self.book)], until=self.rungs[0])
+        for setting in self.settings:
+            self._settle(setting)
+
+    def ended(self, trial: Trial) -> None:
+        self.out.pop(trial.trial_id, None)
+        self._settle(trial.setting.key)
+
+    def _settle(self, setting: str) -> None:
+        """Apply the recorded decisions that paused trials await, then look at each rung
+        where rates wait."""
+        for trial in self.settings[setting]:
+            rung = self._paused_at(trial)
+            entry = self._entry(trial, rung) if rung else None
+            if entry is not None:
+                self._apply([entry], rung)
+        for rung in range(1, len(self.rungs) + 1):
+            self._look(setting, rung)
+
+    def _look(self, setting: str, rung: int) -> None:
+        epoch = self.rungs[rung - 1]
+        waiting = self._waiting(setting, rung)
+        if not waiting:
+            return
+        objective = self.experiment.objective
+        before = [e for e in self.record["decisions"] if e["experiment"] == self.key
+                  and e["setting"] == setting and e["rung"] == rung]
+        met = [halving.RateAtRung(
+            float(e["learning_rate"]),
+            {int(s): math.nan if v is None else float(v) for s, v in e["values"].items()},
+            tuple(e["curve"]), diverged=bool(e["diverged"]), open=False) for e in before]
+        rates = [*met, *waiting]
+        higher = objective.higher_is_better(self.column)
+        decision = halving.decide(rates, higher_is_better=higher, alpha=self.rule.alpha,
+                                  reduction=self.rule.reduction,
+                                  epochs_left=self.epochs - epoch)
+        ids = {t.trial_id for t in self.settings[setting]}
+        complete = not any(until <= epoch for trial_id, until in self.out.items()
+                           if trial_id in ids)
+        dropped = {d.learning_rate: d for d in decision.dropped
+                   if complete or d.by != halving.RANK}
+        promoted = ({r.learning_rate for r in waiting} if complete
+                    else _best_share(rates, higher=higher, reduction=self.rule.reduction))
+        entries = []
+        for rate in waiting:
+            drop = dropped.get(rate.learning_rate)
+            if drop is None and rate.learning_rate not in promoted:
+                continue  # waits for more rates at the rung
+            entries.append({
+                "experiment": self.key, "setting": setting, "rung": rung, "epoch": epoch,
+                "at": timestamp(), "column": self.column, "seeds": decision.seeds,
+                "by": decision.by, "learning_rate": rate.learning_rate,
+                "values": {str(s): v if math.isfinite(v) else None
+                           for s, v in rate.values.items()},
+                "curve": list(rate.curve), "diverged": rate.diverged,
+                "racing": sorted(r.learning_rate for r in rates),
+                "complete": complete,
+                "dropped": [] if drop is None else [drop.to_dict()],
+                "guarded": [r for r in decision.guarded if r == rate.learning_rate]})
+        if entries:
+            self.record["decisions"].extend(entries)
+            self.book.write_halving(self.record)  # before any trial is marked
+            self._apply(entries, rung)
+
+    def _waiting(self, setting: str, rung: int) -> list[halving.RateAtRung]:
+        """The rates of ``setting`` whose trials have all come back, some paused at
+        ``rung`` with no decision there yet."""
+        by_rate: dict[float, list[Trial]] = {}
+        for trial in self.settings[setting]:
+            by_rate.setdefault(trial.learning_rate, []).append(trial)
+        found = []
+        for trials in by_rate.values():
+            if any(t.trial_id in self.out for t in trials) or not any(
+                    self._paused_at(t) == rung and self._entry(t, rung) is None
+                    for t in trials):
+                continue
+            found += _rates_at(trials, self.book, column=self.column,
+                               epoch=self.rungs[rung - 1], objective=self.experiment.objective)
+        return found
+
+    def _apply(self, entries: Sequence[dict[str, Any]], rung: int) -> None:
+        """Prune or promote the trials paused at ``rung`` of each entry's rate."""
+        promoted = []
+        for entry in entries:
+            for trial in self.settings[entry["setting"]]:
+                if (trial.learning_rate != entry["learning_rate"]
+                        or self._paused_at(trial) != rung):
+                    continue
+                if entry["dropped"]:
+                    self.book.prune(trial)
+                else:
+                    promoted.append(trial)
+        if promoted:
+            # Promotions go first: ASHA finishes what it started before widening the race.
+            self._send(promoted, until=self.rungs[rung] if rung < len(self.rungs) else None,
+                       first=True)
+
+    def _send(self, trials: list[Trial], *, until: int | None, first: bool = False) -> None:
+        if not trials:
+            return
+        for trial in trials:
+            self.out[trial.trial_id] = until or self.epochs
+        self.work.add(plan_groups(trials, done=(), stacking=self.experiment.config.training
+                                  .stacks, until=until, resume=_resumable(trials, self.book)),
+                      first=first)
+
+    def _paused_at(self, trial: Trial) -> int:
+        """The rung (1, 2, ...) at which ``trial`` is paused; 0: it is not."""
+        if trial.trial_id in self.out:
+            return 0
+        result, _ = self.book.result(trial)
+        if result is None or result.status is not TrialStatus.PAUSED:
+            return 0
+        return self.rungs.index(result.epochs) + 1 if result.epochs in self.rungs else 0
+
+    def _entry(self, trial: Trial, rung: int) -> dict[str, Any] | None:
+        """The decision recorded for ``trial``'s rate at ``rung``, if any."""
+        return next((e for e in self.record["decisions"] if e["experiment"] == self.key
+                     and e["setting"] == trial.setting.key and e["rung"] == rung
+                     and e.get("learning_rate") == trial.learning_rate), None)
+
+
+def _best_share(rates: Sequence[halving.RateAtRung], *, higher: bool,
+                reduction: int) -> set[float]:
+    """ASHA's promotable rates: the best ``floor(n / reduction)`` of the ``n`` rates at a
+    rung, by seed mean (none while fewer than ``reduction`` have come)."""
+    sign = 1.0 if higher else -1.0
+    racing = [r for r in rates if not r.diverged and r.values
+              and all(math.isfinite(v) for v in r.values.values())]
+    ranked = sorted(racing, key=lambda r: -sign * float(np.mean(list(r.values.values()))))
+    return {r.learning_rate for r in ranked[:len(rates) // reduction]}
 def experiment_key(trials: Sequence[Trial]) -> str:
     """A short, stable name of the experiment the trials share (their context)."""
     context = json.dumps(list(trials[0].context) if trials else [], sort_keys=True,

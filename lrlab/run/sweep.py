@@ -43,7 +43,7 @@ from lrlab.present.render import failure_detail
 from lrlab.run.backends import Backend, LocalBackend
 from lrlab.run.backends.base import reserved
 from lrlab.run.environment import collect_environment
-from lrlab.run.halving import HalvingScheduler
+from lrlab.run.halving import AsyncHalvingScheduler, HalvingScheduler
 from lrlab.run.sampled import ModelBasedScheduler
 from lrlab.run.scheduler import GridScheduler, Scheduler
 from lrlab.run.sessions import SweepSessions
@@ -68,7 +68,7 @@ from lrlab.rundir.store import (
     TRIALS_DIR,
     RunStore,
 )
-from lrlab.training import Group, check_network, check_objective, plan_groups
+from lrlab.training import Group, Work, check_network, check_objective, plan_groups
 from lrlab.training.data import Dataset, load_dataset
 from lrlab.training.loop import check_stopping
 
@@ -294,7 +294,9 @@ def _scheduler(config: ExperimentConfig) -> Scheduler:
     if config.sweep.model_based:
         return ModelBasedScheduler(config)
     halving = config.sweep.halving
-    return HalvingScheduler(halving) if halving is not None else GridScheduler()
+    if halving is None:
+        return GridScheduler()
+    return AsyncHalvingScheduler(halving) if halving.asynchronous else HalvingScheduler(halving)
 
 
 def _train(todo: Sequence[_Ready], sessions: SweepSessions, backend: Backend,
@@ -315,11 +317,11 @@ def _run_rounds(session: Any, experiment: _Ready, scheduler: Scheduler,
     """Every round the scheduler asks of ``experiment``, in one backend session."""
     try:
         for groups in scheduler.rounds(experiment, recorder):
-            recorder.round_started()
-            session.run(recorder, groups)
+            work = groups if isinstance(groups, Work) else Work(groups)
+            recorder.round_started(work)
+            session.run(recorder, work)
             recorder.round_ended()
-            if recorder.stopped is None and recorder.missing(
-                    [trial for group in groups for trial in group.recorded]):
+            if recorder.stopped is None and recorder.missing(work.given):
                 # A stop before the trials in progress had started (short trials, many
                 # of them): none is recorded as interrupted, yet the round ended early.
                 recorder.stopped = "interrupted"
@@ -443,6 +445,7 @@ class _Recorder:
         self._this_round: set[str] = set()  # trials that ended in the current round
         # The epochs of the trials this round resumes from their checkpoints.
         self._resuming: dict[str, list[EpochRecord]] = {}
+        self._work = Work()  # the round's: told of each trial that ends
         self.stopped: str | None = None  # how a stop from outside was named, if any
         self.engines: list[dict[str, Any]] = []
         self.compile_seconds: float | None = None
@@ -452,8 +455,9 @@ class _Recorder:
     def rows(self) -> list[dict[str, Any]]:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
 
-    def round_started(self) -> None:
+    def round_started(self, work: Work) -> None:
         self._this_round.clear()
+        self._work = work
 
     def round_ended(self) -> None:
         self._resuming.clear()  # as the scheduler said for this round only
@@ -515,6 +519,8 @@ class _Recorder:
         elif outcome.status.settled:
             self._store.remove_checkpoint(trial_id)
         self._write(trial, result)
+        if self.stopped is None:
+            self._work.ended(trial)  # an asynchronous scheduler may promote it now
 
     def _write(self, trial: Trial, result: TrialResult) -> None:
         self._store.write_result(result)

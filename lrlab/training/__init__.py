@@ -17,8 +17,8 @@ from lrlab.training.engine import Engine, EpochPlan, Split
 from lrlab.training.factory import build_engine, check_network, check_objective, make_trainer
 from lrlab.training.loop import Trainer, TrialEvent, epoch_order
 from lrlab.training.range_test import ramp_losses
-from lrlab.training.stacks import Group, plan_groups
+from lrlab.training.stacks import Group, Work, plan_groups
 
 __all__ = ["Engine", "EpochPlan", "Group", "Split", "Trainer", "TrialEvent", "build_engine",
            "check_network", "check_objective",
-           "epoch_order", "make_trainer", "plan_groups", "ramp_losses"]
+           "epoch_order", "make_trainer", "plan_groups", "ramp_losses", "Work"]

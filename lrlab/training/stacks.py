@@ -14,7 +14,8 @@ fresh sweep would give them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,55 @@ class Group:
         """The same group, recording only ``trial_ids`` (a retry of what did not finish)."""
         return Group(self.trials, self.pending & frozenset(trial_ids), self.until,
                      self.resume)
+
+
+class Work:
+    """The groups of one round, in the order they are to train; more may come while the
+    round runs: a scheduler that decides as results arrive (asynchronous halving) adds a
+    promoted trial's next stretch when it hears, through :meth:`ended`, that the trial
+    paused. A session takes a group whenever a worker is free, and runs until the work is
+    gone and no worker holds any."""
+
+    def __init__(self, groups: Iterable[Group] = (), *,
+                 on_ended: Callable[[Trial], None] | None = None) -> None:
+        self._queued: deque[Group] = deque(groups)
+        self._on_ended = on_ended
+        self._given = list(self._queued)
+
+    @property
+    def given(self) -> list[Trial]:
+        """Every trial the round was given to record, however it was queued."""
+        return [trial for group in self._given for trial in group.recorded]
+
+    def take(self) -> Group | None:
+        """The next group to train (None: none queued now)."""
+        return self._queued.popleft() if self._queued else None
+
+    def take_all(self) -> list[Group]:
+        found = list(self._queued)
+        self._queued.clear()
+        return found
+
+    def put_back(self, group: Group) -> None:
+        """A group a worker could not take: first again."""
+        self._queued.appendleft(group)
+
+    def add(self, groups: Iterable[Group], *, first: bool = False) -> None:
+        """More groups: at the end, or (``first``) before every queued one, in order."""
+        groups = list(groups)
+        self._given += groups
+        if first:
+            self._queued.extendleft(reversed(list(groups)))
+        else:
+            self._queued.extend(groups)
+
+    def ended(self, trial: Trial) -> None:
+        """The runner recorded ``trial``'s end (finished, paused, failed) this round."""
+        if self._on_ended is not None:
+            self._on_ended(trial)
+
+    def __len__(self) -> int:
+        return len(self._queued)
 
 
 def plan_groups(trials: Sequence[Trial], *, done: Collection[str], stacking: bool,

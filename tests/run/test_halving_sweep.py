@@ -75,7 +75,7 @@ def test_halving_trains_a_fraction_of_the_grid_and_compare_never_ranks_a_dropped
     assert set(statuses.values()) == {"completed", "pruned"}
     record = json.loads((report.run_dir / HALVING_FILE).read_text())
     assert record["rule"] == {"min_epochs": 1, "reduction": 3, "alpha": 0.05,
-                              "rungs": [1, 3]}
+                              "asynchronous": False, "rungs": [1, 3]}
     first = record["decisions"][0]
     assert (first["rung"], first["epoch"], first["by"], first["seeds"]) == (1, 1, "paired", 3)
     dropped = {d["learning_rate"] for d in first["dropped"]}
@@ -227,11 +227,12 @@ class Epochs(SweepObserver):
         self.trained += 1
 
 
+@pytest.mark.parametrize("form", ["", ", asynchronous: true"])
 def test_a_promoted_trial_goes_on_from_its_checkpoint_as_if_never_paused(
-        tmp_path: Path) -> None:
+        tmp_path: Path, form: str) -> None:
     grid = run_sweep(parse_config(REAL), runs_dir=tmp_path, backend=LocalBackend(workers=1))
     epochs = Epochs()
-    halving = run_sweep(parse_config(REAL + "  halving: {min_epochs: 1, reduction: 2}\n"),
+    halving = run_sweep(parse_config(REAL + f"  halving: {{min_epochs: 1, reduction: 2{form}}}\n"),
                         runs_dir=tmp_path, backend=LocalBackend(workers=1), observer=epochs)
     check_retraced(grid.run_dir, halving.run_dir)
     assert any(row["status"] == "pruned" for row in halving.rows)
@@ -260,12 +261,19 @@ def test_worker_processes_start_once_for_every_rung(tmp_path: Path) -> None:
     # Both in worker processes, each with one pinned thread (this process may have started
     # TensorFlow on more threads, and would sum in another order).
     grid = run_sweep(parse_config(REAL), runs_dir=tmp_path, backend=LocalBackend(workers=2))
-    CountingBackend.sessions = 0
-    halving = run_sweep(parse_config(REAL + "  halving: {min_epochs: 1, reduction: 2}\n"),
-                        runs_dir=tmp_path, backend=CountingBackend(workers=2))
-    record = json.loads((halving.run_dir / HALVING_FILE).read_text())
-    assert len(record["decisions"]) == 2 and CountingBackend.sessions == 1
-    check_retraced(grid.run_dir, halving.run_dir)
+    for form in ("", ", asynchronous: true"):
+        CountingBackend.sessions = 0
+        halving = run_sweep(parse_config(
+            REAL + f"  halving: {{min_epochs: 1, reduction: 2{form}}}\n"),
+            runs_dir=tmp_path, backend=CountingBackend(workers=2))
+        record = json.loads((halving.run_dir / HALVING_FILE).read_text())
+        assert CountingBackend.sessions == 1
+        # Synchronous: one decision a rung; asynchronous: one a rate and rung, the
+        # promotions handed to whichever worker is free while the others train.
+        rung_1 = [d.get("learning_rate") for d in record["decisions"] if d["rung"] == 1]
+        assert (sorted(rung_1) == [0.001, 0.1, 1.0]) if form else (len(record["decisions"]) == 2)
+        assert {row["status"] for row in halving.rows} <= {"completed", "pruned"}
+        check_retraced(grid.run_dir, halving.run_dir)
 
 
 KILLED = """
@@ -327,3 +335,59 @@ def test_kill_9_at_any_moment_resumes_to_the_uninterrupted_run(tmp_path: Path) -
     assert resumed.wait() == 0, resumed.stderr.read()
     assert files(run_dir) == files(whole_dir)
     assert not list(run_dir.glob("trials/*/checkpoint.npz"))
+
+
+def asynchronous(seeds=(0, 1, 2)):
+    return config(seeds, halving="{min_epochs: 1, reduction: 3, asynchronous: true}")
+
+
+def test_asynchronous_halving_judges_each_rate_as_it_comes(tmp_path: Path) -> None:
+    backend = ArithmeticBackend(accuracy=noisy)
+    report = run_sweep(asynchronous(), runs_dir=tmp_path, backend=backend)
+    record = json.loads((report.run_dir / HALVING_FILE).read_text())
+    assert record["rule"]["asynchronous"] is True
+    decisions = record["decisions"]
+    # One decision per rate and rung, each against the rates that came before it.
+    assert all(len(d["dropped"]) <= 1 for d in decisions)
+    first = [d for d in decisions if d["rung"] == 1]
+    assert sorted(d["learning_rate"] for d in first) == RATES
+    # Nothing is promoted before `reduction` rates reached the rung (ASHA); a rate is
+    # dropped on paired evidence as soon as it meets a better one.
+    promoted = [d for d in first if not d["dropped"]]
+    assert len(promoted[0]["racing"]) >= 3
+    assert len(first[0]["racing"]) == 2 and first[0]["dropped"]
+    dropped = {d["learning_rate"] for d in decisions if d["dropped"]}
+    assert {0.0001, 10.0} <= dropped and 0.1 not in dropped
+    assert all(d["dropped"][0]["by"] == "paired" for d in decisions if d["dropped"])
+    grid = len(RATES) * 3 * 9
+    assert backend.epochs < 0.6 * grid
+    verdict = report.comparison.verdicts[0]
+    assert verdict.best_learning_rate == 0.1
+    assert not {rate for rate, _ in verdict.pruned} & set(verdict.tied)
+    assert {row["status"] for row in report.rows} == {"completed", "pruned"}
+
+
+def test_asynchronous_halving_with_one_seed_drops_by_rank_only_once_a_rung_is_complete(
+        tmp_path: Path) -> None:
+    report = run_sweep(asynchronous(seeds=(0,)), runs_dir=tmp_path,
+                       backend=ArithmeticBackend(accuracy=noisy))
+    record = json.loads((report.run_dir / HALVING_FILE).read_text())
+    for decision in record["decisions"]:
+        if decision["dropped"] and decision["dropped"][0]["by"] == "rank":
+            assert decision["complete"]
+    assert sum(row["status"] == "completed" for row in report.rows) >= 1
+    assert report.comparison.verdicts[0].best_learning_rate == 0.1
+
+
+@pytest.mark.parametrize("stop_after", [2, 5, 9, 14, 20, 26, 31])
+def test_asynchronous_halving_stopped_anywhere_resumes_to_the_uninterrupted_run(
+        tmp_path: Path, stop_after: int) -> None:
+    whole = run_sweep(asynchronous(), runs_dir=tmp_path / "whole",
+                      backend=ArithmeticBackend(accuracy=noisy))
+    stopped = run_sweep(asynchronous(), runs_dir=tmp_path / "stopped",
+                        backend=ArithmeticBackend(accuracy=noisy, stop_after=stop_after))
+    assert stopped.interrupted
+    resumed = run_sweep(asynchronous(), resume=stopped.run_dir,
+                        backend=ArithmeticBackend(accuracy=noisy))
+    assert not resumed.interrupted
+    assert files(resumed.run_dir) == files(whole.run_dir)

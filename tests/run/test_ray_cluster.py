@@ -368,3 +368,15 @@ def test_a_halving_sweep_on_ray_keeps_its_workers_and_matches_local(
         assert [{k: v for k, v in d.items() if k != "at"} for d in ours] == [
             {k: v for k, v in d.items() if k != "at"} for d in theirs]
     assert {row["status"] for row in on_ray.rows} >= {"pruned", "completed"}
+    # Asynchronous: promotions go to whichever Ray worker is free while others train;
+    # every epoch of every trial is the synchronous run's, as far as both went.
+    eager = run_sweep(parse_config(HALVING.replace("reduction: 2", "reduction: 2, "
+                                                   "asynchronous: true")),
+                      runs_dir=tmp_path / "async", backend=RayBackend())
+    assert {row["status"] for row in eager.rows} <= {"pruned", "completed"}
+    for history in sorted((eager.run_dir / "trials").glob("*/history.csv")):
+        mine = pd.read_csv(history).drop(columns="seconds")
+        theirs = pd.read_csv(local.run_dir / history.relative_to(eager.run_dir)
+                             ).drop(columns="seconds")
+        common = min(len(mine), len(theirs))
+        pd.testing.assert_frame_equal(mine[:common], theirs[:common], check_exact=True)

@@ -19,7 +19,7 @@ from lrlab.errors import LrlabError
 from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import Trial
 from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
-from lrlab.training import Group, Trainer, TrialEvent
+from lrlab.training import Group, Trainer, TrialEvent, Work
 from lrlab.training.data import Dataset
 
 # How a backend makes its Trainer(s): ``factory(dataset, model=..., training=...)``;
@@ -59,9 +59,11 @@ class Session(Protocol):
     description: dict[str, Any]  # what environment.json records about the backend
     trains_here: bool  # whether trials train in this process (so its GPUs matter)
 
-    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
+    def run(self, events: TrialEvents, groups: Sequence[Group] | Work | None = None) -> None:
         """Train every group's pending trials (``groups``, else the session's own),
-        reporting to ``events``. A session runs as many rounds as its runner asks (a
+        reporting to ``events``; a :class:`~lrlab.training.Work` may grow while it runs,
+        and the session takes its groups until none is queued and no worker holds one.
+        A session runs as many rounds as its runner asks (a
         halving sweep's rungs), its workers and their compiled steps kept between them.
         On Ctrl-C, report the trials in progress as interrupted, then return: the runner
         tells the sweep was interrupted."""
@@ -73,6 +75,13 @@ class Backend(Protocol):
         """Get ready to train ``groups`` (each goes whole to one worker, which trains it in
         stacks; later rounds' groups are as many or fewer): fail here (before the runner
         writes anything) if the backend cannot run them; release everything on exit."""
+
+
+def as_work(groups: Sequence[Group] | Work | None, own: Sequence[Group]) -> Work:
+    """A session's round as work to take from: ``groups`` (else the session's ``own``)."""
+    if isinstance(groups, Work):
+        return groups
+    return Work(own if groups is None else groups)
 
 
 def reserved(backend: Backend) -> AbstractContextManager[Any]:

@@ -33,10 +33,11 @@ from lrlab.run.backends.base import (
     GroupProgress,
     TrainerFactory,
     TrialEvents,
+    as_work,
     error_text,
     pin_threads,
 )
-from lrlab.training import Group, make_trainer
+from lrlab.training import Group, Work, make_trainer
 from lrlab.training._keras import keras_backend_loaded
 from lrlab.training.data import Dataset
 
@@ -98,14 +99,15 @@ class _InProcessSession:
         self._trainer: Any = None
         self.description = description
 
-    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
+    def run(self, events: TrialEvents, groups: Sequence[Group] | Work | None = None) -> None:
         # Built here, not in the session: the framework starts only once there is work;
         # kept for the session's later rounds.
         if self._trainer is None:
             self._trainer = self._make_trainer()
             events.engine_ready(self._trainer.engine.describe())
         trainer = self._trainer
-        for group in self._groups if groups is None else groups:
+        work = as_work(groups, self._groups)
+        while (group := work.take()) is not None:
             progress = GroupProgress(group)
             try:
                 for event in trainer.iter_group(group):
@@ -152,12 +154,10 @@ class _ProcessSession:
                 process.start()
                 writer.close()  # the worker's copy is the only one: its death reads as EOF
 
-    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
-        if groups is not None:
-            self._groups = groups
+    def run(self, events: TrialEvents, groups: Sequence[Group] | Work | None = None) -> None:
         self._holding: dict[int, GroupProgress | None] = dict.fromkeys(
             range(len(self._processes)))
-        self._queued = list(range(len(self._groups)))
+        self._work = as_work(groups, self._groups)
         try:
             for number in self._holding:
                 self._hand_out(number)
@@ -182,14 +182,15 @@ class _ProcessSession:
     def _hand_out(self, number: int) -> None:
         """Give worker ``number`` the next queued group, if any."""
         self._holding[number] = None
-        if self._queued and self._processes[number].is_alive():
-            index = self._queued.pop(0)
-            self._holding[number] = GroupProgress(self._groups[index])
-            self._tasks[number].put(self._groups[index])
+        if self._work and self._processes[number].is_alive():
+            group = self._work.take()
+            assert group is not None
+            self._holding[number] = GroupProgress(group)
+            self._tasks[number].put(group)
 
     def _collect(self, events: TrialEvents) -> None:
         unusable, engines = self._unusable, self._engines
-        while self._queued or any(p is not None for p in self._holding.values()):
+        while self._work or any(p is not None for p in self._holding.values()):
             try:
                 number, kind, payload = self._receive()
             except queue.Empty:
@@ -214,11 +215,13 @@ class _ProcessSession:
                 unusable[number] = payload
                 events.notice(f"a local worker could not start ({payload})")
                 if progress is not None:
-                    self._queued.insert(0, self._groups.index(progress.group))
+                    self._work.put_back(progress.group)
                     self._holding[number] = None
                 self._hand_out_to_idle(unusable)
             elif kind == "event" and progress is not None:
                 progress.report(payload, events)
+                if self._work:  # the event added work (a promotion): to idle workers
+                    self._hand_out_to_idle(unusable)
             elif progress is not None:  # the group is done, or training it raised
                 if kind == "failed":
                     progress.failed(events, error=payload)

@@ -35,10 +35,11 @@ from lrlab.run.backends.base import (
     GroupProgress,
     TrainerFactory,
     TrialEvents,
+    as_work,
     error_text,
     pin_threads,
 )
-from lrlab.training import Group, TrialEvent, make_trainer
+from lrlab.training import Group, TrialEvent, Work, make_trainer
 from lrlab.training._native_stderr import held_native_stderr
 from lrlab.training.data import Dataset
 
@@ -310,7 +311,7 @@ class _NothingToRun:
     description: dict[str, Any] = {"name": "ray"}
     trains_here = False
 
-    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
+    def run(self, events: TrialEvents, groups: Sequence[Group] | Work | None = None) -> None:
         pass
 
 
@@ -320,18 +321,22 @@ class _RaySession:
     def __init__(self, ray: Any, pool: _WorkerPool, groups: Sequence[Group],
                  options: RayOptions, *, description: dict[str, Any]) -> None:
         self._ray, self._pool, self._options = ray, pool, options
-        self._queue = [(g.key, g) for g in groups]
+        self._groups = groups
+        self._queue: list[tuple[str, Group]] = []
+        self._work = Work()
         self._engines: list[dict[str, Any]] = []
         self._attempts: dict[str, int] = {}
         self._running: dict[Any, _Job] = {}  # the train() generator -> what it is running
         self._start_error: str | None = None
         self.description = description
 
-    def run(self, events: TrialEvents, groups: Sequence[Group] | None = None) -> None:
-        if groups is not None:  # a later round, on the same workers
-            self._queue = [(g.key, g) for g in groups]
+    def run(self, events: TrialEvents, groups: Sequence[Group] | Work | None = None) -> None:
+        self._work = as_work(groups, self._groups)  # a later round: on the same workers
+        self._queue = []
         try:
-            while self._queue or self._running:
+            while self._work or self._queue or self._running:
+                # Groups added since (a promotion) go first: they finish what started.
+                self._queue[:0] = [(g.key, g) for g in self._work.take_all()]
                 self._dispatch(events)
                 self._handle_next(events)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP raised as Interrupted
