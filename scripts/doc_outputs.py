@@ -241,19 +241,36 @@ def early_stopping(runs: Path) -> dict[str, str]:
     return {"early-stopping.txt": study.rstrip("\n")}
 
 
-def halving(runs: Path) -> dict[str, str]:
-    """configs/mnist-halving.yaml against the same config without halving, the full grid
-    (about 25 minutes on 2 cores, both kept in runs/docs/halving)."""
-    halved = ROOT / "configs" / "mnist-halving.yaml"
+HALVED = ROOT / "configs" / "mnist-halving.yaml"
+
+
+def _halving_grid(runs: Path) -> Path:
+    """The full grid halving is measured against: configs/mnist-halving.yaml without
+    ``halving`` (kept in runs/docs/halving)."""
     grid = runs / "mnist-grid-12.yaml"
-    grid.write_text("\n".join(line for line in halved.read_text().splitlines()
+    grid.write_text("\n".join(line for line in HALVED.read_text().splitlines()
                               if "halving:" not in line)
                     .replace("name: mnist-halving", "name: mnist-grid-12") + "\n")
-    halving_dir, grid_dir = _kept("halving", halved), _kept("halving", grid)
+    return _kept("halving", grid)
+
+
+def halving(runs: Path) -> dict[str, str]:
+    """configs/mnist-halving.yaml against the full grid (about 25 minutes on 2 cores, both
+    kept in runs/docs/halving)."""
+    halving_dir, grid_dir = _kept("halving", HALVED), _halving_grid(runs)
     study = subprocess.run([sys.executable, "scripts/halving_study.py", "--full",
                             str(grid_dir), "--halving", str(halving_dir)], cwd=ROOT,
                            check=True, capture_output=True, text=True).stdout
     return {"halving-study.txt": study.rstrip("\n")}
+
+
+def asha(runs: Path) -> dict[str, str]:
+    """Both forms of halving replayed on the full grid's epochs with 1, 2 and 8 workers
+    (seconds, once the grid is kept)."""
+    replay = subprocess.run([sys.executable, "scripts/asha_replay.py", "--full",
+                             str(_halving_grid(runs))], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    return {"asha-replay.txt": replay.rstrip("\n")}
 
 
 def tpe(runs: Path) -> dict[str, str]:
@@ -334,7 +351,8 @@ def engines(runs: Path) -> dict[str, str]:
 STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
-    "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "tpe": tpe,
+    "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "asha": asha,
+    "tpe": tpe,
     "waits": waits, "rounds": rounds,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}
 

@@ -89,8 +89,11 @@ class RungDecision:
 
 
 def decide(rates: Sequence[RateAtRung], *, higher_is_better: bool, alpha: float,
-           reduction: int, epochs_left: int) -> RungDecision:
-    """Which open rates this rung drops (see the module)."""
+           reduction: int, epochs_left: int, family: int | None = None) -> RungDecision:
+    """Which open rates this rung drops (see the module). ``family``: the rates a rate's
+    Bonferroni correction counts (None: those here); an asynchronous rung that has seen
+    only some rates counts them all, so that it is never less strict than a complete
+    rung."""
     sign = 1.0 if higher_is_better else -1.0
     dropped = [Drop(r.learning_rate, DIVERGED) for r in rates if r.diverged and r.open]
     racing = [r for r in rates if not r.diverged
@@ -100,7 +103,9 @@ def decide(rates: Sequence[RateAtRung], *, higher_is_better: bool, alpha: float,
         return RungDecision(tuple(dropped), seeds=seeds)
     means = {r.learning_rate: sign * float(np.mean(list(r.values.values()))) for r in racing}
     leader = max(racing, key=lambda r: means[r.learning_rate])
-    beaten = (_beaten_paired(racing, sign=sign, alpha=alpha) if seeds >= 2
+    comparisons = max(len(racing), family or 0) - 1
+    beaten = (_beaten_paired(racing, sign=sign, alpha=alpha, comparisons=comparisons)
+              if seeds >= 2
               else _beaten_by_rank(racing, means, reduction=reduction, leader=leader))
     guarded = []
     for rate in racing:
@@ -116,12 +121,11 @@ def decide(rates: Sequence[RateAtRung], *, higher_is_better: bool, alpha: float,
                         by=PAIRED if seeds >= 2 else RANK)
 
 
-def _beaten_paired(racing: Sequence[RateAtRung], *, sign: float,
-                   alpha: float) -> dict[float, Drop]:
+def _beaten_paired(racing: Sequence[RateAtRung], *, sign: float, alpha: float,
+                   comparisons: int) -> dict[float, Drop]:
     """The rates some other rate beats, paired by seed, at ``alpha`` after Bonferroni
-    over the ``len(racing) - 1`` rates each is compared with."""
+    over ``comparisons`` rates."""
     beaten = {}
-    comparisons = len(racing) - 1
     for rate in racing:
         strongest: tuple[float, float, float] | None = None  # (p, than, difference)
         for other in racing:

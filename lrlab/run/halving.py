@@ -155,8 +155,10 @@ class _Race:
         beyond it trains there again, and the recorded decisions take it on), then apply
         or make the decisions the paused trials await."""
         self.work = work
-        self._send([t for t in self.experiment.trials if not self._paused_at(t)
-                    and _pending(t, self.rungs[0], self.book)], until=self.rungs[0])
+        trials = self.experiment.trials
+        self._send(spread([t for t in trials if not self._paused_at(t)
+                           and _pending(t, self.rungs[0], self.book)], among=trials),
+                   until=self.rungs[0])
         for setting in self.settings:
             self._settle(setting)
 
@@ -189,9 +191,12 @@ class _Race:
             tuple(e["curve"]), diverged=bool(e["diverged"]), open=False) for e in before]
         rates = [*met, *waiting]
         higher = objective.higher_is_better(self.column)
+        # Corrected for every rate of the setting, come or not: never less strict than
+        # a complete rung.
+        family = len({t.learning_rate for t in self.settings[setting]})
         decision = halving.decide(rates, higher_is_better=higher, alpha=self.rule.alpha,
                                   reduction=self.rule.reduction,
-                                  epochs_left=self.epochs - epoch)
+                                  epochs_left=self.epochs - epoch, family=family)
         ids = {t.trial_id for t in self.settings[setting]}
         complete = not any(until <= epoch for trial_id, until in self.out.items()
                            if trial_id in ids)
@@ -276,6 +281,37 @@ class _Race:
         return next((e for e in self.record["decisions"] if e["experiment"] == self.key
                      and e["setting"] == trial.setting.key and e["rung"] == rung
                      and e.get("learning_rate") == trial.learning_rate), None)
+
+
+def spread(trials: Sequence[Trial], *, among: Sequence[Trial]) -> list[Trial]:
+    """``trials`` in the order an asynchronous rung should meet them: each setting's rates
+    (those of ``among``, the experiment's: a resumed sweep keeps the order) from the
+    middle of its range outwards, by halves (of 12 rates: the 7th, 4th, 10th, 2nd, ...),
+    each rate's seeds together. In ascending order every rate up to the best would look
+    best when it came, and pass unopposed; by halves, the rates met first span the
+    range."""
+    rates: dict[str, list[float]] = {}
+    for trial in among:
+        found = rates.setdefault(trial.setting.key, [])
+        if trial.learning_rate not in found:
+            found.append(trial.learning_rate)
+    rank = {key: {rate: place for place, index in enumerate(_by_halves(len(found)))
+                  for rate in [sorted(found)[index]]} for key, found in rates.items()}
+    settings = list(rates)
+    return sorted(trials, key=lambda t: (settings.index(t.setting.key),
+                                         rank[t.setting.key][t.learning_rate]))
+
+
+def _by_halves(n: int) -> list[int]:
+    """0..n-1 by binary subdivision: the middle, then the middles of each half, ..."""
+    order, spans = [], [(0, n)]
+    while spans:
+        low, high = spans.pop(0)
+        if low < high:
+            middle = (low + high) // 2
+            order.append(middle)
+            spans += [(low, middle), (middle + 1, high)]
+    return order
 
 
 def _best_share(rates: Sequence[halving.RateAtRung], *, higher: bool,

@@ -321,7 +321,7 @@ def _run_rounds(session: Any, experiment: _Ready, scheduler: Scheduler,
             recorder.round_started(work)
             session.run(recorder, work)
             recorder.round_ended()
-            if recorder.stopped is None and recorder.missing(work.given):
+            if recorder.stopped is None and work.unfinished:
                 # A stop before the trials in progress had started (short trials, many
                 # of them): none is recorded as interrupted, yet the round ended early.
                 recorder.stopped = "interrupted"
@@ -442,7 +442,6 @@ class _Recorder:
         self._history: dict[str, list[EpochRecord]] = {}
         self._started_at: dict[str, tuple[str, float]] = {}
         self._failed: set[str] = set()  # trials that failed in this session
-        self._this_round: set[str] = set()  # trials that ended in the current round
         # The epochs of the trials this round resumes from their checkpoints.
         self._resuming: dict[str, list[EpochRecord]] = {}
         self._work = Work()  # the round's: told of each trial that ends
@@ -456,15 +455,10 @@ class _Recorder:
         return [self._rows[trial_id] for trial_id in self._order if trial_id in self._rows]
 
     def round_started(self, work: Work) -> None:
-        self._this_round.clear()
         self._work = work
 
     def round_ended(self) -> None:
         self._resuming.clear()  # as the scheduler said for this round only
-
-    def missing(self, trials: Sequence[Trial]) -> bool:
-        """Whether some of ``trials`` have no result from this round."""
-        return any(trial.trial_id not in self._this_round for trial in trials)
 
     def trial_started(self, trial: Trial) -> None:
         # The clock first: a stop signal can land in the middle of this method, and the
@@ -507,7 +501,6 @@ class _Recorder:
         self.largest_stack = max(self.largest_stack, outcome.stack_size)
         if outcome.compile_seconds is not None:
             self.compile_seconds = (self.compile_seconds or 0.0) + outcome.compile_seconds
-        self._this_round.add(trial_id)
         if outcome.status is TrialStatus.FAILED:
             self._failed.add(trial_id)
         self._store.write_history(trial_id, outcome.history,
@@ -519,8 +512,8 @@ class _Recorder:
         elif outcome.status.settled:
             self._store.remove_checkpoint(trial_id)
         self._write(trial, result)
-        if self.stopped is None:
-            self._work.ended(trial)  # an asynchronous scheduler may promote it now
+        # An asynchronous scheduler may promote it now (not once the sweep is stopping).
+        self._work.ended(trial, going_on=self.stopped is None)
 
     def _write(self, trial: Trial, result: TrialResult) -> None:
         self._store.write_result(result)

@@ -14,7 +14,7 @@ fresh sweep would give them.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -81,12 +81,19 @@ class Work:
                  on_ended: Callable[[Trial], None] | None = None) -> None:
         self._queued: deque[Group] = deque(groups)
         self._on_ended = on_ended
-        self._given = list(self._queued)
+        # Each trial's stretches given and not yet ended (a trial promoted twice in a
+        # round is given three times).
+        self._open: Counter[str] = Counter()
+        self._count(self._queued)
+
+    def _count(self, groups: Iterable[Group]) -> None:
+        for group in groups:
+            self._open.update(t.trial_id for t in group.recorded)
 
     @property
-    def given(self) -> list[Trial]:
-        """Every trial the round was given to record, however it was queued."""
-        return [trial for group in self._given for trial in group.recorded]
+    def unfinished(self) -> bool:
+        """Whether some stretch given has not ended (a stop cut the round short)."""
+        return any(count > 0 for count in self._open.values())
 
     def take(self) -> Group | None:
         """The next group to train (None: none queued now)."""
@@ -104,15 +111,17 @@ class Work:
     def add(self, groups: Iterable[Group], *, first: bool = False) -> None:
         """More groups: at the end, or (``first``) before every queued one, in order."""
         groups = list(groups)
-        self._given += groups
+        self._count(groups)
         if first:
             self._queued.extendleft(reversed(list(groups)))
         else:
             self._queued.extend(groups)
 
-    def ended(self, trial: Trial) -> None:
-        """The runner recorded ``trial``'s end (finished, paused, failed) this round."""
-        if self._on_ended is not None:
+    def ended(self, trial: Trial, *, going_on: bool = True) -> None:
+        """The runner recorded ``trial``'s end (finished, paused, failed) this round;
+        ``going_on``: the sweep is not stopping (else nothing more is given)."""
+        self._open[trial.trial_id] -= 1
+        if going_on and self._on_ended is not None:
             self._on_ended(trial)
 
     def __len__(self) -> int:

@@ -99,6 +99,19 @@ def test_a_drop_names_the_rate_that_beat_it_and_the_evidence() -> None:
     assert drop.than in (1.0, 0.01) and drop.p < 0.05 and drop.difference > 0.04
 
 
+def test_a_rung_that_has_seen_some_rates_corrects_for_all_of_them() -> None:
+    # Two rates met so far of a setting of 12: the drop must hold against the 11
+    # comparisons a complete rung would make, not the one made so far.
+    values = np.array([[0.950, 0.962, 0.941], [0.949, 0.960, 0.938]])
+    alone = decide(at_rung(values), higher_is_better=True, alpha=0.05, reduction=3,
+                   epochs_left=0)
+    (drop,) = alone.dropped
+    assert 0.05 / 11 < drop.p < 0.05
+    strict = decide(at_rung(values), higher_is_better=True, alpha=0.05, reduction=3,
+                    epochs_left=0, family=12)
+    assert strict.dropped == ()
+
+
 def test_a_loss_is_better_lower() -> None:
     values = np.array([[0.10, 0.11, 0.12], [0.50, 0.52, 0.49], [0.101, 0.112, 0.121]])
     decision = decide(at_rung(values), higher_is_better=False, alpha=0.05, reduction=3,

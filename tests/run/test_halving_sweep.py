@@ -134,10 +134,12 @@ def test_a_decision_recorded_before_a_kill_is_applied_not_made_again(tmp_path: P
     assert {row["status"] for row in resumed.rows} == {"completed", "pruned"}
 
 
+@pytest.mark.parametrize("form", ["", ", asynchronous: true"])
 def test_with_until_settled_rounds_add_seeds_only_to_the_rates_halving_kept(
-        tmp_path: Path) -> None:
+        tmp_path: Path, form: str) -> None:
     backend = ArithmeticBackend(accuracy=noisy)
-    report = run_settle(config(seeds=(0, 1)), runs_dir=tmp_path, backend=backend)
+    report = run_settle(config(seeds=(0, 1), halving=f"{{min_epochs: 1, reduction: 3{form}}}"),
+                        runs_dir=tmp_path, backend=backend)
     assert report.state == "done"
     rows = report.last.rows
     pruned = {row["learning_rate"] for row in rows if row["status"] == "pruned"}
@@ -379,11 +381,12 @@ def test_asynchronous_halving_with_one_seed_drops_by_rank_only_once_a_rung_is_co
     assert report.comparison.verdicts[0].best_learning_rate == 0.1
 
 
-@pytest.mark.parametrize("stop_after", [2, 5, 9, 14, 20, 26, 31])
+@pytest.mark.parametrize("share", [0.05, 0.2, 0.4, 0.6, 0.8, 0.95])
 def test_asynchronous_halving_stopped_anywhere_resumes_to_the_uninterrupted_run(
-        tmp_path: Path, stop_after: int) -> None:
-    whole = run_sweep(asynchronous(), runs_dir=tmp_path / "whole",
-                      backend=ArithmeticBackend(accuracy=noisy))
+        tmp_path: Path, share: float) -> None:
+    trained = ArithmeticBackend(accuracy=noisy)
+    whole = run_sweep(asynchronous(), runs_dir=tmp_path / "whole", backend=trained)
+    stop_after = round(share * len(trained.trained))  # trainings (to a rung, or on)
     stopped = run_sweep(asynchronous(), runs_dir=tmp_path / "stopped",
                         backend=ArithmeticBackend(accuracy=noisy, stop_after=stop_after))
     assert stopped.interrupted
@@ -391,3 +394,16 @@ def test_asynchronous_halving_stopped_anywhere_resumes_to_the_uninterrupted_run(
                         backend=ArithmeticBackend(accuracy=noisy))
     assert not resumed.interrupted
     assert files(resumed.run_dir) == files(whole.run_dir)
+
+
+def test_an_asynchronous_rung_meets_each_settings_rates_by_halves() -> None:
+    from lrlab.experiment.trials import expand_trials
+    from lrlab.run.halving import spread
+
+    trials = expand_trials(asynchronous(seeds=(0, 1)))
+    order = spread(list(reversed(trials)), among=trials)
+    # 8 rates: the 5th, then the 3rd and 7th, then 2nd, 4th, 6th, 8th, then the 1st; each
+    # rate's seeds together.
+    assert [t.learning_rate for t in order[::2]] == [RATES[i] for i in (4, 2, 6, 1, 3, 5, 7, 0)]
+    pairs = zip(order[::2], order[1::2], strict=True)
+    assert all(a.learning_rate == b.learning_rate for a, b in pairs)
