@@ -202,18 +202,6 @@ def test_ray_gives_the_local_backends_files_and_numbers(
 
 
 @pytest.mark.ray
-@pytest.mark.mnist
-def test_the_smoke_sweep_on_ray_matches_local(tmp_path: Path, mnist_dir: Path,
-                                              ray_session) -> None:
-    config = parse_config((Path(__file__).parents[2] / "configs" / "smoke.yaml").read_text())
-    env = {"LRLAB_DATA_DIR": str(mnist_dir)}
-    local = run_sweep(config, runs_dir=tmp_path / "local", env=env)
-    on_ray = run_sweep(config, runs_dir=tmp_path / "ray", env=env, backend=RayBackend())
-    assert_same_metrics(local.run_dir, on_ray.run_dir)
-    assert {r["status"] for r in on_ray.rows} == {"completed", "diverged"}
-
-
-@pytest.mark.ray
 def test_a_trial_that_raises_is_retried_then_failed_and_the_sweep_goes_on(
         tmp_path: Path, tiny_config: ExperimentConfig, ray_session) -> None:
     events = Events()
