@@ -56,6 +56,7 @@ from lrlab.rundir.records import (
     TrialResult,
     TrialStatus,
     history_columns,
+    plan_record,
     results_columns,
     timestamp,
 )
@@ -199,7 +200,9 @@ def run_sweep(
         recorder = _Recorder(store, trials, done, observer, objectives={
             trial.trial_id: (r.dataset.objective, r.dataset.has_validation)
             for r in ready for trial in r.trials},
-            objective=(ready[0].dataset.objective, ready[0].dataset.has_validation))
+            objective=(ready[0].dataset.objective, ready[0].dataset.has_validation),
+            config=config)
+        recorder.plan(())  # plan.json: the plan as it stands, before anything trains
         with store.session({**environment, "backend": session.description,
                             "engine": _engine_config(config), "engines": [],
                             "data": ready[0].dataset.provenance(),
@@ -431,8 +434,11 @@ class _Recorder:
     def __init__(self, store: RunStore, trials: Sequence[Trial],
                  done: dict[str, dict[str, Any]], observer: SweepObserver,
                  objectives: Mapping[str, tuple[Objective, bool]] | None = None,
-                 objective: tuple[Objective, bool] = (DEFAULT_OBJECTIVE, True)) -> None:
+                 objective: tuple[Objective, bool] = (DEFAULT_OBJECTIVE, True),
+                 config: ExperimentConfig | None = None) -> None:
         self._store, self._observer = store, observer
+        self._config = config
+        self._planned = list(trials)  # plan.json's trials, in the run's order
         # Each trial's objective, and whether its data has a validation split; a trial
         # a scheduler adds has the sweep's (``objective``).
         self._objectives = objectives or {}
@@ -557,7 +563,11 @@ class _Recorder:
         self._store.write_design(design.to_dict())
 
     def plan(self, trials: Sequence[Trial]) -> None:
+        self._planned += [t for t in trials if t.trial_id not in self._order]
         self._order += [t.trial_id for t in trials if t.trial_id not in self._order]
+        design = _recorded_design(self._store)
+        self._store.write_plan(plan_record(self._planned, self._config,
+                                           asked=len(design.units) if design else 0))
 
     def read_halving(self) -> dict[str, Any] | None:
         return self._store.read_halving()

@@ -30,6 +30,7 @@ from lrlab.rundir.records import (
     RUNNING,
     SPLIT_OF,
     TrialResult,
+    plan_record,
 )
 from lrlab.rundir.store import (
     CONFIG_FILE,
@@ -159,35 +160,42 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
 
 
 def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:
-    """Every trial the sweep's ``sweep.yaml`` plans, one row each (trial_id and
-    parameters), so that a reader knows how many are missing. None when it cannot tell."""
+    """Every trial the sweep plans, one row each (trial_id and parameters), so that a
+    reader knows how many are missing: as plan.json records it, or, for a run from before
+    lrlab recorded its plan (or whose plan.json is damaged), as its ``sweep.yaml`` (with
+    its design and additions) plans it. None when it cannot tell."""
     try:
-        config = parse_config(RunStore(sweep_dir).read_config_text(),
-                              source=str(sweep_dir / CONFIG_FILE))
+        plan = RunStore(sweep_dir).read_plan()
+    except LrlabError:
+        plan = None
+    if plan is None and (plan := _derived_plan(sweep_dir)) is None:
+        return None
+    # The points a model-based sampler has yet to ask for: one row each, settings unknown.
+    frame = pd.DataFrame(plan["trials"] + [
+        {"trial_id": f"unasked-{u['optimizer']}-{u['point']}-s{u['seed']}",
+         "optimizer": u["optimizer"], "seed": u["seed"]} for u in plan.get("unasked", [])])
+    if "schedule" in frame:
+        frame["schedule"] = frame["schedule"].fillna("constant")
+    return frame
+
+
+def _derived_plan(sweep_dir: Path) -> dict[str, Any] | None:
+    """plan.json as the sweep's config, design and additions give it."""
+    try:
+        store = RunStore(sweep_dir)
+        config = parse_config(store.read_config_text(), source=str(sweep_dir / CONFIG_FILE))
         # However many trials a sweep.yaml claims, reading it stays quick.
         check_size(config, max_trials=MAX_PLANNED)
-        store = RunStore(sweep_dir)
         recorded = store.read_design()
         # The points the sweep trains are the ones it recorded, not what SciPy draws now.
         design = draw_design(config, recorded=Design.from_dict(recorded) if recorded else None)
         experiments = with_additions(
             plan_experiments(config, legacy=store.has_legacy_ids(), design=design),
             store.read_additions())
-        trials = [trial for experiment in experiments for trial in experiment.trials]
     except (LrlabError, ValueError):
         return None
-    rows = [{"trial_id": t.trial_id, **t.params()} for t in trials]
-    if config.sweep.model_based:
-        # The points a model-based sampler has yet to ask for: their settings are
-        # unknown until then, but not that each optimizer trains one per seed.
-        rows += [{"trial_id": f"unasked-{entry.name}-{point}-s{seed}",
-                  "optimizer": entry.name, "seed": seed}
-                 for point in range(len(design.units), config.points)
-                 for entry in config.sweep.optimizers for seed in config.sweep.seeds]
-    frame = pd.DataFrame(rows)
-    if "schedule" in frame:
-        frame["schedule"] = frame["schedule"].fillna("constant")
-    return frame
+    trials = [trial for experiment in experiments for trial in experiment.trials]
+    return plan_record(trials, config, asked=len(design.units))
 
 
 def sampled_columns(sweep_dir: Path) -> list[str]:

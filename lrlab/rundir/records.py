@@ -13,10 +13,14 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective
 from lrlab.formatting import brief
+
+if TYPE_CHECKING:
+    from lrlab.experiment.config import ExperimentConfig
+    from lrlab.experiment.trials import Trial
 
 
 def timestamp() -> str:
@@ -370,6 +374,35 @@ def parse_halving(data: Mapping[str, Any]) -> dict[str, Any]:
                 if drop.get(key) is not None:
                     _field(f"{where}.dropped.{key}", _number, drop[key])
     return dict(data)
+
+
+def parse_plan(data: Mapping[str, Any]) -> dict[str, Any]:
+    """plan.json's content, checked where readers use it: the trials planned so far, each
+    an object naming its ``trial_id`` (its parameters beside it), and the trials a
+    model-based sampler has yet to ask for, each naming its optimizer, seed and point.
+    Raises ``ValueError`` saying where it is wrong."""
+    for number, found in enumerate(_list("trials", data.get("trials")), start=1):
+        _field(f"trials[{number}].trial_id", _text, _object(f"trials[{number}]", found)
+               .get("trial_id"))
+    for number, found in enumerate(_list("unasked", data.get("unasked", [])), start=1):
+        found = _object(f"unasked[{number}]", found)
+        _field(f"unasked[{number}].optimizer", _text, found.get("optimizer"))
+        for key in ("seed", "point"):
+            _field(f"unasked[{number}].{key}", _count, found.get(key))
+    return dict(data)
+
+
+def plan_record(trials: Sequence[Trial], config: ExperimentConfig | None, *,
+                asked: int) -> dict[str, Any]:
+    """plan.json: every trial planned so far, in the run's order, with its parameters, and
+    the trials a model-based sampler has yet to ask for (``asked`` points so far): their
+    settings are unknown until then, but not that each optimizer trains one per seed."""
+    unasked = ([{"optimizer": entry.name, "seed": seed, "point": point}
+                for point in range(asked, config.points)
+                for entry in config.sweep.optimizers for seed in config.sweep.seeds]
+               if config is not None and config.sweep.model_based else [])
+    return {"trials": [{"trial_id": t.trial_id, **t.params()} for t in trials],
+            "unasked": unasked}
 
 
 def parse_settle(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -79,6 +79,7 @@ from lrlab.rundir.records import (
     parse_halving,
     parse_history_row,
     parse_params,
+    parse_plan,
     parse_range_test,
     parse_session,
     parse_settle,
@@ -92,6 +93,9 @@ DESIGN_FILE = "design.json"
 SETTLE_FILE = "settle.json"
 # A halving sweep's rule and each rung's decisions: which rates it dropped, and why.
 HALVING_FILE = "halving.json"
+# Every trial the sweep plans, in its order, as the plan grows (rounds, sampled points):
+# what readers count the missing against.
+PLAN_FILE = "plan.json"
 # A trial paused at a halving rung: its state (the engine's arrays) and epoch, removed once
 # the trial is pruned or finished.
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -211,24 +215,30 @@ class RunStore:
 
     def read_settle(self) -> dict[str, Any] | None:
         """settle.json (None: not an adaptive sweep)."""
-        path = self.root / SETTLE_FILE
-        if not os.path.lexists(path):
-            return None
-        try:
-            return parse_settle(self._read_json(path))
-        except ValueError as exc:
-            raise StoreError(f"{path}: {exc}") from None
+        return self._read_checked(SETTLE_FILE, parse_settle)
 
     def write_halving(self, record: dict[str, Any]) -> None:
         self.write_json(HALVING_FILE, record)
 
     def read_halving(self) -> dict[str, Any] | None:
         """halving.json (None: not a halving sweep, or no rung decided yet)."""
-        path = self.root / HALVING_FILE
+        return self._read_checked(HALVING_FILE, parse_halving)
+
+    def write_plan(self, plan: dict[str, Any]) -> None:
+        self.write_json(PLAN_FILE, plan)
+
+    def read_plan(self) -> dict[str, Any] | None:
+        """plan.json (None: a run from before lrlab recorded its plan)."""
+        return self._read_checked(PLAN_FILE, parse_plan)
+
+    def _read_checked(self, name: str, parse: Callable[[Any], dict[str, Any]]
+                      ) -> dict[str, Any] | None:
+        """A JSON file of the run directory as ``parse`` checks it (None: absent)."""
+        path = self.root / name
         if not os.path.lexists(path):
             return None
         try:
-            return parse_halving(self._read_json(path))
+            return parse(self._read_json(path))
         except ValueError as exc:
             raise StoreError(f"{path}: {exc}") from None
 

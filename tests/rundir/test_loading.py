@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,62 @@ def test_loading_does_not_import_tensorflow(fixture_sweep: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+PLANS = {
+    "grid": "sweep: {seeds: [0, 1], optimizers: [{name: sgd, learning_rates: [0.01, 0.1]}]}",
+    "sobol": ("sweep: {seeds: [0], sampler: sobol, points: 4, optimizers: [{name: sgd, "
+              "learning_rates: {low: 0.001, high: 1}}]}"),
+    "tpe": ("sweep: {seeds: [0, 1], sampler: tpe, points: 8, optimizers: [{name: sgd, "
+            "learning_rates: {low: 0.001, high: 1}, momentum: {low: 0, high: 0.9}}]}"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PLANS))
+def test_the_plan_recorded_as_it_grows_is_the_one_the_config_gives(
+        tmp_path: Path, kind: str) -> None:
+    from helpers import ArithmeticBackend
+
+    from lrlab.experiment.config import parse_config
+    from lrlab.run.sweep import run_sweep
+    from lrlab.rundir.loading import _derived_plan, planned_trials
+    from lrlab.rundir.records import parse_plan
+
+    config = parse_config(f"""
+name: {kind}
+data: {{dataset: synthetic, train_limit: 100, validation: 50, test_limit: 50}}
+training: {{epochs: 1}}
+{PLANS[kind]}
+""")
+    # Stopped part-way: a TPE sweep has points still to ask for.
+    report = run_sweep(config, runs_dir=tmp_path, backend=ArithmeticBackend(stop_after=5))
+    recorded = parse_plan(json.loads((report.run_dir / "plan.json").read_text()))
+    assert recorded.pop("format") == 5  # the run directory's format, as every file's
+    assert recorded == _derived_plan(report.run_dir)
+    assert bool(recorded["unasked"]) == (kind == "tpe")
+    planned = planned_trials(report.run_dir)
+    assert len(planned) == len(recorded["trials"]) + len(recorded["unasked"])
+    # A damaged plan.json: readers plan from the config, as for a run from before it.
+    (report.run_dir / "plan.json").write_text("{not json")
+    again = planned_trials(report.run_dir)
+    assert again is not None and list(again["trial_id"]) == list(planned["trial_id"])
+
+
+def test_an_adaptive_sweeps_plan_grows_with_its_rounds(tmp_path: Path) -> None:
+    from helpers import ArithmeticBackend
+
+    from lrlab.experiment.config import parse_config
+    from lrlab.rundir.loading import _derived_plan
+    from lrlab.run.settle import run_settle
+
+    config = parse_config("""
+name: settled
+data: {dataset: synthetic, train_limit: 100, validation: 50, test_limit: 50}
+training: {epochs: 1}
+sweep: {seeds: [0, 1], optimizers: [{name: sgd, learning_rates: [0.01, 0.1, 1.0]}]}
+""")
+    report = run_settle(config, runs_dir=tmp_path, backend=ArithmeticBackend())
+    recorded = json.loads((report.run_dir / "plan.json").read_text())
+    recorded.pop("format")
+    assert len(recorded["trials"]) == report.trainings > 6  # the grid, and what rounds added
+    assert recorded == _derived_plan(report.run_dir)
