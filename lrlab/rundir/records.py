@@ -382,8 +382,12 @@ def parse_plan(data: Mapping[str, Any]) -> dict[str, Any]:
     model-based sampler has yet to ask for, each naming its optimizer, seed and point.
     Raises ``ValueError`` saying where it is wrong."""
     for number, found in enumerate(_list("trials", data.get("trials")), start=1):
-        _field(f"trials[{number}].trial_id", _text, _object(f"trials[{number}]", found)
-               .get("trial_id"))
+        found = _object(f"trials[{number}]", found)
+        _field(f"trials[{number}].trial_id", _text, found.get("trial_id"))
+        for key, value in found.items():  # parameters are what params.json holds: scalars
+            if not isinstance(value, (str, int, float, bool, type(None))):
+                raise ValueError(f"trials[{number}].{key}: expected a number, text, true, "
+                                 f"false or null, got {brief(value)}")
     for number, found in enumerate(_list("unasked", data.get("unasked", [])), start=1):
         found = _object(f"unasked[{number}]", found)
         _field(f"unasked[{number}].optimizer", _text, found.get("optimizer"))

@@ -41,7 +41,11 @@ def test_sweep_writes_the_documented_run_directory(tmp_path: Path,
     root = report.run_dir
     assert root.parent == tmp_path and root.name.startswith("tiny-")
     assert {p.name for p in root.iterdir()} == {"sweep.yaml", "environment.json",
-                                                "results.csv", "trials", ".lock"}
+                                                "results.csv", "plan.json", "trials",
+                                                ".lock"}
+    plan = json.loads((root / "plan.json").read_text())
+    assert [t["trial_id"] for t in plan["trials"]] == [
+        t.trial_id for t in expand_trials(tiny_config)] and plan["unasked"] == []
     assert (root / ".lock").read_text() == ""  # released
     environment = json.loads((root / "environment.json").read_text())
     assert environment["kind"] == "sweep"

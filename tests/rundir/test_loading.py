@@ -130,8 +130,8 @@ def test_an_adaptive_sweeps_plan_grows_with_its_rounds(tmp_path: Path) -> None:
     from helpers import ArithmeticBackend
 
     from lrlab.experiment.config import parse_config
-    from lrlab.rundir.loading import _derived_plan
     from lrlab.run.settle import run_settle
+    from lrlab.rundir.loading import _derived_plan
 
     config = parse_config("""
 name: settled

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 
 import pytest
 
@@ -127,3 +128,18 @@ def test_a_range_test_rule_without_its_interval_is_named() -> None:
         parse_range_test(data)
     data["optimizers"]["sgd"]["rules"]["valley"]["high"] = None  # not measured: allowed
     assert parse_range_test(data) == data
+
+
+def test_a_plan_names_each_trial_with_scalar_parameters() -> None:
+    from lrlab.rundir.records import parse_plan
+
+    good = {"trials": [{"trial_id": "sgd-a", "learning_rate": 0.1, "nesterov": False}],
+            "unasked": [{"optimizer": "sgd", "seed": 0, "point": 3}]}
+    assert parse_plan(good) == good
+    for bad, where in (({"trials": {}}, "trials"),
+                       ({"trials": [{"learning_rate": 0.1}]}, "trials[1].trial_id"),
+                       ({"trials": [{"trial_id": "x", "seed": [0]}]}, "trials[1].seed"),
+                       ({"trials": [], "unasked": [{"optimizer": "sgd", "seed": -1,
+                                                    "point": 0}]}, "unasked[1].seed")):
+        with pytest.raises(ValueError, match=re.escape(where)):
+            parse_plan(bad)
