@@ -212,7 +212,8 @@ def _range_test(path: Path) -> RangeTest:
     # The options it ran with are in result.json; the config in sweep.yaml.
     options = result.get("options") or {}
     flags = "".join(f" --{name} {options[name]:g}" for name in
-                    ("start", "end", "steps", "smoothing", "diverge") if name in options)
+                    ("start", "end", "steps", "smoothing", "diverge")
+                    if options.get(name) is not None)  # null: damaged, not shown
     if options.get("seeds"):
         flags += f" --seeds {','.join(str(seed) for seed in options['seeds'])}"
     if result.get("rule"):

@@ -402,8 +402,8 @@ def _check_same_data(store: RunStore, dataset: Dataset) -> None:
     """--resume must train on the data the first session trained on."""
     sessions = store.read_environment()["sessions"]
     first = next((s.get("data") for s in sessions if isinstance(s.get("data"), dict)), None)
-    if first is None or not first.get("sha256"):
-        return  # written before lrlab recorded its data: nothing to compare with
+    if first is None or not isinstance(first.get("sha256"), str) or not first["sha256"]:
+        return  # written before lrlab recorded its data (or damaged): nothing to compare
     if first["sha256"] != dataset.sha256:
         raise StoreError(
             f"{store.root}: its first session trained on other data ({first.get('source')}, "

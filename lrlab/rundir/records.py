@@ -315,18 +315,19 @@ def parse_range_test(data: Mapping[str, Any]) -> dict[str, Any]:
             _field(name, _number, options[name])
     if "steps" in options:
         _field("steps", _count, options["steps"])
-    for seed in options.get("seeds") or []:
+    for seed in _list("options.seeds", options.get("seeds") or []):
         _field("seeds", _count, seed)
     optimizers = _mapping(data.get("optimizers"))
     if not optimizers:
         raise ValueError("optimizers: none recorded")
     for label, found in optimizers.items():
         found = _mapping(found)
-        _field(f"{label}.suggested", _number, found.get("suggested"))
+        # Null when no rate could be suggested; never absent (the report shows it).
+        _field(f"{label}.suggested", _number, _present(found, "suggested", f"{label}."))
         grid = found.get("grid")
         if isinstance(grid, dict):
             for name in ("start", "stop"):
-                _field(f"{label}.grid.{name}", _number, grid.get(name))
+                _field(f"{label}.grid.{name}", _number, _present(grid, name, f"{label}.grid."))
             _field(f"{label}.grid.num", _count, grid.get("num"))
         elif not isinstance(grid, list) or not all(
                 isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in grid):
@@ -446,6 +447,14 @@ def _list(where: str, value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"{where}: expected a list, got {brief(value)}")
     return value
+
+
+def _present(found: Mapping[str, Any], key: str, where: str = "") -> Any:
+    """``found[key]``, which readers show, so that a null reads as NaN but an absent key
+    is damage (``where``: the path to ``found``, for the message)."""
+    if key not in found:
+        raise ValueError(f"{where}{key}: missing")
+    return found[key]
 
 
 def _field(name: str, parse: Callable[[Any], Any], value: Any) -> Any:
