@@ -360,6 +360,18 @@ class EarlyStoppingConfig(_Strict):
     metric: Annotated[str, Field(min_length=1)] = "val_accuracy"
 
 
+class SharpnessConfig(_Strict):
+    """Measure the loss surface's sharpness (the Hessian's largest eigenvalue, and the
+    preconditioned one for RMSprop and Adam: lrlab.training.curvature) at each trial's
+    initial weights and every ``every`` epochs (0: at the start only), on the first
+    ``rows`` training rows, with at most ``max_products`` Hessian-vector products a
+    measurement."""
+
+    every: Annotated[int, BeforeValidator(_not_bool), Field(ge=0)] = 1
+    rows: Count = 2048
+    max_products: Annotated[int, BeforeValidator(_not_bool), Field(ge=10, le=10_000)] = 200
+
+
 class TrainingConfig(_Strict):
     epochs: Annotated[Count, Field(le=MAX_EPOCHS)] = 3
     batch_size: Count = 32
@@ -376,6 +388,8 @@ class TrainingConfig(_Strict):
     stack: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
     # Stop a trial whose metric no longer improves (None: every trial trains every epoch).
     early_stopping: EarlyStoppingConfig | None = None
+    # The curvature of the loss surface, measured as trials train (None: not measured).
+    sharpness: SharpnessConfig | None = None
 
     @model_validator(mode="after")
     def _stacking_needs_jax(self) -> TrainingConfig:

@@ -511,6 +511,8 @@ class _Recorder:
             self._failed.add(trial_id)
         self._store.write_history(trial_id, outcome.history,
                                   history_columns(objective.epoch_columns()))
+        if outcome.curvature:
+            self._store.write_curvature(trial_id, self._curvature(trial_id, outcome))
         if outcome.status is TrialStatus.PAUSED and outcome.checkpoint is not None:
             # Before its result: a paused result always has its state beside it.
             self._store.write_checkpoint(trial_id, epoch=len(outcome.history),
@@ -520,6 +522,16 @@ class _Recorder:
         self._write(trial, result)
         # An asynchronous scheduler may promote it now (not once the sweep is stopping).
         self._work.ended(trial, going_on=self.stopped is None)
+
+    def _curvature(self, trial_id: str, outcome: TrialOutcome) -> list[dict[str, float]]:
+        """The trial's curvature rows: a trial going on from its checkpoint keeps those it
+        recorded before (its first new measurement comes after them)."""
+        first = outcome.curvature[0]["epoch"]
+        try:
+            before = self._store.read_curvature(trial_id) if first > 0 else []
+        except StoreError:
+            before = []  # damaged: the earlier measurements are lost, not the new ones
+        return [row for row in before if row["epoch"] < first] + outcome.curvature
 
     def _write(self, trial: Trial, result: TrialResult) -> None:
         self._store.write_result(result)

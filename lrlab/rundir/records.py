@@ -78,6 +78,10 @@ TEST_METRICS = DEFAULT_OBJECTIVE.test_columns()
 METRICS = EPOCH_METRICS + TEST_METRICS
 # history.csv's columns around the metrics'.
 HISTORY_HEAD, HISTORY_TAIL = ("epoch", "lr"), ("seconds",)
+# curvature.csv: after which epoch (0: the initial weights), the sharpness (the training
+# loss's largest Hessian eigenvalue), the preconditioned one (RMSprop, Adam; empty for
+# others), the Hessian-vector products and seconds the two took.
+CURVATURE_COLUMNS = ("epoch", "sharpness", "preconditioned_sharpness", "products", "seconds")
 
 
 def history_columns(metrics: Sequence[str]) -> tuple[str, ...]:
@@ -153,6 +157,9 @@ class TrialOutcome:
     baseline: dict[str, float] = field(default_factory=dict)
     # A paused trial's state (the engine's snapshot): what it goes on from when promoted.
     checkpoint: list[Any] | None = None
+    # The loss surface's curvature as measured (training.sharpness): one row per
+    # measurement, epoch 0 at the initial weights (CURVATURE_COLUMNS).
+    curvature: list[dict[str, float]] = field(default_factory=list)
 
 
 def best_epoch(history: Sequence[EpochRecord], objective: Objective = DEFAULT_OBJECTIVE
@@ -275,6 +282,21 @@ def check_history_header(header: Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"expected {','.join(HISTORY_COLUMNS)} (or another objective's "
                          f"metrics: epoch,lr,loss,<metrics>,val_loss,val_<metrics>,seconds)")
     return columns
+
+
+def parse_curvature_row(cells: Sequence[str]) -> dict[str, float]:
+    """One row of ``curvature.csv`` as numbers: an empty cell is NaN (not measured), the
+    epoch and products whole numbers."""
+    if len(cells) != len(CURVATURE_COLUMNS):
+        raise ValueError(f"expected {len(CURVATURE_COLUMNS)} fields, got {len(cells)}")
+    try:
+        row = dict(zip(CURVATURE_COLUMNS, [float(c) if c else math.nan for c in cells],
+                       strict=True))
+    except ValueError:
+        raise ValueError(f"expected numbers, got {brief(cells)}") from None
+    for key in ("epoch", "products"):
+        row[key] = float(_count(row[key]))
+    return row
 
 
 def parse_history_row(cells: Sequence[str],

@@ -26,6 +26,7 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -72,10 +73,12 @@ from lrlab.rundir.formats import (
 )
 from lrlab.rundir.lock import writer_lock
 from lrlab.rundir.records import (
+    CURVATURE_COLUMNS,
     HISTORY_COLUMNS,
     EpochRecord,
     TrialResult,
     check_history_header,
+    parse_curvature_row,
     parse_halving,
     parse_history_row,
     parse_params,
@@ -96,6 +99,8 @@ HALVING_FILE = "halving.json"
 # Every trial the sweep plans, in its order, as the plan grows (rounds, sampled points):
 # what readers count the missing against.
 PLAN_FILE = "plan.json"
+# A trial's sharpness measurements (training.sharpness), one row per measurement.
+CURVATURE_FILE = "curvature.csv"
 # A trial paused at a halving rung: its state (the engine's arrays) and epoch, removed once
 # the trial is pruned or finished.
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -104,6 +109,11 @@ MAX_CHECKPOINT_BYTES = 1 << 34  # 16 GB: a network of a few billion weights
 RESERVE_FILE, RESERVE_BYTES = ".reserve", 1024 * 1024
 # Where --resume keeps the files of a trial it found damaged, before training it again.
 DAMAGED_DIR = "damaged"
+
+
+def _finite_or_empty(row: dict[str, float]) -> dict[str, float | None]:
+    """A row as CSV holds it: NaN (not measured) as an empty cell."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
 
 
 def safe_name(name: str) -> str:
@@ -382,6 +392,30 @@ class RunStore:
         columns = history[0].columns() if history else (columns or HISTORY_COLUMNS)
         atomic_write_text(self.trial_dir(trial_id) / HISTORY_FILE, csv_text(
             columns, (record.row() for record in history)))
+
+    def write_curvature(self, trial_id: str, rows: Sequence[dict[str, float]]) -> None:
+        """curvature.csv: the trial's sharpness measurements (CURVATURE_COLUMNS)."""
+        atomic_write_text(self.trial_dir(trial_id) / CURVATURE_FILE,
+                          csv_text(CURVATURE_COLUMNS, (_finite_or_empty(r) for r in rows)))
+
+    def read_curvature(self, trial_id: str) -> list[dict[str, float]]:
+        """curvature.csv's rows ([]: not measured); StoreError if damaged."""
+        path = self.root / TRIALS_DIR / trial_id / CURVATURE_FILE
+        if not os.path.lexists(path):
+            return []
+        lines = read_text(path).splitlines()
+        reader = csv.reader(lines)
+        header = next(reader, None)
+        if header is None or tuple(header) != CURVATURE_COLUMNS:
+            raise StoreError(f"{path}: expected the header {','.join(CURVATURE_COLUMNS)}")
+        rows = []
+        for number, cells in enumerate(reader, start=2):
+            try:
+                row = parse_curvature_row(cells)
+            except ValueError as exc:
+                raise StoreError(f"{path}: line {number}: {exc}") from None
+            rows.append(row)
+        return rows
 
     def write_result(self, result: TrialResult) -> None:
         atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,

@@ -150,6 +150,19 @@ class Engine(Protocol):
     def current_rates(self) -> np.ndarray:
         """Each member's learning rate in effect now (after a schedule's latest step)."""
 
+    def parameter_count(self) -> int:
+        """The trainable values of one member's network (the Hessian's side)."""
+
+    def hessian_product(self, member: int, vector: np.ndarray, *, rows: int) -> np.ndarray:
+        """The Hessian of member ``member``'s mean training loss on the first ``rows``
+        training rows (inference mode: no dropout), at its weights now, times the flat
+        ``vector`` (the trainable variables in order): :mod:`lrlab.training.curvature`
+        finds the sharpness from these products."""
+
+    def preconditioner(self, member: int) -> np.ndarray | None:
+        """The diagonal the member's optimizer divides its gradient by now, flat
+        (:func:`lrlab.training.curvature.preconditioner_of`); None without one."""
+
     def dead_units(self) -> np.ndarray:
         """Each member's share of hidden ReLU units that output zero on every validation
         image (the reference images without a validation set); NaN where the network

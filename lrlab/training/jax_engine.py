@@ -33,6 +33,7 @@ import numpy as np
 from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras
+from lrlab.training.curvature import preconditioner_of, velocity_variables
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split, check_state
 from lrlab.training.measures import Measures, baseline_of
@@ -243,6 +244,54 @@ class JaxEngine:
     def current_rates(self) -> np.ndarray:
         program = self._program("rates", self._state["peak"])
         return np.asarray(program(self._state["peak"], self._state["optimizer"]))
+
+    # -- curvature (lrlab.training.curvature) ---------------------------------------------
+
+    def parameter_count(self) -> int:
+        return sum(int(np.prod(w.shape)) for w in self._logits.trainable_variables)
+
+    def hessian_product(self, member: int, vector: np.ndarray, *, rows: int) -> np.ndarray:
+        rows = min(rows, self.plan.n_train)
+        key = ("hessian", rows)
+        if key not in self._programs:  # one program for every setting: weights only
+            self._programs[key] = self._jax.jit(self._hessian_program(rows))
+        state = self._state
+        weights = [w[member] for w in state["weights"]]
+        fixed = [f[member] for f in state["fixed"]]
+        with self._jax.default_matmul_precision(MATMUL_PRECISION[self._precision]):
+            found = self._programs[key](weights, fixed, self._jnp.asarray(vector, "float32"))
+        return np.asarray(found, dtype=np.float64)
+
+    def preconditioner(self, member: int) -> np.ndarray | None:
+        current = self._current
+        assert current is not None
+        optimizer = current.optimizer
+        state = self._state["optimizer"]
+        slots = [_index_of(optimizer.variables, v, "second moments")
+                 for v in velocity_variables(optimizer, self._logits)]
+        return preconditioner_of(optimizer, [np.asarray(state[i][member]) for i in slots],
+                                 step=int(state[current.step_slot][member]))
+
+    def _hessian_program(self, rows: int) -> Callable[..., Any]:
+        """One member's loss Hessian (on the first ``rows`` training rows, in inference
+        mode) times a flat vector: forward-over-reverse differentiation."""
+        jax, jnp = self._jax, self._jnp
+        x, y = self._x_train[:rows], self._y_train[:rows]
+        shapes = [tuple(w.shape) for w in self._logits.trainable_variables]
+        sizes = [int(np.prod(shape)) for shape in shapes]
+        cuts = np.cumsum(sizes)[:-1].tolist()
+
+        def product(weights: Any, fixed: Any, vector: Any) -> Any:
+            def loss(weights: Any) -> Any:
+                losses, _, _, _ = self._measured(weights, fixed, x, y, training=False)
+                return jnp.mean(losses)
+
+            tangent = [part.reshape(shape)
+                       for part, shape in zip(jnp.split(vector, cuts), shapes, strict=True)]
+            _, found = jax.jvp(jax.grad(loss), (list(weights),), (tangent,))
+            return jnp.concatenate([h.reshape(-1) for h in found])
+
+        return product
 
     # -- internals --------------------------------------------------------------------------
 

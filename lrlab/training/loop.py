@@ -14,6 +14,7 @@ from lrlab.experiment.config import EarlyStoppingConfig, TrainingConfig
 from lrlab.experiment.objective import Objective, ObjectiveError
 from lrlab.experiment.trials import Trial
 from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
+from lrlab.training.curvature import largest_eigenvalue
 from lrlab.training.engine import Engine, Split
 from lrlab.training.stacks import Group, Resume, cut
 
@@ -95,6 +96,7 @@ class Trainer:
         self.engine = engine
         self._training = training
         self._initial_loss: dict[int, float] = {}
+        self._initial_curvature: dict[int, dict[str, float]] = {}
         self.objective = engine.measures.objective
 
     def train(self, trial: Trial, *, on_epoch: EpochCallback | None = None) -> TrialOutcome:
@@ -186,6 +188,11 @@ class Trainer:
         patience = [_Patience(self._training.early_stopping, self.objective) for _ in trials]
         start = 0 if resume is None else self._go_on(resume, outcomes, patience)
         training = list(range(len(trials)))
+        if start == 0 and self._training.sharpness is not None:
+            # At the seed's initial weights: every member's, measured once per seed.
+            initial = self._initial_curvature_of(first.seed)
+            for outcome in outcomes:
+                outcome.curvature.append(dict(initial))
         last = engine.plan.epochs if until is None else min(until, engine.plan.epochs)
         for epoch in range(start + 1, last + 1):
             if not training:
@@ -208,6 +215,11 @@ class Trainer:
             if diverged or stopped:
                 engine.stop(diverged + stopped)
                 training = [m for m in training if m not in diverged + stopped]
+            every = self._training.sharpness.every if self._training.sharpness else 0
+            if every and epoch % every == 0:
+                for member in training:
+                    outcomes[member].curvature.append(
+                        self._curvature(member, epoch=epoch, seed=first.seed))
         if last < engine.plan.epochs and training:
             states = engine.snapshot()
             for member in training:
@@ -239,6 +251,34 @@ class Trainer:
             for record in paused.history:
                 patience[member].exhausted(record)
         return found[0].epoch
+
+    def _initial_curvature_of(self, seed: int) -> dict[str, float]:
+        """The sharpness at the seed's initial weights (just loaded), measured once per
+        seed: every trial of a seed starts from them."""
+        if seed not in self._initial_curvature:
+            self._initial_curvature[seed] = self._curvature(0, epoch=0, seed=seed)
+        return self._initial_curvature[seed]
+
+    def _curvature(self, member: int, *, epoch: int, seed: int) -> dict[str, float]:
+        """A curvature.csv row: ``member``'s sharpness now, and its preconditioned
+        sharpness where its optimizer has a preconditioner (none before a first step)."""
+        config, engine = self._training.sharpness, self.engine
+        assert config is not None
+        size = engine.parameter_count()
+
+        def product(vector: np.ndarray) -> np.ndarray:
+            return engine.hessian_product(member, vector, rows=config.rows)
+
+        plain = largest_eigenvalue(product, size, seed=seed + epoch,
+                                   max_products=config.max_products)
+        scale = engine.preconditioner(member)
+        adapted = (None if scale is None else largest_eigenvalue(
+            product, size, preconditioner=scale, seed=seed + epoch,
+            max_products=config.max_products))
+        return {"epoch": epoch, "sharpness": plain.value,
+                "preconditioned_sharpness": math.nan if adapted is None else adapted.value,
+                "products": plain.products + (adapted.products if adapted else 0),
+                "seconds": plain.seconds + (adapted.seconds if adapted else 0.0)}
 
     def known_initial_loss(self, seed: int) -> float:
         """The seed's initial loss if already measured (NaN if not): what an interrupted

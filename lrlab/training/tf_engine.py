@@ -20,6 +20,7 @@ import numpy as np
 from lrlab.experiment.config import ModelConfig, TrainingConfig
 from lrlab.experiment.trials import OptimizerSetting
 from lrlab.training._keras import import_keras, import_tensorflow
+from lrlab.training.curvature import preconditioner_of, velocity_variables
 from lrlab.training.data import Dataset
 from lrlab.training.engine import DeviceData, EpochPlan, SeedWeights, Split, check_state
 from lrlab.training.measures import Measures, baseline_of
@@ -146,6 +147,7 @@ class TensorFlowEngine:
                     measures.head(logits) if measures.whole else tf.zeros(()))
 
         self._evaluate_chunk = evaluate_chunk
+        self._hvp: dict[int, Any] = {}  # rows -> the compiled Hessian-vector product
 
     compile_seconds = None  # XLA compiles inside the first call, which is not separable
 
@@ -239,6 +241,52 @@ class TensorFlowEngine:
     def current_rates(self) -> np.ndarray:
         rate = self._started().optimizer.learning_rate
         return np.array([float(rate.numpy() if hasattr(rate, "numpy") else rate)])
+
+    # -- curvature (lrlab.training.curvature) -------------------------------------------
+
+    def parameter_count(self) -> int:
+        return sum(int(np.prod(v.shape)) for v in self._model.trainable_variables)
+
+    def hessian_product(self, member: int, vector: np.ndarray, *, rows: int) -> np.ndarray:
+        if member != 0:
+            raise ValueError("the TensorFlow engine trains one member")
+        key = min(rows, self.plan.n_train)
+        if key not in self._hvp:
+            self._hvp[key] = self._hessian_program(key)
+        return np.asarray(self._hvp[key](self._tf.constant(vector, dtype=self._tf.float32)),
+                          dtype=np.float64)
+
+    def preconditioner(self, member: int) -> np.ndarray | None:
+        if member != 0:
+            raise ValueError("the TensorFlow engine trains one member")
+        optimizer = self._started().optimizer
+        return preconditioner_of(optimizer, [
+            np.asarray(v.numpy()) for v in velocity_variables(optimizer, self._model)],
+            step=int(optimizer.iterations.numpy()))
+
+    def _hessian_program(self, rows: int) -> Any:
+        """The loss's Hessian (on the first ``rows`` training rows, in inference mode: no
+        dropout) times a flat vector, by differentiating the gradient's product with it."""
+        tf, measures, logits_model = self._tf, self.measures, self.network.logits
+        weights = self._model.trainable_variables
+        shapes = [tuple(v.shape) for v in weights]
+        sizes = [int(np.prod(shape)) for shape in shapes]
+        x, y = self._x_train[:rows], self._y_train[:rows]
+
+        @tf.function(jit_compile=self._xla)
+        def product(vector: Any) -> Any:
+            parts = [tf.reshape(part, shape)
+                     for part, shape in zip(tf.split(vector, sizes), shapes, strict=True)]
+            with tf.GradientTape() as outer:
+                with tf.GradientTape() as inner:
+                    loss = measures.mean_loss(y, logits_model(x, training=False))
+                grads = inner.gradient(loss, weights)
+                dot = tf.add_n([tf.reduce_sum(g * p) for g, p in zip(grads, parts, strict=True)])
+            found = outer.gradient(dot, weights)
+            return tf.concat([tf.reshape(h if h is not None else tf.zeros_like(w), [-1])
+                              for h, w in zip(found, weights, strict=True)], 0)
+
+        return product
 
     # -- internals ----------------------------------------------------------------------
 
