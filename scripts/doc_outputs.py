@@ -273,6 +273,17 @@ def asha(runs: Path) -> dict[str, str]:
     return {"asha-replay.txt": replay.rstrip("\n")}
 
 
+def eos(runs: Path) -> dict[str, str]:
+    """configs/mnist-eos.yaml: full-batch gradient descent and Adam with their sharpness
+    measured (about 10 minutes on 2 cores, kept in runs/docs/eos), and the plot."""
+    run = _kept("eos", ROOT / "configs" / "mnist-eos.yaml")
+    study = subprocess.run([sys.executable, "scripts/eos_study.py", "--run", str(run),
+                            "--plot", str(ROOT / "docs" / "eos.svg")], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout
+    verdicts, _ = lrlab("compare", str(run), "--no-plots")
+    return {"eos-study.txt": study.rstrip("\n"), "eos-compare.txt": verdicts.rstrip("\n")}
+
+
 def tpe(runs: Path) -> dict[str, str]:
     """configs/mnist-tpe.yaml (24 points) against 64 Sobol points of the same space (a
     few minutes on 2 cores, both kept in runs/docs/tpe)."""
@@ -352,6 +363,7 @@ STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "asha": asha,
+    "eos": eos,
     "tpe": tpe,
     "waits": waits, "rounds": rounds,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}

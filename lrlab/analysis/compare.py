@@ -26,9 +26,10 @@ import pandas as pd
 import lrlab.analysis.judge as judge
 import lrlab.analysis.stats as stats
 from lrlab.analysis.axes import AlongAxis, Edge, Scaling, along_axes, find_edges
-from lrlab.analysis.failures import Failure, rate_failures, records_of, too_small
+from lrlab.analysis.failures import FAILING, Failure, rate_failures, records_of, too_small
 from lrlab.analysis.importance import Importance, importances
 from lrlab.analysis.selection import Selection
+from lrlab.analysis.stability import Stability, stability_of
 from lrlab.errors import LrlabError
 from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of, split_of
 from lrlab.experiment.trials import CONTEXT_KEYS
@@ -44,6 +45,7 @@ from lrlab.rundir.loading import (
 )
 from lrlab.rundir.records import (
     FINISHED_STATUSES,
+    INITIAL_SHARPNESS,
     RUNNING,
     UNRECORDED_CHANCE,
     TrialStatus,
@@ -190,7 +192,7 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
     trials = frame.drop_duplicates("_trial").set_index("_trial")
     keep = [c for c in ("sweep", "trial_id", *param_columns(frame), "seed", "status",
                         "diverged_epoch", "initial_loss", "trial_seconds", "stopped_epoch",
-                        "dead_units")
+                        "dead_units", INITIAL_SHARPNESS)
             if c in trials.columns]
     out = trials[keep].copy()
     last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")
@@ -328,6 +330,9 @@ class Verdict:
     saturated: tuple[float, ...] = ()
     # What the metric means (its direction and range): the sweeps' objective.
     objective: Objective = DEFAULT_OBJECTIVE
+    # Where the rates stand against the stability edge at the initial weights (None: the
+    # sweep did not measure the sharpness; lrlab.analysis.stability).
+    stability: Stability | None = None
     # The rates a halving sweep dropped, with the epoch of the rung each was dropped at:
     # never best, never tied (halving.json says on what evidence).
     pruned: tuple[tuple[float, int], ...] = ()
@@ -509,10 +514,15 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
             if (reasons := rate_failures([records[group.index[i]] for i in rows], histories,
                                          metric=metric,
                                          higher_is_better=objective.higher_is_better(metric))))
+        failures = too_small(failures, sorted(float(r) for r in
+                                              group["learning_rate"].unique()))
+        failing = {rate: next(f.reason for f in reasons if f.reason in FAILING)
+                   for rate, reasons in failures if any(f.reason in FAILING for f in reasons)}
         verdict = dataclasses.replace(
-            verdict, failures=too_small(failures, sorted(float(r) for r in
-                                                         group["learning_rate"].unique())),
-            pruned=pruned.get(_setting_key(group.iloc[0], others), ()))
+            verdict, failures=failures,
+            pruned=pruned.get(_setting_key(group.iloc[0], others), ()),
+            stability=stability_of(group, failing=failing, best=verdict.best_learning_rate
+                                   if verdict.learns else None))
         found.append(verdict)
         key = _setting_key(group.iloc[0], others)
         marks.update({(key, row["learning_rate"]): row for row in _marks(verdict)})

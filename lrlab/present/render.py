@@ -42,6 +42,7 @@ from lrlab.analysis.failures import (
     rates_above,
 )
 from lrlab.analysis.importance import Importance
+from lrlab.analysis.stability import Stability
 from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of, split_of
 from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.formatting import number, plural, rate
@@ -132,12 +133,40 @@ def verdict_block(v: Verdict, *, name_sweep: bool = False) -> list[str]:
                                         f"{rate(v.largest_learning)}") +
                     " (the largest rate at which no seed diverged or stalled).")
     evidence += _failure_lines(v)
+    if v.stability is not None:
+        evidence.append(stability_text(v.stability))
     if v.pruned:
         evidence.append(_pruned_text(v.pruned))
     if v.weak_split:
         evidence.append(_split_text(v))
     evidence += [edge_text(edge) for edge in v.edges]
     return [f"{head}{v.label}: {answer}.", *(f"  {line}" for line in evidence)]
+
+
+def stability_text(found: Stability) -> str:
+    """``Edge: 2/λ₀ = 0.118 at the initial weights (λ₀ 16.9, 3 seeds 16.8 to 17.0); above
+    it: 0.5 diverged (4.2x), 0.2 trained through (1.7x); the best rate is 0.56x it.``"""
+    seeds = (f"{plural(found.seeds, 'seed')}" if found.seeds < 2 or found.low == found.high
+             else f"{found.seeds} seeds {number(found.low)} to {number(found.high)}")
+    whose = "plain gradient descent's edge; " if found.preconditioned else ""
+    text = (f"Edge: 2/λ₀ = {rate(found.edge)} at the initial weights ({whose}λ₀ "
+            f"{number(found.sharpness)}, {seeds})")
+    words = {"diverged": "diverged", "trained": "trained through",
+             "too_small": "too small", "stalled": "stalled"}
+    above = [r for r in found.rates if r.multiple >= 1]
+    below = [r for r in found.rates if r.multiple < 1]
+    parts = []
+    if above:
+        parts.append("above it: " + ", ".join(
+            f"{rate(r.learning_rate)} {words.get(r.outcome, r.outcome)} ({r.multiple:.3g}x)"
+            for r in above))
+    if below:
+        parts.append("failing below it: " + ", ".join(
+            f"{rate(r.learning_rate)} {words.get(r.outcome, r.outcome)} ({r.multiple:.2g}x)"
+            for r in below))
+    if found.best is not None:
+        parts.append(f"the best rate is {found.best.multiple:.2g}x it")
+    return text + ("; " + "; ".join(parts) if parts else "") + "."
 
 
 def _pruned_text(pruned: Sequence[tuple[float, int]]) -> str:
@@ -610,6 +639,9 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
                                 "seeds_needed": c.seeds_needed} for c in v.versus_best]
         data["edges"] = [{**asdict(e), "text": edge_text(e)} for e in v.edges]
         data["pruned"] = [{"learning_rate": r, "epoch": e} for r, e in v.pruned]
+        data["stability"] = (None if v.stability is None else {
+            **asdict(v.stability), "edge": v.stability.edge,
+            "text": stability_text(v.stability)})
         data["failures"] = [{"learning_rate": r, "reasons": [
             {"reason": f.reason, "seeds": f.seeds, "of": f.of,
              "detail": failure_detail(f.reason, f.facts), "dead_units": f.dead_units,

@@ -27,6 +27,7 @@ from lrlab.formatting import plural
 from lrlab.rundir.records import (
     FRAME_TRIAL_COLUMNS,
     HISTORY_COLUMNS,
+    INITIAL_SHARPNESS,
     RUNNING,
     SPLIT_OF,
     TrialResult,
@@ -39,6 +40,7 @@ from lrlab.rundir.store import (
     RESULT_FILE,
     TRIALS_DIR,
     RunStore,
+    read_curvature,
     read_trial,
 )
 
@@ -286,6 +288,18 @@ def _trial_dirs(paths: list[Path]) -> tuple[list[tuple[Path, Path]], set[Path]]:
                   key=lambda pair: (str(pair[0]), str(pair[1]))), whole
 
 
+def _initial_sharpness(trial_dir: Path) -> dict[str, float]:
+    """The sharpness at the trial's initial weights, where it was measured
+    (curvature.csv's epoch 0), as the frame's ``initial_sharpness``; {} where it was not,
+    or the file is damaged (a measurement beside the results, not one of them)."""
+    try:
+        rows = read_curvature(trial_dir)
+    except StoreError:
+        return {}
+    first = next((r for r in rows if r["epoch"] == 0), None)
+    return {INITIAL_SHARPNESS: first["sharpness"]} if first is not None else {}
+
+
 def _trial_rows(sweep: str, trial_dir: Path
                 ) -> tuple[list[str], list[dict[str, Any]], TrialResult | None]:
     """A trial's parameter names, its rows of the tidy frame, and its result."""
@@ -303,5 +317,6 @@ def _trial_rows(sweep: str, trial_dir: Path
                              f"{RESULT_FILE} says {plural(result.epochs, 'epoch')}; the history is "
                              f"partial or damaged, so the trial is left out")
     fields = result.frame_fields() if result is not None else {"status": RUNNING}
-    base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields}
+    base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields,
+            **_initial_sharpness(trial_dir)}
     return list(params), [{**base, **row} for row in history] or [base], result

@@ -82,6 +82,8 @@ HISTORY_HEAD, HISTORY_TAIL = ("epoch", "lr"), ("seconds",)
 # loss's largest Hessian eigenvalue), the preconditioned one (RMSprop, Adam; empty for
 # others), the Hessian-vector products and seconds the two took.
 CURVATURE_COLUMNS = ("epoch", "sharpness", "preconditioned_sharpness", "products", "seconds")
+# The tidy frame's column for a trial's sharpness at its initial weights (epoch 0).
+INITIAL_SHARPNESS = "initial_sharpness"
 
 
 def history_columns(metrics: Sequence[str]) -> tuple[str, ...]:

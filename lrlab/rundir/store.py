@@ -399,23 +399,8 @@ class RunStore:
                           csv_text(CURVATURE_COLUMNS, (_finite_or_empty(r) for r in rows)))
 
     def read_curvature(self, trial_id: str) -> list[dict[str, float]]:
-        """curvature.csv's rows ([]: not measured); StoreError if damaged."""
-        path = self.root / TRIALS_DIR / trial_id / CURVATURE_FILE
-        if not os.path.lexists(path):
-            return []
-        lines = read_text(path).splitlines()
-        reader = csv.reader(lines)
-        header = next(reader, None)
-        if header is None or tuple(header) != CURVATURE_COLUMNS:
-            raise StoreError(f"{path}: expected the header {','.join(CURVATURE_COLUMNS)}")
-        rows = []
-        for number, cells in enumerate(reader, start=2):
-            try:
-                row = parse_curvature_row(cells)
-            except ValueError as exc:
-                raise StoreError(f"{path}: line {number}: {exc}") from None
-            rows.append(row)
-        return rows
+        """:func:`read_curvature` of one of this run's trials."""
+        return read_curvature(self.root / TRIALS_DIR / trial_id)
 
     def write_result(self, result: TrialResult) -> None:
         atomic_write_text(self.trial_dir(result.trial_id) / RESULT_FILE,
@@ -551,6 +536,24 @@ def read_result(trial_dir: Path) -> TrialResult:
                                              run_dir=trial_dir.parent.parent))
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from None
+
+
+def read_curvature(trial_dir: Path) -> list[dict[str, float]]:
+    """A trial's curvature.csv rows ([]: not measured); StoreError if damaged."""
+    path = trial_dir / CURVATURE_FILE
+    if not os.path.lexists(path):
+        return []
+    reader = csv.reader(read_text(path).splitlines())
+    header = next(reader, None)
+    if header is None or tuple(header) != CURVATURE_COLUMNS:
+        raise StoreError(f"{path}: expected the header {','.join(CURVATURE_COLUMNS)}")
+    rows = []
+    for number, cells in enumerate(reader, start=2):
+        try:
+            rows.append(parse_curvature_row(cells))
+        except ValueError as exc:
+            raise StoreError(f"{path}: line {number}: {exc}") from None
+    return rows
 
 
 def read_trial(

@@ -135,11 +135,18 @@ def test_gradient_descent_converges_below_the_edge_and_diverges_above(tmp_path: 
     path, sharpness = regression_data(tmp_path)
     edge = 2 / sharpness
     config = linear_config(path, engine="tensorflow", epochs=150,
-                           rates=f"[{0.95 * edge!r}, {1.05 * edge!r}]")
+                           rates=f"[{0.95 * edge!r}, {1.05 * edge!r}]",
+                           sharpness="{every: 0, rows: 256}")
     report = run_sweep(config, runs_dir=tmp_path / "runs", backend=LocalBackend(workers=1))
     status = {row["learning_rate"]: row["status"] for row in report.rows}
     below, above = sorted(status)
     assert status[below] == "completed" and status[above] == "diverged"
+    # The verdict places the rates against the edge it measured.
+    (verdict,) = report.comparison.verdicts
+    assert verdict.stability.edge == pytest.approx(edge, rel=1e-3)
+    (beyond,) = verdict.stability.rates
+    assert (beyond.multiple, beyond.outcome) == (pytest.approx(1.05, rel=1e-3), "diverged")
+    assert verdict.stability.best.multiple == pytest.approx(0.95, rel=1e-3)
 
 
 def test_a_sweep_records_the_sharpness_as_its_trials_train(tmp_path: Path) -> None:

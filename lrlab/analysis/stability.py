@@ -1,0 +1,80 @@
+"""Where a setting's rates stand against the stability edge its loss surface sets: the
+sharpness at the seeds' initial weights (``training.sharpness``: curvature.csv's epoch 0)
+gives gradient descent's edge ``2 / λ₀``, and each rate is a multiple of it. Pure
+(pandas).
+
+A rate above the edge either diverged or trained through it (a catapult: Lewkowycz et al.
+2020); a failing rate far below it crawled. For an optimizer with a preconditioner
+(RMSprop, Adam) ``2 / λ₀`` is plain gradient descent's edge, not its own: its own edge is
+met by the preconditioned sharpness as it trains (curvature.csv, docs/physics.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lrlab.rundir.records import INITIAL_SHARPNESS
+
+PRECONDITIONED = ("rmsprop", "adam")
+
+
+@dataclass(frozen=True)
+class RateAtEdge:
+    """A rate as a multiple of the edge, and how its trials ended there: ``diverged`` on
+    some seed, else ``trained`` (above the edge: through a catapult), or the reason it
+    failed below it."""
+
+    learning_rate: float
+    multiple: float
+    outcome: str
+
+
+@dataclass(frozen=True)
+class Stability:
+    """A setting's sharpness at its seeds' initial weights (median, range, seeds), and
+    its rates that the edge explains: those at or above it, and the failing ones."""
+
+    sharpness: float
+    low: float
+    high: float
+    seeds: int
+    preconditioned: bool  # the optimizer divides by a preconditioner (see the module)
+    rates: tuple[RateAtEdge, ...] = ()
+    best: RateAtEdge | None = None
+
+    @property
+    def edge(self) -> float:
+        return 2.0 / self.sharpness
+
+
+def stability_of(group: pd.DataFrame, *, failing: dict[float, str],
+                 best: float | None) -> Stability | None:
+    """``group``'s (one setting's trials, a row each) stability, or None when none of its
+    trials measured the sharpness. ``failing``: each failing rate's reason."""
+    if INITIAL_SHARPNESS not in group:
+        return None
+    measured = group.dropna(subset=[INITIAL_SHARPNESS]).drop_duplicates("seed")
+    values = measured[INITIAL_SHARPNESS].to_numpy(float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return None
+    sharpness = float(np.median(values))
+    edge = 2.0 / sharpness
+    found = []
+    for rate, rows in group.groupby("learning_rate"):
+        multiple = float(rate) / edge
+        diverged = bool((rows["status"] == "diverged").any())
+        if multiple >= 1.0:
+            found.append(RateAtEdge(float(rate), multiple,
+                                    "diverged" if diverged else "trained"))
+        elif float(rate) in failing:
+            found.append(RateAtEdge(float(rate), multiple, failing[float(rate)]))
+    optimizer = str(group["optimizer"].iloc[0]) if "optimizer" in group else ""
+    return Stability(sharpness, float(values.min()), float(values.max()), len(values),
+                     preconditioned=optimizer in PRECONDITIONED, rates=tuple(found),
+                     best=None if best is None or not math.isfinite(best)
+                     else RateAtEdge(best, best / edge, "best"))
