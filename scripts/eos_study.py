@@ -24,6 +24,10 @@ from lrlab.rundir.store import RunStore
 SETTLED = 0.15  # within this share of the edge: "at the edge"
 
 
+def shown(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def edge_of(optimizer: str, rate: float, params: dict) -> tuple[str, float]:
     """The column the edge applies to, and the edge."""
     if optimizer == "adam":
@@ -57,16 +61,19 @@ def main(argv: list[str] | None = None) -> None:
                   f"of it ({result.status.value} at epoch {result.epochs})")
             continue
         last = values[len(values) * 2 // 3:]
-        near = np.flatnonzero(values >= (1 - SETTLED) * edge)
+        near = np.flatnonzero(np.abs(values / edge - 1) <= SETTLED)
         found.append((optimizer, rate, column, edge, steps, values, result.status.value))
         seconds = sum(r["seconds"] for r in rows)
         products = sum(int(r["products"]) for r in rows)
-        print(f"{optimizer} lr {rate:g}: edge {edge:.4g} ({column}); start "
-              f"{values[0]:.4g}, largest {values.max():.4g}, last third's mean "
-              f"{last.mean():.4g} = {last.mean() / edge:.2f} x the edge; within "
-              f"{SETTLED:.0%} from step "
-              f"{int(steps[near[0]]) if near.size else 'never'}; {result.status.value}; "
-              f"{len(rows)} measurements, {products} products, {seconds:.1f} s")
+        edge_name = "38/lr" if optimizer == "adam" else "2/lr"
+        start = int(steps[near[0]]) if near.size else None
+        print(f"{optimizer} lr {rate:g}: {column.replace('_', ' ')} {shown(values[0])} first "
+              f"measured (step {int(steps[0])}), {shown(values.max())} at most,\n  "
+              f"{shown(last.mean())} over the last third = {last.mean() / edge:.2f} x the "
+              f"edge ({edge_name} = {shown(edge)}); within "
+              f"{SETTLED:.0%} of it from step {start if start is not None else 'never'}\n"
+              f"  {result.status.value}; {len(rows)} measurements, {products} "
+              f"Hessian-vector products, {seconds:.0f} s")
     if args.plot is not None:
         plot(found, args.plot)
 

@@ -144,13 +144,14 @@ def verdict_block(v: Verdict, *, name_sweep: bool = False) -> list[str]:
 
 
 def stability_text(found: Stability) -> str:
-    """``Edge: 2/λ₀ = 0.118 at the initial weights (λ₀ 16.9, 3 seeds 16.8 to 17.0); above
-    it: 0.5 diverged (4.2x), 0.2 trained through (1.7x); the best rate is 0.56x it.``"""
+    """``Stability edge: 2/λ₀ = 0.118 at the initial weights (λ₀ 16.9, 3 seeds 16.8 to
+    17.0); above it: 0.5 diverged (4.2x), 0.2 trained through (1.7x); the best rate is
+    0.56x it.``"""
     seeds = (f"{plural(found.seeds, 'seed')}" if found.seeds < 2 or found.low == found.high
-             else f"{found.seeds} seeds {number(found.low)} to {number(found.high)}")
+             else f"{found.seeds} seeds {found.low:.3g} to {found.high:.3g}")
     whose = "plain gradient descent's edge; " if found.preconditioned else ""
-    text = (f"Edge: 2/λ₀ = {rate(found.edge)} at the initial weights ({whose}λ₀ "
-            f"{number(found.sharpness)}, {seeds})")
+    text = (f"Stability edge: 2/λ₀ = {rate(found.edge)} at the initial weights ({whose}λ₀ "
+            f"{found.sharpness:.3g}, {seeds})")
     words = {"diverged": "diverged", "trained": "trained through",
              "too_small": "too small", "stalled": "stalled"}
     above = [r for r in found.rates if r.multiple >= 1]

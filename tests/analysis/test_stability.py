@@ -32,7 +32,7 @@ def test_each_rate_is_a_multiple_of_the_edge_and_says_how_it_ended() -> None:
     assert by_rate == {0.001: (0.01, "too_small"), 0.2: (2.0, "trained"), 1.0: (10.0, "diverged")}
     assert found.best.multiple == pytest.approx(0.5)
     text = stability_text(found)
-    assert text.startswith("Edge: 2/λ₀ = 0.1 at the initial weights (λ₀ 20")
+    assert text.startswith("Stability edge: 2/λ₀ = 0.1 at the initial weights (λ₀ 20")
     assert "above it: 0.2 trained through (2x), 1 diverged (10x)" in text
     assert "failing below it: 0.001 too small (0.01x)" in text and "best rate is 0.5x" in text
 
