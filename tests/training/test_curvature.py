@@ -122,6 +122,8 @@ def engine_sharpness(path: Path, engine: str) -> dict:
 @pytest.mark.parametrize("engine", ["tensorflow", pytest.param("jax", marks=pytest.mark.jax)])
 def test_the_sharpness_of_linear_regression_is_its_known_eigenvalue(
         tmp_path: Path, engine: str) -> None:
+    if engine == "jax":
+        pytest.importorskip("jax", reason='the jax engine needs JAX: pip install -e ".[jax]"')
     path, expected = regression_data(tmp_path)
     found = engine_sharpness(path, engine)
     assert found["value"] == pytest.approx(expected, rel=0.01)
