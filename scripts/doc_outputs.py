@@ -284,6 +284,13 @@ def eos(runs: Path) -> dict[str, str]:
     return {"eos-study.txt": study.rstrip("\n"), "eos-compare.txt": verdicts.rstrip("\n")}
 
 
+def edges(runs: Path) -> dict[str, str]:
+    """The seed network's sharpness and edge at its initial weights, per seed (seconds)."""
+    found = subprocess.run([sys.executable, "scripts/seed_edges.py"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout
+    return {"seed-edges.txt": found.rstrip("\n")}
+
+
 def tpe(runs: Path) -> dict[str, str]:
     """configs/mnist-tpe.yaml (24 points) against 64 Sobol points of the same space (a
     few minutes on 2 cores, both kept in runs/docs/tpe)."""
@@ -363,7 +370,7 @@ STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "asha": asha,
-    "eos": eos,
+    "eos": eos, "edges": edges,
     "tpe": tpe,
     "waits": waits, "rounds": rounds,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}
