@@ -64,7 +64,7 @@ class HalvingScheduler:
 
     def _decide(self, experiment: Planned, book: Book, key: str, *, rung: int, epoch: int,
                 epochs: int) -> None:
-        record = book.read_halving() or self._new_record(epochs)
+        record = book.read_halving() or new_record(self.rule, epochs)
         decided = [d for d in record["decisions"]
                    if d["experiment"] == key and d["rung"] == rung]
         settings = _by_setting(experiment.trials)
@@ -95,9 +95,6 @@ class HalvingScheduler:
                     result, _ = book.result(trial)
                     if result is not None and result.status is TrialStatus.PAUSED:
                         book.prune(trial)
-
-    def _new_record(self, epochs: int) -> dict[str, Any]:
-        return new_record(self.rule, epochs)
 
 
 def new_record(rule: HalvingConfig, epochs: int) -> dict[str, Any]:
