@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 import lrlab.analysis.stats as stats
+from lrlab.analysis.batch_noise import NoiseFit, fit_noise
 from lrlab.experiment.scaling import rule_of
 from lrlab.experiment.space import EDGE_SHARE
 
@@ -137,6 +138,9 @@ class Scaling:
     # seed's slope cannot be read finer than about this (the parabola helps, a little);
     # low and high include half of it either side.
     resolution: float = math.nan
+    # McCandlish et al.'s eps_max / (1 + B_noise / B) fitted to the best rates, beside the
+    # noise scale the trials measured (lrlab.analysis.batch_noise); None: under 3 sizes.
+    noise: NoiseFit | None = None
 
 
 def along_axes(verdicts: Sequence[Any], values: pd.DataFrame, *,
@@ -185,10 +189,16 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
     least-squares slope of log(best rate) against log(batch size)."""
     sign = 1.0 if members[0].metric.endswith("accuracy") else -1.0
     per_seed: dict[int, list[tuple[float, float]]] = {}
+    measured: dict[float, float] = {}  # batch size: the best rate's median noise scale
     for verdict in members:
         if not verdict.learns:
             continue
         rows = _rows_of(values, verdict)
+        if "noise_scale" in rows:
+            at_best = rows.loc[rows["learning_rate"] == verdict.best_learning_rate,
+                               "noise_scale"].dropna()
+            if len(at_best):
+                measured[float(dict(verdict.settings)[BATCH_AXIS])] = float(at_best.median())
         learning = [verdict.best_learning_rate, *(c.learning_rate for c in verdict.versus_best
                                                   if c.mark != "fails")]
         rows = rows[rows["learning_rate"].isin(learning)]
@@ -214,8 +224,14 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
     low, high = stats.mean_interval(list(slopes.values()))
     if math.isfinite(resolution) and not math.isnan(low):
         low, high = low - resolution / 2, high + resolution / 2
+    by_size: dict[float, list[float]] = {}
+    for found in per_seed.values():
+        for size, best in found:
+            by_size.setdefault(size, []).append(math.log(best))
+    noise = fit_noise([(size, math.exp(float(np.mean(logs))))
+                       for size, logs in by_size.items()], measured=list(measured.values()))
     return Scaling(line, slope, low, high, tuple(sorted(slopes.items())),
-                   rule_of(low, high), resolution)
+                   rule_of(low, high), resolution, noise)
 
 
 def _rows_of(values: pd.DataFrame, verdict: Any) -> pd.DataFrame:

@@ -45,8 +45,8 @@ from lrlab.rundir.loading import (
 )
 from lrlab.rundir.records import (
     FINISHED_STATUSES,
-    INITIAL_SHARPNESS,
     RUNNING,
+    SURFACE_COLUMNS,
     UNRECORDED_CHANCE,
     TrialStatus,
 )
@@ -192,7 +192,7 @@ def trial_values(frame: pd.DataFrame, *, metric: str, at: str | int,
     trials = frame.drop_duplicates("_trial").set_index("_trial")
     keep = [c for c in ("sweep", "trial_id", *param_columns(frame), "seed", "status",
                         "diverged_epoch", "initial_loss", "trial_seconds", "stopped_epoch",
-                        "dead_units", INITIAL_SHARPNESS)
+                        "dead_units", *SURFACE_COLUMNS)
             if c in trials.columns]
     out = trials[keep].copy()
     last = recorded.sort_values("epoch").groupby("_trial").tail(1).set_index("_trial")

@@ -31,6 +31,14 @@ class RateAtEdge:
     learning_rate: float
     multiple: float
     outcome: str
+    # Above the edge and trained: the sharpness at its last measurement (the seeds'
+    # median; NaN: not measured after the start), below 2/lr where a catapult flattened it.
+    final_sharpness: float = math.nan
+    # Below the edge and failing: how many times the steps it trained it would need, at
+    # its pace, to move as far from the initial weights as the best rate moved (NaN: the
+    # distance was not measured), and those epochs.
+    pace: float = math.nan
+    epochs_needed: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -65,16 +73,41 @@ def stability_of(group: pd.DataFrame, *, failing: dict[float, str],
     sharpness = float(np.median(values))
     edge = 2.0 / sharpness
     found = []
+    moved = _moved(group, best)
     for rate, rows in group.groupby("learning_rate"):
         multiple = float(rate) / edge
         diverged = bool((rows["status"] == "diverged").any())
         if multiple >= 1.0:
             found.append(RateAtEdge(float(rate), multiple,
-                                    "diverged" if diverged else "trained"))
+                                    "diverged" if diverged else "trained",
+                                    final_sharpness=_median(rows, "final_sharpness")))
         elif float(rate) in failing:
-            found.append(RateAtEdge(float(rate), multiple, failing[float(rate)]))
+            pace, epochs = math.nan, math.nan
+            own = _median(rows, "distance")
+            if math.isfinite(moved) and own > 0:
+                pace = moved / own
+                epochs = pace * _median(rows, "distance_epoch")
+            found.append(RateAtEdge(float(rate), multiple, failing[float(rate)],
+                                    pace=pace, epochs_needed=epochs))
     optimizer = str(group["optimizer"].iloc[0]) if "optimizer" in group else ""
     return Stability(sharpness, float(values.min()), float(values.max()), len(values),
                      preconditioned=optimizer in PRECONDITIONED, rates=tuple(found),
                      best=None if best is None or not math.isfinite(best)
                      else RateAtEdge(best, best / edge, "best"))
+
+
+def _median(rows: pd.DataFrame, column: str) -> float:
+    """The seeds' median of a surface column (NaN where none measured it)."""
+    if column not in rows:
+        return math.nan
+    values = rows[column].to_numpy(float)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else math.nan
+
+
+def _moved(group: pd.DataFrame, best: float | None) -> float:
+    """How far the best rate's trials moved from the initial weights (the seeds'
+    median, at their last measurement)."""
+    if best is None or not math.isfinite(best):
+        return math.nan
+    return _median(group[group["learning_rate"] == best], "distance")

@@ -372,6 +372,27 @@ class SharpnessConfig(_Strict):
     max_products: Annotated[int, BeforeValidator(_not_bool), Field(ge=10, le=10_000)] = 200
 
 
+class NoiseConfig(_Strict):
+    """Measure the gradient noise scale B_simple (lrlab.training.noise) at each trial's
+    initial weights and every ``every`` epochs (0: at the start only), on ``rows``
+    training rows drawn by the seed, cut into large batches of ``large`` and those into
+    small batches of ``small``: ``rows / small`` gradients a measurement."""
+
+    every: Annotated[int, BeforeValidator(_not_bool), Field(ge=0)] = 1
+    rows: Count = 4096
+    small: Count = 32
+    large: Count = 1024
+
+    @model_validator(mode="after")
+    def _batches_nest(self) -> NoiseConfig:
+        if self.large <= self.small or self.large % self.small:
+            raise ValueError(f"large: {self.large} must be a multiple of small: "
+                             f"{self.small}, larger than it")
+        if self.rows < self.large:
+            raise ValueError(f"rows: {self.rows} must be at least large: {self.large}")
+        return self
+
+
 class TrainingConfig(_Strict):
     epochs: Annotated[Count, Field(le=MAX_EPOCHS)] = 3
     batch_size: Count = 32
@@ -390,6 +411,8 @@ class TrainingConfig(_Strict):
     early_stopping: EarlyStoppingConfig | None = None
     # The curvature of the loss surface, measured as trials train (None: not measured).
     sharpness: SharpnessConfig | None = None
+    # The gradient noise scale, measured as trials train (None: not measured).
+    noise: NoiseConfig | None = None
 
     @model_validator(mode="after")
     def _stacking_needs_jax(self) -> TrainingConfig:

@@ -370,8 +370,8 @@ def scaling_chart(comparison: Comparison) -> Figure:
                  if p.best_rate is not None]
     figure = Figure(panel_width=520, panel_height=380,
                     title="The best learning rate against the batch size: the fit (solid), "
-                          "and the\nlinear (dashed) and square-root (dotted) rules from the "
-                          "smallest batch size")
+                          "the noise model (dash-dot),\nand the linear (dashed) and "
+                          "square-root (dotted) rules from the smallest batch size")
     panel = figure.add(Panel(Scale(*_padded(sizes_all), log=True, fixed_ticks=tuple(sizes_all)),
                              Scale.fit(rates_all, log=True, pad=0.3),
                              xlabel="batch size (log scale)",
@@ -388,8 +388,15 @@ def scaling_chart(comparison: Comparison) -> Figure:
             panel.line(grid, rule.scaled(best[0], grid, sizes[0]), Style(colour, 1, rule.dash))
             figure.legend.append(LegendEntry(f"{scaling.along.optimizer}: {rule.title}",
                                              Style(colour, 1, rule.dash)))
+        fit = scaling.noise
+        if fit is not None:  # the gradient noise's model, fitted to the same best rates
+            panel.line(grid, np.array([fit.rate(b) for b in grid]), Style(colour, 1.5, "-."))
+            figure.legend.append(LegendEntry(
+                f"{scaling.along.optimizer}: eps_max / (1 + B_noise/B), B_noise "
+                f"{fit.b_noise:,.0f}", Style(colour, 1.5, "-.")))
         panel.marks(sizes, best, "circle", size=5.5, colour=colour, edge="black")
-        figure.legend.insert(len(figure.legend) - len(SCALING_RULES), LegendEntry(
+        figure.legend.insert(len(figure.legend) - len(SCALING_RULES) - (fit is not None),
+                             LegendEntry(
             f"{scaling.along.label}: best rate (slope {scaling.slope:.2f}, 95% CI "
             f"{scaling.low:.2f} to {scaling.high:.2f})", Style(colour, 2), "circle", colour))
     return figure

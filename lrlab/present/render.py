@@ -42,7 +42,7 @@ from lrlab.analysis.failures import (
     rates_above,
 )
 from lrlab.analysis.importance import Importance
-from lrlab.analysis.stability import Stability
+from lrlab.analysis.stability import RateAtEdge, Stability
 from lrlab.experiment.objective import DEFAULT_OBJECTIVE, Objective, base_of, split_of
 from lrlab.experiment.scaling import RULES as SCALING_RULES
 from lrlab.formatting import number, plural, rate
@@ -158,16 +158,33 @@ def stability_text(found: Stability) -> str:
     below = [r for r in found.rates if r.multiple < 1]
     parts = []
     if above:
-        parts.append("above it: " + ", ".join(
-            f"{rate(r.learning_rate)} {words.get(r.outcome, r.outcome)} ({r.multiple:.3g}x)"
-            for r in above))
+        parts.append("above it: " + ", ".join(_above_text(r) for r in above))
     if below:
         parts.append("failing below it: " + ", ".join(
-            f"{rate(r.learning_rate)} {words.get(r.outcome, r.outcome)} ({r.multiple:.2g}x)"
+            f"{rate(r.learning_rate)} {words.get(r.outcome, r.outcome)} ({r.multiple:.2g}x"
+            + (f"; at its pace it needs {r.pace:.3g}x the steps, {r.epochs_needed:.3g} "
+               f"epochs, to move as far as the best rate moved" if math.isfinite(r.pace)
+               else "") + ")"
             for r in below))
     if found.best is not None:
         parts.append(f"the best rate is {found.best.multiple:.2g}x it")
     return text + ("; " + "; ".join(parts) if parts else "") + "."
+
+
+def _above_text(r: RateAtEdge) -> str:
+    """A rate above the stability edge: diverged, or trained through, and then whether its
+    sharpness fell below its own 2/lr (a catapult flattened the network)."""
+    if r.outcome != "trained":
+        return f"{rate(r.learning_rate)} {r.outcome} ({r.multiple:.3g}x)"
+    own = 2.0 / r.learning_rate
+    if not math.isfinite(r.final_sharpness):
+        how = ""
+    elif r.final_sharpness < own:
+        how = (f"; a catapult: its sharpness fell to {r.final_sharpness:.3g}, below its "
+               f"2/lr = {own:.3g}")
+    else:
+        how = f"; its sharpness ended at {r.final_sharpness:.3g}, above its 2/lr = {own:.3g}"
+    return f"{rate(r.learning_rate)} trained through ({r.multiple:.3g}x{how})"
 
 
 def _pruned_text(pruned: Sequence[tuple[float, int]]) -> str:
@@ -404,6 +421,31 @@ def scaling_text(s: Scaling) -> str:
             f"{_interval(s.low, s.high)}): it {rule}.")
 
 
+def noise_fit_text(s: Scaling) -> str | None:
+    """The gradient noise's model of the batch-size question for one optimizer: the
+    B_noise its fit gives, and whether the measured noise scale agrees."""
+    fit = s.noise
+    if fit is None:
+        return None
+    if fit.low == 0 and math.isinf(fit.high):
+        interval = "any value: the best rates do not bend within the sizes tried"
+    elif fit.low == 0:
+        interval = f"below {fit.high:,.0f}"
+    elif math.isinf(fit.high):
+        interval = f"above {fit.low:,.0f}"
+    else:
+        interval = f"{fit.low:,.0f} to {fit.high:,.0f}"
+    head = (f"{s.along.label}: the noise model eps_max / (1 + B_noise / B) fits "
+            f"B_noise = {fit.b_noise:,.0f} (95% CI {interval}; eps_max {fit.epsilon_max:.3g})")
+    if fit.agrees is None:
+        return f"{head}; measure B_simple (training.noise) to test it."
+    spread = (f"{fit.measured_low:,.0f} to {fit.measured_high:,.0f} over the batch sizes"
+              if fit.measured_low != fit.measured_high else "one batch size")
+    verdict = "they agree" if fit.agrees else "they disagree"
+    return (f"{head}; the best rates' trials measured B_simple = {fit.measured:,.0f} "
+            f"(median; {spread}): {verdict}.")
+
+
 def optimizer_text(o: OptimizerVersus, metric: str, *, name_sweep: bool = False) -> str:
     d = o.difference
     if name_sweep:
@@ -465,6 +507,8 @@ def verdict_lines(comparison: Comparison) -> list[str]:
                      "refined between grid points, fitted on log scales):")
         lines += [f"  {along_text(s.along)}" for s in comparison.scaling]
         lines += [f"  {scaling_text(s)}" for s in comparison.scaling]
+        lines += [f"  {text}" for s in comparison.scaling
+                  if (text := noise_fit_text(s)) is not None]
     lines += [importance_text(i, name_sweep=several) for i in comparison.importance]
     if comparison.optimizers:
         lines.append("Between optimizers (the best rate of each):")
@@ -666,7 +710,10 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
         "along_axes": [{**asdict(line), "text": along_text(line)}
                        for line in comparison.along],
         "batch_size_scaling": [{**asdict(s), "per_seed": dict(s.per_seed),
-                                "text": scaling_text(s)} for s in comparison.scaling],
+                                "text": scaling_text(s),
+                                "noise": None if s.noise is None else {
+                                    **asdict(s.noise), "agrees": s.noise.agrees,
+                                    "text": noise_fit_text(s)}} for s in comparison.scaling],
         "importance": [{"sweep": i.sweep, "optimizer": i.optimizer, "points": i.points,
                         "shares": dict(i.shares), "text": importance_text(i)}
                        for i in comparison.importance],

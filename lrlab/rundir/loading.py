@@ -6,12 +6,14 @@ No TensorFlow here: ``lrlab compare`` and notebooks load thousands of trials in 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lrlab.errors import LrlabError, StoreError
@@ -288,16 +290,28 @@ def _trial_dirs(paths: list[Path]) -> tuple[list[tuple[Path, Path]], set[Path]]:
                   key=lambda pair: (str(pair[0]), str(pair[1]))), whole
 
 
-def _initial_sharpness(trial_dir: Path) -> dict[str, float]:
-    """The sharpness at the trial's initial weights, where it was measured
-    (curvature.csv's epoch 0), as the frame's ``initial_sharpness``; {} where it was not,
-    or the file is damaged (a measurement beside the results, not one of them)."""
+def _surface(trial_dir: Path) -> dict[str, float]:
+    """What the trial measured of its loss surface (curvature.csv), as the frame's
+    SURFACE_COLUMNS; {} where it measured nothing, or the file is damaged (measurements
+    beside the results, not among them)."""
     try:
         rows = read_curvature(trial_dir)
     except StoreError:
         return {}
+    if not rows:
+        return {}
+
+    def last(key: str) -> tuple[float, float]:
+        found = [(r[key], r["epoch"]) for r in rows if math.isfinite(r[key])]
+        return found[-1] if found else (math.nan, math.nan)
+
     first = next((r for r in rows if r["epoch"] == 0), None)
-    return {INITIAL_SHARPNESS: first["sharpness"]} if first is not None else {}
+    noise = [r["noise_scale"] for r in rows if r["epoch"] > 0 and math.isfinite(r["noise_scale"])]
+    distance, moved = last("distance")
+    return {INITIAL_SHARPNESS: first["sharpness"] if first is not None else math.nan,
+            "final_sharpness": last("sharpness")[0],
+            "noise_scale": float(np.median(noise)) if noise else math.nan,
+            "distance": distance, "distance_epoch": moved}
 
 
 def _trial_rows(sweep: str, trial_dir: Path
@@ -318,5 +332,5 @@ def _trial_rows(sweep: str, trial_dir: Path
                              f"partial or damaged, so the trial is left out")
     fields = result.frame_fields() if result is not None else {"status": RUNNING}
     base = {"sweep": sweep, "trial_id": trial_dir.name, **params, **fields,
-            **_initial_sharpness(trial_dir)}
+            **_surface(trial_dir)}
     return list(params), [{**base, **row} for row in history] or [base], result

@@ -80,10 +80,19 @@ METRICS = EPOCH_METRICS + TEST_METRICS
 HISTORY_HEAD, HISTORY_TAIL = ("epoch", "lr"), ("seconds",)
 # curvature.csv: after which epoch (0: the initial weights), the sharpness (the training
 # loss's largest Hessian eigenvalue), the preconditioned one (RMSprop, Adam; empty for
-# others), the Hessian-vector products and seconds the two took.
-CURVATURE_COLUMNS = ("epoch", "sharpness", "preconditioned_sharpness", "products", "seconds")
-# The tidy frame's column for a trial's sharpness at its initial weights (epoch 0).
+# others), the Hessian-vector products and seconds the two took; then the gradient noise
+# scale B_simple, its estimates of |G|² and tr(Σ), and the seconds they took (empty where
+# not measured). Files written before the noise was measured end after ``seconds``.
+# Last, how far the weights have moved from the initial ones (Euclidean).
+SHARPNESS_COLUMNS = ("epoch", "sharpness", "preconditioned_sharpness", "products", "seconds")
+CURVATURE_COLUMNS = (*SHARPNESS_COLUMNS, "noise_scale", "gradient_sq", "noise_trace",
+                     "noise_seconds", "distance")
+# The tidy frame's columns from a trial's curvature.csv: the sharpness at its initial
+# weights (epoch 0) and at its last measurement, its median noise scale after epoch 0,
+# and how far it had moved at its last measurement (and after which epoch).
 INITIAL_SHARPNESS = "initial_sharpness"
+SURFACE_COLUMNS = (INITIAL_SHARPNESS, "final_sharpness", "noise_scale", "distance",
+                   "distance_epoch")
 
 
 def history_columns(metrics: Sequence[str]) -> tuple[str, ...]:
@@ -289,13 +298,14 @@ def check_history_header(header: Sequence[str]) -> tuple[str, ...]:
 def parse_curvature_row(cells: Sequence[str]) -> dict[str, float]:
     """One row of ``curvature.csv`` as numbers: an empty cell is NaN (not measured), the
     epoch and products whole numbers."""
-    if len(cells) != len(CURVATURE_COLUMNS):
+    if len(cells) not in (len(SHARPNESS_COLUMNS), len(CURVATURE_COLUMNS)):
         raise ValueError(f"expected {len(CURVATURE_COLUMNS)} fields, got {len(cells)}")
     try:
         row = dict(zip(CURVATURE_COLUMNS, [float(c) if c else math.nan for c in cells],
-                       strict=True))
+                       strict=False))
     except ValueError:
         raise ValueError(f"expected numbers, got {brief(cells)}") from None
+    row.update({key: math.nan for key in CURVATURE_COLUMNS if key not in row})
     for key in ("epoch", "products"):
         row[key] = float(_count(row[key]))
     return row

@@ -75,6 +75,7 @@ from lrlab.rundir.lock import writer_lock
 from lrlab.rundir.records import (
     CURVATURE_COLUMNS,
     HISTORY_COLUMNS,
+    SHARPNESS_COLUMNS,
     EpochRecord,
     TrialResult,
     check_history_header,
@@ -394,7 +395,8 @@ class RunStore:
             columns, (record.row() for record in history)))
 
     def write_curvature(self, trial_id: str, rows: Sequence[dict[str, float]]) -> None:
-        """curvature.csv: the trial's sharpness measurements (CURVATURE_COLUMNS)."""
+        """curvature.csv: the trial's measurements of its loss surface (sharpness and
+        gradient noise: CURVATURE_COLUMNS)."""
         atomic_write_text(self.trial_dir(trial_id) / CURVATURE_FILE,
                           csv_text(CURVATURE_COLUMNS, (_finite_or_empty(r) for r in rows)))
 
@@ -545,11 +547,13 @@ def read_curvature(trial_dir: Path) -> list[dict[str, float]]:
         return []
     reader = csv.reader(read_text(path).splitlines())
     header = next(reader, None)
-    if header is None or tuple(header) != CURVATURE_COLUMNS:
+    if header is None or tuple(header) not in (CURVATURE_COLUMNS, SHARPNESS_COLUMNS):
         raise StoreError(f"{path}: expected the header {','.join(CURVATURE_COLUMNS)}")
     rows = []
     for number, cells in enumerate(reader, start=2):
         try:
+            if len(cells) != len(header):
+                raise ValueError(f"expected {len(header)} fields, got {len(cells)}")
             rows.append(parse_curvature_row(cells))
         except ValueError as exc:
             raise StoreError(f"{path}: line {number}: {exc}") from None

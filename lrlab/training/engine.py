@@ -163,6 +163,18 @@ class Engine(Protocol):
         """The diagonal the member's optimizer divides its gradient by now, flat
         (:func:`lrlab.training.curvature.preconditioner_of`); None without one."""
 
+    def gradient(self, member: int, rows: np.ndarray) -> np.ndarray:
+        """The gradient of member ``member``'s mean training loss on the training rows
+        ``rows`` (indices; inference mode), at its weights now, flat:
+        :mod:`lrlab.training.noise` measures the gradient noise scale from these."""
+
+    def weights(self, member: int) -> np.ndarray:
+        """Member ``member``'s trainable weights now, flat (in the variables' order)."""
+
+    def set_weights(self, member: int, flat: np.ndarray) -> None:
+        """Give member ``member`` the flat trainable weights ``flat`` (the loss surface
+        around a path is read this way: lrlab.run.path)."""
+
     def dead_units(self) -> np.ndarray:
         """Each member's share of hidden ReLU units that output zero on every validation
         image (the reference images without a validation set); NaN where the network

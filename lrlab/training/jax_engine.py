@@ -272,6 +272,45 @@ class JaxEngine:
         return preconditioner_of(optimizer, [np.asarray(state[i][member]) for i in slots],
                                  step=int(state[current.step_slot][member]))
 
+    def gradient(self, member: int, rows: np.ndarray) -> np.ndarray:
+        key = ("gradient",)
+        if key not in self._programs:  # one program for every setting: weights only
+            self._programs[key] = self._jax.jit(self._gradient_program())
+        state = self._state
+        weights = [w[member] for w in state["weights"]]
+        fixed = [f[member] for f in state["fixed"]]
+        with self._jax.default_matmul_precision(MATMUL_PRECISION[self._precision]):
+            found = self._programs[key](weights, fixed, self._jnp.asarray(rows))
+        return np.asarray(found, dtype=np.float64)
+
+    def weights(self, member: int) -> np.ndarray:
+        return np.concatenate([np.asarray(w[member], dtype=np.float32).reshape(-1)
+                               for w in self._state["weights"]])
+
+    def set_weights(self, member: int, flat: np.ndarray) -> None:
+        found, position = [], 0
+        for w in self._state["weights"]:
+            size = int(np.prod(w.shape[1:]))
+            part = np.asarray(flat[position:position + size], dtype=np.float32)
+            found.append(w.at[member].set(self._jnp.asarray(part.reshape(w.shape[1:]))))
+            position += size
+        self._state["weights"] = found
+
+    def _gradient_program(self) -> Callable[..., Any]:
+        """One member's mean loss gradient on some training rows (inference mode), flat."""
+        jax, jnp = self._jax, self._jnp
+        x_train, y_train = self._x_train, self._y_train
+
+        def gradient(weights: Any, fixed: Any, rows: Any) -> Any:
+            def loss(weights: Any) -> Any:
+                losses, _, _, _ = self._measured(weights, fixed, x_train[rows],
+                                                 y_train[rows], training=False)
+                return jnp.mean(losses)
+
+            return jnp.concatenate([g.reshape(-1) for g in jax.grad(loss)(list(weights))])
+
+        return gradient
+
     def _hessian_program(self, rows: int) -> Callable[..., Any]:
         """One member's loss Hessian (on the first ``rows`` training rows, in inference
         mode) times a flat vector: forward-over-reverse differentiation."""

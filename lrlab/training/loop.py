@@ -13,9 +13,10 @@ import numpy as np
 from lrlab.experiment.config import EarlyStoppingConfig, TrainingConfig
 from lrlab.experiment.objective import Objective, ObjectiveError
 from lrlab.experiment.trials import Trial
-from lrlab.rundir.records import EpochRecord, TrialOutcome, TrialStatus
+from lrlab.rundir.records import CURVATURE_COLUMNS, EpochRecord, TrialOutcome, TrialStatus
 from lrlab.training.curvature import largest_eigenvalue
 from lrlab.training.engine import Engine, Split
+from lrlab.training.noise import noise_scale, sample_rows
 from lrlab.training.stacks import Group, Resume, cut
 
 EpochCallback = Callable[[EpochRecord], None]
@@ -186,11 +187,15 @@ class Trainer:
         # Divergence: the epoch's training loss is not finite, or far above where it began.
         limit = self._training.diverge_factor * initial_loss
         patience = [_Patience(self._training.early_stopping, self.objective) for _ in trials]
+        measured = self._training.sharpness is not None or self._training.noise is not None
+        # Every member starts from the seed's weights: how far each moves is measured from
+        # them (taken before a paused stack's own state is restored).
+        origin = engine.weights(0) if measured else None
         start = 0 if resume is None else self._go_on(resume, outcomes, patience)
         training = list(range(len(trials)))
-        if start == 0 and self._training.sharpness is not None:
+        if start == 0 and self._measures_surface(0):
             # At the seed's initial weights: every member's, measured once per seed.
-            initial = self._initial_curvature_of(first.seed)
+            initial = self._initial_curvature_of(first.seed, origin)
             for outcome in outcomes:
                 outcome.curvature.append(dict(initial))
         last = engine.plan.epochs if until is None else min(until, engine.plan.epochs)
@@ -215,11 +220,10 @@ class Trainer:
             if diverged or stopped:
                 engine.stop(diverged + stopped)
                 training = [m for m in training if m not in diverged + stopped]
-            every = self._training.sharpness.every if self._training.sharpness else 0
-            if every and epoch % every == 0:
+            if self._measures_surface(epoch):
                 for member in training:
                     outcomes[member].curvature.append(
-                        self._curvature(member, epoch=epoch, seed=first.seed))
+                        self._curvature(member, epoch=epoch, seed=first.seed, origin=origin))
         if last < engine.plan.epochs and training:
             states = engine.snapshot()
             for member in training:
@@ -252,33 +256,58 @@ class Trainer:
                 patience[member].exhausted(record)
         return found[0].epoch
 
-    def _initial_curvature_of(self, seed: int) -> dict[str, float]:
+    def _initial_curvature_of(self, seed: int, origin: np.ndarray | None) -> dict[str, float]:
         """The sharpness at the seed's initial weights (just loaded), measured once per
         seed: every trial of a seed starts from them."""
         if seed not in self._initial_curvature:
-            self._initial_curvature[seed] = self._curvature(0, epoch=0, seed=seed)
+            self._initial_curvature[seed] = self._curvature(0, epoch=0, seed=seed,
+                                                            origin=origin)
         return self._initial_curvature[seed]
 
-    def _curvature(self, member: int, *, epoch: int, seed: int) -> dict[str, float]:
+    def _measures_surface(self, epoch: int) -> bool:
+        """Whether the loss surface is measured after ``epoch`` (0: the initial weights):
+        its sharpness or its gradient noise, each every so many epochs."""
+        return any(config is not None and (epoch == 0 or (config.every
+                                                           and epoch % config.every == 0))
+                   for config in (self._training.sharpness, self._training.noise))
+
+    def _curvature(self, member: int, *, epoch: int, seed: int,
+                   origin: np.ndarray | None) -> dict[str, float]:
         """A curvature.csv row: ``member``'s sharpness now, and its preconditioned
-        sharpness where its optimizer has a preconditioner (none before a first step)."""
-        config, engine = self._training.sharpness, self.engine
-        assert config is not None
-        size = engine.parameter_count()
+        sharpness where its optimizer has a preconditioner (none before a first step),
+        and its gradient noise scale, each where due (NaN where not); and how far it has
+        moved from ``origin``."""
+        row = {"epoch": epoch, **dict.fromkeys(CURVATURE_COLUMNS[1:], math.nan), "products": 0}
+        if origin is not None:
+            row["distance"] = float(np.linalg.norm(
+                self.engine.weights(member).astype(np.float64) - origin))
+        config, noise, engine = self._training.sharpness, self._training.noise, self.engine
+        if config is not None and (epoch == 0 or (config.every and epoch % config.every == 0)):
+            size = engine.parameter_count()
 
-        def product(vector: np.ndarray) -> np.ndarray:
-            return engine.hessian_product(member, vector, rows=config.rows)
+            def product(vector: np.ndarray) -> np.ndarray:
+                return engine.hessian_product(member, vector, rows=config.rows)
 
-        plain = largest_eigenvalue(product, size, seed=seed + epoch,
-                                   max_products=config.max_products)
-        scale = engine.preconditioner(member)
-        adapted = (None if scale is None else largest_eigenvalue(
-            product, size, preconditioner=scale, seed=seed + epoch,
-            max_products=config.max_products))
-        return {"epoch": epoch, "sharpness": plain.value,
-                "preconditioned_sharpness": math.nan if adapted is None else adapted.value,
-                "products": plain.products + (adapted.products if adapted else 0),
-                "seconds": plain.seconds + (adapted.seconds if adapted else 0.0)}
+            plain = largest_eigenvalue(product, size, seed=seed + epoch,
+                                       max_products=config.max_products)
+            scale = engine.preconditioner(member)
+            adapted = (None if scale is None else largest_eigenvalue(
+                product, size, preconditioner=scale, seed=seed + epoch,
+                max_products=config.max_products))
+            row.update({"sharpness": plain.value, "preconditioned_sharpness":
+                        math.nan if adapted is None else adapted.value,
+                        "products": plain.products + (adapted.products if adapted else 0),
+                        "seconds": plain.seconds + (adapted.seconds if adapted else 0.0)})
+        # A training set smaller than a large batch: one large batch of what there is.
+        large = noise and min(noise.large, engine.plan.n_train // noise.small * noise.small)
+        if noise is not None and large > noise.small and (
+                epoch == 0 or (noise.every and epoch % noise.every == 0)):
+            rows = sample_rows(engine.plan.n_train, rows=noise.rows, large=large, seed=seed)
+            found = noise_scale(lambda part: engine.gradient(member, part), rows,
+                                small=noise.small, large=large)
+            row.update({"noise_scale": found.value, "gradient_sq": found.gradient_sq,
+                        "noise_trace": found.trace, "noise_seconds": found.seconds})
+        return row
 
     def known_initial_loss(self, seed: int) -> float:
         """The seed's initial loss if already measured (NaN if not): what an interrupted

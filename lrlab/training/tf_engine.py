@@ -148,6 +148,7 @@ class TensorFlowEngine:
 
         self._evaluate_chunk = evaluate_chunk
         self._hvp: dict[int, Any] = {}  # rows -> the compiled Hessian-vector product
+        self._gradient: Any = None  # the compiled gradient on given rows
 
     compile_seconds = None  # XLA compiles inside the first call, which is not separable
 
@@ -263,6 +264,47 @@ class TensorFlowEngine:
         return preconditioner_of(optimizer, [
             np.asarray(v.numpy()) for v in velocity_variables(optimizer, self._model)],
             step=int(optimizer.iterations.numpy()))
+
+    def gradient(self, member: int, rows: np.ndarray) -> np.ndarray:
+        if member != 0:
+            raise ValueError("the TensorFlow engine trains one member")
+        if self._gradient is None:
+            self._gradient = self._gradient_program()
+        return np.asarray(self._gradient(self._tf.constant(rows, dtype=self._tf.int32)),
+                          dtype=np.float64)
+
+    def weights(self, member: int) -> np.ndarray:
+        if member != 0:
+            raise ValueError("the TensorFlow engine trains one member")
+        return np.concatenate([np.asarray(v.numpy(), dtype=np.float32).reshape(-1)
+                               for v in self._model.trainable_variables])
+
+    def set_weights(self, member: int, flat: np.ndarray) -> None:
+        if member != 0:
+            raise ValueError("the TensorFlow engine trains one member")
+        position = 0
+        for variable in self._model.trainable_variables:
+            size = int(np.prod(variable.shape))
+            variable.assign(np.asarray(flat[position:position + size], dtype=np.float32)
+                            .reshape(tuple(variable.shape)))
+            position += size
+
+    def _gradient_program(self) -> Any:
+        """The mean loss's gradient on some training rows (inference mode), flat."""
+        tf, measures, logits_model = self._tf, self.measures, self.network.logits
+        weights = self._model.trainable_variables
+        x_train, y_train = self._x_train, self._y_train
+
+        @tf.function(jit_compile=self._xla, reduce_retracing=True)
+        def gradient(rows: Any) -> Any:
+            x, y = tf.gather(x_train, rows), tf.gather(y_train, rows)
+            with tf.GradientTape() as tape:
+                loss = measures.mean_loss(y, logits_model(x, training=False))
+            found = tape.gradient(loss, weights)
+            return tf.concat([tf.reshape(g if g is not None else tf.zeros_like(w), [-1])
+                              for g, w in zip(found, weights, strict=True)], 0)
+
+        return gradient
 
     def _hessian_program(self, rows: int) -> Any:
         """The loss's Hessian (on the first ``rows`` training rows, in inference mode: no

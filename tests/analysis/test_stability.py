@@ -45,3 +45,25 @@ def test_an_adaptive_optimizer_is_told_it_is_gradient_descents_edge() -> None:
 def test_nothing_without_a_measurement() -> None:
     assert stability_of(trials().drop(columns="initial_sharpness"), failing={}, best=0.05) is None
     assert stability_of(trials(sharpness=(math.nan,) * 3), failing={}, best=0.05) is None
+
+
+def test_a_catapult_and_a_crawl_read_from_each_trials_own_measurements() -> None:
+    frame = trials()
+    # 0.2 trained above the edge and ended flatter than its own 2/lr = 10; the best rate,
+    # 0.05, moved 12 from the initial weights in 3 epochs; 0.001 moved 0.4 in 3.
+    frame["final_sharpness"] = frame["learning_rate"].map({0.2: 6.0}).astype(float)
+    frame["distance"] = frame["learning_rate"].map({0.05: 12.0, 0.001: 0.4}).astype(float)
+    frame["distance_epoch"] = 3.0
+    found = stability_of(frame, failing={0.001: "too_small", 1.0: "diverged"}, best=0.05)
+    by_rate = {r.learning_rate: r for r in found.rates}
+    assert by_rate[0.2].final_sharpness == 6.0
+    assert by_rate[0.001].pace == pytest.approx(30.0)
+    assert by_rate[0.001].epochs_needed == pytest.approx(90.0)
+    text = stability_text(found)
+    assert "0.2 trained through (2x; a catapult: its sharpness fell to 6, below its " \
+           "2/lr = 10)" in text
+    assert "0.001 too small (0.01x; at its pace it needs 30x the steps, 90 epochs" in text
+    # Still sharper than its own edge: no catapult is claimed.
+    frame["final_sharpness"] = frame["learning_rate"].map({0.2: 14.0}).astype(float)
+    text = stability_text(stability_of(frame, failing={}, best=0.05))
+    assert "its sharpness ended at 14, above its 2/lr = 10" in text
