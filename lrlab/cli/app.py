@@ -18,6 +18,7 @@ from lrlab.cli.compare_cmd import compare
 from lrlab.cli.data_cmd import data_app
 from lrlab.cli.findlr_cmd import find_lr
 from lrlab.cli.help_text import PlainHelpCommand
+from lrlab.cli.path_cmd import path
 from lrlab.cli.report_cmd import report
 from lrlab.cli.status_cmd import status
 from lrlab.cli.sweep_cmd import sweep
@@ -59,5 +60,6 @@ app.command(cls=PlainHelpCommand)(compare)
 app.command("find-lr", cls=PlainHelpCommand)(find_lr)
 app.command(cls=PlainHelpCommand)(status)
 app.command(cls=PlainHelpCommand)(report)
+app.command(cls=PlainHelpCommand)(path)
 app.command(cls=PlainHelpCommand)(tensorboard)
 app.add_typer(data_app, name="data")

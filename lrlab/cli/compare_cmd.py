@@ -77,15 +77,17 @@ def compare(
             console.print(text, markup=False, end="")
             if output_format == "table":
                 _print_rounds(console, errors, scan.sweep_dirs)
-        for bad in scan.unreadable:
-            errors.print(f"skipped unreadable trial {bad.path}: {bad.reason}", markup=False)
+        for bad in scan.unreadable:  # a trial's directory, or a run's file (path.json)
+            errors.print(f"skipped {bad.reason}" if bad.path.is_file() else
+                         f"skipped unreadable trial {bad.path}: {bad.reason}", markup=False)
         # The table first: a folder where no plot can be written must not cost the answer.
         if not no_plots:
             from lrlab.present.plots import plot_dir, write_plots
 
             del svg  # SVG plots are always written
             for path in write_plots(frame, comparison, where=where or (),
-                                    out_dir=plot_dir(scan.sweep_dirs, plots), png=png):
+                                    out_dir=plot_dir(scan.sweep_dirs, plots), png=png,
+                                    paths=scan.paths):
                 errors.print(f"plot: {path}", markup=False)
 
 

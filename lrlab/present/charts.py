@@ -407,3 +407,70 @@ def _padded(sizes: Sequence[float]) -> tuple[float, float]:
     low, high = min(sizes), max(sizes)
     factor = (high / low) ** 0.06 if high > low else 2.0
     return low / factor, high * factor
+
+
+PATH_COLOURS = {"too small": "#1f77b4", "best": "#2ca02c", "too large": "#d62728"}
+CONTOUR_LEVELS = 12
+
+
+def path_chart(entry: dict) -> Figure:
+    """One setting's paths (an entry of path.json, lrlab.run.path): the loss along the
+    straight line from the initial to the final weights for each of its three rates, then
+    each rate's trajectory over the loss's contours (log scale) in the plane of its two
+    principal directions, filter-normalised (start: a circle; end: a star)."""
+    trials = entry["trials"]
+    figure = Figure(rows=2, columns=2, panel_width=400, panel_height=300,
+                    title=f"{entry['label']}: the path of a rate too small, the best and one "
+                          f"too large (seed {entry['seed']})")
+    line_losses = [v for t in trials for v in t["line"]["loss"] if _positive(v)]
+    panel = figure.add(Panel(Scale.fit(trials[0]["line"]["alpha"]),
+                             Scale.fit(line_losses or [1.0], log=True),
+                             title="loss on the line from initial (0) to final (1) weights",
+                             xlabel="alpha", ylabel="training loss (log scale)"))
+    for trial in trials:
+        colour = PATH_COLOURS[trial["role"]]
+        panel.line(trial["line"]["alpha"], [v if _positive(v) else math.nan
+                                            for v in trial["line"]["loss"]],
+                   Style(colour, 1.8), marker_size=2)
+        figure.legend.append(LegendEntry(f"{trial['role']}: {trial['learning_rate']:.3g}",
+                                         Style(colour, 1.8)))
+    for trial in trials:
+        figure.add(_trajectory_panel(trial))
+    return figure
+
+
+def _trajectory_panel(trial: dict) -> Panel:
+    from contourpy import contour_generator  # matplotlib's own contouring
+
+    grid = trial["grid"]
+    first, second = np.asarray(grid["first"], float), np.asarray(grid["second"], float)
+    loss = np.array([[v if _positive(v) else np.nan for v in row] for row in grid["loss"]],
+                    dtype=float)
+    shares = ", ".join(f"{100 * s:.0f}%" for s in trial.get("explained", []))
+    panel = Panel(Scale(float(first[0]), float(first[-1])),
+                  Scale(float(second[0]), float(second[-1])),
+                  title=f"{trial['role']} ({trial['learning_rate']:.3g}): "
+                        f"variance {shares}",
+                  xlabel="1st direction", ylabel="2nd direction", grid=False)
+    logs = np.log10(loss)
+    finite = logs[np.isfinite(logs)]
+    if finite.size > 1 and finite.max() > finite.min():
+        low, high = np.percentile(finite, [2, 98])
+        generator = contour_generator(first, second, np.ma.masked_invalid(logs))
+        for level in np.linspace(low, high, CONTOUR_LEVELS):
+            share = float((level - low) / (high - low)) if high > low else 0.0
+            for piece in generator.lines(float(level)):
+                if len(piece) > 1:
+                    panel.line(piece[:, 0], piece[:, 1], Style(viridis(share), 1.0))
+    coordinates = np.asarray(trial["coordinates"], float)
+    colour = PATH_COLOURS[trial["role"]]
+    panel.line(coordinates[:, 0], coordinates[:, 1], Style(colour, 2.0), marker_size=2)
+    panel.marks(coordinates[:1, 0], coordinates[:1, 1], "circle", size=5, colour=colour,
+                edge="black")
+    panel.marks(coordinates[-1:, 0], coordinates[-1:, 1], "star", size=9, colour=colour,
+                edge="black")
+    return panel
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0

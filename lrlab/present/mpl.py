@@ -123,7 +123,8 @@ def _draw_panel(ax: Any, panel: Panel) -> None:
     ax.set_title(panel.title, loc="left", fontsize=10)
     ax.set_xlabel(panel.xlabel)
     ax.set_ylabel(panel.ylabel)
-    ax.grid(panel.grid, which="major", alpha=0.3)
+    if panel.grid:
+        ax.grid(True, which="major", alpha=0.3)
 
 
 def _handle(entry: LegendEntry) -> Any:

@@ -7,6 +7,7 @@ folder; and the range test's figure, which only matplotlib draws.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from lrlab.present.charts import (
     axis_columns,
     learning_curves,
     learning_curves_chart,
+    path_chart,
     scaling_chart,
     sensitivity_chart,
     sensitivity_lines,
@@ -51,12 +53,19 @@ def plot_dir(sweep_dirs: Sequence[Path], given: Path | None = None) -> Path:
                          mentions=["no_plots", "plots"]) from None
 
 
+def slug(label: str) -> str:
+    """A label as a file name's part: letters, digits, dots and dashes."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", label).strip("-")[:60] or "setting"
+
+
 def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
-                where: Sequence[str] = (), png: bool = False) -> list[Path]:
+                where: Sequence[str] = (), png: bool = False,
+                paths: Sequence[dict[str, Any]] = ()) -> list[Path]:
     """Draw the plots of ``comparison`` (the trials of ``frame`` that ``where`` keeps) into
     the folder ``out_dir`` (see :func:`plot_dir`) as SVG, and with ``png`` as PNG by
-    matplotlib too; return the files written. Each figure is defined once, and made only
-    when it is written."""
+    matplotlib too, and each traced setting's paths (``paths``: path.json's entries);
+    return the files written. Each figure is defined once, and made only when it is
+    written."""
     metric, at = comparison.metric, comparison.at
     out_dir = plot_dir((), out_dir)
     frame = select(frame, where).apply(frame)
@@ -72,6 +81,9 @@ def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
         figures.append((f"axes-{metric}", lambda: axes_chart(comparison)))
     if comparison.scaling:
         figures.append(("batch-scaling", lambda: scaling_chart(comparison)))
+    for number, entry in enumerate(paths, start=1):
+        figures.append((f"path-{number}-{slug(entry['label'])}",
+                        lambda entry=entry: path_chart(entry)))
     written = []
     try:
         for name, make in figures:

@@ -94,6 +94,7 @@ class ReportData:
     sweeps: list[RunRecord] = field(default_factory=list)
     range_tests: list[RangeTest] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    paths: list[dict[str, Any]] = field(default_factory=list)  # path.json's entries
 
 
 def split_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -143,6 +144,7 @@ def collect(paths: Sequence[Path], *, where: Sequence[str] = (), metric: str | N
     data.frame = kept = select(frame, where).apply(frame)
     data.trial_columns, data.trials = _trial_rows(kept, data.comparison)
     data.sweeps = [_run_record(p) for p in scan.sweep_dirs if (p / CONFIG_FILE).is_file()]
+    data.paths = scan.paths
     return data
 
 
@@ -233,6 +235,7 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
         axis_columns,
         learning_curves,
         learning_curves_chart,
+        path_chart,
         scaling_chart,
         sensitivity_chart,
         sensitivity_lines,
@@ -252,13 +255,14 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
             plots["axes"] = to_svg(axes_chart(comparison))
         if comparison.scaling:
             plots["scaling"] = to_svg(scaling_chart(comparison))
+    paths = [(entry["label"], to_svg(path_chart(entry))) for entry in data.paths]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("lrlab.present", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(number=number, rate=_rate_cell)
     return environment.get_template(TEMPLATE).render(
-        data=data, comparison=comparison, plots=plots, where=list(where),
+        data=data, comparison=comparison, plots=plots, paths=paths, where=list(where),
         title=title(comparison) if comparison is not None else "Range tests",
         heading=", ".join([r.path.name for r in data.sweeps]
                           + [t.run.path.name for t in data.range_tests]),

@@ -39,6 +39,7 @@ from lrlab.rundir.store import (
     CONFIG_FILE,
     HISTORY_FILE,
     PARAMS_FILE,
+    PATH_FILE,
     RESULT_FILE,
     TRIALS_DIR,
     RunStore,
@@ -86,6 +87,8 @@ class RunScan:
     # Per sweep name, every trial its sweep.yaml plans (trial_id and parameters), or None
     # where sweep.yaml is not a config lrlab can expand.
     plans: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    # Each traced setting's paths (path.json's entries, lrlab path), of every sweep.
+    paths: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_runs(*paths: str | Path) -> pd.DataFrame:
@@ -159,8 +162,16 @@ def scan_runs(paths: Iterable[str | Path]) -> RunScan:
             given = {trial.name for sweep, trial in pairs if sweep == path}
             plan = plans[path.name]
             plans[path.name] = plan[plan["trial_id"].isin(given)].reset_index(drop=True)
+    traced = []
+    for path in sweep_dirs:
+        try:
+            record = RunStore(path).read_path()
+        except StoreError as exc:  # damaged: named, and the verdicts still stand
+            unreadable.append(Unreadable(path / PATH_FILE, str(exc)))
+            continue
+        traced += record["paths"] if record else []
     return RunScan(frame=frame, unreadable=unreadable, sweep_dirs=list(sweep_dirs),
-                   plans=plans)
+                   plans=plans, paths=traced)
 
 
 def planned_trials(sweep_dir: Path) -> pd.DataFrame | None:

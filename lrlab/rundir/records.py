@@ -712,3 +712,40 @@ def results_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         params += [k for k in keys[:cut] if k not in params and k not in RESULT_COLUMNS]
         results.update(dict.fromkeys(keys[cut:]))
     return params + [k for k in (results or dict.fromkeys(RESULT_COLUMNS)) if k not in params]
+
+
+# path.json's roles: a rate too small, the best rate and a rate too large (lrlab path).
+PATH_ROLES = ("too small", "best", "too large")
+
+
+def parse_path(data: Mapping[str, Any]) -> dict[str, Any]:
+    """path.json's content (lrlab path), checked where readers use it: per setting, its
+    traced trials, each with a role, a rate, its path's coordinates (pairs), its line's
+    curve and its loss grid (a row of numbers or nulls per value of the second axis).
+    Raises ``ValueError`` saying where it is wrong."""
+    for number, found in enumerate(_list("paths", data.get("paths")), start=1):
+        where = f"paths[{number}]"
+        found = _object(where, found)
+        for key in ("sweep", "optimizer", "label"):
+            _field(f"{where}.{key}", _text, found.get(key))
+        for index, trial in enumerate(_list(f"{where}.trials", found.get("trials")), start=1):
+            at = f"{where}.trials[{index}]"
+            trial = _object(at, trial)
+            if trial.get("role") not in PATH_ROLES:
+                raise ValueError(f"{at}.role: expected one of {', '.join(PATH_ROLES)}")
+            _field(f"{at}.learning_rate", _number, trial.get("learning_rate"))
+            for pair in _list(f"{at}.coordinates", trial.get("coordinates")):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ValueError(f"{at}.coordinates: expected pairs of numbers")
+            line = _object(f"{at}.line", trial.get("line"))
+            if len(_list(f"{at}.line.alpha", line.get("alpha"))) != len(
+                    _list(f"{at}.line.loss", line.get("loss"))):
+                raise ValueError(f"{at}.line: expected as many losses as alphas")
+            grid = _object(f"{at}.grid", trial.get("grid"))
+            first = _list(f"{at}.grid.first", grid.get("first"))
+            rows = _list(f"{at}.grid.loss", grid.get("loss"))
+            if len(rows) != len(_list(f"{at}.grid.second", grid.get("second"))) or any(
+                    not isinstance(row, list) or len(row) != len(first) for row in rows):
+                raise ValueError(f"{at}.grid.loss: expected a row per second value, each "
+                                 f"a loss per first value")
+    return dict(data)

@@ -83,6 +83,7 @@ from lrlab.rundir.records import (
     parse_halving,
     parse_history_row,
     parse_params,
+    parse_path,
     parse_plan,
     parse_range_test,
     parse_session,
@@ -93,6 +94,8 @@ from lrlab.rundir.records import (
 RANGE_TEST_PLOT = "findlr.png"  # beside a range test's result.json
 # A sampled sweep's points (see lrlab.experiment.trials.Design): resumed, never redrawn.
 DESIGN_FILE = "design.json"
+# The paths of a too-small, the best and a too-large rate on their loss surface (lrlab path).
+PATH_FILE = "path.json"
 # An adaptive sweep's rounds: what each added, why, and the numbers that decided it.
 SETTLE_FILE = "settle.json"
 # A halving sweep's rule and each rung's decisions: which rates it dropped, and why.
@@ -234,6 +237,13 @@ class RunStore:
     def read_halving(self) -> dict[str, Any] | None:
         """halving.json (None: not a halving sweep, or no rung decided yet)."""
         return self._read_checked(HALVING_FILE, parse_halving)
+
+    def write_path(self, record: dict[str, Any]) -> None:
+        self.write_json(PATH_FILE, record)
+
+    def read_path(self) -> dict[str, Any] | None:
+        """path.json (None: lrlab path has not traced this run)."""
+        return self._read_checked(PATH_FILE, parse_path)
 
     def write_plan(self, plan: dict[str, Any]) -> None:
         self.write_json(PLAN_FILE, plan)

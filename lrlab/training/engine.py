@@ -168,6 +168,13 @@ class Engine(Protocol):
         ``rows`` (indices; inference mode), at its weights now, flat:
         :mod:`lrlab.training.noise` measures the gradient noise scale from these."""
 
+    def loss(self, member: int, rows: np.ndarray) -> float:
+        """Member ``member``'s mean training loss on the training rows ``rows`` (indices;
+        inference mode), at its weights now."""
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        """The trainable variables' shapes, in order (how a flat vector is laid out)."""
+
     def weights(self, member: int) -> np.ndarray:
         """Member ``member``'s trainable weights now, flat (in the variables' order)."""
 

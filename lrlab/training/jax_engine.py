@@ -283,6 +283,26 @@ class JaxEngine:
             found = self._programs[key](weights, fixed, self._jnp.asarray(rows))
         return np.asarray(found, dtype=np.float64)
 
+    def loss(self, member: int, rows: np.ndarray) -> float:
+        key = ("loss",)
+        if key not in self._programs:
+            x_train, y_train, jnp = self._x_train, self._y_train, self._jnp
+
+            def mean_loss(weights: Any, fixed: Any, rows: Any) -> Any:
+                losses, _, _, _ = self._measured(weights, fixed, x_train[rows], y_train[rows],
+                                                 training=False)
+                return jnp.mean(losses)
+
+            self._programs[key] = self._jax.jit(mean_loss)
+        state = self._state
+        with self._jax.default_matmul_precision(MATMUL_PRECISION[self._precision]):
+            return float(self._programs[key]([w[member] for w in state["weights"]],
+                                             [f[member] for f in state["fixed"]],
+                                             self._jnp.asarray(rows)))
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(int(d) for d in v.shape) for v in self._logits.trainable_variables]
+
     def weights(self, member: int) -> np.ndarray:
         return np.concatenate([np.asarray(w[member], dtype=np.float32).reshape(-1)
                                for w in self._state["weights"]])

@@ -78,6 +78,16 @@ def check_stopping(config: EarlyStoppingConfig | None, objective: Objective) -> 
                              f"{', '.join(objective.epoch_columns())}")
 
 
+@dataclass
+class Trace:
+    """A trial's path: its weights (flat) at the start and along the way, the steps each
+    was taken after, and each epoch's training loss."""
+
+    points: list[np.ndarray]
+    steps: list[int]
+    losses: list[float]
+
+
 def epoch_order(n: int, *, seed: int, epoch: int) -> np.ndarray:
     """The order in which an epoch visits the n training images.
 
@@ -321,7 +331,35 @@ class Trainer:
             self._initial_loss[seed] = float(losses[0])
         return self._initial_loss[seed]
 
-    def _train_epoch(self, *, seed: int, epoch: int, members: int) -> list[EpochRecord]:
+    def trace(self, trial: Trial, *, epochs: int, per_epoch: int) -> Trace:
+        """Train ``trial`` alone for ``epochs``, exactly as a sweep trains it, keeping its
+        weights at the start and ``per_epoch`` times an epoch: the points of its path on
+        the loss surface (lrlab.run.path). A divergence ends it, as in a sweep; the
+        points stop at the last finite weights."""
+        engine = self.engine
+        engine.start_stack(trial.setting, seed=trial.seed,
+                           learning_rates=[trial.learning_rate])
+        limit = self._training.diverge_factor * self._initial_loss_of(trial.seed)
+        trace = Trace([engine.weights(0)], [0], [])
+
+        def keep(steps: int) -> None:
+            weights = engine.weights(0)
+            if np.isfinite(weights).all():
+                trace.points.append(weights)
+                trace.steps.append(trace.steps[-1] + steps)
+
+        for epoch in range(1, epochs + 1):
+            (record,) = self._train_epoch(seed=trial.seed, epoch=epoch, members=1,
+                                          pieces=per_epoch, after=keep)
+            trace.losses.append(record.loss)
+            if not math.isfinite(record.loss) or record.loss > limit:
+                break
+        return trace
+
+    def _train_epoch(self, *, seed: int, epoch: int, members: int, pieces: int = 1,
+                     after: Callable[[int], None] | None = None) -> list[EpochRecord]:
+        """Every member's epoch; with ``after``, in ``pieces`` calls, ``after`` told the
+        steps each took (the same steps: only the calls are cut)."""
         engine, plan = self.engine, self.engine.plan
         started = time.perf_counter()
         n, batch = plan.n_train, plan.batch_size
@@ -329,7 +367,8 @@ class Trainer:
         full = n // batch * batch
         # Full batches in one compiled call; the last partial batch (kept, as model.fit
         # does) in a second call with its own shape.
-        parts = [order[:full].reshape(-1, batch)]
+        whole = order[:full].reshape(-1, batch)
+        parts = [p for p in np.array_split(whole, min(pieces, len(whole)) or 1) if len(p)]
         if full < n:
             parts.append(order[full:].reshape(1, -1))
         measures = engine.measures
@@ -339,6 +378,8 @@ class Trainer:
             part_loss, part_sums = engine.train(part)
             loss_sum += part_loss
             sums += part_sums
+            if after is not None:
+                after(len(part))
             if not np.isfinite(loss_sum).any():
                 break
         # A summed metric is the epoch's running mean, as model.fit reports it; a whole one

@@ -149,6 +149,7 @@ class TensorFlowEngine:
         self._evaluate_chunk = evaluate_chunk
         self._hvp: dict[int, Any] = {}  # rows -> the compiled Hessian-vector product
         self._gradient: Any = None  # the compiled gradient on given rows
+        self._loss: Any = None  # the compiled mean loss on given rows
 
     compile_seconds = None  # XLA compiles inside the first call, which is not separable
 
@@ -272,6 +273,25 @@ class TensorFlowEngine:
             self._gradient = self._gradient_program()
         return np.asarray(self._gradient(self._tf.constant(rows, dtype=self._tf.int32)),
                           dtype=np.float64)
+
+    def loss(self, member: int, rows: np.ndarray) -> float:
+        if member != 0:
+            raise ValueError("the TensorFlow engine trains one member")
+        if self._loss is None:
+            tf, measures, logits_model = self._tf, self.measures, self.network.logits
+            x_train, y_train = self._x_train, self._y_train
+
+            @tf.function(jit_compile=self._xla, reduce_retracing=True)
+            def mean_loss(rows: Any) -> Any:
+                return measures.mean_loss(tf.gather(y_train, rows),
+                                          logits_model(tf.gather(x_train, rows),
+                                                       training=False))
+
+            self._loss = mean_loss
+        return float(self._loss(self._tf.constant(rows, dtype=self._tf.int32)))
+
+    def weight_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(int(d) for d in v.shape) for v in self._model.trainable_variables]
 
     def weights(self, member: int) -> np.ndarray:
         if member != 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import one_line_error, write_fixture_sweep
 from typer.testing import CliRunner
@@ -159,3 +160,52 @@ def test_the_report_renders_in_a_real_browser_without_errors_or_requests(
                    '</script>')
     caught = visit(bad.as_uri())
     assert "http://127.0.0.1:9/x.png" in caught.requests and "boom" in caught.console_errors
+
+
+def hand_made_paths() -> dict:
+    """path.json's content for the fixture sweep's sgd, its numbers made up: a bowl."""
+    first = np.linspace(-1.5, 0.5, 9)
+    second = np.linspace(-0.5, 0.5, 7)
+    loss = [[float(0.1 + a * a + 3 * b * b) for a in first] for b in second]
+    trials = []
+    for role, rate, scale in (("too small", 0.001, 0.05), ("best", 0.1, 1.0),
+                              ("too large", 1.0, 1.2)):
+        path = [[-scale * (1 - t), 0.2 * scale * np.sin(3 * t)] for t in np.linspace(0, 1, 6)]
+        trials.append({"role": role, "trial_id": f"sgd-{rate}", "learning_rate": rate,
+                       "status": "completed", "epochs": 2, "steps": list(range(6)),
+                       "coordinates": path, "explained": [0.9, 0.05], "captured": 0.97,
+                       "line": {"alpha": [0.0, 0.5, 1.0], "loss": [2.3, 1.0, 0.3]},
+                       "grid": {"first": first.tolist(), "second": second.tolist(),
+                                "loss": loss},
+                       "recorded_loss": 0.3, "retraced_loss": 0.3})
+    return {"per_epoch": 3, "rows": 256, "seconds": 1.0,
+            "paths": [{"sweep": "fixture", "optimizer": "sgd", "setting": "", "label": "sgd",
+                       "seed": 0, "trials": trials}]}
+
+
+@browser
+def test_the_paths_render_in_a_real_browser(tmp_path: Path) -> None:
+    from browser import CHROMIUM, SKIP_REASON, is_blank, visit
+
+    from lrlab.rundir.store import RunStore
+
+    websocket = pytest.importorskip("websocket", reason=SKIP_REASON)
+    del websocket
+    if CHROMIUM is None:
+        pytest.skip(SKIP_REASON)
+    sweep = write_fixture_sweep(tmp_path / "runs")
+    RunStore(sweep).write_path(hand_made_paths())
+    page = write_report([sweep], tmp_path / "report.html")
+    seen = visit(page.as_uri(), evaluate={
+        "plots": "document.querySelectorAll('figure svg').length",
+        "path": "document.querySelector('#paths figure svg').getBoundingClientRect().width",
+        "lines": "document.querySelectorAll('#paths figure svg polyline, #paths figure svg "
+                 "path').length",
+        "overflow": "document.documentElement.scrollWidth > window.innerWidth"})
+    assert seen.console_errors == []
+    assert [u for u in seen.requests if not u.startswith(("file:", "data:"))] == []
+    assert "The path on the loss surface" in seen.text
+    assert seen.values["plots"] == 3 and seen.values["overflow"] is False
+    assert seen.values["path"] > 600  # drawn at a readable size
+    assert seen.values["lines"] > 20  # the contours and the three paths, not an empty frame
+    assert not is_blank(seen.screenshot)
