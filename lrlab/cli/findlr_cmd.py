@@ -70,6 +70,12 @@ def find_lr(
                           f"decades, more than a grid around {chosen.median:.2g} covers: this "
                           f"range test cannot place the rate well; its grid is widened to "
                           f"cover every seed", markup=False)
+    if report.edge is not None:
+        values = sorted(report.sharpness.values())
+        console.print(f"stability edge: 2/λ₀ = {report.edge:.3g} at the initial weights "
+                      f"(sharpness λ₀ {2 / report.edge:.3g}, seeds {values[0]:.3g} to "
+                      f"{values[-1]:.3g}): plain gradient descent's, marked on the plot",
+                      markup=False)
     if grid:
         console.print("\n# paste into sweep.optimizers (a decade and a half each side of the "
                       "suggestion" + (f"; widened for {', '.join(widened)}" if widened else "")

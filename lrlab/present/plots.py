@@ -102,23 +102,25 @@ def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
 
 
 def draw_range_test(curves: Sequence[Any], agreement: dict[str, dict[str, Any]], *,
-                    default_rule: str, path: Path) -> None:
+                    default_rule: str, path: Path, edge: float | None = None) -> None:
     """Write :func:`range_test_figure` to ``path``."""
-    mpl.save(range_test_figure(curves, agreement, default_rule=default_rule), path)
+    mpl.save(range_test_figure(curves, agreement, default_rule=default_rule, edge=edge), path)
 
 
 def range_test_figure(curves: Sequence[Any], agreement: dict[str, dict[str, Any]], *,
-                      default_rule: str) -> Any:
+                      default_rule: str, edge: float | None = None) -> Any:
     """Smoothed loss against the rate (log axis), a line per seed, a panel per optimizer,
-    each rule's median suggestion as a vertical line (the default one solid)."""
+    each rule's median suggestion as a vertical line (the default one solid), and the
+    stability edge 2/λ₀ at the initial weights where it was measured (red, dash-dot)."""
     import matplotlib
 
     with matplotlib.rc_context({"text.parse_math": False}):  # names come from run files
-        return _range_test_figure(mpl.pyplot(), curves, agreement, default_rule=default_rule)
+        return _range_test_figure(mpl.pyplot(), curves, agreement, default_rule=default_rule,
+                                  edge=edge)
 
 
 def _range_test_figure(plt: Any, curves: Sequence[Any], agreement: dict[str, dict[str, Any]],
-                       *, default_rule: str) -> Any:
+                       *, default_rule: str, edge: float | None) -> Any:
     labels = list(agreement)
     fig, axes = plt.subplots(1, len(labels), figsize=(6.5 * len(labels), 4.8), squeeze=False,
                              layout="constrained")
@@ -138,6 +140,9 @@ def _range_test_figure(plt: Any, curves: Sequence[Any], agreement: dict[str, dic
                        linewidth=2 if rule == default_rule else 1,
                        label=f"{rule}: {found.median:.2g}" + (" (default)" if rule ==
                                                               default_rule else ""))
+        if edge is not None:
+            ax.axvline(edge, color="crimson", linestyle="-.", linewidth=1.5,
+                       label=f"stability edge 2/λ₀: {edge:.2g}")
         top = max(float(np.nanmax(c.smoothed[: c.kept])) for c in own)
         ax.set_ylim(0, top * 1.1)
         ax.set_xscale("log")

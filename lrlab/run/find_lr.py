@@ -43,6 +43,7 @@ from lrlab.experiment.trials import OptimizerSetting
 from lrlab.run.environment import collect_environment
 from lrlab.rundir.store import RANGE_TEST, RANGE_TEST_PLOT, RESULT_FILE, RunStore
 from lrlab.training import Engine, build_engine, ramp_losses
+from lrlab.training.curvature import sharpness_of
 from lrlab.training.data import load_dataset
 
 STEPS = 300  # enough for a curve worth reading: repeating small data beats a short ramp
@@ -106,6 +107,15 @@ class FindLrReport:
     curves: list[RangeCurve] = field(default_factory=list)
     agreement: dict[str, dict[str, Agreement]] = field(default_factory=dict)
     optimizers: dict[str, str] = field(default_factory=dict)  # label -> optimizer name
+    # With training.sharpness: each seed's sharpness at its initial weights, whose 2/λ₀
+    # is plain gradient descent's stability edge there (the curve's mark).
+    sharpness: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def edge(self) -> float | None:
+        """2/λ₀ from the seeds' median sharpness (None: not measured)."""
+        values = [v for v in self.sharpness.values() if v > 0 and math.isfinite(v)]
+        return 2.0 / float(np.median(values)) if values else None
 
     @property
     def plot(self) -> Path:
@@ -164,7 +174,14 @@ def _range_tests(config: ExperimentConfig, options: RangeTestOptions, engine: En
                  store: RunStore, on_curve: Callable[[RangeCurve], None] | None) -> FindLrReport:
     rates = geometric_rates(options.start, options.end, options.steps)
     report = FindLrReport(run_dir=store.root, rule=options.rule)
-    for label, setting in _optimizer_settings(config):
+    settings = _optimizer_settings(config)
+    measure = config.training.sharpness
+    for seed in options.seeds if measure is not None else ():
+        # The seed's initial weights are every optimizer's start: measured once a seed.
+        engine.start_stack(settings[0][1], seed=seed, learning_rates=[float(rates[0])])
+        report.sharpness[seed] = sharpness_of(engine, 0, rows=measure.rows, seed=seed,
+                                              max_products=measure.max_products).value
+    for label, setting in settings:
         per_rule: dict[str, list[float]] = {rule: [] for rule in RULES}
         for seed in options.seeds:
             losses = ramp_losses(engine, setting, seed=seed, rates=rates)
@@ -190,7 +207,7 @@ def _range_tests(config: ExperimentConfig, options: RangeTestOptions, engine: En
     from lrlab.present.plots import draw_range_test  # matplotlib only once there is a plot to draw
 
     draw_range_test(report.curves, report.agreement, default_rule=report.rule,
-                    path=report.plot)
+                    path=report.plot, edge=report.edge)
     return report
 
 
@@ -214,6 +231,11 @@ def _result(report: FindLrReport, options: RangeTestOptions, steps: int) -> dict
                     "smoothing": options.smoothing, "diverge": options.diverge,
                     "seeds": list(options.seeds)},
         "rule": report.rule,
+        # Plain gradient descent's stability edge at the seeds' initial weights (null:
+        # training.sharpness not set).
+        "edge": None if report.edge is None else {
+            "edge": report.edge, "per_seed": [{"seed": seed, "sharpness": value}
+                                              for seed, value in report.sharpness.items()]},
         "optimizers": {
             label: {
                 "suggested": report.suggested(label).median,

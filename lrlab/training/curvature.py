@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +82,19 @@ def largest_eigenvalue(product: Callable[[np.ndarray], np.ndarray], size: int, *
         found = np.asarray(exc.eigenvalues, dtype=float)
         value, converged = (float(found.max()) if found.size else math.nan), False
     return Sharpness(value, count, time.perf_counter() - started, converged)
+
+
+def sharpness_of(engine: Any, member: int, *, rows: int, max_products: int, seed: int,
+                 preconditioner: np.ndarray | None = None) -> Sharpness:
+    """The sharpness of ``engine``'s member ``member`` now (an
+    :class:`~lrlab.training.engine.Engine`: its Hessian-vector products on the first
+    ``rows`` training rows), or its preconditioned sharpness with ``preconditioner``."""
+
+    def product(vector: np.ndarray) -> np.ndarray:
+        return engine.hessian_product(member, vector, rows=rows)
+
+    return largest_eigenvalue(product, engine.parameter_count(), preconditioner=preconditioner,
+                              seed=seed, max_products=max_products)
 
 
 def velocity_variables(optimizer: object, model: object) -> list[object]:

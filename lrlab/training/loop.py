@@ -14,7 +14,7 @@ from lrlab.experiment.config import EarlyStoppingConfig, TrainingConfig
 from lrlab.experiment.objective import Objective, ObjectiveError
 from lrlab.experiment.trials import Trial
 from lrlab.rundir.records import CURVATURE_COLUMNS, EpochRecord, TrialOutcome, TrialStatus
-from lrlab.training.curvature import largest_eigenvalue
+from lrlab.training.curvature import sharpness_of
 from lrlab.training.engine import Engine, Split
 from lrlab.training.noise import noise_scale, sample_rows
 from lrlab.training.stacks import Group, Resume, cut
@@ -293,17 +293,12 @@ class Trainer:
                 self.engine.weights(member).astype(np.float64) - origin))
         config, noise, engine = self._training.sharpness, self._training.noise, self.engine
         if config is not None and (epoch == 0 or (config.every and epoch % config.every == 0)):
-            size = engine.parameter_count()
-
-            def product(vector: np.ndarray) -> np.ndarray:
-                return engine.hessian_product(member, vector, rows=config.rows)
-
-            plain = largest_eigenvalue(product, size, seed=seed + epoch,
-                                       max_products=config.max_products)
+            plain = sharpness_of(engine, member, rows=config.rows, seed=seed + epoch,
+                                 max_products=config.max_products)
             scale = engine.preconditioner(member)
-            adapted = (None if scale is None else largest_eigenvalue(
-                product, size, preconditioner=scale, seed=seed + epoch,
-                max_products=config.max_products))
+            adapted = (None if scale is None else sharpness_of(
+                engine, member, rows=config.rows, seed=seed + epoch,
+                max_products=config.max_products, preconditioner=scale))
             row.update({"sharpness": plain.value, "preconditioned_sharpness":
                         math.nan if adapted is None else adapted.value,
                         "products": plain.products + (adapted.products if adapted else 0),

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from lrlab.analysis.suggest import grid_for
 from lrlab.cli import app
-from lrlab.experiment.config import ExperimentConfig
+from lrlab.experiment.config import ExperimentConfig, parse_config
+from lrlab.experiment.trials import expand_trials
 from lrlab.run.find_lr import RangeTestError, RangeTestOptions, parse_seeds, run_find_lr
 
 runner = CliRunner()
@@ -139,3 +140,35 @@ sweep:
     for label, best in (("rmsprop", (3.16e-4, 3.16e-3)), ("sgd", (0.1, 0.316))):
         grid = report.grid(label)
         assert grid["start"] < min(best) and max(best) < grid["stop"], (label, grid)
+
+
+def test_the_stability_edge_is_marked_where_the_sharpness_is_measured(
+        tmp_path: Path, tiny_yaml: str) -> None:
+    from lrlab.training import build_engine
+    from lrlab.training.curvature import sharpness_of
+    from lrlab.training.data import load_dataset
+
+    config_file = tmp_path / "edge.yaml"
+    config_file.write_text(tiny_yaml.replace("  batch_size: 32\n", "  batch_size: 32\n"
+                                             "  sharpness: {rows: 256}\n"))
+    result = runner.invoke(app, ["find-lr", str(config_file), "--steps", "30", "--seeds",
+                                 "0,1", "--runs-dir", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "r").iterdir()
+    edge = json.loads((run_dir / "result.json").read_text())["edge"]
+    # Seed 0's sharpness, measured again by hand at its initial weights, is the one recorded.
+    config = parse_config(config_file.read_text())
+    engine = build_engine(load_dataset(config.data, objective=config.objective),
+                          model=config.model, training=config.training)
+    setting = expand_trials(config)[0].setting
+    engine.start_stack(setting, seed=0, learning_rates=[0.1])
+    again = sharpness_of(engine, 0, rows=256, seed=0, max_products=200).value
+    assert edge["per_seed"][0] == {"seed": 0, "sharpness": pytest.approx(again, rel=1e-3)}
+    values = [s["sharpness"] for s in edge["per_seed"]]
+    assert edge["edge"] == pytest.approx(2 / np.median(values))
+    assert f"stability edge: 2/λ₀ = {edge['edge']:.3g}" in result.stdout
+    # Not asked for: not measured.
+    plain = run_find_lr(parse_config(tiny_yaml), runs_dir=tmp_path / "plain",
+                        options=RangeTestOptions(steps=20, seeds=(0,)))
+    assert plain.edge is None and not plain.sharpness
+    assert json.loads((plain.run_dir / "result.json").read_text())["edge"] is None
