@@ -368,3 +368,25 @@ def test_a_halving_sweep_on_ray_keeps_its_workers_and_matches_local(
                              ).drop(columns="seconds")
         common = min(len(mine), len(theirs))
         pd.testing.assert_frame_equal(mine[:common], theirs[:common], check_exact=True)
+
+
+@pytest.mark.ray
+def test_the_loss_surface_is_measured_alike_in_local_workers_and_on_ray(
+        tmp_path: Path, tiny_yaml: str, ray_session) -> None:
+    """Sharpness (plain and RMSprop's preconditioned), gradient noise and distance: every
+    curvature.csv on Ray holds local's numbers."""
+    config = parse_config(tiny_yaml.replace("  batch_size: 32\n", (
+        "  batch_size: 32\n  sharpness: {rows: 256, max_products: 60}\n"
+        "  noise: {rows: 256, small: 16, large: 128}\n")))
+    local = run_sweep(config, runs_dir=tmp_path / "local", backend=LocalBackend(workers=2))
+    on_ray = run_sweep(config, runs_dir=tmp_path / "ray", backend=RayBackend())
+    assert_same_metrics(local.run_dir, on_ray.run_dir)
+    found = sorted((local.run_dir / "trials").glob("*/curvature.csv"))
+    assert len(found) == len(expand_trials(config))
+    timing = ["seconds", "noise_seconds"]
+    for path in found:
+        mine = pd.read_csv(path).drop(columns=timing)
+        theirs = pd.read_csv(on_ray.run_dir / path.relative_to(local.run_dir)).drop(
+            columns=timing)
+        pd.testing.assert_frame_equal(mine, theirs, rtol=1e-6)
+        assert mine["noise_scale"].notna().all() and mine["sharpness"].notna().all()
