@@ -179,7 +179,9 @@ def batch_size(runs: Path) -> dict[str, str]:
     shutil.copy(runs / "batch-plots" / "batch-scaling.svg", ROOT / "docs" / "batch-scaling.svg")
     shutil.copy(runs / "batch-plots" / "sensitivity-val_accuracy.svg",
                 ROOT / "docs" / "batch-sensitivity.svg")
-    return {"batch-size.txt": in_words(where)}
+    noise = subprocess.run([sys.executable, "scripts/noise_study.py", str(where)], cwd=ROOT,
+                           check=True, capture_output=True, text=True).stdout
+    return {"batch-size.txt": in_words(where), "noise-study.txt": noise.rstrip("\n")}
 
 
 def sobol(runs: Path) -> dict[str, str]:
@@ -291,6 +293,22 @@ def edges(runs: Path) -> dict[str, str]:
     return {"seed-edges.txt": found.rstrip("\n")}
 
 
+def physics(runs: Path) -> dict[str, str]:
+    """configs/mnist-physics.yaml: the seed network with its loss surface measured after
+    every epoch (about 10 minutes on 2 cores, kept in runs/docs/physics), compare's
+    verdict, and lrlab path's pictures (docs/path.svg)."""
+    run = _kept("physics", ROOT / "configs" / "mnist-physics.yaml")
+    study = subprocess.run([sys.executable, "scripts/seed_physics.py", str(run)], cwd=ROOT,
+                           check=True, capture_output=True, text=True).stdout
+    verdicts = in_words(run)
+    traced, _ = lrlab("path", str(run))
+    lrlab("compare", str(run), "--plots", str(runs / "physics-plots"))
+    (drawn,) = (runs / "physics-plots").glob("path-*-sgd.svg")
+    shutil.copy(drawn, ROOT / "docs" / "path.svg")
+    return {"physics-study.txt": study.rstrip("\n"), "physics-compare.txt": verdicts,
+            "path.txt": traced.replace(str(run), "runs/docs/physics/" + run.name).rstrip("\n")}
+
+
 def tpe(runs: Path) -> dict[str, str]:
     """configs/mnist-tpe.yaml (24 points) against 64 Sobol points of the same space (a
     few minutes on 2 cores, both kept in runs/docs/tpe)."""
@@ -370,7 +388,7 @@ STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "asha": asha,
-    "eos": eos, "edges": edges,
+    "eos": eos, "edges": edges, "physics": physics,
     "tpe": tpe,
     "waits": waits, "rounds": rounds,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}
