@@ -123,10 +123,11 @@ class AlongAxis:
 
 @dataclass(frozen=True)
 class Scaling:
-    """The slope of log(best rate) against log(batch size), one per seed, and the rule it
-    agrees with (:func:`lrlab.experiment.scaling.rule_of`): ``linear`` (1), ``sqrt``
-    (0.5), ``both`` (the interval holds both), ``neither``, or ``untested`` (one seed: no
-    interval)."""
+    """The slope of log(best rate) against log(an axis's value), one per seed, and the rule
+    it agrees with. Along the batch size (:func:`lrlab.experiment.scaling.rule_of`):
+    ``linear`` (1), ``sqrt`` (0.5), ``both`` (the interval holds both), ``neither``; along
+    any other axis: ``holds`` (the interval holds 0: the best rate transfers) or
+    ``drifts``; ``untested`` (one seed: no interval)."""
 
     along: AlongAxis
     slope: float
@@ -144,33 +145,50 @@ class Scaling:
 
 
 def along_axes(verdicts: Sequence[Any], values: pd.DataFrame, *,
-               train_images: dict[str, int]) -> tuple[list[AlongAxis], list[Scaling]]:
+               train_images: dict[str, int]
+               ) -> tuple[list[AlongAxis], list[Scaling], list[Scaling]]:
     """For every numeric axis a verdict's setting varies along (the others fixed), the
-    best rate at each value; for the batch size, how it scales (from ``values``, the
-    per-trial values of :func:`lrlab.analysis.compare.trial_values`)."""
-    along, scaling = [], []
+    best rate at each value, and the slope of log(best rate) against log(value) (from
+    ``values``, the per-trial values of :func:`lrlab.analysis.compare.trial_values`):
+    the batch size's scaling, then every other axis's (hidden width, depth, train_limit,
+    epochs, a factory's argument: does the best rate transfer along it?)."""
+    along, scaling, slopes = [], [], []
     axes = dict.fromkeys(name for v in verdicts for name, _ in v.settings)
     for axis in axes:
         lines: dict[tuple[Any, ...], list[Any]] = {}
         for v in verdicts:
             settings = dict(v.settings)
-            if axis in settings and _number(settings[axis]):
+            if axis in settings and axis_number(settings[axis]) is not None:
                 rest = tuple((k, x) for k, x in v.settings if k != axis)
                 lines.setdefault((v.sweep, v.optimizer, rest), []).append(v)
         for (sweep, optimizer, rest), members in lines.items():
             if len(members) < 2:
                 continue
-            members.sort(key=lambda v: float(dict(v.settings)[axis]))
+            members.sort(key=lambda v: axis_number(dict(v.settings)[axis]))
             line = AlongAxis(sweep, optimizer, axis, ", ".join(f"{k}={_shown(x)}"
                                                                for k, x in rest),
                              tuple(_point(v, axis, train_images.get(sweep))
                                    for v in members))
             along.append(line)
-            if axis == BATCH_AXIS:
+            if all(axis_number(p.value) > 0 for p in line.points):
                 found = _scaling(line, members, values)
                 if found is not None:
-                    scaling.append(found)
-    return along, scaling
+                    (scaling if axis == BATCH_AXIS else slopes).append(found)
+    return along, scaling, slopes
+
+
+def axis_number(value: Any) -> float | None:
+    """An axis value as a number: a number itself, or a list-valued setting's (``512,512``:
+    every hidden layer at one width) common value; None where it is not one number."""
+    if _number(value):
+        return float(value)
+    if isinstance(value, str) and "," in value:
+        try:
+            parts = {float(part) for part in value.split(",")}
+        except ValueError:
+            return None
+        return parts.pop() if len(parts) == 1 else None
+    return None
 
 
 def _point(verdict: Any, axis: str, images: int | None) -> AxisPoint:
@@ -187,6 +205,7 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
     """Each seed's best rate at each batch size (refined between the grid's points by a
     parabola through the best and its neighbours, on a log scale), then each seed's
     least-squares slope of log(best rate) against log(batch size)."""
+    axis = line.axis
     sign = 1.0 if members[0].metric.endswith("accuracy") else -1.0
     per_seed: dict[int, list[tuple[float, float]]] = {}
     measured: dict[float, float] = {}  # batch size: the best rate's median noise scale
@@ -198,11 +217,11 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
             at_best = rows.loc[rows["learning_rate"] == verdict.best_learning_rate,
                                "noise_scale"].dropna()
             if len(at_best):
-                measured[float(dict(verdict.settings)[BATCH_AXIS])] = float(at_best.median())
+                measured[axis_number(dict(verdict.settings)[axis])] = float(at_best.median())
         learning = [verdict.best_learning_rate, *(c.learning_rate for c in verdict.versus_best
                                                   if c.mark != "fails")]
         rows = rows[rows["learning_rate"].isin(learning)]
-        size = float(dict(verdict.settings)[BATCH_AXIS])
+        size = axis_number(dict(verdict.settings)[axis])
         for seed, own in rows.groupby("seed"):
             best = _refined_best(own["learning_rate"].to_numpy(float),
                                  sign * own["value"].to_numpy(float))
@@ -216,7 +235,7 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
     slope = float(np.mean(list(slopes.values())))
     mine = (values["sweep"] == line.sweep) & (values["optimizer"] == line.optimizer)
     rates = np.log(np.unique(values.loc[mine, "learning_rate"].to_numpy(float)))
-    sizes = [float(p.value) for p in line.points]
+    sizes = [axis_number(p.value) for p in line.points]
     resolution = (float(np.median(np.diff(rates))) / math.log(max(sizes) / min(sizes))
                   if len(rates) > 1 else math.nan)
     # Seeds that agree to the grid point would give an interval of width 0: the grid's
@@ -228,6 +247,10 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
     for found in per_seed.values():
         for size, best in found:
             by_size.setdefault(size, []).append(math.log(best))
+    if axis != BATCH_AXIS:  # the rate transfers along it where a slope of 0 is held
+        rule = "untested" if math.isnan(low) else "holds" if low <= 0 <= high else "drifts"
+        return Scaling(line, slope, low, high, tuple(sorted(slopes.items())), rule,
+                       resolution)
     noise = fit_noise([(size, math.exp(float(np.mean(logs))))
                        for size, logs in by_size.items()], measured=list(measured.values()))
     return Scaling(line, slope, low, high, tuple(sorted(slopes.items())),

@@ -419,6 +419,9 @@ class Comparison:
     # How the best rate moves along each axis, and with the batch size (see axes).
     along: list[AlongAxis] = field(default_factory=list)
     scaling: list[Scaling] = field(default_factory=list)
+    # The same slope along every other numeric axis (width, depth, data, epochs): where
+    # the best rate holds, it transfers.
+    slopes: list[Scaling] = field(default_factory=list)
     # The parameters that make a setting (one verdict each; see setting_columns), and
     # those drawn with the rate (sampled together: part of a candidate, not a setting).
     setting_columns: list[str] = field(default_factory=list)
@@ -532,7 +535,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
                    "why"):
         summary[column] = [row.get(column, "" if column in ("verdict", "why") else math.nan)
                            for row in rows]
-    along, scaling = along_axes(found, values, train_images=train_images)
+    along, scaling, slopes = along_axes(found, values, train_images=train_images)
     drawn = [c for c in carried if c in values]
     weighed = (importances(values, settings=["learning_rate", *drawn],
                            higher_is_better=objective.higher_is_better(metric))
@@ -540,7 +543,7 @@ def compare_runs(frame: pd.DataFrame, *, metric: str | None = None, at: str | in
     return Comparison(metric=metric, at=at, summary=summary, verdicts=found, importance=weighed,
                       optimizers=_between_optimizers(found), progress=progress,
                       baselines={s: c for s, c in floors.items() if s in set(summary["sweep"])},
-                      along=along, scaling=scaling, setting_columns=others,
+                      along=along, scaling=scaling, slopes=slopes, setting_columns=others,
                       carried=[c for c in carried if c in summary], objective=objective)
 
 

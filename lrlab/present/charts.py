@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -363,28 +363,48 @@ def axes_chart(comparison: Comparison) -> Figure:
 
 def scaling_chart(comparison: Comparison) -> Figure:
     """The best rate against the batch size (log-log), per optimizer: the verdicts' best
-    rates, the line of the fitted slope through them, and the linear and square-root rules
-    drawn from the smallest batch size's best rate."""
-    sizes_all = sorted({float(p.value) for s in comparison.scaling for p in s.along.points})
-    rates_all = [p.best_rate for s in comparison.scaling for p in s.along.points
+    rates, the line of the fitted slope through them, the linear and square-root rules
+    drawn from the smallest batch size's best rate, and the gradient noise's model where
+    it was fitted."""
+    return _slope_figure(
+        comparison.scaling, xlabel="batch size (log scale)",
+        title="The best learning rate against the batch size: the fit (solid), the noise "
+              "model (dash-dot),\nand the linear (dashed) and square-root (dotted) rules "
+              "from the smallest batch size", with_rules=True)
+
+
+def transfer_charts(comparison: Comparison) -> list[tuple[str, Figure]]:
+    """For each axis other than the batch size: the best rate against its value
+    (log-log), per optimizer setting, with the fitted slope (a flat line: it transfers)."""
+    axes = dict.fromkeys(s.along.axis for s in comparison.slopes)
+    return [(axis, _slope_figure(
+        [s for s in comparison.slopes if s.along.axis == axis],
+        xlabel=f"{axis} (log scale)",
+        title=f"Does the best learning rate transfer along {axis}? The best rates and the "
+              f"fitted slope\n(flat: the rate tuned at one value holds at the others)"))
+        for axis in axes]
+
+
+def _slope_figure(items: Sequence[Any], *, xlabel: str, title: str,
+                  with_rules: bool = False) -> Figure:
+    from lrlab.analysis.axes import axis_number
+
+    sizes_all = sorted({axis_number(p.value) for s in items for p in s.along.points})
+    rates_all = [p.best_rate for s in items for p in s.along.points
                  if p.best_rate is not None]
-    figure = Figure(panel_width=520, panel_height=380,
-                    title="The best learning rate against the batch size: the fit (solid), "
-                          "the noise model (dash-dot),\nand the linear (dashed) and "
-                          "square-root (dotted) rules from the smallest batch size")
+    figure = Figure(panel_width=520, panel_height=380, title=title)
     panel = figure.add(Panel(Scale(*_padded(sizes_all), log=True, fixed_ticks=tuple(sizes_all)),
                              Scale.fit(rates_all, log=True, pad=0.3),
-                             xlabel="batch size (log scale)",
-                             ylabel="best learning rate (log scale)"))
-    for scaling, (colour, _) in zip(comparison.scaling,
-                                    series_styles(len(comparison.scaling)), strict=True):
+                             xlabel=xlabel, ylabel="best learning rate (log scale)"))
+    for scaling, (colour, _) in zip(items, series_styles(len(items)), strict=True):
         points = [p for p in scaling.along.points if p.best_rate is not None]
-        sizes = np.array([float(p.value) for p in points])
+        sizes = np.array([axis_number(p.value) for p in points])
         best = np.array([p.best_rate for p in points], dtype=float)
         grid = np.geomspace(sizes.min(), sizes.max(), 50)
         centre = np.exp(np.mean(np.log(best)) - scaling.slope * np.mean(np.log(sizes)))
         panel.line(grid, centre * grid ** scaling.slope, Style(colour, 2))
-        for rule in SCALING_RULES.values():  # from the smallest batch size's best rate
+        rules = list(SCALING_RULES.values()) if with_rules else []
+        for rule in rules:  # from the smallest batch size's best rate
             panel.line(grid, rule.scaled(best[0], grid, sizes[0]), Style(colour, 1, rule.dash))
             figure.legend.append(LegendEntry(f"{scaling.along.optimizer}: {rule.title}",
                                              Style(colour, 1, rule.dash)))
@@ -395,7 +415,7 @@ def scaling_chart(comparison: Comparison) -> Figure:
                 f"{scaling.along.optimizer}: eps_max / (1 + B_noise/B), B_noise "
                 f"{fit.b_noise:,.0f}", Style(colour, 1.5, "-.")))
         panel.marks(sizes, best, "circle", size=5.5, colour=colour, edge="black")
-        figure.legend.insert(len(figure.legend) - len(SCALING_RULES) - (fit is not None),
+        figure.legend.insert(len(figure.legend) - len(rules) - (fit is not None),
                              LegendEntry(
             f"{scaling.along.label}: best rate (slope {scaling.slope:.2f}, 95% CI "
             f"{scaling.low:.2f} to {scaling.high:.2f})", Style(colour, 2), "circle", colour))

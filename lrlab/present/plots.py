@@ -27,6 +27,7 @@ from lrlab.present.charts import (
     scaling_chart,
     sensitivity_chart,
     sensitivity_lines,
+    transfer_charts,
 )
 from lrlab.present.figure import Figure
 from lrlab.present.svg import to_svg
@@ -81,6 +82,8 @@ def write_plots(frame: pd.DataFrame, comparison: Comparison, *, out_dir: Path,
         figures.append((f"axes-{metric}", lambda: axes_chart(comparison)))
     if comparison.scaling:
         figures.append(("batch-scaling", lambda: scaling_chart(comparison)))
+    for axis, figure in transfer_charts(comparison):
+        figures.append((f"transfer-{slug(axis)}", lambda figure=figure: figure))
     for number, entry in enumerate(paths, start=1):
         figures.append((f"path-{number}-{slug(entry['label'])}",
                         lambda entry=entry: path_chart(entry)))

@@ -421,6 +421,26 @@ def scaling_text(s: Scaling) -> str:
             f"{_interval(s.low, s.high)}): it {rule}.")
 
 
+def slope_text(s: Scaling) -> str:
+    """Whether one optimizer's best rate transfers along an axis other than the batch
+    size: the slope of log(best rate) on log(value), and whether its interval holds 0."""
+    axis = s.along.axis
+    head = (f"{s.along.label}: log(best rate) against log({axis}) has slope "
+            f"{_signed(s.slope)}")
+    if s.rule == "untested":
+        return f"{head} (1 seed: no interval; run 3 or more seeds to tell whether it holds)."
+    resolution = (f", widened by half the {s.resolution:.2g} the rate grid's step makes"
+                  if math.isfinite(s.resolution) else "")
+    interval = (f"95% CI over {len(s.per_seed)} seeds, one slope per seed{resolution}: "
+                f"{_interval(s.low, s.high)}")
+    if s.rule == "holds":
+        return (f"{head} ({interval}): it holds, a slope of 0 is in the interval, so the "
+                f"rate tuned at one {axis} transfers to the others tried.")
+    way = "falls" if s.slope < 0 else "rises"
+    return (f"{head} ({interval}): it drifts, the best rate {way} as {axis} grows, by a "
+            f"factor of about {2 ** s.slope:.2g} per doubling.")
+
+
 def noise_fit_text(s: Scaling) -> str | None:
     """The gradient noise's model of the batch-size question for one optimizer: the
     B_noise its fit gives, and whether the measured noise scale agrees."""
@@ -509,6 +529,10 @@ def verdict_lines(comparison: Comparison) -> list[str]:
         lines += [f"  {scaling_text(s)}" for s in comparison.scaling]
         lines += [f"  {text}" for s in comparison.scaling
                   if (text := noise_fit_text(s)) is not None]
+    if comparison.slopes:
+        lines.append("Does the best rate transfer along each axis? (each seed's best rate, "
+                     "refined between grid points, fitted on log scales):")
+        lines += [f"  {slope_text(s)}" for s in comparison.slopes]
     lines += [importance_text(i, name_sweep=several) for i in comparison.importance]
     if comparison.optimizers:
         lines.append("Between optimizers (the best rate of each):")
@@ -709,6 +733,8 @@ def to_json(comparison: Comparison, rows: pd.DataFrame,
                                for o in comparison.optimizers],
         "along_axes": [{**asdict(line), "text": along_text(line)}
                        for line in comparison.along],
+        "axis_slopes": [{**asdict(s), "per_seed": dict(s.per_seed), "text": slope_text(s)}
+                        for s in comparison.slopes],
         "batch_size_scaling": [{**asdict(s), "per_seed": dict(s.per_seed),
                                 "text": scaling_text(s),
                                 "noise": None if s.noise is None else {

@@ -239,6 +239,7 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
         scaling_chart,
         sensitivity_chart,
         sensitivity_lines,
+        transfer_charts,
     )
     from lrlab.present.svg import to_svg
 
@@ -255,6 +256,8 @@ def render_html(data: ReportData, *, sources: Sequence[Path], where: Sequence[st
             plots["axes"] = to_svg(axes_chart(comparison))
         if comparison.scaling:
             plots["scaling"] = to_svg(scaling_chart(comparison))
+        for axis, figure in transfer_charts(comparison):
+            plots[f"transfer-{axis}"] = to_svg(figure)
     paths = [(entry["label"], to_svg(path_chart(entry))) for entry in data.paths]
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("lrlab.present", "templates"),

@@ -214,3 +214,47 @@ def _trials_header(report) -> list[str]:
     console = Console(record=True, width=140)
     console.print(trials_table(report.rows, width=console.width))
     return [word for word in console.export_text().splitlines()[2].split() if word != "┃"]
+
+
+def WidthBackend(power: float, axis: str) -> ArithmeticBackend:  # noqa: N802 - a backend
+    """The peak at ``0.01 (v / 64) ^ power`` for the axis's value v (a hidden width given
+    as ``128`` or, two layers, ``128,128``)."""
+
+    def accuracy(trial) -> float:
+        value = float(str(dict(trial.context)[axis]).split(",")[0])
+        peak = 0.01 * (value / 64) ** power
+        return (max(0.05, 0.9 - 0.1 * math.log10(trial.learning_rate / peak) ** 2)
+                + 0.002 * trial.seed + 0.0003 * (trial.seed % 2))
+
+    return ArithmeticBackend(accuracy=accuracy)
+
+
+@pytest.mark.parametrize(("axis", "section", "power", "rule"), [
+    ("model.hidden", "model: {hidden: [[64], [128], [256], [512]]}", -1.0, "drifts"),
+    ("model.hidden", "model: {hidden: [[64, 64], [128, 128], [256, 256], [512, 512]]}", 0.0,
+     "holds"),
+    ("data.train_limit", "data: {dataset: synthetic, train_limit: [1000, 2000, 4000], "
+                         "validation: 100, test_limit: 100}", 0.5, "drifts"),
+    ("epochs", "training: {epochs: [1, 2, 4]}", 0.0, "holds"),
+])
+def test_the_best_rates_slope_along_any_numeric_axis(tmp_path: Path, axis: str, section: str,
+                                                     power: float, rule: str) -> None:
+    parts = {"data": DATA, "model": "model: {hidden: [16]}\n",
+             "training": "training: {epochs: 1}\n"}
+    parts[section.split(":")[0]] = section + "\n"
+    config = parse_config("".join(parts.values()) + (
+        "sweep:\n  seeds: [0, 1, 2]\n  optimizers:\n"
+        "    - {name: adam, learning_rates: {start: 1e-4, stop: 1, num: 9}}\n"))
+    report = run_sweep(config, runs_dir=tmp_path, backend=WidthBackend(power, axis))
+    comparison = compare_runs(scan_runs([report.run_dir]).frame)
+    assert comparison.scaling == []  # the batch size's own analysis stays its own
+    (slope,) = comparison.slopes
+    assert slope.along.axis == axis
+    assert slope.slope == pytest.approx(power, abs=0.03)
+    assert slope.low <= power <= slope.high and slope.rule == rule
+    said = "\n".join(verdict_lines(comparison))
+    assert f"log(best rate) against log({axis}) has slope" in said
+    assert ("it holds, a slope of 0 is in the interval" if rule == "holds"
+            else "it drifts") in said
+    exported = json.loads(render(comparison, "json"))
+    assert exported["axis_slopes"][0]["rule"] == rule
