@@ -30,6 +30,7 @@ from pydantic import (
 from lrlab.engines import DEFAULT_ENGINE, ENGINE_NAMES, stacking_engines
 from lrlab.engines import engine as engine_spec
 from lrlab.errors import ConfigError
+from lrlab.experiment.mup import FAMILIES
 from lrlab.experiment.objective import (
     LABEL_KINDS,
     METRICS_KNOWN,
@@ -188,7 +189,8 @@ def _reference_label(reference: str | None, args: dict[str, Any]) -> str:
 
 Dropout = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, lt=1)]
 # The keys each kind of model reads; a key of another kind is a mistake, not a no-op.
-MODEL_KEYS = {"dense": ("hidden", "activation", "dropout"),
+MODEL_KEYS = {"dense": ("hidden", "activation", "dropout", "parametrization", "base_hidden",
+                        "output_multiplier"),
               "conv": ("filters", "kernel_size", "pool_size", "hidden", "activation", "dropout"),
               "factory": ("factory", "args")}
 
@@ -209,6 +211,13 @@ class ModelConfig(_Strict):
     pool_size: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] = 2
     factory: Reference | None = None
     args: Arguments = {}
+    # µP (lrlab.experiment.mup): the dense network's initialisation, readout multiplier and
+    # per-layer rates set so that the best rate holds as the hidden widths grow from
+    # ``base_hidden`` (default: the network's own widths); standard: Keras's defaults.
+    parametrization: Literal["standard", "mup"] = "standard"
+    base_hidden: Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)
+                           ] | None = None
+    output_multiplier: Annotated[float, Field(gt=0), AfterValidator(_finite)] = 1.0
 
     @model_validator(mode="before")
     @classmethod
@@ -232,6 +241,17 @@ class ModelConfig(_Strict):
                              f"kind {self.kind}")
         if self.kind == "factory" and self.factory is None:
             raise ValueError("model.factory: missing; kind factory needs 'module:function'")
+        if self.parametrization == "standard" and ({"base_hidden", "output_multiplier"}
+                                                   & self.model_fields_set):
+            raise ValueError("model.base_hidden and model.output_multiplier are µP's: set "
+                             "model.parametrization: mup")
+        if self.base_hidden is not None and len(self.base_hidden) != len(self.hidden):
+            raise ValueError(f"model.base_hidden: {self.base_hidden} for "
+                             f"{len(self.hidden)} hidden layer(s); expected one base width "
+                             f"per layer")
+        if self.parametrization == "mup" and not self.hidden:
+            raise ValueError("model.parametrization: mup needs a hidden layer (a width to "
+                             "grow)")
         positions = self.dropout_positions()
         if len(self.dropout) not in (1, positions):
             raise ValueError(f"model.dropout: {len(self.dropout)} rates for {positions} "
@@ -245,6 +265,17 @@ class ModelConfig(_Strict):
 
     def dropout_rates(self) -> list[float]:
         """One rate per position (0: none there)."""
+        if self.parametrization == "standard" and ({"base_hidden", "output_multiplier"}
+                                                   & self.model_fields_set):
+            raise ValueError("model.base_hidden and model.output_multiplier are µP's: set "
+                             "model.parametrization: mup")
+        if self.base_hidden is not None and len(self.base_hidden) != len(self.hidden):
+            raise ValueError(f"model.base_hidden: {self.base_hidden} for "
+                             f"{len(self.hidden)} hidden layer(s); expected one base width "
+                             f"per layer")
+        if self.parametrization == "mup" and not self.hidden:
+            raise ValueError("model.parametrization: mup needs a hidden layer (a width to "
+                             "grow)")
         positions = self.dropout_positions()
         return list(self.dropout) if len(self.dropout) == positions else (
             [self.dropout[0]] * positions)
@@ -268,7 +299,15 @@ class ModelConfig(_Strict):
             parts.append(f"activation={self.activation}")
         if any(self.dropout):
             parts.append(f"dropout={','.join(f'{d:g}' for d in self.dropout)}")
+        if self.parametrization == "mup":  # recorded in every trial id and params.json
+            base = ",".join(str(b) for b in self.base())
+            parts.append(f"mup={base}" + (f"x{self.output_multiplier:g}"
+                                          if self.output_multiplier != 1 else ""))
         return f"{self.kind}({';'.join(parts)})"
+
+    def base(self) -> list[int]:
+        """µP's base widths: ``base_hidden``, else the network's own."""
+        return list(self.base_hidden if self.base_hidden is not None else self.hidden)
 
 
 MetricEntry = Annotated[str, Field(min_length=1)] | dict[str, Any]
@@ -703,6 +742,16 @@ class ExperimentConfig(_Strict):
         if stopping.metric not in columns:
             raise ValueError(f"training.early_stopping.metric: {stopping.metric} is not "
                              f"recorded every epoch; expected one of {', '.join(columns)}")
+        return self
+
+    @model_validator(mode="after")
+    def _mup_knows_the_optimizers(self) -> ExperimentConfig:
+        if self.model.parametrization == "mup":
+            unknown = [e.name for e in self.sweep.optimizers if e.name.lower() not in FAMILIES]
+            if unknown:
+                raise ValueError(f"sweep.optimizers: {unknown[0]} has no µP rule "
+                                 f"(model.parametrization: mup); expected one of "
+                                 f"{', '.join(FAMILIES)}")
         return self
 
     @model_validator(mode="after")

@@ -85,6 +85,7 @@ class _Setting:
     def __init__(self, model: Any, setting: OptimizerSetting, plan: EpochPlan) -> None:
         self.schedule = peak_schedule(setting.schedule, steps_per_epoch=plan.steps_per_epoch,
                                       epochs=plan.epochs)
+        self.optimizer_name = setting.optimizer
         self.optimizer = optimizer = build_optimizer(
             setting.optimizer, learning_rate=1.0, hyperparameters=dict(setting.hyperparameters))
         optimizer.build(model.trainable_variables)
@@ -408,6 +409,7 @@ class JaxEngine:
         current, jax, jnp = self._current, self._jax, self._jnp
         assert current is not None
         measured = self._measured
+        factors = self.network.update_factors(current.optimizer_name)
 
         def step(weights: Any, fixed: Any, state: Any, rate: Any, x: Any, y: Any
                  ) -> tuple[Any, ...]:
@@ -419,7 +421,11 @@ class JaxEngine:
                 weights)
             state = list(state)
             state[current.rate_slot] = rate
+            before = weights
             weights, state = current.optimizer.stateless_apply(state, grads, weights)
+            if factors:  # µP's per-layer rates: each update scaled by its variable's factor
+                weights = [old + k * (new - old) if k != 1.0 else new
+                           for old, new, k in zip(before, weights, factors, strict=True)]
             return weights, fixed_after, state, loss, sums
 
         return step

@@ -12,6 +12,8 @@ import numpy as np
 
 from lrlab.errors import UserCodeError
 from lrlab.experiment.config import ModelConfig
+from lrlab.experiment.mup import MupPlan
+from lrlab.experiment.mup import plan as mup_plan
 from lrlab.experiment.objective import HEAD_OF
 from lrlab.experiment.optimizers import OPTIMIZERS
 from lrlab.formatting import first_line
@@ -39,6 +41,16 @@ class Network:
     # The outputs of the hidden ReLU layers, sharing the model's variables (None: it has
     # none, or is not a graph of layers): where dead units are counted.
     relu_outputs: Any = None
+    # µP's rules (model.parametrization: mup; None: the standard parametrization).
+    mup: MupPlan | None = None
+
+    def update_factors(self, optimizer: str) -> list[float] | None:
+        """Each trainable variable's learning-rate factor under ``optimizer``, applied to
+        its updates by the engines (lrlab.experiment.mup); None: every factor is 1."""
+        if self.mup is None:
+            return None
+        factors = self.mup.rate_factors(optimizer)
+        return None if all(f == 1.0 for f in factors) else factors
 
     def describe(self) -> dict[str, Any]:
         """What environment.json records of the network: its layers and parameters."""
@@ -75,7 +87,7 @@ def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes:
     classes, 1 binary label, D targets) and the head ``labels`` take."""
     keras = import_keras()
     head = HEAD_OF[labels]
-    factory = None
+    factory, plan = None, None
     if config.kind == "factory":
         assert config.factory is not None  # the schema requires it
         factory = load_function(config.factory, key="model.factory")
@@ -83,7 +95,10 @@ def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes:
     elif config.kind == "conv":
         model = _convolutional(keras, config, input_shape, classes, head)
     else:
-        model = _dense(keras, config, input_shape, classes, head)
+        plan = (mup_plan(config.hidden, config.base(), inputs=int(np.prod(input_shape)),
+                         classes=classes, output_multiplier=config.output_multiplier)
+                if config.parametrization == "mup" else None)
+        model = _dense(keras, config, input_shape, classes, head, plan)
     if head == "linear":  # regression: the model's output is the prediction, as it is
         logits, notes, found = model, [], "linear"
     else:
@@ -97,7 +112,7 @@ def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes:
         f"ignored: each trial trains with its own optimizer and rate, on lrlab's loss (the "
         f"cross-entropy of the logits)"]
     return Network(model, logits, InitialState(keras, model), head, factory, notes,
-                   warnings, relu_outputs_of(keras, model))
+                   warnings, relu_outputs_of(keras, model), plan)
 
 
 def relu_outputs_of(keras: Any, model: Any) -> Any:
@@ -132,15 +147,32 @@ def dead_share(alive: list[np.ndarray]) -> float:
 
 
 def _dense(keras: Any, config: ModelConfig, input_shape: tuple[int, ...], classes: int,
-           head: str = "softmax") -> Any:
+           head: str = "softmax", plan: MupPlan | None = None) -> Any:
     """The classic network: ``Flatten``, ``Dense(h, activation)`` (and ``Dropout``) for
-    each ``h`` in ``hidden``, then ``Dense(classes)`` and the head (softmax for classes)."""
+    each ``h`` in ``hidden``, then ``Dense(classes)`` and the head (softmax for classes).
+    Under µP (``plan``) each kernel starts at µP's variance and the readout's input is
+    scaled by ``output_multiplier / m`` (a Rescaling layer before it)."""
     layers = [keras.Input(input_shape), keras.layers.Flatten()]
-    layers += _hidden(keras, config, config.dropout_rates())
+    layers += _hidden(keras, config, config.dropout_rates(), plan)
+    if plan is not None:
+        layers.append(keras.layers.Rescaling(plan.readout_scale))
     # The softmax is a layer of its own (the same arithmetic as Dense's activation) so that
     # the logits have a name: see logits_of.
-    layers += [keras.layers.Dense(classes), keras.layers.Activation(head)]
+    layers += [keras.layers.Dense(classes, **_mup_init(keras, plan, len(config.hidden))),
+               keras.layers.Activation(head)]
     return keras.Sequential(layers, name="lrlab_dense")
+
+
+def _mup_init(keras: Any, plan: MupPlan | None, layer: int) -> dict[str, Any]:
+    """Dense's initializer arguments for µP's layer ``layer`` (its kernel: variable
+    2·layer); {} for Keras's defaults."""
+    if plan is None:
+        return {}
+    variance = plan.variance(2 * layer)
+    fan_in = plan.weights[2 * layer].fan_in
+    return {"kernel_initializer": keras.initializers.VarianceScaling(
+        scale=variance * fan_in, mode="fan_in", distribution="untruncated_normal"),
+        "bias_initializer": "zeros"}
 
 
 def _convolutional(keras: Any, config: ModelConfig, input_shape: tuple[int, ...],
@@ -179,10 +211,12 @@ def check_convolutional(config: ModelConfig, input_shape: tuple[int, ...]) -> No
                                 f"expected fewer filters or a smaller kernel_size/pool_size")
 
 
-def _hidden(keras: Any, config: ModelConfig, dropout: list[float]) -> list[Any]:
+def _hidden(keras: Any, config: ModelConfig, dropout: list[float],
+            plan: MupPlan | None = None) -> list[Any]:
     layers = []
-    for units, rate in zip(config.hidden, dropout, strict=True):
-        layers.append(keras.layers.Dense(units, activation=config.activation))
+    for index, (units, rate) in enumerate(zip(config.hidden, dropout, strict=True)):
+        layers.append(keras.layers.Dense(units, activation=config.activation,
+                                         **_mup_init(keras, plan, index)))
         if rate:
             layers.append(keras.layers.Dropout(rate))
     return layers

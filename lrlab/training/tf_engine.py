@@ -50,7 +50,8 @@ class _Compiled:
     returning every loss."""
 
     def __init__(self, tf: Any, model: Any, logits_model: Any, measures: Measures,
-                 optimizer: Any, rates: Any, *, xla: bool = True) -> None:
+                 optimizer: Any, rates: Any, *, xla: bool = True,
+                 factors: list[float] | None = None) -> None:
         self.optimizer, self.rates = optimizer, rates
         optimizer.build(model.trainable_variables)
         self._initial_state = [v.numpy() for v in optimizer.variables]
@@ -65,7 +66,14 @@ class _Compiled:
                 logits = logits_model(x_batch, training=True)
                 loss = measures.mean_loss(y_batch, logits)
             grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply(grads, model.trainable_variables)
+            weights = model.trainable_variables
+            # µP's per-layer rates: each update scaled by its variable's factor.
+            before = ([tf.identity(w) if k != 1.0 else None
+                       for w, k in zip(weights, factors, strict=True)] if factors else None)
+            optimizer.apply(grads, weights)
+            for w, k, old in zip(weights, factors or (), before or (), strict=False):
+                if old is not None:
+                    w.assign(old + k * (w - old))
             size = tf.cast(tf.shape(y_batch)[0], tf.float32)
             return loss, size, measures.summed_of(y_batch, logits)
 
@@ -361,8 +369,9 @@ class TensorFlowEngine:
                 epochs=self.plan.epochs))
             optimizer = build_optimizer(setting.optimizer, learning_rate=rates,
                                         hyperparameters=dict(setting.hyperparameters))
-            self._compiled[key] = _Compiled(self._tf, self._model, self.network.logits,
-                                            self.measures, optimizer, rates, xla=self._xla)
+            self._compiled[key] = _Compiled(
+                self._tf, self._model, self.network.logits, self.measures, optimizer, rates,
+                xla=self._xla, factors=self.network.update_factors(setting.optimizer))
         compiled = self._current = self._compiled[key]
         for variable, value in zip(self._variables, self._initial(seed), strict=True):
             variable.assign(value)
