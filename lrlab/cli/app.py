@@ -15,6 +15,7 @@ import typer
 from lrlab._version import __version__
 from lrlab.cli.common import DEBUG_VARIABLE
 from lrlab.cli.compare_cmd import compare
+from lrlab.cli.coord_cmd import coord_check
 from lrlab.cli.data_cmd import data_app
 from lrlab.cli.findlr_cmd import find_lr
 from lrlab.cli.help_text import PlainHelpCommand
@@ -61,5 +62,6 @@ app.command("find-lr", cls=PlainHelpCommand)(find_lr)
 app.command(cls=PlainHelpCommand)(status)
 app.command(cls=PlainHelpCommand)(report)
 app.command(cls=PlainHelpCommand)(path)
+app.command("coord-check", cls=PlainHelpCommand)(coord_check)
 app.command(cls=PlainHelpCommand)(tensorboard)
 app.add_typer(data_app, name="data")

@@ -241,8 +241,8 @@ class ModelConfig(_Strict):
                              f"kind {self.kind}")
         if self.kind == "factory" and self.factory is None:
             raise ValueError("model.factory: missing; kind factory needs 'module:function'")
-        if self.parametrization == "standard" and ({"base_hidden", "output_multiplier"}
-                                                   & self.model_fields_set):
+        if self.parametrization == "standard" and (self.base_hidden is not None
+                                                   or self.output_multiplier != 1.0):
             raise ValueError("model.base_hidden and model.output_multiplier are µP's: set "
                              "model.parametrization: mup")
         if self.base_hidden is not None and len(self.base_hidden) != len(self.hidden):
@@ -265,17 +265,6 @@ class ModelConfig(_Strict):
 
     def dropout_rates(self) -> list[float]:
         """One rate per position (0: none there)."""
-        if self.parametrization == "standard" and ({"base_hidden", "output_multiplier"}
-                                                   & self.model_fields_set):
-            raise ValueError("model.base_hidden and model.output_multiplier are µP's: set "
-                             "model.parametrization: mup")
-        if self.base_hidden is not None and len(self.base_hidden) != len(self.hidden):
-            raise ValueError(f"model.base_hidden: {self.base_hidden} for "
-                             f"{len(self.hidden)} hidden layer(s); expected one base width "
-                             f"per layer")
-        if self.parametrization == "mup" and not self.hidden:
-            raise ValueError("model.parametrization: mup needs a hidden layer (a width to "
-                             "grow)")
         positions = self.dropout_positions()
         return list(self.dropout) if len(self.dropout) == positions else (
             [self.dropout[0]] * positions)

@@ -494,3 +494,26 @@ def _trajectory_panel(trial: dict) -> Panel:
 
 def _positive(value: object) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def coord_chart(found: Any) -> Figure:
+    """µP's coordinate check (lrlab.run.coord_check): each layer's mean |output| against
+    the width, log-log, a panel per parametrization on a shared scale: flat lines are what
+    µP promises."""
+    values = [v for layers in found.values.values() for series in layers.values()
+              for v in series]
+    figure = Figure(columns=len(found.values), panel_width=380, panel_height=300,
+                    title=f"Coordinate check: mean |output| of each layer after {found.steps} "
+                          f"steps of {found.optimizer} at {found.learning_rate:g}")
+    styles = series_styles(max(len(layers) for layers in found.values.values()))
+    for parametrization, layers in found.values.items():
+        panel = figure.add(Panel(Scale(*_padded(found.widths), log=True,
+                                       fixed_ticks=tuple(float(w) for w in found.widths)),
+                                 Scale.fit(values, log=True, pad=0.2),
+                                 title=parametrization, xlabel="width (log scale)",
+                                 ylabel="mean |output| (log scale)"))
+        for (layer, series), (colour, dash) in zip(layers.items(), styles, strict=False):
+            panel.line(list(found.widths), series, Style(colour, 1.8, dash), marker_size=3)
+            if parametrization == next(iter(found.values)):
+                figure.legend.append(LegendEntry(layer, Style(colour, 1.8, dash)))
+    return figure

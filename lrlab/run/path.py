@@ -1,10 +1,10 @@
 """``lrlab path``: the seed articles' picture, from the user's own network and data: for
-each setting of a sweep, a rate too small, the best rate and a rate too large, retrained
-from their seed's initial weights and drawn on their loss surface
-(:mod:`lrlab.analysis.landscape`): the loss along the straight line from the initial to
-the final weights, and the trajectory on its two principal directions over the loss's
-contours. The result is ``path.json`` in the run directory, which ``lrlab compare
---plots`` and ``lrlab report`` draw.
+each setting of a sweep, a rate too small, the best rate and a rate too large (the
+smallest that fails, else the largest tried), retrained from their seed's initial weights
+and drawn on their loss surface (:mod:`lrlab.analysis.landscape`): the loss along the
+straight line from the initial to the final weights, and the trajectory on its two
+principal directions over the loss's contours. The result is ``path.json`` in the run
+directory, which ``lrlab compare --plots`` and ``lrlab report`` draw.
 
 Nothing is recorded while a sweep trains: a trial is deterministic (the same initial
 weights and batch order for every trial of a seed), so the path is traced by training the
@@ -31,6 +31,7 @@ from lrlab.errors import LrlabError, StoreError
 from lrlab.experiment.config import ConfigError, parse_config
 from lrlab.experiment.trials import Design, Trial, draw_design, plan_experiments
 from lrlab.formatting import first_line
+from lrlab.run.backends.base import pin_threads
 from lrlab.rundir.formats import CONFIG_FILE, SWEEP
 from lrlab.rundir.loading import load_runs
 from lrlab.rundir.store import RunStore
@@ -48,10 +49,11 @@ class PathOptions:
     rows: int = 2048
 
 
-def trace_paths(run_dir: Path, *, options: PathOptions = PathOptions(),
+def trace_paths(run_dir: Path, *, options: PathOptions = PathOptions(), threads: int = 1,
                 on_trial: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Trace every setting's three rates of the sweep in ``run_dir`` (its first seed) and
-    write ``path.json``; return what it holds."""
+    write ``path.json``; return what it holds. ``threads``: as the sweep's trials trained
+    (its backend's threads per trial)."""
     started = time.perf_counter()
     store = RunStore.open(run_dir, kind=SWEEP)
     source = str(run_dir / CONFIG_FILE)
@@ -65,6 +67,9 @@ def trace_paths(run_dir: Path, *, options: PathOptions = PathOptions(),
     planned = {t.trial_id: (experiment.config, t)
                for experiment in plan_experiments(config, design=design)
                for t in experiment.trials}
+    # As every backend trains a trial (one thread, by default): the same sums in the same
+    # order, so that the retrace is the recorded run to the last digit.
+    pin_threads(config.training.engine, threads)
     frame = load_runs(run_dir)
     comparison = compare_runs(frame)
     paths = []
@@ -123,7 +128,7 @@ def _chosen(frame: Any, verdict: Verdict, planned: dict[str, Any]
     above = sorted(rate for rate in by_rate if rate > best)
     if best not in by_rate or not below or not above:
         return {}
-    failing = {rate for rate, _ in verdict.failures} & set(above)
+    failing = {c.learning_rate for c in verdict.versus_best if c.mark == "fails"} & set(above)
     roles = {"too small": below[0], "best": best,
              "too large": min(failing) if failing else above[-1]}
     found = {}

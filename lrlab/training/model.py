@@ -130,6 +130,25 @@ def relu_outputs_of(keras: Any, model: Any) -> Any:
     return keras.Model(model.inputs, [layer.output for layer in hidden], name="lrlab_relu")
 
 
+def mean_abs_outputs(network: Network, flat: np.ndarray, x: np.ndarray) -> dict[str, float]:
+    """Each Dense layer's mean |output| on ``x`` (the last one's: the logits) at the flat
+    trainable weights ``flat`` (an engine's), which the network's model takes on: µP's
+    coordinate check (lrlab.run.coord_check)."""
+    keras = import_keras()
+    model = network.model
+    position = 0
+    for variable in model.trainable_variables:
+        size = int(np.prod(variable.shape))
+        variable.assign(flat[position:position + size].reshape(tuple(variable.shape)))
+        position += size
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    probe = keras.Model(model.inputs[0], [layer.output for layer in dense])
+    outputs = probe(x, training=False)
+    names = [f"hidden {i + 1}" for i in range(len(dense) - 1)] + ["output"]
+    return {name: float(np.mean(np.abs(np.asarray(out))))
+            for name, out in zip(names, outputs, strict=True)}
+
+
 def ever_active(chunks: Iterable[list[np.ndarray]]) -> list[np.ndarray]:
     """Per ReLU layer, whether each unit was above zero in any chunk of examples, from
     each chunk's own per-layer answer."""
