@@ -78,8 +78,9 @@ def stability_of(group: pd.DataFrame, *, failing: dict[float, str],
         multiple = float(rate) / edge
         diverged = bool((rows["status"] == "diverged").any())
         if multiple >= 1.0:
-            found.append(RateAtEdge(float(rate), multiple,
-                                    "diverged" if diverged else "trained",
+            # Above the edge: it diverged, failed otherwise (stalled...), or trained.
+            outcome = "diverged" if diverged else failing.get(float(rate), "trained")
+            found.append(RateAtEdge(float(rate), multiple, outcome,
                                     final_sharpness=_median(rows, "final_sharpness")))
         elif float(rate) in failing:
             pace, epochs = math.nan, math.nan

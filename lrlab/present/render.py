@@ -174,17 +174,18 @@ def stability_text(found: Stability) -> str:
 def _above_text(r: RateAtEdge) -> str:
     """A rate above the stability edge: diverged, or trained through, and then whether its
     sharpness fell below its own 2/lr (a catapult flattened the network)."""
-    if r.outcome != "trained":
-        return f"{rate(r.learning_rate)} {r.outcome} ({r.multiple:.3g}x)"
+    words = {"trained": "trained through", "too_small": "too small"}
     own = 2.0 / r.learning_rate
-    if not math.isfinite(r.final_sharpness):
+    if r.outcome == "diverged" or not math.isfinite(r.final_sharpness):
         how = ""
     elif r.final_sharpness < own:
-        how = (f"; a catapult: its sharpness fell to {r.final_sharpness:.3g}, below its "
-               f"2/lr = {own:.3g}")
+        # A catapult when it went on to learn; a stalled rate fell flat (dead units).
+        how = (f"; {'a catapult: ' if r.outcome == 'trained' else ''}its sharpness fell to "
+               f"{r.final_sharpness:.3g}, below its 2/lr = {own:.3g}")
     else:
         how = f"; its sharpness ended at {r.final_sharpness:.3g}, above its 2/lr = {own:.3g}"
-    return f"{rate(r.learning_rate)} trained through ({r.multiple:.3g}x{how})"
+    return (f"{rate(r.learning_rate)} {words.get(r.outcome, r.outcome)} "
+            f"({r.multiple:.3g}x{how})")
 
 
 def _pruned_text(pruned: Sequence[tuple[float, int]]) -> str:

@@ -67,3 +67,13 @@ def test_a_catapult_and_a_crawl_read_from_each_trials_own_measurements() -> None
     frame["final_sharpness"] = frame["learning_rate"].map({0.2: 14.0}).astype(float)
     text = stability_text(stability_of(frame, failing={}, best=0.05))
     assert "its sharpness ended at 14, above its 2/lr = 10" in text
+
+
+def test_a_rate_above_the_edge_that_stalled_is_not_called_a_catapult() -> None:
+    frame = trials()
+    frame["final_sharpness"] = frame["learning_rate"].map({0.2: 0.5}).astype(float)
+    found = stability_of(frame, failing={0.2: "stalled", 1.0: "diverged"}, best=0.05)
+    assert {r.learning_rate: r.outcome for r in found.rates}[0.2] == "stalled"
+    text = stability_text(found)
+    assert "0.2 stalled (2x; its sharpness fell to 0.5, below its 2/lr = 10)" in text
+    assert "catapult" not in text
