@@ -92,6 +92,7 @@ def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes:
         assert config.factory is not None  # the schema requires it
         factory = load_function(config.factory, key="model.factory")
         model = _from_factory(keras, factory, config, input_shape, classes, labels)
+        plan = _factory_mup(model, config)
     elif config.kind == "conv":
         model = _convolutional(keras, config, input_shape, classes, head)
     else:
@@ -239,6 +240,20 @@ def _hidden(keras: Any, config: ModelConfig, dropout: list[float],
         if rate:
             layers.append(keras.layers.Dropout(rate))
     return layers
+
+
+def _factory_mup(model: Any, config: ModelConfig) -> MupPlan | None:
+    """A factory's own µP: the MupPlan it set on its model as ``lrlab_mup`` (its
+    initialisation and readout multiplier are the factory's to build; lrlab applies the
+    per-layer rates), one rule per trainable variable."""
+    found = getattr(model, "lrlab_mup", None)
+    if found is None:
+        return None
+    if not isinstance(found, MupPlan) or len(found.weights) != len(model.trainable_variables):
+        raise UserCodeError(f"model.factory: {config.factory}: its model's lrlab_mup must be "
+                            f"lrlab.experiment.mup.plan(...) of its own shape, one rule per "
+                            f"trainable variable ({len(model.trainable_variables)})")
+    return found
 
 
 def _from_factory(keras: Any, factory: UserFunction, config: ModelConfig,

@@ -162,3 +162,28 @@ def test_the_initial_variances_are_mups(tmp_path: Path) -> None:
     assert not bias.any() and not readout_bias.any()
     assert network.update_factors("sgd") == [16.0, 16.0, 16.0, 1.0]
     assert network.update_factors("adam") is None  # every factor 1: nothing to scale
+
+
+def test_a_factory_gives_its_own_mup_plan(tmp_path: Path) -> None:
+    from lrlab.errors import UserCodeError
+    from lrlab.experiment.config import parse_config
+    from lrlab.training.model import build_network
+
+    (tmp_path / "wide.py").write_text(
+        "import keras\n"
+        "from lrlab.experiment.mup import plan\n"
+        "def build(input_shape, classes, width=256, broken=False):\n"
+        "    model = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),\n"
+        "        keras.layers.Dense(width, activation='relu'),\n"
+        "        keras.layers.Rescaling(64 / width), keras.layers.Dense(classes)])\n"
+        "    model.lrlab_mup = plan([width] * (2 if broken else 1), [64] * (2 if broken else 1),\n"
+        "                           inputs=784, classes=classes)\n"
+        "    return model\n")
+    sweep = "sweep: {optimizers: [{name: sgd, learning_rates: [0.1]}]}"
+    config = parse_config(f"model: {{factory: wide:build}}\n{sweep}", base_dir=tmp_path)
+    network = build_network(config.model, input_shape=(28, 28), classes=10)
+    assert network.update_factors("sgd") == [4.0, 4.0, 4.0, 1.0]
+    broken = parse_config(f"model: {{factory: wide:build, args: {{broken: true}}}}\n{sweep}",
+                          base_dir=tmp_path)
+    with pytest.raises(UserCodeError, match="one rule per trainable variable"):
+        build_network(broken.model, input_shape=(28, 28), classes=10)
