@@ -309,6 +309,37 @@ def physics(runs: Path) -> dict[str, str]:
             "path.txt": traced.replace(str(run), "runs/docs/physics/" + run.name).rstrip("\n")}
 
 
+def transfer(runs: Path) -> dict[str, str]:
+    """µP against the standard parametrization on an MNIST slice, widths 64 to 1,024 (300
+    trials each, about 10 minutes on 2 cores, kept in runs/docs/transfer), their transfer
+    plots, and the coordinate check (seconds)."""
+    found = {}
+    for name in ("sp", "mup"):
+        found[name] = _kept("transfer", ROOT / "configs" / f"mnist-transfer-{name}.yaml")
+        lrlab("compare", str(found[name]), "--plots", str(runs / f"transfer-{name}"))
+        shutil.copy(runs / f"transfer-{name}" / "transfer-model.hidden.svg",
+                    ROOT / "docs" / f"transfer-{name}.svg")
+    study = subprocess.run([sys.executable, "scripts/transfer_study.py", str(found["sp"]),
+                            str(found["mup"])], cwd=ROOT, check=True, capture_output=True,
+                           text=True).stdout
+    checked, _ = lrlab("coord-check", "configs/mnist-coord-check.yaml",
+                       "--plot", str(ROOT / "docs" / "coord-check.svg"))
+    return {"transfer-study.txt": study.rstrip("\n"),
+            "coord-check.txt": checked.replace(str(ROOT / "docs") + "/", "docs/").rstrip("\n")}
+
+
+def axis_slopes(runs: Path) -> dict[str, str]:
+    """The seed network's best rate along the data (train_limit) and along the epochs
+    (about 10 minutes on 2 cores, kept in runs/docs/axis-slopes): compare's slopes."""
+    lines = []
+    for name in ("data", "epochs"):
+        run = _kept("axis-slopes", ROOT / "configs" / f"mnist-{name}-axis.yaml")
+        said = in_words(run).splitlines()
+        lines += [line for line in said if ", best rate along " in line]
+        lines += [line for line in said if line.startswith("  ") and "against log(" in line]
+    return {"axis-slopes.txt": "\n".join(lines)}
+
+
 def tpe(runs: Path) -> dict[str, str]:
     """configs/mnist-tpe.yaml (24 points) against 64 Sobol points of the same space (a
     few minutes on 2 cores, both kept in runs/docs/tpe)."""
@@ -388,7 +419,8 @@ STEPS: dict[str, Callable[[Path], dict[str, str]]] = {
     "smoke": smoke, "mnist": seed_experiment, "example": example, "three-seeds": three_seeds,
     "find-lr": find_lr, "report": report, "batch-size": batch_size, "sobol": sobol,
     "adaptive": adaptive, "early-stopping": early_stopping, "halving": halving, "asha": asha,
-    "eos": eos, "edges": edges, "physics": physics,
+    "eos": eos, "edges": edges, "physics": physics, "transfer": transfer,
+    "axis-slopes": axis_slopes,
     "tpe": tpe,
     "waits": waits, "rounds": rounds,
     "floor": floor, "engines": engines, "first-hour": first_hour, "objectives": objectives}

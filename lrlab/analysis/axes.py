@@ -21,6 +21,10 @@ from lrlab.experiment.scaling import rule_of
 from lrlab.experiment.space import EDGE_SHARE
 
 BATCH_AXIS = "batch_size"
+# Along any other axis, the best rate "holds" when the slope's whole interval lies within
+# this of 0: at most 19% a doubling (2^0.25). An interval that holds 0 but is wider cannot
+# tell a rate that holds from one that drifts: "unclear", not "holds".
+TRANSFER_MARGIN = 0.25
 
 
 # The farthest one step beyond the rates tried reaches: a decade. A coarse grid's own step
@@ -126,8 +130,9 @@ class Scaling:
     """The slope of log(best rate) against log(an axis's value), one per seed, and the rule
     it agrees with. Along the batch size (:func:`lrlab.experiment.scaling.rule_of`):
     ``linear`` (1), ``sqrt`` (0.5), ``both`` (the interval holds both), ``neither``; along
-    any other axis: ``holds`` (the interval holds 0: the best rate transfers) or
-    ``drifts``; ``untested`` (one seed: no interval)."""
+    any other axis: ``holds`` (the interval lies within ``TRANSFER_MARGIN`` of 0: the
+    best rate transfers), ``drifts`` (it excludes 0) or ``unclear``; ``untested`` (one
+    seed: no interval)."""
 
     along: AlongAxis
     slope: float
@@ -247,8 +252,10 @@ def _scaling(line: AlongAxis, members: Sequence[Any], values: pd.DataFrame) -> S
     for found in per_seed.values():
         for size, best in found:
             by_size.setdefault(size, []).append(math.log(best))
-    if axis != BATCH_AXIS:  # the rate transfers along it where a slope of 0 is held
-        rule = "untested" if math.isnan(low) else "holds" if low <= 0 <= high else "drifts"
+    if axis != BATCH_AXIS:  # the rate transfers where the slope is shown to be near 0
+        rule = ("untested" if math.isnan(low) else "drifts" if not low <= 0 <= high
+                else "holds" if -TRANSFER_MARGIN <= low and high <= TRANSFER_MARGIN
+                else "unclear")
         return Scaling(line, slope, low, high, tuple(sorted(slopes.items())), rule,
                        resolution)
     noise = fit_noise([(size, math.exp(float(np.mean(logs))))

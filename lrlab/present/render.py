@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 import lrlab.analysis.stats as stats
-from lrlab.analysis.axes import AlongAxis, Edge, Scaling
+from lrlab.analysis.axes import TRANSFER_MARGIN, AlongAxis, Edge, Scaling
 from lrlab.analysis.compare import (
     SMALL_SPLIT,
     CompareError,
@@ -435,8 +435,14 @@ def slope_text(s: Scaling) -> str:
     interval = (f"95% CI over {len(s.per_seed)} seeds, one slope per seed{resolution}: "
                 f"{_interval(s.low, s.high)}")
     if s.rule == "holds":
-        return (f"{head} ({interval}): it holds, a slope of 0 is in the interval, so the "
-                f"rate tuned at one {axis} transfers to the others tried.")
+        return (f"{head} ({interval}): it holds, the interval lies within "
+                f"±{TRANSFER_MARGIN:g} of 0, so the rate tuned at one {axis} transfers to "
+                f"the others tried.")
+    if s.rule == "unclear":
+        return (f"{head} ({interval}): unclear, 0 is in the interval but so are slopes "
+                f"beyond ±{TRANSFER_MARGIN:g} (more than {2 ** TRANSFER_MARGIN - 1:.0%} a "
+                f"doubling): more seeds, a finer rate grid or a wider range of {axis} "
+                f"would tell.")
     way = "falls" if s.slope < 0 else "rises"
     return (f"{head} ({interval}): it drifts, the best rate {way} as {axis} grows, by a "
             f"factor of about {2 ** s.slope:.2g} per doubling.")
