@@ -237,7 +237,7 @@ def test_every_mistake_is_reported_in_file_order_with_the_closest_key() -> None:
         "x.yaml:7: training.epochs: Input should be greater than or equal to 1 (got 0)",
         "x.yaml:8: training.batch_sise: unknown key; did you mean batch_size? Expected one "
         "of: epochs, batch_size, diverge_factor, engine, precision, stack, early_stopping, "
-        "sharpness"]
+        "sharpness, noise"]
 
 
 # Each of these used to run for minutes or exhaust memory: run them bounded, so that a
