@@ -191,7 +191,8 @@ Dropout = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, lt=1)]
 # The keys each kind of model reads; a key of another kind is a mistake, not a no-op.
 MODEL_KEYS = {"dense": ("hidden", "activation", "dropout", "parametrization", "base_hidden",
                         "output_multiplier"),
-              "conv": ("filters", "kernel_size", "pool_size", "hidden", "activation", "dropout"),
+              "conv": ("filters", "kernel_size", "pool_size", "hidden", "activation", "dropout",
+                       "parametrization", "base_filters", "base_hidden", "output_multiplier"),
               "factory": ("factory", "args")}
 
 
@@ -217,6 +218,8 @@ class ModelConfig(_Strict):
     parametrization: Literal["standard", "mup"] = "standard"
     base_hidden: Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)
                            ] | None = None
+    base_filters: Annotated[list[Annotated[int, Field(ge=1)]], BeforeValidator(_as_list)
+                            ] | None = None  # conv: the convolutions' base channels
     output_multiplier: Annotated[float, Field(gt=0), AfterValidator(_finite)] = 1.0
 
     @model_validator(mode="before")
@@ -241,15 +244,20 @@ class ModelConfig(_Strict):
                              f"kind {self.kind}")
         if self.kind == "factory" and self.factory is None:
             raise ValueError("model.factory: missing; kind factory needs 'module:function'")
-        if self.parametrization == "standard" and (self.base_hidden is not None
-                                                   or self.output_multiplier != 1.0):
-            raise ValueError("model.base_hidden and model.output_multiplier are µP's: set "
-                             "model.parametrization: mup")
+        if self.parametrization == "standard" and (
+                self.base_hidden is not None or self.base_filters is not None
+                or self.output_multiplier != 1.0):
+            raise ValueError("model.base_hidden, base_filters and output_multiplier are µP's: "
+                             "set model.parametrization: mup")
         if self.base_hidden is not None and len(self.base_hidden) != len(self.hidden):
             raise ValueError(f"model.base_hidden: {self.base_hidden} for "
                              f"{len(self.hidden)} hidden layer(s); expected one base width "
                              f"per layer")
-        if self.parametrization == "mup" and not self.hidden:
+        if self.base_filters is not None and len(self.base_filters) != len(self.filters):
+            raise ValueError(f"model.base_filters: {self.base_filters} for "
+                             f"{len(self.filters)} convolution(s); expected one base width "
+                             f"per convolution")
+        if self.parametrization == "mup" and self.kind == "dense" and not self.hidden:
             raise ValueError("model.parametrization: mup needs a hidden layer (a width to "
                              "grow)")
         positions = self.dropout_positions()
@@ -290,13 +298,19 @@ class ModelConfig(_Strict):
             parts.append(f"dropout={','.join(f'{d:g}' for d in self.dropout)}")
         if self.parametrization == "mup":  # recorded in every trial id and params.json
             base = ",".join(str(b) for b in self.base())
-            parts.append(f"mup={base}" + (f"x{self.output_multiplier:g}"
-                                          if self.output_multiplier != 1 else ""))
+            if self.kind == "conv":
+                base = ",".join(str(b) for b in self.base_of_filters()) + f"|{base}"
+            parts.append(f"mup={base.strip('|')}" + (f"x{self.output_multiplier:g}"
+                                                     if self.output_multiplier != 1 else ""))
         return f"{self.kind}({';'.join(parts)})"
 
     def base(self) -> list[int]:
         """µP's base widths: ``base_hidden``, else the network's own."""
         return list(self.base_hidden if self.base_hidden is not None else self.hidden)
+
+    def base_of_filters(self) -> list[int]:
+        """µP's base channels of the convolutions: ``base_filters``, else their own."""
+        return list(self.base_filters if self.base_filters is not None else self.filters)
 
 
 MetricEntry = Annotated[str, Field(min_length=1)] | dict[str, Any]

@@ -1,10 +1,10 @@
 """µP, the maximal-update parametrization (Yang et al. 2022, "Tensor Programs V"; the
-``mup`` package), for lrlab's built-in dense network: how each weight is initialised,
-what the output layer's input is multiplied by, and how much each weight's learning rate
-is scaled, as the network's hidden widths grow from a base. Under it the best learning rate
-stays put as the network widens, so a rate tuned on a narrow network transfers. Pure: the
-rules, as numbers; lrlab.training.model builds them into Keras layers and the engines
-apply the rates.
+``mup`` package), for lrlab's built-in dense and convolutional networks: how each weight
+is initialised, what the output layer's input is multiplied by, and how much each weight's
+learning rate is scaled, as the network's widths grow from a base. Under it the best
+learning rate stays put as the network widens, so a rate tuned on a narrow network
+transfers. Pure: the rules, as numbers; lrlab.training.model builds them into Keras
+layers and the engines apply the rates.
 
 With ``m`` a hidden layer's width over its base width, a weight is *input-like* (its
 fan-out grows: the first layer), *hidden* (both fans grow) or *output-like* (its fan-in
@@ -96,13 +96,46 @@ def plan(hidden: Sequence[int], base: Sequence[int], *, inputs: int, classes: in
     if not hidden:
         raise ValueError("µP needs at least one hidden layer (a width to grow)")
     multipliers = [h / b for h, b in zip(hidden, base, strict=True)]
-    sizes = [inputs, *hidden]
+    fans = [inputs, *hidden]
+    ins = [1.0, *multipliers]
+    return plan_layers([(fans[i], ins[i], m) for i, m in enumerate(multipliers)]
+                       + [(hidden[-1], multipliers[-1], 1.0)],
+                       output_multiplier=output_multiplier)
+
+
+def conv_plan(filters: Sequence[int], base_filters: Sequence[int], hidden: Sequence[int],
+              base_hidden: Sequence[int], *, input_shape: tuple[int, ...], kernel_size: int,
+              pool_size: int, output_multiplier: float = 1.0) -> MupPlan:
+    """The rules for lrlab's convnet: a convolution's channels are its width (its kernel's
+    fan-in is kernel_size² times the channels before it), the flattened features grow with
+    the last convolution's channels, then the hidden dense layers and the readout."""
+    if len(base_filters) != len(filters) or len(base_hidden) != len(hidden):
+        raise ValueError("one base width per convolution and per hidden layer")
+    channels = [h / b for h, b in zip(filters, base_filters, strict=True)]
+    units = [h / b for h, b in zip(hidden, base_hidden, strict=True)]
+    side, before, m_in = min(input_shape[:2]), int(input_shape[2]), 1.0
+    layers = []
+    for count, m in zip(filters, channels, strict=True):
+        layers.append((kernel_size * kernel_size * before, m_in, m))
+        side = (side - kernel_size + 1) // pool_size
+        before, m_in = count, m
+    fan_in = side * side * before  # the flattened features
+    for width, m in zip(hidden, units, strict=True):
+        layers.append((fan_in, m_in, m))
+        fan_in, m_in = width, m
+    layers.append((fan_in, m_in, 1.0))
+    return plan_layers(layers, output_multiplier=output_multiplier)
+
+
+def plan_layers(layers: Sequence[tuple[int, float, float]], *,
+                output_multiplier: float = 1.0) -> MupPlan:
+    """The rules for a chain of weight layers, each a kernel and a bias, given as (fan-in,
+    its width multiplier, the fan-out's), the first fed by the data and the last the
+    readout."""
     weights: list[Weight] = []
-    for layer in range(len(hidden)):
-        m_in = 1.0 if layer == 0 else multipliers[layer - 1]
-        weights.append(Weight("input" if layer == 0 else "hidden", sizes[layer], m_in,
-                              multipliers[layer]))
-        weights.append(Weight("hidden_bias", 1, 1.0, multipliers[layer]))
-    weights.append(Weight("output", hidden[-1], multipliers[-1], 1.0))
-    weights.append(Weight("output_bias", 1, 1.0, 1.0))
+    for index, (fan_in, m_in, m_out) in enumerate(layers):
+        last = index == len(layers) - 1
+        weights.append(Weight("output" if last else "input" if index == 0 else "hidden",
+                              fan_in, m_in, m_out))
+        weights.append(Weight("output_bias" if last else "hidden_bias", 1, 1.0, m_out))
     return MupPlan(tuple(weights), output_multiplier)

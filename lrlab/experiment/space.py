@@ -34,7 +34,7 @@ SAMPLERS = ("grid", "random", "sobol", "halton", "tpe")
 MODEL_BASED = ("tpe",)
 # Settings whose one value is itself a list: for them a list of lists is the axis.
 LIST_VALUED = {("model", "hidden"), ("model", "filters"), ("model", "dropout"),
-               ("model", "base_hidden")}
+               ("model", "base_hidden"), ("model", "base_filters")}
 # Keyword arguments of a user's function: a list there may be one value.
 ARGUMENTS = {("data", "args"), ("model", "args")}
 # What names the source or says how trials are computed: one sweep per value instead.

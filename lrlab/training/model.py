@@ -12,7 +12,7 @@ import numpy as np
 
 from lrlab.errors import UserCodeError
 from lrlab.experiment.config import ModelConfig
-from lrlab.experiment.mup import MupPlan
+from lrlab.experiment.mup import MupPlan, conv_plan
 from lrlab.experiment.mup import plan as mup_plan
 from lrlab.experiment.objective import HEAD_OF
 from lrlab.experiment.optimizers import OPTIMIZERS
@@ -94,7 +94,12 @@ def build_network(config: ModelConfig, *, input_shape: tuple[int, ...], classes:
         model = _from_factory(keras, factory, config, input_shape, classes, labels)
         plan = _factory_mup(model, config)
     elif config.kind == "conv":
-        model = _convolutional(keras, config, input_shape, classes, head)
+        plan = (conv_plan(config.filters, config.base_of_filters(), config.hidden,
+                          config.base(), input_shape=input_shape,
+                          kernel_size=config.kernel_size, pool_size=config.pool_size,
+                          output_multiplier=config.output_multiplier)
+                if config.parametrization == "mup" else None)
+        model = _convolutional(keras, config, input_shape, classes, head, plan)
     else:
         plan = (mup_plan(config.hidden, config.base(), inputs=int(np.prod(input_shape)),
                          classes=classes, output_multiplier=config.output_multiplier)
@@ -184,8 +189,8 @@ def _dense(keras: Any, config: ModelConfig, input_shape: tuple[int, ...], classe
 
 
 def _mup_init(keras: Any, plan: MupPlan | None, layer: int) -> dict[str, Any]:
-    """Dense's initializer arguments for µP's layer ``layer`` (its kernel: variable
-    2·layer); {} for Keras's defaults."""
+    """A Dense or Conv2D layer's initializer arguments for µP's weight layer ``layer`` (its
+    kernel: variable 2·layer); {} for Keras's defaults."""
     if plan is None:
         return {}
     variance = plan.variance(2 * layer)
@@ -196,22 +201,28 @@ def _mup_init(keras: Any, plan: MupPlan | None, layer: int) -> dict[str, Any]:
 
 
 def _convolutional(keras: Any, config: ModelConfig, input_shape: tuple[int, ...],
-                   classes: int, head: str = "softmax") -> Any:
+                   classes: int, head: str = "softmax", plan: MupPlan | None = None) -> Any:
     """Keras's simple MNIST convnet, its sizes configurable: per entry of ``filters`` a
     ``Conv2D(f, kernel_size, activation)`` and ``MaxPooling2D(pool_size)``; then
     ``Flatten``, ``Dropout``, the ``hidden`` dense layers, and ``Dense(classes)``."""
     check_convolutional(config, input_shape)
     layers: list[Any] = [keras.Input(input_shape)]
-    for filters in config.filters:
+    for index, filters in enumerate(config.filters):
         layers += [keras.layers.Conv2D(filters, config.kernel_size,
-                                       activation=config.activation),
+                                       activation=config.activation,
+                                       **_mup_init(keras, plan, index)),
                    keras.layers.MaxPooling2D(config.pool_size)]
     rates = config.dropout_rates()
     layers.append(keras.layers.Flatten())
     if rates[0]:
         layers.append(keras.layers.Dropout(rates[0]))
-    layers += _hidden(keras, config, rates[1:])
-    layers += [keras.layers.Dense(classes), keras.layers.Activation(head)]
+    convolutions = len(config.filters)
+    layers += _hidden(keras, config, rates[1:], plan, first=convolutions)
+    if plan is not None:
+        layers.append(keras.layers.Rescaling(plan.readout_scale))
+    layers += [keras.layers.Dense(classes, **_mup_init(keras, plan,
+                                                        convolutions + len(config.hidden))),
+               keras.layers.Activation(head)]
     return keras.Sequential(layers, name="lrlab_conv")
 
 
@@ -232,11 +243,12 @@ def check_convolutional(config: ModelConfig, input_shape: tuple[int, ...]) -> No
 
 
 def _hidden(keras: Any, config: ModelConfig, dropout: list[float],
-            plan: MupPlan | None = None) -> list[Any]:
+            plan: MupPlan | None = None, *, first: int = 0) -> list[Any]:
+    """The hidden Dense layers (and their dropout); under µP, weight layers ``first`` on."""
     layers = []
     for index, (units, rate) in enumerate(zip(config.hidden, dropout, strict=True)):
         layers.append(keras.layers.Dense(units, activation=config.activation,
-                                         **_mup_init(keras, plan, index)))
+                                         **_mup_init(keras, plan, first + index)))
         if rate:
             layers.append(keras.layers.Dropout(rate))
     return layers

@@ -187,3 +187,29 @@ def test_a_factory_gives_its_own_mup_plan(tmp_path: Path) -> None:
                           base_dir=tmp_path)
     with pytest.raises(UserCodeError, match="one rule per trainable variable"):
         build_network(broken.model, input_shape=(28, 28), classes=10)
+
+
+def test_the_convnets_rules_take_channels_as_its_width() -> None:
+    from lrlab.experiment.config import parse_config
+    from lrlab.experiment.mup import conv_plan
+    from lrlab.training.model import build_network
+
+    found = conv_plan([32, 64], [8, 16], [], [], input_shape=(28, 28, 1), kernel_size=3,
+                      pool_size=2)
+    # 28 -> 26 -> 13 -> 11 -> 5: the readout reads 5 x 5 x 64 = 1,600 features.
+    assert [w.fan_in for w in found.weights[::2]] == [9, 288, 1600]
+    assert found.rate_factors("sgd") == [4.0, 4.0, 1.0, 4.0, 4.0, 1.0]
+    assert found.rate_factors("adam") == [1.0, 1.0, 0.25, 1.0, 1.0, 1.0]
+    assert found.variance(4) == pytest.approx(1 / 400)  # 1 / the base's 5 x 5 x 16
+    assert found.readout_scale == pytest.approx(1 / 4)
+    config = parse_config("model: {kind: conv, filters: [32, 64], parametrization: mup, "
+                          "base_filters: [8, 16]}\n"
+                          "sweep: {optimizers: [{name: sgd, learning_rates: [0.1]}]}")
+    assert config.model.label() == "conv(32,64;dropout=0.5;mup=8,16)"
+    network = build_network(config.model, input_shape=(28, 28, 1), classes=10)
+    assert network.update_factors("sgd") == found.rate_factors("sgd")
+    first, _, second, _, readout, _ = network.initial.values(
+        0, network.model.trainable_variables)
+    assert np.var(first) == pytest.approx(1 / 9, rel=0.25)
+    assert np.var(second) == pytest.approx(1 / 288, rel=0.05)
+    assert np.var(readout) == pytest.approx(1 / 400, rel=0.05)
