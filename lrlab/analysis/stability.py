@@ -53,6 +53,11 @@ class Stability:
     preconditioned: bool  # the optimizer divides by a preconditioner (see the module)
     rates: tuple[RateAtEdge, ...] = ()
     best: RateAtEdge | None = None
+    # An adaptive optimizer's own edge: each rate's preconditioned sharpness at its last
+    # measurement as a multiple of its edge (2/lr for RMSprop, (2 + 2β₁)/((1 − β₁)·lr)
+    # for Adam), the seeds' median; (rate, multiple) pairs, ascending.
+    own: tuple[tuple[float, float], ...] = ()
+    own_factor: float = math.nan  # the edge times lr: 2, or 38 for Adam at β₁ = 0.9
 
     @property
     def edge(self) -> float:
@@ -91,10 +96,31 @@ def stability_of(group: pd.DataFrame, *, failing: dict[float, str],
             found.append(RateAtEdge(float(rate), multiple, failing[float(rate)],
                                     pace=pace, epochs_needed=epochs))
     optimizer = str(group["optimizer"].iloc[0]) if "optimizer" in group else ""
+    factor = own_edge_factor(optimizer, group)
+    own = tuple((float(rate), _median(rows, "final_preconditioned") * float(rate) / factor)
+                for rate, rows in group.groupby("learning_rate")
+                if math.isfinite(factor) and math.isfinite(_median(rows, "final_preconditioned")))
     return Stability(sharpness, float(values.min()), float(values.max()), len(values),
                      preconditioned=optimizer in PRECONDITIONED, rates=tuple(found),
                      best=None if best is None or not math.isfinite(best)
-                     else RateAtEdge(best, best / edge, "best"))
+                     else RateAtEdge(best, best / edge, "best"), own=own, own_factor=factor)
+
+
+def own_edge_factor(optimizer: str, group: pd.DataFrame) -> float:
+    """An adaptive optimizer's edge times its rate (Cohen et al. 2022): 2 for RMSprop
+    without momentum, (2 + 2β₁)/(1 − β₁) for Adam; NaN for any other."""
+    def setting(name: str, default: float) -> float:
+        if name not in group:
+            return default
+        value = pd.to_numeric(group[name], errors="coerce").dropna()
+        return float(value.iloc[0]) if len(value) else default
+
+    if optimizer == "rmsprop" and not setting("momentum", 0.0):
+        return 2.0
+    if optimizer == "adam":
+        beta_1 = setting("beta_1", 0.9)
+        return (2 + 2 * beta_1) / (1 - beta_1)
+    return math.nan
 
 
 def _median(rows: pd.DataFrame, column: str) -> float:

@@ -168,6 +168,10 @@ def stability_text(found: Stability) -> str:
             for r in below))
     if found.best is not None:
         parts.append(f"the best rate is {found.best.multiple:.2g}x it")
+    if found.own:  # an adaptive optimizer's own edge, from its preconditioned sharpness
+        parts.append(f"its own edge, {found.own_factor:.3g}/lr against its preconditioned "
+                     f"sharpness at the last measurement: " + ", ".join(
+                         f"{rate(r)} at {m:.2g}x" for r, m in found.own))
     return text + ("; " + "; ".join(parts) if parts else "") + "."
 
 

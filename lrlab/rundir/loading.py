@@ -321,6 +321,7 @@ def _surface(trial_dir: Path) -> dict[str, float]:
     distance, moved = last("distance")
     return {INITIAL_SHARPNESS: first["sharpness"] if first is not None else math.nan,
             "final_sharpness": last("sharpness")[0],
+            "final_preconditioned": last("preconditioned_sharpness")[0],
             "noise_scale": float(np.median(noise)) if noise else math.nan,
             "distance": distance, "distance_epoch": moved}
 

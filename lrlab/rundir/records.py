@@ -88,11 +88,12 @@ SHARPNESS_COLUMNS = ("epoch", "sharpness", "preconditioned_sharpness", "products
 CURVATURE_COLUMNS = (*SHARPNESS_COLUMNS, "noise_scale", "gradient_sq", "noise_trace",
                      "noise_seconds", "distance")
 # The tidy frame's columns from a trial's curvature.csv: the sharpness at its initial
-# weights (epoch 0) and at its last measurement, its median noise scale after epoch 0,
+# weights (epoch 0) and at its last measurement (and the preconditioned one's last, for
+# RMSprop and Adam), its median noise scale after epoch 0,
 # and how far it had moved at its last measurement (and after which epoch).
 INITIAL_SHARPNESS = "initial_sharpness"
-SURFACE_COLUMNS = (INITIAL_SHARPNESS, "final_sharpness", "noise_scale", "distance",
-                   "distance_epoch")
+SURFACE_COLUMNS = (INITIAL_SHARPNESS, "final_sharpness", "final_preconditioned",
+                   "noise_scale", "distance", "distance_epoch")
 
 
 def history_columns(metrics: Sequence[str]) -> tuple[str, ...]:

@@ -77,3 +77,22 @@ def test_a_rate_above_the_edge_that_stalled_is_not_called_a_catapult() -> None:
     text = stability_text(found)
     assert "0.2 stalled (2x; its sharpness fell to 0.5, below its 2/lr = 10)" in text
     assert "catapult" not in text
+
+
+def test_an_adaptive_optimizer_is_placed_against_its_own_edge() -> None:
+    frame = trials("rmsprop")
+    # Preconditioned sharpness at the last measurement: 2/lr is 2,000 at 0.001, 10 at 0.2.
+    frame["final_preconditioned"] = frame["learning_rate"].map(
+        {0.001: 500.0, 0.05: 40.0, 0.2: 30.0}).astype(float)
+    found = stability_of(frame, failing={}, best=0.05)
+    assert found.own_factor == 2.0
+    assert dict(found.own) == {0.001: pytest.approx(0.25), 0.05: pytest.approx(1.0),
+                               0.2: pytest.approx(3.0)}
+    assert ("its own edge, 2/lr against its preconditioned sharpness at the last "
+            "measurement: 0.001 at 0.25x, 0.05 at 1x, 0.2 at 3x") in stability_text(found)
+    adam = trials("adam").assign(final_preconditioned=380.0, beta_1=0.9)
+    placed = stability_of(adam, failing={}, best=0.05)
+    assert placed.own_factor == pytest.approx(38.0)
+    assert dict(placed.own)[0.05] == pytest.approx(380 * 0.05 / 38)
+    momentum = trials("rmsprop").assign(final_preconditioned=100.0, momentum=0.9)
+    assert stability_of(momentum, failing={}, best=0.05).own == ()  # no known edge

@@ -186,12 +186,25 @@ def assert_same_metrics(a: Path, b: Path) -> None:
 
 @pytest.mark.ray
 def test_ray_gives_the_local_backends_files_and_numbers(
-        tmp_path: Path, tiny_config: ExperimentConfig, ray_session) -> None:
+        tmp_path: Path, tiny_yaml: str, ray_session) -> None:
+    # The loss surface measured too: sharpness (RMSprop's preconditioned one as well),
+    # gradient noise and distance, every curvature.csv on Ray holding local's numbers.
+    tiny_config = parse_config(tiny_yaml.replace("  batch_size: 32\n", (
+        "  batch_size: 32\n  sharpness: {rows: 256, max_products: 60}\n"
+        "  noise: {rows: 256, small: 16, large: 128}\n")))
     local = run_sweep(tiny_config, runs_dir=tmp_path / "local")
     events = Events()
     on_ray = run_sweep(tiny_config, runs_dir=tmp_path / "ray", backend=RayBackend(),
                        observer=events)
     assert_same_metrics(local.run_dir, on_ray.run_dir)
+    measured = sorted((local.run_dir / "trials").glob("*/curvature.csv"))
+    assert len(measured) == len(expand_trials(tiny_config))
+    for path in measured:
+        mine = pd.read_csv(path).drop(columns=["seconds", "noise_seconds"])
+        theirs = pd.read_csv(on_ray.run_dir / path.relative_to(local.run_dir)).drop(
+            columns=["seconds", "noise_seconds"])
+        pd.testing.assert_frame_equal(mine, theirs, rtol=1e-6)
+        assert mine["noise_scale"].notna().all() and mine["sharpness"].notna().all()
     assert sorted(events.started) == sorted(t.trial_id for t in expand_trials(tiny_config))
     assert not events.retries and not events.notices
     backend = json.loads((on_ray.run_dir / "environment.json").read_text())["sessions"][0][
@@ -368,25 +381,3 @@ def test_a_halving_sweep_on_ray_keeps_its_workers_and_matches_local(
                              ).drop(columns="seconds")
         common = min(len(mine), len(theirs))
         pd.testing.assert_frame_equal(mine[:common], theirs[:common], check_exact=True)
-
-
-@pytest.mark.ray
-def test_the_loss_surface_is_measured_alike_in_local_workers_and_on_ray(
-        tmp_path: Path, tiny_yaml: str, ray_session) -> None:
-    """Sharpness (plain and RMSprop's preconditioned), gradient noise and distance: every
-    curvature.csv on Ray holds local's numbers."""
-    config = parse_config(tiny_yaml.replace("  batch_size: 32\n", (
-        "  batch_size: 32\n  sharpness: {rows: 256, max_products: 60}\n"
-        "  noise: {rows: 256, small: 16, large: 128}\n")))
-    local = run_sweep(config, runs_dir=tmp_path / "local", backend=LocalBackend(workers=2))
-    on_ray = run_sweep(config, runs_dir=tmp_path / "ray", backend=RayBackend())
-    assert_same_metrics(local.run_dir, on_ray.run_dir)
-    found = sorted((local.run_dir / "trials").glob("*/curvature.csv"))
-    assert len(found) == len(expand_trials(config))
-    timing = ["seconds", "noise_seconds"]
-    for path in found:
-        mine = pd.read_csv(path).drop(columns=timing)
-        theirs = pd.read_csv(on_ray.run_dir / path.relative_to(local.run_dir)).drop(
-            columns=timing)
-        pd.testing.assert_frame_equal(mine, theirs, rtol=1e-6)
-        assert mine["noise_scale"].notna().all() and mine["sharpness"].notna().all()
