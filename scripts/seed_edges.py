@@ -20,7 +20,7 @@ import numpy as np
 from lrlab.experiment.config import load_config
 from lrlab.experiment.trials import expand_trials
 from lrlab.training import build_engine
-from lrlab.training.curvature import largest_eigenvalue
+from lrlab.training.curvature import MAX_PRODUCTS, sharpness_of
 from lrlab.training.data import load_dataset
 
 
@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     for seed in args.seeds:
         engine.start_stack(trial.setting, seed=seed, learning_rates=[trial.learning_rate])
         started = time.perf_counter()
-        sharpness = largest_eigenvalue(
-            lambda v: engine.hessian_product(0, v, rows=args.rows), size, seed=seed)
+        sharpness = sharpness_of(engine, 0, rows=args.rows, seed=seed,
+                                 max_products=MAX_PRODUCTS)
         found.append(sharpness.value)
         print(f"  seed {seed}: λ₀ {sharpness.value:.4g}, edge 2/λ₀ = {sharpness.edge:.4g} "
               f"({sharpness.products} products, {time.perf_counter() - started:.1f} s)")

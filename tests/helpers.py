@@ -92,6 +92,31 @@ def run_fresh(code: str, **env: str) -> object:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+# A fresh process's engine for a config (Keras picks its backend once a process): the
+# names ``engine``, ``trials`` (the config's, in order), ``np`` and ``json`` are there for
+# the body, which prints its JSON last.
+ENGINE_PRELUDE = """
+import json
+import numpy as np
+from lrlab.experiment.config import parse_config
+from lrlab.experiment.trials import expand_trials
+from lrlab.training import build_engine
+from lrlab.training.data import load_dataset
+
+config = parse_config({config!r})
+dataset = load_dataset(config.data, objective=config.objective)
+engine = build_engine(dataset, model=config.model, training=config.training)
+trials = expand_trials(config)
+"""
+
+
+def on_fresh_engine(config_text: str, body: str) -> object:
+    """Run ``body`` after :data:`ENGINE_PRELUDE` for ``config_text``, in a fresh process."""
+    import textwrap
+
+    return run_fresh(ENGINE_PRELUDE.format(config=config_text) + textwrap.dedent(body))
+
+
 # A five-seed sweep written by hand, for the statistics: its numbers are known.
 SEEDS = range(5)
 BASE = np.array([0.960, 0.965, 0.958, 0.962, 0.963])

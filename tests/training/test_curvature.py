@@ -91,20 +91,11 @@ sweep: {{seeds: [0], optimizers: [{{name: {optimizer}, learning_rates: {rates}}}
 """)
 
 
-# The sharpness at a seed's initial weights, in a fresh process (Keras picks its backend
-# once per process): prints {"value": ..., "products": ...}.
+# The sharpness at a seed's initial weights: prints {"value": ..., "products": ...}.
 SHARPNESS = """
-import json
-from lrlab.experiment.config import parse_config
-from lrlab.experiment.trials import expand_trials
-from lrlab.training import build_engine
 from lrlab.training.curvature import largest_eigenvalue
-from lrlab.training.data import load_dataset
 
-config = parse_config({config!r})
-dataset = load_dataset(config.data, objective=config.objective)
-engine = build_engine(dataset, model=config.model, training=config.training)
-(trial,) = expand_trials(config)
+(trial,) = trials
 engine.start_stack(trial.setting, seed=0, learning_rates=[trial.learning_rate])
 found = largest_eigenvalue(lambda v: engine.hessian_product(0, v, rows={rows}),
                            engine.parameter_count())
@@ -113,10 +104,10 @@ print(json.dumps({{"value": found.value, "products": found.products}}))
 
 
 def engine_sharpness(path: Path, engine: str) -> dict:
-    from helpers import run_fresh
+    from helpers import on_fresh_engine
 
     text = yaml.safe_dump(linear_config(path, engine=engine).to_dict())
-    return run_fresh(SHARPNESS.format(config=text, rows=N))
+    return on_fresh_engine(text, SHARPNESS.format(rows=N))
 
 
 @pytest.mark.parametrize("engine", ["tensorflow", pytest.param("jax", marks=pytest.mark.jax)])

@@ -49,18 +49,8 @@ def test_the_config_records_it_and_leaves_the_default_alone() -> None:
 # One step of each engine from a seed's initial weights, in a fresh process: prints the
 # weights before and after, flat.
 STEP = """
-import json
-import numpy as np
-from lrlab.experiment.config import parse_config
-from lrlab.experiment.trials import expand_trials
-from lrlab.training import build_engine
-from lrlab.training.data import load_dataset
-
-config = parse_config({config!r})
-dataset = load_dataset(config.data, objective=config.objective)
-engine = build_engine(dataset, model=config.model, training=config.training)
 found = {{"shapes": [list(s) for s in engine.weight_shapes()]}}
-for trial in expand_trials(config):
+for trial in trials:
     engine.start_stack(trial.setting, seed=0, learning_rates=[trial.learning_rate])
     before = engine.weights(0)
     engine.train(np.arange({n}, dtype=np.int32)[None, :])  # one step on every row
@@ -115,7 +105,7 @@ def gradients(w: list[np.ndarray], x: np.ndarray, y: np.ndarray, scale: float) -
 
 @pytest.mark.parametrize("engine", ["tensorflow", pytest.param("jax", marks=pytest.mark.jax)])
 def test_each_layers_step_is_mups_by_hand(tmp_path: Path, engine: str) -> None:
-    from helpers import run_fresh
+    from helpers import on_fresh_engine
 
     if engine == "jax":
         pytest.importorskip("jax", reason='the jax engine needs JAX: pip install -e ".[jax]"')
@@ -123,7 +113,7 @@ def test_each_layers_step_is_mups_by_hand(tmp_path: Path, engine: str) -> None:
     x = rng.standard_normal((N + 16, INPUTS)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0, 0.5]) + 0.3).astype(np.float32)
     np.savez(tmp_path / "d.npz", x_train=x[:N], y_train=y[:N], x_test=x[N:], y_test=y[N:])
-    found = run_fresh(STEP.format(config=step_config(tmp_path / "d.npz", engine), n=N))
+    found = on_fresh_engine(step_config(tmp_path / "d.npz", engine), STEP.format(n=N))
     shapes = found["shapes"]
     rules = plan([8, 8], [2, 4], inputs=INPUTS, classes=1, output_multiplier=3.0)
     # The readout's input multiplier: output_multiplier / m, with m = 8 / 4.

@@ -62,17 +62,7 @@ def test_the_config_nests_the_batches() -> None:
 N, SCALES = 2048, np.array([3.0, 2.0, 1.0, 0.5, 0.25])
 
 GRADIENT = """
-import json
-import numpy as np
-from lrlab.experiment.config import parse_config
-from lrlab.experiment.trials import expand_trials
-from lrlab.training import build_engine
-from lrlab.training.data import load_dataset
-
-config = parse_config({config!r})
-dataset = load_dataset(config.data, objective=config.objective)
-engine = build_engine(dataset, model=config.model, training=config.training)
-(trial,) = expand_trials(config)
+(trial,) = trials
 engine.start_stack(trial.setting, seed=0, learning_rates=[trial.learning_rate])
 rows = np.array({rows})
 print(json.dumps({{"weights": engine.weights(0).tolist(),
@@ -109,7 +99,7 @@ def example_gradients(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.n
 @pytest.mark.parametrize("engine", ["tensorflow", pytest.param("jax", marks=pytest.mark.jax)])
 def test_an_engines_gradient_is_linear_regressions_closed_form(
         tmp_path: Path, engine: str) -> None:
-    from helpers import run_fresh
+    from helpers import on_fresh_engine
 
     from lrlab.experiment.config import parse_config
 
@@ -118,7 +108,7 @@ def test_an_engines_gradient_is_linear_regressions_closed_form(
     path, x, y = regression(tmp_path)
     rows = [5, 17, 400, 1999, 3]
     text = yaml.safe_dump(parse_config(config_text(path, engine=engine)).to_dict())
-    found = run_fresh(GRADIENT.format(config=text, rows=rows))
+    found = on_fresh_engine(text, GRADIENT.format(rows=rows))
     expected = example_gradients(x[rows], y[rows], np.array(found["weights"])).mean(axis=0)
     assert np.allclose(found["gradient"], expected, rtol=1e-4, atol=1e-4)
 
